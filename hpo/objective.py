@@ -1,0 +1,97 @@
+"""What an objective and a model family see of a running trial, and what they return.
+
+An objective is ``objective(params, reporter) -> float | TrialResult | Mapping``.
+A model family (Trainer) is ``trainer.fit(params, data, reporter) -> TrialResult``.
+Both call ``reporter.report(step, value)`` once per epoch; ``report`` stores the value
+(the learning curve) and raises :class:`~hpo.errors.TrialPruned` when the study's
+pruner says the trial is hopeless.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from hpo.errors import TrialPruned
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """The running trial, as the objective sees it."""
+
+    number: int
+    """The trial's number in its study."""
+
+    seed: int
+    """A seed for this trial's own randomness (weight init, shuffling): a pure function of
+    the study seed and the trial number."""
+
+    def report(self, step: int, value: float) -> None:
+        """Store ``value`` at ``step`` (an epoch). Raises TrialPruned if the pruner says so."""
+
+    def should_prune(self) -> bool:
+        """Whether the pruner would stop this trial now, without raising."""
+
+    def artifact_dir(self) -> Path | None:
+        """A folder where this trial may keep files (trained weights), or None if disabled."""
+
+
+@dataclass
+class TrialResult:
+    """The outcome of one evaluation.
+
+    ``value`` is the objective the study optimizes (e.g. mean validation accuracy).
+    ``metrics`` holds everything else worth a leaderboard column: test score, epochs
+    run, best epoch, training time. Values must be JSON-able.
+    """
+
+    value: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, raw: Any) -> TrialResult:
+        """Accept a float, a TrialResult or a mapping with a 'value' key."""
+        if isinstance(raw, TrialResult):
+            return raw
+        if isinstance(raw, Mapping):
+            if "value" not in raw:
+                raise TypeError(f"An objective returned a dict without a 'value' key: {dict(raw)!r}")
+            metrics = {k: v for k, v in raw.items() if k != "value"}
+            return cls(float(raw["value"]), metrics)
+        if isinstance(raw, bool) or raw is None:
+            raise TypeError(f"An objective must return a number; got {raw!r}.")
+        try:
+            return cls(float(raw))
+        except (TypeError, ValueError):
+            raise TypeError(f"An objective must return a number; got {type(raw).__name__} {raw!r}.") from None
+
+
+class NullReporter:
+    """A reporter that stores nothing and never prunes (for direct calls and tests)."""
+
+    def __init__(self, number: int = 0, seed: int = 0) -> None:
+        self.number = number
+        self.seed = seed
+        self.values: dict[int, float] = {}
+
+    def report(self, step: int, value: float) -> None:
+        self.values[int(step)] = float(value)
+
+    def should_prune(self) -> bool:
+        return False
+
+    def artifact_dir(self) -> Path | None:
+        return None
+
+
+def check_finite(value: float, what: str = "objective value") -> float:
+    """Raise ValueError for NaN/inf so the trial ends FAILED with a clear reason."""
+    if not math.isfinite(value):
+        raise ValueError(f"The {what} is {value}; a diverging or invalid result cannot be ranked.")
+    return value
+
+
+__all__ = ["Reporter", "TrialResult", "NullReporter", "TrialPruned", "check_finite"]

@@ -1,0 +1,103 @@
+"""The sampler interface: a proposal is a pure function of (space, history, pending, rng).
+
+Samplers keep no progress in memory. Everything they know about a study comes in
+through their arguments, which is what lets a study resume, and many workers share
+it, with no hidden sampler state. The study derives ``rng`` from the sampler's seed
+and the number the new trial will get, so the same study replays the same proposals.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from hpo.space import SearchSpace
+from hpo.trial import FrozenTrial
+
+Direction = Literal["minimize", "maximize"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What ``Sampler.ask`` returns: the params, and the grid index for finite samplers."""
+
+    params: dict[str, Any]
+    grid_id: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Sampler(ABC):
+    """Base class of every search strategy.
+
+    Subclasses set ``name`` (the config alias), store constructor arguments verbatim,
+    and implement :meth:`ask`. ``uses_history = False`` tells the study it may skip
+    loading trials (random search does not look at them).
+    """
+
+    name: ClassVar[str] = ""
+    uses_history: ClassVar[bool] = True
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.seed = seed
+
+    @abstractmethod
+    def ask(
+        self,
+        space: SearchSpace,
+        history: Sequence[FrozenTrial],
+        pending: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+        direction: Direction = "minimize",
+    ) -> Proposal | dict[str, Any]:
+        """Propose the next configuration.
+
+        Args:
+            space: the study's search space.
+            history: finished trials (COMPLETE, PRUNED, FAILED), oldest first.
+            pending: RUNNING and WAITING trials (being evaluated by other workers).
+            rng: the only source of randomness a sampler may use.
+            direction: whether larger or smaller values are better.
+
+        Returns:
+            The params (only active parameters), or a :class:`Proposal`.
+
+        Raises:
+            SearchSpaceExhausted: a finite sampler has nothing left to propose.
+        """
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able arguments that rebuild this sampler (stored with the study)."""
+        return {"seed": self.seed}
+
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, **self.config()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def seed_sequence(seed: int, number: int, attempt: int = 0) -> np.random.Generator:
+    """The generator for trial ``number``: a pure function of (seed, number, attempt)."""
+    return np.random.default_rng([int(seed) % (2**63), int(number), int(attempt)])
+
+
+def values_of(history: Sequence[FrozenTrial]) -> dict[int, float]:
+    """Trial number -> value for completed trials with a finite value."""
+    return {
+        t.number: float(t.value)
+        for t in history
+        if t.value is not None and t.state.value == "COMPLETE" and np.isfinite(t.value)
+    }
+
+
+def check_kwargs(owner: str, given: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    from hpo.errors import ConfigError
+
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{owner} got unknown option(s) {unknown}; allowed: {sorted(allowed)}.")
