@@ -109,14 +109,17 @@ class _Param:
     """Shared behaviour: a name (set by the space), conditions and the unit-cube mapping."""
 
     kind: str = ""
-    name: str = "?"
+    name: str | None = None
     conditions: tuple[Condition, ...] = ()
+    _label: str = ""
 
     def is_active(self, params: Mapping[str, Any]) -> bool:
         return all(c.holds(params) for c in self.conditions)
 
     def _fail(self, what: str) -> InvalidSpaceError:
-        return InvalidSpaceError(f"{self.kind} parameter '{self.name}': {what}")
+        # While a parameter is being built its dict key is not known yet; name its definition.
+        label = f"parameter '{self.name}'" if self.name else self._label
+        return InvalidSpaceError(f"{self.kind} {label}: {what}")
 
     # Subclasses implement these five.
     def encode(self, value: Any) -> float:
@@ -162,6 +165,7 @@ def _check_number(owner: _Param, field: str, value: Any) -> float:
 class _Numeric(_Param):
     def __init__(self, low: float, high: float, *, log: bool, step: float | None,
                  when: WhenSpec) -> None:
+        self._label = f"{self.kind}(low={low!r}, high={high!r}{', log=True' if log else ''})"
         self.conditions = _parse_when(when)
         self.low, self.high = low, high
         self.log = bool(log)
@@ -311,6 +315,7 @@ class Categorical(_Param):
     kind = "Categorical"
 
     def __init__(self, choices: Iterable[Any], *, when: WhenSpec = None) -> None:
+        self._label = f"Categorical({choices!r})"
         self.conditions = _parse_when(when)
         if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
             raise self._fail(f"choices must be a list of values. Got {choices!r} instead.")
@@ -390,6 +395,9 @@ class SearchSpace(Mapping[str, _Param]):
                     f"Parameter '{name}': expected Float, Int or Categorical from hpo.space. "
                     f"Got {type(p).__name__} ({p!r}) instead."
                 )
+            if p.name not in (None, name):  # the same object reused under two names
+                p = type(p).__new__(type(p))
+                p.__dict__.update(params[name].__dict__)
             p.name = name
             for c in p.conditions:
                 if c.parent == name:
