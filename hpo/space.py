@@ -118,8 +118,8 @@ class _Param:
 
     def _fail(self, what: str) -> InvalidSpaceError:
         # While a parameter is being built its dict key is not known yet; name its definition.
-        label = f"parameter '{self.name}'" if self.name else self._label
-        return InvalidSpaceError(f"{self.kind} {label}: {what}")
+        label = f"{self.kind} parameter '{self.name}'" if self.name else self._label
+        return InvalidSpaceError(f"{label}: {what}")
 
     # Subclasses implement these five.
     def encode(self, value: Any) -> float:
@@ -403,10 +403,9 @@ class SearchSpace(Mapping[str, _Param]):
                 if c.parent == name:
                     raise InvalidSpaceError(f"Parameter '{name}' cannot depend on itself.")
                 if c.parent not in self._params:
-                    hint = "define it before" if c.parent in params else "it is not in the space;"
-                    raise InvalidSpaceError(
-                        f"Parameter '{name}' depends on '{c.parent}', but {hint} '{name}'."
-                    )
+                    fix = (f"define '{c.parent}' before '{name}'" if c.parent in params
+                           else f"'{c.parent}' is not in the space; add it or fix the name")
+                    raise InvalidSpaceError(f"Parameter '{name}' depends on '{c.parent}': {fix}.")
             self._params[name] = p
 
     # Mapping protocol
