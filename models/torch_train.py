@@ -1,0 +1,267 @@
+"""Training pieces for PyTorch MLPs: hyperparameters, losses, optimizers, schedules, the epoch loop.
+
+Hyperparameters (a trial's ``params`` merged over the trainer's fixed ones):
+
+=====================  ============================================================
+``hidden_layer_sizes`` units per hidden layer (int or list); default ``(64,)``; or
+``n_layers``+``units``  ``n_layers`` layers of ``units`` (default 64) units, layer ``i``
+                       overridden by ``units_i`` (``units_i`` with ``i > n_layers`` is
+                       ignored: it belongs to an inactive branch of the space)
+``activation``         relu, leaky_relu (``negative_slope``), elu, selu, gelu, silu/swish,
+                       tanh, sigmoid, softplus
+``dropout``            in [0, 1); ``batch_norm`` bool; ``init`` see :mod:`models.torch_fcnn`
+``optimizer``          sgd (``momentum``, ``nesterov``), adam, adamw, rmsprop (``momentum``)
+``lr``                 learning rate; ``weight_decay`` (L2, decoupled for adamw); ``l1``
+``batch_size``         mini-batch size; batches are re-shuffled every epoch
+``lr_schedule``        none | step (x ``lr_gamma`` every ``lr_step_size`` epochs) |
+                       cosine (to 0 at ``max_epochs``) | plateau (x ``lr_gamma`` after
+                       ``lr_patience`` epochs without a better validation score)
+``clip_grad_norm``     clip the global gradient norm to this value (None: off)
+``loss``               regression: mse | l1 | huber (``huber_delta``); binary: bce;
+                       multiclass: cross_entropy
+=====================  ============================================================
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hpo.errors import ConfigError
+from models.torch_fcnn import ACTIVATIONS, FCNN, INITS
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("none", "step", "cosine", "plateau")
+LOSSES = {"binary": ("bce",), "multiclass": ("cross_entropy",), "regression": ("mse", "l1", "huber")}
+TASKS = tuple(LOSSES)
+
+DEFAULTS: dict[str, Any] = {
+    "hidden_layer_sizes": None, "n_layers": None, "units": 64,
+    "activation": "relu", "negative_slope": 0.01, "dropout": 0.0, "batch_norm": False,
+    "init": "default", "optimizer": "adam", "lr": 1e-3, "momentum": 0.9, "nesterov": False,
+    "weight_decay": 0.0, "l1": 0.0, "batch_size": 64, "lr_schedule": "none", "lr_gamma": 0.1,
+    "lr_step_size": 10, "lr_patience": 5, "clip_grad_norm": None, "loss": None, "huber_delta": 1.0,
+}
+_UNITS_I = re.compile(r"units_([1-9][0-9]*)")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _check(ok: bool, name: str, owner: str, expected: str, got: Any) -> None:
+    if not ok:
+        raise ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.")
+
+
+def _choice(params: Mapping[str, Any], name: str, owner: str, choices: tuple[str, ...]) -> str:
+    v = params[name]
+    _check(isinstance(v, str) and v in choices, name, owner, f"a str among {sorted(choices)}", v)
+    return v
+
+
+@dataclass(frozen=True)
+class TorchParams:
+    """Validated hyperparameters of one trial (see the module docstring)."""
+
+    hidden_layer_sizes: tuple[int, ...]
+    activation: str
+    negative_slope: float
+    dropout: float
+    batch_norm: bool
+    init: str
+    optimizer: str
+    lr: float
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+    l1: float
+    batch_size: int
+    lr_schedule: str
+    lr_gamma: float
+    lr_step_size: int
+    lr_patience: int
+    clip_grad_norm: float | None
+    loss: str
+    huber_delta: float
+
+    def architecture(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`~models.torch_fcnn.FCNN` (less the sizes)."""
+        return {"hidden_layer_sizes": list(self.hidden_layer_sizes), "activation": self.activation,
+                "negative_slope": self.negative_slope, "dropout": self.dropout,
+                "batch_norm": self.batch_norm, "init": self.init}
+
+
+def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: str) -> TorchParams:
+    """Check names, types and ranges of ``params``; fill in defaults.
+
+    Args:
+        params: hyperparameters by name (the trial's merged over the fixed ones).
+        task: "binary", "multiclass" or "regression" (picks the valid losses and the
+            default one), or a tuple of them (any of their losses is accepted).
+        owner: the trainer's class name, used in error messages.
+
+    Raises:
+        ConfigError: naming the parameter, what was expected and what was got.
+    """
+    unknown = [k for k in params if k not in DEFAULTS and not _UNITS_I.fullmatch(str(k))]
+    if unknown:
+        raise ConfigError(f"Unknown parameter {unknown[0]!r} for {owner}; valid parameters are "
+                          f"{sorted(DEFAULTS)} and units_1, units_2, ... (with n_layers).")
+    p = {**DEFAULTS, **params}
+    ints = {"batch_size": 1, "lr_step_size": 1, "lr_patience": 0}
+    for name, low in ints.items():
+        _check(_is_int(p[name]) and p[name] >= low, name, owner, f"an int >= {low}", p[name])
+    reals = {"negative_slope": (0.0, None), "lr": (0.0, None), "weight_decay": (0.0, None),
+             "l1": (0.0, None), "huber_delta": (0.0, None)}
+    for name, (low, _) in reals.items():
+        strict = name in ("lr", "huber_delta")
+        ok = _is_real(p[name]) and (p[name] > low if strict else p[name] >= low)
+        _check(ok, name, owner, f"a float {'>' if strict else '>='} {low:g}", p[name])
+    for name in ("dropout", "momentum"):
+        _check(_is_real(p[name]) and 0 <= p[name] < 1, name, owner, "a float in [0, 1)", p[name])
+    _check(_is_real(p["lr_gamma"]) and 0 < p["lr_gamma"] <= 1, "lr_gamma", owner, "a float in (0, 1]", p["lr_gamma"])
+    clip = p["clip_grad_norm"]
+    _check(clip is None or (_is_real(clip) and clip > 0), "clip_grad_norm", owner, "None or a float > 0", clip)
+    for name in ("batch_norm", "nesterov"):
+        _check(isinstance(p[name], (bool, np.bool_)), name, owner, "a bool", p[name])
+    if p["nesterov"] and not (p["optimizer"] == "sgd" and p["momentum"] > 0):
+        raise ConfigError(f"The 'nesterov' parameter of {owner} needs optimizer='sgd' and momentum > 0. "
+                          f"Got optimizer={p['optimizer']!r}, momentum={p['momentum']!r}.")
+    tasks = (task,) if isinstance(task, str) else task
+    losses = [name for t in tasks for name in LOSSES[t]]
+    loss = p["loss"] if p["loss"] is not None else losses[0]
+    _check(isinstance(loss, str) and loss in losses, "loss", owner,
+           f"a str among {losses} for a {' or '.join(tasks)} task", loss)
+    return TorchParams(
+        hidden_layer_sizes=_layer_sizes(p, owner),
+        activation=_choice(p, "activation", owner, tuple(ACTIVATIONS)),
+        negative_slope=float(p["negative_slope"]), dropout=float(p["dropout"]),
+        batch_norm=bool(p["batch_norm"]), init=_choice(p, "init", owner, INITS),
+        optimizer=_choice(p, "optimizer", owner, OPTIMIZERS), lr=float(p["lr"]),
+        momentum=float(p["momentum"]), nesterov=bool(p["nesterov"]),
+        weight_decay=float(p["weight_decay"]), l1=float(p["l1"]), batch_size=int(p["batch_size"]),
+        lr_schedule=_choice(p, "lr_schedule", owner, SCHEDULES), lr_gamma=float(p["lr_gamma"]),
+        lr_step_size=int(p["lr_step_size"]), lr_patience=int(p["lr_patience"]),
+        clip_grad_norm=None if clip is None else float(clip), loss=loss,
+        huber_delta=float(p["huber_delta"]),
+    )
+
+
+def _layer_sizes(p: Mapping[str, Any], owner: str) -> tuple[int, ...]:
+    sizes, n_layers = p["hidden_layer_sizes"], p["n_layers"]
+    if sizes is not None and n_layers is not None:
+        raise ConfigError(f"{owner} got both 'hidden_layer_sizes' and 'n_layers'; use one of them.")
+    if n_layers is None:
+        sizes = (64,) if sizes is None else sizes
+        sizes = (sizes,) if _is_int(sizes) else sizes
+        ok = isinstance(sizes, (list, tuple)) and all(_is_int(u) and u >= 1 for u in sizes)
+        _check(ok, "hidden_layer_sizes", owner, "an int >= 1 or a list of them", sizes)
+        return tuple(int(u) for u in sizes)
+    _check(_is_int(n_layers) and n_layers >= 0, "n_layers", owner, "an int >= 0", n_layers)
+    out = []
+    for i in range(1, int(n_layers) + 1):
+        name = f"units_{i}" if f"units_{i}" in p else "units"
+        _check(_is_int(p[name]) and p[name] >= 1, name, owner, "an int >= 1", p[name])
+        out.append(int(p[name]))
+    return tuple(out)
+
+
+def make_model(hp: TorchParams, n_inputs: int, n_outputs: int) -> FCNN:
+    """The network for ``hp`` (initialized from torch's global RNG: seed it first)."""
+    return FCNN(n_inputs, n_outputs, **hp.architecture())
+
+
+def make_loss(hp: TorchParams, task: str) -> nn.Module:
+    """BCEWithLogits (binary), CrossEntropy (multiclass) or MSE/L1/Huber (regression)."""
+    if task == "binary":
+        return nn.BCEWithLogitsLoss()
+    if task == "multiclass":
+        return nn.CrossEntropyLoss()
+    return {"mse": nn.MSELoss(), "l1": nn.L1Loss(), "huber": nn.HuberLoss(delta=hp.huber_delta)}[hp.loss]
+
+
+def make_optimizer(hp: TorchParams, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer for ``hp`` (``foreach`` kernels: one call per step for all tensors)."""
+    params, wd = list(model.parameters()), hp.weight_decay
+    if hp.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov,
+                               weight_decay=wd, foreach=True)
+    if hp.optimizer == "adam":
+        return torch.optim.Adam(params, lr=hp.lr, weight_decay=wd, foreach=True)
+    if hp.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=hp.lr, weight_decay=wd, foreach=True)
+    return torch.optim.RMSprop(params, lr=hp.lr, momentum=hp.momentum, weight_decay=wd, foreach=True)
+
+
+def make_scheduler(hp: TorchParams, optimizer: torch.optim.Optimizer, max_epochs: int,
+                   mode: str = "max") -> Any:
+    """An LR scheduler stepped once per epoch, or None; ``mode`` is the validation score's."""
+    if hp.lr_schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, hp.lr_step_size, gamma=hp.lr_gamma)
+    if hp.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
+    if hp.lr_schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=hp.lr_gamma,
+                                                          patience=hp.lr_patience)
+    return None
+
+
+def train_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
+                optimizer: torch.optim.Optimizer, batch_size: int, generator: torch.Generator,
+                l1: float = 0.0, clip_grad_norm: float | None = None,
+                drop_last_single: bool = False) -> torch.Tensor:
+    """One pass over ``(X, y)`` in mini-batches of a fresh random order.
+
+    The rows are permuted once (one gather), then batches are views of the permuted
+    tensors: no DataLoader, no per-sample indexing. The loss is summed on the device,
+    so the step loop never waits for it (no ``.item()`` per step).
+
+    Args:
+        X: (n, d) inputs on the model's device; y: (n,) or (n, 1) targets.
+        generator: a CPU generator that draws the permutation (the trial's seed).
+        l1: weight of the L1 penalty on the Linear weights (not biases).
+        clip_grad_norm: clip the global gradient norm to this value.
+        drop_last_single: skip a last batch of one row (BatchNorm cannot train on it).
+
+    Returns:
+        The mean training loss over the epoch, a 0-d tensor on the device (not synced).
+    """
+    model.train()
+    n = X.shape[0]
+    perm = torch.randperm(n, generator=generator).to(X.device)
+    Xs, ys = X[perm], y[perm]
+    stop = n - 1 if drop_last_single and n % batch_size == 1 else n
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)] if l1 > 0 else []
+    params = [p for p in model.parameters()] if clip_grad_norm else []
+    total = torch.zeros((), device=X.device)
+    for start in range(0, stop, batch_size):
+        xb, yb = Xs[start:start + batch_size], ys[start:start + batch_size]
+        loss = loss_fn(model(xb), yb)
+        if weights:
+            loss = loss + l1 * torch.stack([w.abs().sum() for w in weights]).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if params:
+            nn.utils.clip_grad_norm_(params, clip_grad_norm, foreach=True)
+        optimizer.step()
+        total += loss.detach() * xb.shape[0]
+    return total / stop
+
+
+@torch.inference_mode()
+def predict_raw(model: nn.Module, X: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
+    """Network outputs (logits or values) for all rows of ``X`` in eval mode, in large chunks."""
+    model.eval()
+    return torch.cat([model(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)])

@@ -1,0 +1,350 @@
+"""The PyTorch MLP model family: ``TorchMLPClassifierTrainer`` / ``TorchMLPRegressorTrainer``.
+
+``fit(params, data, reporter)`` loads the dataset, splits it with
+:func:`models.data.make_folds` (test part + holdout validation or ``cv`` folds,
+standardized on training rows only; regression targets too), trains one network per
+fold in lockstep, reports the mean validation score every epoch, stops early on it
+and restores the best epoch's weights. With ``cv``, the test score is the mean over
+the fold models and the saved model is the fold with the best validation score.
+
+The split seed is fixed (0) so every trial of a study sees the same rows; the
+trial's ``reporter.seed`` drives weight init, shuffling and dropout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hpo.errors import ConfigError
+from hpo.objective import Reporter, TrialResult
+from hpo.resources import threads_per_worker
+from models.data import Fold, make_folds
+from models.datasets import load_dataset
+from models.early_stopping import EarlyStopping
+from models.metrics import Metric, default_metric, get_metric, metric_names
+from models.torch_fcnn import FCNN
+from models.torch_train import (
+    TorchParams,
+    make_loss,
+    make_model,
+    make_optimizer,
+    make_scheduler,
+    parse_params,
+    predict_raw,
+    train_epoch,
+)
+
+SPLIT_SEED = 0
+FORMAT_VERSION = 1
+
+
+def outputs_to_predictions(out: torch.Tensor, task: str, y_mean: float = 0.0,
+                           y_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Network outputs -> (predictions, probabilities) as numpy.
+
+    Args:
+        out: (n, 1) logits (binary), (n, k) logits (multiclass) or (n, 1) scaled values.
+        task: the dataset task.
+        y_mean, y_scale: undo the regression target standardization.
+
+    Returns:
+        (n,) class indices or values in original units, and (n, k) probabilities
+        (None for regression).
+    """
+    out = out.float()
+    if task == "binary":
+        p = torch.sigmoid(out[:, 0]).cpu().numpy().astype(np.float64)
+        return (p > 0.5).astype(np.int64), np.column_stack([1.0 - p, p])
+    if task == "multiclass":
+        proba = torch.softmax(out, dim=1).cpu().numpy().astype(np.float64)
+        return proba.argmax(axis=1), proba
+    return out[:, 0].cpu().numpy().astype(np.float64) * y_scale + y_mean, None
+
+
+class _FoldRun:
+    """One network being trained on one fold (tensors on the device, optimizer, schedule)."""
+
+    def __init__(self, fold: Fold, hp: TorchParams, task: str, n_outputs: int, device: torch.device,
+                 max_epochs: int, mode: str) -> None:
+        self.fold, self.hp, self.task = fold, hp, task
+        self.model = make_model(hp, fold.X_train.shape[1], n_outputs).to(device)
+        self.optimizer = make_optimizer(hp, self.model)
+        self.scheduler = make_scheduler(hp, self.optimizer, max_epochs, mode)
+        self.loss_fn = make_loss(hp, task)
+        self.X = torch.as_tensor(fold.X_train, dtype=torch.float32, device=device)
+        self.y = _target_tensor(fold.y_train, task, device)
+        self.X_val = torch.as_tensor(fold.X_val, dtype=torch.float32, device=device)
+        self.y_val = fold.y_val if task != "regression" else fold.unscale_y(fold.y_val)
+
+    def train_epoch(self, generator: torch.Generator) -> torch.Tensor:
+        hp = self.hp
+        return train_epoch(self.model, self.X, self.y, self.loss_fn, self.optimizer, hp.batch_size,
+                           generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm)
+
+    def predict(self, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+        return outputs_to_predictions(predict_raw(self.model, X), self.task, self.fold.y_mean, self.fold.y_scale)
+
+    def score(self, metric: Metric, X: torch.Tensor, y: np.ndarray) -> float:
+        pred, proba = self.predict(X)
+        if not np.all(np.isfinite(pred if proba is None else proba)):
+            return math.nan
+        return metric(y, proba if metric.needs_proba else pred)
+
+    def step_schedule(self, score: float) -> None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(score)
+        elif self.scheduler is not None:
+            self.scheduler.step()
+
+
+def _target_tensor(y: np.ndarray, task: str, device: torch.device) -> torch.Tensor:
+    if task == "multiclass":
+        return torch.as_tensor(y, dtype=torch.int64, device=device)
+    return torch.as_tensor(y, dtype=torch.float32, device=device).reshape(-1, 1)
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` as a torch.device; None picks CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ConfigError(f"Unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'.") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"Device {device!r} was requested but CUDA is not available here; use 'cpu' or device=None.")
+    return dev
+
+
+class _TorchMLPTrainer:
+    """Shared by the classifier and the regressor; see the module docstring."""
+
+    _tasks: tuple[str, ...] = ()
+
+    def __init__(self, *, metric: str | None = None, max_epochs: int = 100, patience: int = 10,
+                 min_delta: float = 0.0, test_size: float = 0.2, validation_fraction: float = 0.2,
+                 cv: int | None = None, device: str | None = None, **fixed_params: Any) -> None:
+        self.metric = metric
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_delta = min_delta
+        self.test_size = test_size
+        self.validation_fraction = validation_fraction
+        self.cv = cv
+        self.device = device
+        self.fixed_params = fixed_params
+        self._validate()
+
+    def _validate(self) -> None:
+        owner = type(self).__name__
+
+        def check(ok: bool, name: str, expected: str) -> None:
+            if not ok:
+                got = getattr(self, name)
+                raise ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.")
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        def is_real(v: Any) -> bool:
+            return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+        check(is_int(self.max_epochs) and self.max_epochs >= 1, "max_epochs", "an int >= 1")
+        check(is_int(self.patience) and self.patience >= 1, "patience", "an int >= 1")
+        check(is_real(self.min_delta) and self.min_delta >= 0, "min_delta", "a float >= 0")
+        check(is_real(self.test_size) and 0 <= self.test_size < 1, "test_size", "a float in [0, 1)")
+        check(is_real(self.validation_fraction) and 0 <= self.validation_fraction < 1,
+              "validation_fraction", "a float in [0, 1)")
+        check(self.cv is None or (is_int(self.cv) and self.cv >= 2), "cv", "None or an int >= 2")
+        check(self.device is None or isinstance(self.device, str), "device", "None or a str such as 'cpu' or 'cuda'")
+        if self.metric is not None:
+            valid = {m for t in self._tasks for m in metric_names(t)}
+            check(isinstance(self.metric, str) and self.metric in valid, "metric", f"a str among {sorted(valid)}")
+        parse_params(self.fixed_params, self._tasks, owner)  # names, types, ranges
+
+    def fit(self, params: Mapping[str, Any], data: Any, reporter: Reporter) -> TrialResult:
+        """Train one configuration and score it.
+
+        Args:
+            params: the trial's hyperparameters (merged over the fixed ones).
+            data: anything :func:`models.datasets.load_dataset` accepts.
+            reporter: receives ``report(epoch, mean validation score)`` every epoch.
+
+        Returns:
+            value: the best mean validation score; metrics: ``val_<metric>``,
+            ``test_<metric>`` (absent with ``test_size=0``), ``best_epoch``, ``n_epochs``,
+            ``train_seconds``, ``train_loss``, ``n_params``, ``device``.
+
+        Raises:
+            ConfigError: bad parameters, or data whose task does not fit this trainer.
+            TrialPruned: from ``reporter.report``.
+            ValueError: the loss or the validation score diverged (NaN/inf).
+            MemoryError: the device ran out of memory (use a smaller batch_size).
+        """
+        owner = type(self).__name__
+        dataset = load_dataset(data)
+        if dataset.task not in self._tasks:
+            other = "TorchMLPRegressorTrainer" if dataset.task == "regression" else "TorchMLPClassifierTrainer"
+            raise ConfigError(f"{owner} cannot fit dataset {dataset.name!r} with task {dataset.task!r}; use {other}.")
+        hp = parse_params({**self.fixed_params, **params}, dataset.task, owner)
+        metric = get_metric(self.metric or default_metric(dataset.task), dataset.task)
+        device = resolve_device(self.device)
+        splits = make_folds(dataset, test_size=self.test_size, validation_fraction=self.validation_fraction,
+                            cv=self.cv, seed=SPLIT_SEED, standardize_target=dataset.task == "regression")
+        n_outputs = dataset.n_classes if dataset.task == "multiclass" else 1
+        threads = torch.get_num_threads()
+        torch.set_num_threads(threads_per_worker())
+        try:
+            return self._fit(hp, metric, splits, n_outputs, device, reporter, dataset)
+        except torch.OutOfMemoryError as e:
+            raise _oom(hp, device) from e
+        except RuntimeError as e:
+            if "out of memory" in str(e) or "can't allocate memory" in str(e):
+                raise _oom(hp, device) from e
+            raise
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, hp: TorchParams, metric: Metric, splits: Any, n_outputs: int, device: torch.device,
+             reporter: Reporter, dataset: Any) -> TrialResult:
+        torch.manual_seed(reporter.seed)
+        generator = torch.Generator().manual_seed(reporter.seed)
+        runs = [_FoldRun(f, hp, splits.task, n_outputs, device, self.max_epochs, metric.mode) for f in splits.folds]
+        stopper = EarlyStopping(self.patience, float(self.min_delta), metric.mode)
+        start = time.perf_counter()
+        for epoch in range(1, self.max_epochs + 1):
+            loss = torch.stack([run.train_epoch(generator) for run in runs]).mean().item()
+            scores = [run.score(metric, run.X_val, run.y_val) for run in runs]
+            score = float(np.mean(scores))
+            if not (math.isfinite(loss) and math.isfinite(score)):
+                raise ValueError(
+                    f"Training diverged at epoch {epoch}: training loss {loss}, validation {metric.name} "
+                    f"{score}. Use a smaller lr (got {hp.lr:g}), clip_grad_norm, or batch_norm.")
+            for run in runs:
+                run.step_schedule(score)
+            reporter.report(epoch, score)
+            states = [{k: v.detach() for k, v in run.model.state_dict().items()} for run in runs]
+            if stopper.update(score, {"weights": states, "scores": scores, "loss": loss}):
+                break
+        train_seconds = time.perf_counter() - start
+        best = stopper.best_state_
+        for run, state in zip(runs, best["weights"], strict=True):
+            run.model.load_state_dict(state)
+        metrics: dict[str, Any] = {
+            f"val_{metric.name}": stopper.best_score_, "best_epoch": stopper.best_epoch_,
+            "n_epochs": stopper.n_epochs_, "train_seconds": round(train_seconds, 4),
+            "train_loss": best["loss"], "n_params": runs[0].model.n_params(), "device": str(device),
+        }
+        if len(splits.X_test):
+            tests = [run.score(metric, _tensor(run.fold.transform(splits.X_test), device), splits.y_test)
+                     for run in runs]
+            metrics[f"test_{metric.name}"] = float(np.mean(tests))
+        folder = reporter.artifact_dir()
+        if folder is not None:
+            sign = 1.0 if metric.greater_is_better else -1.0
+            keep = int(np.argmax([sign * s for s in best["scores"]]))
+            save_model(Path(folder), runs[keep].model, hp, runs[keep].fold, splits.task,
+                       dataset.classes, dataset.feature_names, extra={"fold": keep, **metrics})
+        return TrialResult(float(stopper.best_score_), metrics)
+
+
+def _tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(X, dtype=torch.float32, device=device)
+
+
+def _oom(hp: TorchParams, device: torch.device) -> MemoryError:
+    return MemoryError(f"Out of memory on {device} training with batch_size={hp.batch_size} and "
+                       f"hidden_layer_sizes={list(hp.hidden_layer_sizes)}; use a smaller batch_size "
+                       f"(or smaller layers, or fewer workers per device).")
+
+
+class TorchMLPClassifierTrainer(_TorchMLPTrainer):
+    """PyTorch MLP for binary (one logit, BCE) and multiclass (logits, cross-entropy) data."""
+
+    _tasks = ("binary", "multiclass")
+
+
+class TorchMLPRegressorTrainer(_TorchMLPTrainer):
+    """PyTorch MLP for regression (linear output; mse, l1 or huber loss on standardized y)."""
+
+    _tasks = ("regression",)
+
+
+# --- saved models ----------------------------------------------------------------------
+
+
+def save_model(folder: Path, model: FCNN, hp: TorchParams, fold: Fold, task: str, classes: list | None,
+               feature_names: list[str], extra: Mapping[str, Any] | None = None) -> None:
+    """Write ``model.pt`` (state_dict) and ``model.json`` (architecture, scaler, classes) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
+    meta = {
+        "format": FORMAT_VERSION, "task": task, "classes": classes, "feature_names": list(feature_names),
+        "n_inputs": int(fold.X_train.shape[1]), "n_outputs": int(model[-1].out_features),
+        "architecture": hp.architecture(), "x_mean": fold.scaler.mean_.tolist(),
+        "x_scale": fold.scaler.scale_.tolist(), "y_mean": fold.y_mean, "y_scale": fold.y_scale,
+        **dict(extra or {}),
+    }
+    (folder / "model.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"{type(v).__name__} is not JSON serializable")
+
+
+class TorchPredictor:
+    """A trained network with its input standardization, on the CPU.
+
+    Attributes:
+        model: the network in eval mode.
+        meta: the contents of ``model.json``.
+    """
+
+    def __init__(self, model: FCNN, meta: dict[str, Any]) -> None:
+        self.model = model.eval()
+        self.meta = meta
+        self.task: str = meta["task"]
+        self.classes_ = meta["classes"]
+        self._mean = np.asarray(meta["x_mean"], dtype=np.float64)
+        self._scale = np.asarray(meta["x_scale"], dtype=np.float64)
+
+    def _outputs(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self._mean.shape[0]:
+            raise ValueError(f"X must have shape (n, {self._mean.shape[0]}); got {X.shape}.")
+        Xt = torch.as_tensor((X - self._mean) / self._scale, dtype=torch.float32)
+        return outputs_to_predictions(predict_raw(self.model, Xt), self.task,
+                                      self.meta["y_mean"], self.meta["y_scale"])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(n,) original class labels (classification) or values (regression) for raw (n, d) X."""
+        pred, _ = self._outputs(X)
+        if self.classes_ is None:
+            return pred
+        return np.asarray(self.classes_)[pred]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(n, k) class probabilities for raw (n, d) X, columns in ``classes_`` order."""
+        if self.classes_ is None:
+            raise ValueError("predict_proba needs a classifier; this model is a regressor.")
+        return self._outputs(X)[1]
+
+
+def load_model(path: str | Path) -> TorchPredictor:
+    """Reload a model saved by a trial: ``path`` is its folder, ``model.json`` or ``model.pt``."""
+    folder = Path(path)
+    folder = folder.parent if folder.is_file() else folder
+    meta = json.loads((folder / "model.json").read_text())
+    model = FCNN(meta["n_inputs"], meta["n_outputs"], **meta["architecture"])
+    model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+    return TorchPredictor(model, meta)
