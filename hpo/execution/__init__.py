@@ -1,0 +1,42 @@
+"""Running studies: in this process, as local worker processes, or on a Dask cluster."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hpo.errors import ConfigError
+from hpo.execution.progress import StudyProgress
+from hpo.execution.worker import claim_next, run_trial, worker_loop
+
+if TYPE_CHECKING:
+    from hpo.study import Study
+
+__all__ = ["run_study", "worker_loop", "claim_next", "run_trial", "StudyProgress"]
+
+
+def run_study(study: Study, *, n_trials: int, n_workers: int = 1, timeout: float | None = None,
+              executor: Any = None, show_progress: bool | None = None) -> None:
+    """Run workers until the study reaches ``n_trials`` finished trials (see Study.optimize)."""
+    if executor is not None:
+        from hpo.execution.dask import run_dask
+
+        with StudyProgress(study, n_trials, enabled=show_progress) as progress:
+            run_dask(study, executor=executor, n_trials=n_trials, n_workers=n_workers,
+                     timeout=timeout, progress=progress)
+        return
+    if n_workers > 1 and study.storage.in_memory:
+        raise ConfigError(
+            "An in-memory storage ('sqlite://') is private to one process, so n_workers > 1 cannot "
+            "share it. Use a file, e.g. storage='sqlite:///studies/hpo.db'.")
+    with StudyProgress(study, n_trials, enabled=show_progress) as progress:
+        if n_workers == 1:
+            from hpo.resources import threads_per_worker
+
+            _ = threads_per_worker(1)
+            worker_loop(study, n_trials=n_trials, timeout=timeout,
+                        on_trial_end=lambda _state: progress.refresh(force=True))
+        else:
+            from hpo.execution.local import run_processes
+
+            run_processes(study, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
+                          progress=progress)

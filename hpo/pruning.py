@@ -1,0 +1,171 @@
+"""Stop hopeless trials from their learning curves: median stopping and successive halving (ASHA).
+
+A pruner is a pure function of a trial's curve and its peers' curves. The reporter
+asks it after each ``report(step, value)``; ``True`` ends the trial as PRUNED.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hpo.errors import ConfigError
+
+Curves = Mapping[int, Mapping[int, float]]
+
+
+class Pruner(ABC):
+    """Decides from learning curves whether a running trial should stop."""
+
+    name: ClassVar[str] = ""
+    peer_states: ClassVar[tuple[str, ...]] = ("COMPLETE", "PRUNED")
+    """Which trials' curves count as peers."""
+
+    @abstractmethod
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        """Whether to stop the trial whose curve (step -> value) reached ``step``.
+
+        Args:
+            step: the step just reported.
+            curve: this trial's reported values so far.
+            peers: other trials' curves (trial number -> step -> value).
+            maximize: whether larger values are better.
+        """
+
+    def wants_peers(self, step: int) -> bool:
+        """False when the decision at ``step`` cannot need other trials (saves a query)."""
+        return True
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, **self.config()}
+
+
+class NopPruner(Pruner):
+    """Never prunes."""
+
+    name = "none"
+
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        return False
+
+    def wants_peers(self, step: int) -> bool:
+        return False
+
+
+def _positive_int(owner: str, field: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"The '{field}' parameter of {owner} must be an int >= {minimum}. "
+                          f"Got {value!r} instead.")
+    return value
+
+
+class MedianPruner(Pruner):
+    """Prune when the trial's best value so far is worse than the median of earlier trials at that step.
+
+    Args:
+        n_startup_trials: never prune until this many trials have reported the step.
+        n_warmup_steps: never prune before this step.
+        interval_steps: check only every this many steps.
+    """
+
+    name = "median"
+
+    def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 5, interval_steps: int = 1) -> None:
+        self.n_startup_trials = _positive_int("MedianPruner", "n_startup_trials", n_startup_trials, 0)
+        self.n_warmup_steps = _positive_int("MedianPruner", "n_warmup_steps", n_warmup_steps, 0)
+        self.interval_steps = _positive_int("MedianPruner", "interval_steps", interval_steps, 1)
+
+    def config(self) -> dict[str, Any]:
+        return {"n_startup_trials": self.n_startup_trials, "n_warmup_steps": self.n_warmup_steps,
+                "interval_steps": self.interval_steps}
+
+    def wants_peers(self, step: int) -> bool:
+        return step >= self.n_warmup_steps and (step - self.n_warmup_steps) % self.interval_steps == 0
+
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        if not self.wants_peers(step):
+            return False
+        at_step = [c[step] for c in peers.values() if step in c and math.isfinite(c[step])]
+        if len(at_step) < max(1, self.n_startup_trials):
+            return False
+        mine = [v for s, v in curve.items() if s <= step and math.isfinite(v)]
+        if not mine:
+            return True
+        best = max(mine) if maximize else min(mine)
+        median = float(np.median(at_step))
+        return best < median if maximize else best > median
+
+
+class SuccessiveHalvingPruner(Pruner):
+    """Asynchronous successive halving (ASHA): at each rung keep the top 1/eta of trials.
+
+    Rungs sit at steps ``min_resource * eta**(k + min_early_stopping_rate)``. A trial
+    reaching a rung continues only if its value there is in the top ``1/eta`` of all
+    trials that reached that rung so far.
+    """
+
+    name = "asha"
+    peer_states = ("COMPLETE", "PRUNED", "RUNNING")  # asynchronous: running trials compete too
+
+    def __init__(self, min_resource: int = 1, reduction_factor: int = 3,
+                 min_early_stopping_rate: int = 0) -> None:
+        self.min_resource = _positive_int("SuccessiveHalvingPruner", "min_resource", min_resource, 1)
+        self.reduction_factor = _positive_int("SuccessiveHalvingPruner", "reduction_factor",
+                                              reduction_factor, 2)
+        self.min_early_stopping_rate = _positive_int("SuccessiveHalvingPruner", "min_early_stopping_rate",
+                                                     min_early_stopping_rate, 0)
+
+    def config(self) -> dict[str, Any]:
+        return {"min_resource": self.min_resource, "reduction_factor": self.reduction_factor,
+                "min_early_stopping_rate": self.min_early_stopping_rate}
+
+    def is_rung(self, step: int) -> bool:
+        k = self.min_early_stopping_rate
+        while True:
+            rung = self.min_resource * self.reduction_factor ** k
+            if rung == step:
+                return True
+            if rung > step:
+                return False
+            k += 1
+
+    def wants_peers(self, step: int) -> bool:
+        return self.is_rung(step)
+
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        if not self.is_rung(step) or step not in curve:
+            return False
+        mine = curve[step]
+        if not math.isfinite(mine):
+            return True
+        values = sorted((c[step] for c in peers.values() if step in c and math.isfinite(c[step])),
+                        reverse=maximize)
+        values.append(mine)
+        values.sort(reverse=maximize)
+        k = max(1, len(values) // self.reduction_factor)
+        threshold = values[k - 1]
+        return mine < threshold if maximize else mine > threshold
+
+
+_PRUNERS: dict[str, type[Pruner]] = {p.name: p for p in (NopPruner, MedianPruner, SuccessiveHalvingPruner)}
+_PRUNERS["successive_halving"] = SuccessiveHalvingPruner
+
+
+def make_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner:
+    """A pruner from an instance, a name ('none', 'median', 'asha') or a config dict."""
+    if isinstance(spec, Pruner):
+        return spec
+    if spec is None:
+        return NopPruner()
+    config = {"name": spec} if isinstance(spec, str) else dict(spec)
+    name = config.pop("name", None)
+    if name not in _PRUNERS:
+        raise ConfigError(f"Unknown pruner {name!r}; use one of {sorted(_PRUNERS)}.")
+    return _PRUNERS[name](**config)

@@ -1,0 +1,97 @@
+"""A claimed, running trial: the Reporter an objective sees, and the handle ``Study.ask`` returns."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo.errors import HPOError, TrialPruned
+from hpo.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from hpo.study import Study
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    """A 31-bit seed for trial ``number``: a pure function of the study seed and the number."""
+    return int(np.random.SeedSequence([int(study_seed) % (2**63), int(number)]).generate_state(1)[0] >> 1)
+
+
+class RunningTrial:
+    """One RUNNING trial of a study.
+
+    It is the objective's ``reporter``: ``report(step, value)`` stores a learning-curve
+    point and raises :class:`~hpo.errors.TrialPruned` when the study's pruner says so.
+    """
+
+    def __init__(self, study: Study, frozen: FrozenTrial) -> None:
+        self.study = study
+        self.number = frozen.number
+        self.params = dict(frozen.params)
+        self.trial_id = int(frozen.trial_id or 0)
+        self.seed = trial_seed(study.seed, frozen.number)
+        self.retry_of = frozen.retry_of
+        self.curve: dict[int, float] = {}
+        self._pruned_at: int | None = None
+
+    def __repr__(self) -> str:
+        return f"RunningTrial(number={self.number}, params={self.params!r})"
+
+    def report(self, step: int, value: float) -> None:
+        """Store ``value`` at ``step``; raise TrialPruned if the pruner stops this trial."""
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise HPOError(f"report() needs a step that is an int >= 0. Got {step!r}.")
+        value = float(value)
+        self.curve[int(step)] = value
+        if math.isfinite(value):
+            self.study.storage.report(self.trial_id, int(step), value)
+        if self._check_prune(int(step)):
+            raise TrialPruned(f"Trial {self.number} pruned at step {step} (value {value:.6g}).")
+
+    def should_prune(self) -> bool:
+        return self._pruned_at is not None or (bool(self.curve) and self._check_prune(max(self.curve)))
+
+    def _check_prune(self, step: int) -> bool:
+        pruner = self.study.pruner
+        if not pruner.wants_peers(step):
+            return False
+        peers = self.study.storage.curves(self.study.id, [TrialState(s) for s in pruner.peer_states])
+        peers.pop(self.number, None)
+        if pruner.prune(step, self.curve, peers, self.study.direction == "maximize"):
+            self._pruned_at = step
+            return True
+        return False
+
+    @property
+    def last_value(self) -> float | None:
+        finite = [v for _, v in sorted(self.curve.items()) if math.isfinite(v)]
+        return finite[-1] if finite else None
+
+    def artifact_dir(self) -> Path | None:
+        """``<artifacts>/<study>/trial-<number>``, created on first use; None when disabled."""
+        root = self.study.artifacts_root
+        if root is None:
+            return None
+        path = root / f"trial-{self.number}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.study.storage.set_trial_user_attr(self.trial_id, key, value)
+
+
+def prune_artifacts(study: Study) -> None:
+    """Keep trained weights only for the study's ``keep_weights`` best completed trials."""
+    root = study.artifacts_root
+    if root is None or not root.exists():
+        return
+    keep = {f"trial-{t.number}" for t in study.storage.leaderboard(study.id, study.direction,
+                                                                     study.settings["keep_weights"])}
+    running = {f"trial-{t.number}" for t in study.storage.trials(study.id, [TrialState.RUNNING])}
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.startswith("trial-") and folder.name not in keep | running:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,147 @@
+"""Acquisition functions: pure callables ``(mean, std, best) -> score``, larger is better.
+
+``mean``, ``std``: ``(m,)`` posterior mean and standard deviation of the latent function at
+``m`` points (standardized, larger is better); ``best``: the incumbent value on that scale.
+Every class is a few lines over the shared helpers :func:`log_h` and :func:`log_ei`.
+
+Expected improvement is computed through log-EI (Ament et al., 2023, "Unexpected improvements
+to expected improvement for Bayesian optimization"): EI underflows to exactly 0 once
+``z = (mean - best) / std`` drops below about -38, which leaves an optimizer a flat zero
+landscape; log-EI stays finite and informative there.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import erfcx, log_ndtr, ndtr
+
+from hpo.errors import ConfigError
+
+__all__ = ["Acquisition", "ExpectedImprovement", "LogExpectedImprovement", "UpperConfidenceBound",
+           "ProbabilityOfImprovement", "log_h", "log_ei", "make_acquisition", "ALIASES"]
+
+_C1 = 0.5 * math.log(2 * math.pi)
+_C2 = 0.5 * math.log(math.pi / 2)
+_INV_SQRT_EPS = 1.0 / math.sqrt(np.finfo(float).eps)
+
+
+class Acquisition(Protocol):
+    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
+                 best: float) -> NDArray[np.float64]: ...
+
+
+def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(1 - exp(x))`` for ``x < 0``, accurate at both ends."""
+    x = np.minimum(x, -1e-300)
+    small = x > -math.log(2)
+    return np.where(small, np.log(-np.expm1(np.where(small, x, -1.0))),
+                    np.log1p(-np.exp(np.where(small, -1.0, x))))
+
+
+def log_h(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(phi(z) + z * Phi(z))``, the log of EI at unit std, finite for every finite ``z``."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    mid = z > -1
+    zm = z[mid]
+    out[mid] = np.log(np.exp(-0.5 * zm * zm - _C1) + zm * ndtr(zm))
+    zl = z[~mid]
+    far = zl < -_INV_SQRT_EPS
+    near = -0.5 * zl * zl - _C1 + _log1mexp(np.log(erfcx(-zl / math.sqrt(2)) * np.abs(zl)) + _C2)
+    out[~mid] = np.where(far, -0.5 * zl * zl - _C1 - 2 * np.log(np.abs(zl)), near)
+    return out
+
+
+def log_ei(mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> NDArray[np.float64]:
+    """``log EI = log(std) + log_h((mean - best) / std)``."""
+    std = np.maximum(std, 1e-300)
+    return np.log(std) + log_h((mean - best) / std)
+
+
+class LogExpectedImprovement:
+    """log EI(x) with improvement measured over ``best + xi``."""
+
+    def __init__(self, *, xi: float = 0.0) -> None:
+        self.xi = xi
+
+    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
+                 best: float) -> NDArray[np.float64]:
+        return log_ei(mean, std, best + self.xi)
+
+
+class ExpectedImprovement:
+    """EI(x) = E[max(f(x) - best - xi, 0)], evaluated as exp(log EI)."""
+
+    def __init__(self, *, xi: float = 0.0) -> None:
+        self.xi = xi
+
+    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
+                 best: float) -> NDArray[np.float64]:
+        return np.exp(log_ei(mean, std, best + self.xi))
+
+
+class UpperConfidenceBound:
+    """UCB(x) = mean(x) + sqrt(beta) * std(x), for maximization."""
+
+    def __init__(self, *, beta: float = 2.0) -> None:
+        self.beta = beta
+
+    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
+                 best: float) -> NDArray[np.float64]:
+        return mean + math.sqrt(self.beta) * std
+
+
+class ProbabilityOfImprovement:
+    """PI(x) = P(f(x) > best + xi) = Phi((mean - best - xi) / std).
+
+    Its optimizer should use ``log_ndtr`` (``log=True``): the same argmax, no underflow.
+    """
+
+    def __init__(self, *, xi: float = 0.01, log: bool = False) -> None:
+        self.xi = xi
+        self.log = log
+
+    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
+                 best: float) -> NDArray[np.float64]:
+        z = (mean - best - self.xi) / np.maximum(std, 1e-300)
+        return log_ndtr(z) if self.log else ndtr(z)
+
+
+ALIASES = {"ei": "ExpectedImprovement", "logei": "LogExpectedImprovement",
+           "ucb": "UpperConfidenceBound", "pi": "ProbabilityOfImprovement"}
+_CLASSES = {c.__name__: c for c in (ExpectedImprovement, LogExpectedImprovement,
+                                    UpperConfidenceBound, ProbabilityOfImprovement)}
+
+
+def canonical_name(name: str) -> str:
+    """``"ei"`` -> ``"ExpectedImprovement"``; a full class name passes through.
+
+    Raises:
+        ConfigError: the name is neither an alias nor a class name.
+    """
+    full = ALIASES.get(str(name).lower(), name)
+    if full not in _CLASSES:
+        raise ConfigError(
+            f"The 'acquisition' parameter of GPSampler must be one of {sorted(ALIASES)} or "
+            f"{sorted(_CLASSES)}. Got {name!r} instead."
+        )
+    return full
+
+
+def make_acquisition(name: str, *, xi: float, beta: float, for_optimizer: bool = False) -> Acquisition:
+    """Build an acquisition by alias or class name.
+
+    With ``for_optimizer=True`` EI becomes log-EI and PI becomes log-PI: monotone transforms
+    with the same maximizer, but no underflow to flat zero far from the incumbent.
+    """
+    full = canonical_name(name)
+    if full in ("ExpectedImprovement", "LogExpectedImprovement"):
+        return LogExpectedImprovement(xi=xi) if for_optimizer or full.startswith("Log") \
+            else ExpectedImprovement(xi=xi)
+    if full == "UpperConfidenceBound":
+        return UpperConfidenceBound(beta=beta)
+    return ProbabilityOfImprovement(xi=xi, log=for_optimizer)

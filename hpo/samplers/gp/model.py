@@ -1,0 +1,271 @@
+"""Gaussian-process regression on the unit cube: Matérn-5/2 ARD kernel, learned noise, MAP fit.
+
+Glossary (names used throughout this package)::
+
+    n                 number of training points
+    m                 number of query points
+    d                 number of dimensions (one per search-space parameter)
+    X                 (n, d) training inputs in the unit cube; NaN marks an inactive parameter
+    Xq                (m, d) query inputs, same encoding
+    y                 (n,)   training targets, standardized, larger is better
+    is_categorical    (d,)   True where a dimension is a Categorical (Hamming distance)
+    inv_sq_ls         (d,)   inverse squared length scales w_k = 1 / l_k**2
+    kernel_scale      ()     signal variance s2 (the kernel's value at distance 0)
+    noise_var         ()     observation-noise variance
+    theta             (d+2,) log(inv_sq_ls), log(kernel_scale), log(noise_var): what L-BFGS-B sees
+    r2                (n, n) or (m, n) squared scaled distance sum_k w_k D_k
+    D_k               squared difference (x_k - x'_k)**2, or [x_k != x'_k] for a categorical
+    L                 (n, n) lower Cholesky factor of K = s2 * M(r2) + noise_var * I
+    alpha             (n,)   K^-1 y
+
+The kernel is ``k(x, x') = s2 * M(r2)`` with ``M(r2) = (1 + sqrt5 r + 5/3 r2) exp(-sqrt5 r)``,
+``r = sqrt(r2)``. Inactive (NaN) coordinates are imputed to a constant (0.5, or -1 for a
+categorical, which then acts as one more category), so two points where a parameter is
+inactive agree on it. Hyperparameters maximize the log marginal likelihood plus log priors
+(a dimension-scaled log-normal on length scales after Hvarfner et al. 2024, Gamma priors on
+the signal and noise variances as in Optuna) with L-BFGS-B and analytic gradients.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+from numpy.typing import NDArray
+
+__all__ = ["KernelParams", "GaussianProcess", "fit_kernel_params", "fit_gp", "log_marginal_likelihood",
+           "matern52", "MIN_NOISE_VAR"]
+
+SQRT5 = math.sqrt(5.0)
+MIN_NOISE_VAR = 1e-6
+_LOG_BOUNDS_W = (math.log(1e-4), math.log(1e4))  # length scales 0.01 .. 100 in the unit cube
+_LOG_BOUNDS_S2 = (math.log(0.05), math.log(20.0))
+_LOG_BOUNDS_NOISE = (math.log(MIN_NOISE_VAR), math.log(2.0))
+
+
+@dataclass(frozen=True)
+class KernelParams:
+    """Kernel hyperparameters: ``inv_sq_ls (d,)``, ``kernel_scale`` and ``noise_var``."""
+
+    inv_sq_ls: NDArray[np.float64]
+    kernel_scale: float
+    noise_var: float
+
+    def to_theta(self) -> NDArray[np.float64]:
+        """``(d + 2,)`` log-parameters, the vector L-BFGS-B optimizes."""
+        return np.log(np.r_[self.inv_sq_ls, self.kernel_scale, self.noise_var])
+
+    @classmethod
+    def from_theta(cls, theta: NDArray[np.float64]) -> KernelParams:
+        e = np.exp(theta)
+        return cls(inv_sq_ls=e[:-2], kernel_scale=float(e[-2]), noise_var=float(e[-1]))
+
+    @classmethod
+    def default(cls, d: int) -> KernelParams:
+        """The prior's mode: a reasonable start (and the fallback) for ``d`` dimensions."""
+        ls = math.exp(_LS_PRIOR_LOC(d) - _LS_PRIOR_SCALE**2)
+        return cls(inv_sq_ls=np.full(d, ls**-2.0), kernel_scale=1.0, noise_var=1e-3)
+
+
+def _LS_PRIOR_LOC(d: int) -> float:  # noqa: N802 - a constant of d
+    return math.sqrt(2.0) + 0.5 * math.log(d)
+
+
+_LS_PRIOR_SCALE = math.sqrt(3.0)
+
+
+def impute_inactive(X: NDArray[np.float64], is_categorical: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """``(n, d)`` copy of ``X`` with NaN replaced by 0.5 (continuous) or -1 (categorical)."""
+    if not np.isnan(X).any():
+        return X
+    fill = np.where(is_categorical, -1.0, 0.5)
+    return np.where(np.isnan(X), fill, X)
+
+
+def matern52(r2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Matérn-5/2 correlation ``M(r2)`` of squared scaled distances, any shape."""
+    r = np.sqrt(r2)
+    return (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-SQRT5 * r)
+
+
+def _matern52_dr2(r2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``dM/d(r2) = -5/6 (1 + sqrt5 r) exp(-sqrt5 r)``, smooth at 0."""
+    r = np.sqrt(r2)
+    return -(5.0 / 6.0) * (1.0 + SQRT5 * r) * np.exp(-SQRT5 * r)
+
+
+def _sq_dist(A: NDArray[np.float64], B: NDArray[np.float64], w: NDArray[np.float64],
+             is_cat: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """``(len(A), len(B))`` squared scaled distances ``sum_k w_k D_k``."""
+    cont = ~is_cat
+    out = np.zeros((len(A), len(B)))
+    if cont.any():
+        sw = np.sqrt(w[cont])
+        a, b = A[:, cont] * sw, B[:, cont] * sw
+        out += (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+        np.maximum(out, 0.0, out=out)
+    for k in np.flatnonzero(is_cat):
+        out += w[k] * (A[:, k, None] != B[None, :, k])
+    return out
+
+
+def _log_prior(theta: NDArray[np.float64], d: int) -> tuple[float, NDArray[np.float64]]:
+    """Log prior density (up to a constant) and its gradient in ``theta``."""
+    # log l = -log(w) / 2 ~ Normal(loc, scale^2)
+    z = (-0.5 * theta[:d] - _LS_PRIOR_LOC(d)) / _LS_PRIOR_SCALE
+    lp = -0.5 * float(z @ z)
+    grad = np.zeros_like(theta)
+    grad[:d] = 0.5 * z / _LS_PRIOR_SCALE
+    for i, (a, rate) in ((d, (2.0, 1.0)), (d + 1, (1.1, 30.0))):  # Gamma on s2, noise
+        v = math.exp(theta[i])
+        lp += (a - 1.0) * theta[i] - rate * v
+        grad[i] = (a - 1.0) - rate * v
+    return lp, grad
+
+
+def log_marginal_likelihood(
+    theta: NDArray[np.float64], X: NDArray[np.float64], y: NDArray[np.float64],
+    is_categorical: NDArray[np.bool_], *, with_grad: bool = True,
+) -> tuple[float, NDArray[np.float64]]:
+    """Log marginal likelihood ``log p(y | X, theta)`` and its gradient ``(d + 2,)`` in theta.
+
+    Raises:
+        numpy.linalg.LinAlgError: ``K`` is not positive definite.
+    """
+    n, d = X.shape
+    p = KernelParams.from_theta(theta)
+    r2 = _sq_dist(X, X, p.inv_sq_ls, is_categorical)
+    M = matern52(r2)
+    K = p.kernel_scale * M
+    K[np.diag_indices(n)] += p.noise_var
+    L = np.linalg.cholesky(K)
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    lml = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2 * math.pi)
+    if not with_grad:
+        return lml, np.zeros(d + 2)
+    Kinv = scipy.linalg.cho_solve((L, True), np.eye(n), check_finite=False)
+    A = np.outer(alpha, alpha) - Kinv  # dLML/dK = A / 2
+    grad = np.empty(d + 2)
+    B = A * (p.kernel_scale * _matern52_dr2(r2))
+    cont = np.flatnonzero(~is_categorical)
+    if len(cont):
+        Xc = X[:, cont]
+        # sum_ij B_ij (x_ik - x_jk)^2 = 2 sum_i x_ik^2 (B 1)_i - 2 x_k^T B x_k   (B symmetric)
+        s = 2.0 * (Xc**2).T @ B.sum(1) - 2.0 * (Xc * (B @ Xc)).sum(0)
+        grad[cont] = 0.5 * p.inv_sq_ls[cont] * s
+    for k in np.flatnonzero(is_categorical):
+        grad[k] = 0.5 * p.inv_sq_ls[k] * float((B * (X[:, k, None] != X[None, :, k])).sum())
+    grad[d] = 0.5 * p.kernel_scale * float((A * M).sum())
+    grad[d + 1] = 0.5 * p.noise_var * float(np.trace(A))
+    return lml, grad
+
+
+def fit_kernel_params(
+    X: NDArray[np.float64], y: NDArray[np.float64], is_categorical: NDArray[np.bool_], *,
+    init: KernelParams | None = None, maxiter: int = 200,
+) -> KernelParams:
+    """MAP kernel hyperparameters by L-BFGS-B on ``log_marginal_likelihood + log_prior``.
+
+    Args:
+        X: ``(n, d)`` inputs (NaN = inactive); y: ``(n,)`` standardized targets.
+        is_categorical: ``(d,)`` mask of Hamming-distance dimensions.
+        init: warm start; the prior's mode when None.
+        maxiter: L-BFGS-B iteration cap.
+
+    Returns:
+        The fitted parameters, or ``init`` (or the prior mode) when fitting fails.
+    """
+    n, d = X.shape
+    X = impute_inactive(X, is_categorical)
+    start = (init or KernelParams.default(d)).to_theta()
+    bounds = [_LOG_BOUNDS_W] * d + [_LOG_BOUNDS_S2, _LOG_BOUNDS_NOISE]
+    start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
+
+    def neg(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        try:
+            lml, g = log_marginal_likelihood(theta, X, y, is_categorical)
+        except np.linalg.LinAlgError:
+            return 1e10, np.zeros_like(theta)
+        lp, gp = _log_prior(theta, d)
+        return -(lml + lp) / n, -(g + gp) / n
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = scipy.optimize.minimize(neg, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                          options={"maxiter": maxiter})
+        if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and res.fun < 1e9:
+            return KernelParams.from_theta(res.x)
+    except (ValueError, np.linalg.LinAlgError):
+        pass
+    return KernelParams.from_theta(start)
+
+
+class GaussianProcess:
+    """The posterior of a zero-mean GP given fixed kernel parameters.
+
+    Args:
+        X: ``(n, d)`` training inputs (NaN = inactive); y: ``(n,)`` targets.
+        params: kernel hyperparameters.
+        is_categorical: ``(d,)`` mask of Hamming-distance dimensions.
+
+    Raises:
+        numpy.linalg.LinAlgError: the kernel matrix is singular even with added jitter.
+    """
+
+    def __init__(self, X: NDArray[np.float64], y: NDArray[np.float64], params: KernelParams,
+                 is_categorical: NDArray[np.bool_]) -> None:
+        self.is_categorical = np.asarray(is_categorical, dtype=bool)
+        self.X_ = impute_inactive(np.asarray(X, dtype=float), self.is_categorical)
+        self.y_ = np.asarray(y, dtype=float)
+        self.params_ = params
+        K = params.kernel_scale * matern52(_sq_dist(self.X_, self.X_, params.inv_sq_ls,
+                                                    self.is_categorical))
+        n = len(self.y_)
+        for jitter in (0.0, 1e-8, 1e-6, 1e-4):
+            try:
+                self.L_ = np.linalg.cholesky(K + (params.noise_var + jitter) * np.eye(n))
+                break
+            except np.linalg.LinAlgError:
+                if jitter == 1e-4:
+                    raise
+        self.alpha_ = scipy.linalg.cho_solve((self.L_, True), self.y_, check_finite=False)
+
+    def posterior(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Latent-function posterior at ``Xq: (m, d)``: mean ``(m,)`` and variance ``(m,)``.
+
+        The variance excludes observation noise (add ``params_.noise_var`` for ``y``'s).
+        """
+        Xq = impute_inactive(np.atleast_2d(np.asarray(Xq, dtype=float)), self.is_categorical)
+        p = self.params_
+        Ks = p.kernel_scale * matern52(_sq_dist(Xq, self.X_, p.inv_sq_ls, self.is_categorical))
+        mean = Ks @ self.alpha_
+        V = scipy.linalg.solve_triangular(self.L_, Ks.T, lower=True, check_finite=False)
+        var = np.maximum(p.kernel_scale - (V * V).sum(0), 1e-12 * p.kernel_scale)
+        return mean, var
+
+    def condition_on(self, Xn: NDArray[np.float64], yn: NDArray[np.float64]) -> GaussianProcess:
+        """A new GP with extra points ``Xn: (k, d)``, ``yn: (k,)`` and the same kernel."""
+        return GaussianProcess(np.vstack([self.X_, impute_inactive(Xn, self.is_categorical)]),
+                               np.r_[self.y_, yn], self.params_, self.is_categorical)
+
+
+def fit_gp(
+    X: NDArray[np.float64], y: NDArray[np.float64], is_categorical: NDArray[np.bool_], *,
+    init: KernelParams | None = None, fit_idx: NDArray[np.intp] | None = None,
+) -> GaussianProcess:
+    """Fit kernel hyperparameters (on the rows ``fit_idx``, all when None) and condition on all.
+
+    Falls back to the prior's mode when fitting or factorizing fails.
+    """
+    is_categorical = np.asarray(is_categorical, dtype=bool)
+    rows = slice(None) if fit_idx is None else fit_idx
+    params = fit_kernel_params(X[rows], y[rows], is_categorical, init=init)
+    try:
+        return GaussianProcess(X, y, params, is_categorical)
+    except np.linalg.LinAlgError:
+        return GaussianProcess(X, y, KernelParams.default(X.shape[1]), is_categorical)

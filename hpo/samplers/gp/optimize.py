@@ -1,0 +1,177 @@
+"""Maximize a black-box score over a mixed unit cube (knows nothing about GPs).
+
+Shapes: ``d`` dimensions; raw points ``R: (m, d)`` lie in ``[0, 1]^d``; ``canonicalize(R)``
+maps them to *representable* points ``C: (m, d)`` (discrete coordinates snapped to their
+allowed values, NaN where a coordinate does not apply, e.g. an inactive parameter);
+``score(C) -> (m,)`` is what we maximize. ``grids[k]`` is ``None`` for a continuous
+dimension, else the sorted ``(v_k,)`` allowed values of a discrete one.
+
+Strategy:
+
+1. Score many scrambled-Sobol candidates (every combination of the discrete dimensions
+   when there are few, so none is missed) plus the caller's starting points (incumbents).
+2. From the best few, refine: L-BFGS-B on the continuous dimensions (and on ordinal ones
+   with many values, relaxed then rounded) with central-difference gradients, holding the
+   discrete ones fixed; then a coordinate sweep over each small discrete dimension trying
+   all its values; repeat while it improves.
+3. Return the best point for which ``is_new(C_row)`` holds (a never-evaluated, non-pending
+   configuration), falling back to fresh random points; if nothing new is found the space
+   is treated as exhausted and the best point is returned with ``exhausted=True``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+from numpy.typing import NDArray
+from scipy.stats import qmc
+
+__all__ = ["maximize", "OptimizeResult", "snap_to_grids"]
+
+ScoreFn = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+MAX_SWEEP_VALUES = 32  # a discrete dimension with more values is relaxed and rounded instead
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """The chosen canonical point ``x: (d,)``, its score, and whether no new point was found."""
+
+    x: NDArray[np.float64]
+    score: float
+    exhausted: bool = False
+
+
+def snap_to_grids(R: NDArray[np.float64], grids: Sequence[NDArray[np.float64] | None]) -> NDArray[np.float64]:
+    """``(m, d)`` copy of ``R`` with each discrete coordinate moved to its nearest allowed value."""
+    C = np.array(R, dtype=float, copy=True)
+    for k, g in enumerate(grids):
+        if g is None:
+            continue
+        i = np.clip(np.searchsorted(g, C[:, k]), 1, len(g) - 1) if len(g) > 1 else np.zeros(len(C), int)
+        if len(g) > 1:
+            i = np.where(np.abs(C[:, k] - g[i - 1]) <= np.abs(g[i] - C[:, k]), i - 1, i)
+        C[:, k] = g[i]
+    return C
+
+
+def _candidates(d: int, grids: Sequence[NDArray[np.float64] | None], n: int,
+                rng: np.random.Generator) -> NDArray[np.float64]:
+    """``(n, d)`` scrambled Sobol points; small discrete subspaces are fully enumerated."""
+    R = qmc.Sobol(d, scramble=True, seed=rng).random(n)
+    disc = [k for k, g in enumerate(grids) if g is not None]
+    sizes = [len(grids[k]) for k in disc]  # type: ignore[arg-type]
+    total = math.prod(sizes) if disc else 0
+    if disc and total <= n // 2:
+        combos = np.stack(np.meshgrid(*[grids[k] for k in disc], indexing="ij"), -1).reshape(-1, len(disc))
+        R[:, disc] = combos[np.arange(n) % total]
+    return R
+
+
+def _refine(x0: NDArray[np.float64], s0: float, score: ScoreFn, canonicalize: ScoreFn,
+            grids: Sequence[NDArray[np.float64] | None], maxiter: int) -> tuple[NDArray[np.float64], float]:
+    """Local search from raw point ``x0: (d,)``; returns the best raw point and its score."""
+    relax = np.array([g is None or len(g) > MAX_SWEEP_VALUES for g in grids])
+    sweep = [k for k, g in enumerate(grids) if g is not None and len(g) <= MAX_SWEEP_VALUES]
+    x, best = x0.copy(), s0
+    for _ in range(3):
+        improved = False
+        c0 = canonicalize(x[None])[0]
+        free = np.flatnonzero(relax & ~np.isnan(c0))
+        if len(free):
+            h = 1e-6
+            eye = np.eye(len(free)) * h
+
+            def neg(z: NDArray[np.float64], free: NDArray[np.intp] = free,
+                    c0: NDArray[np.float64] = c0) -> tuple[float, NDArray[np.float64]]:
+                pts = np.repeat(c0[None], 2 * len(free) + 1, 0)
+                pts[:, free] = np.vstack([z[None], z + eye, z - eye])
+                s = score(pts)
+                s = np.where(np.isfinite(s), s, -1e300)
+                return -float(s[0]), -(s[1:len(free) + 1] - s[len(free) + 1:]) / (2 * h)
+
+            res = scipy.optimize.minimize(neg, x[free], jac=True, method="L-BFGS-B",
+                                          bounds=[(0.0, 1.0)] * len(free), options={"maxiter": maxiter})
+            cand = x.copy()
+            cand[free] = np.clip(res.x, 0.0, 1.0)
+            s = float(score(canonicalize(cand[None]))[0])
+            if s > best:
+                x, best, improved = cand, s, True
+        for k in sweep:
+            c = canonicalize(x[None])[0]
+            if np.isnan(c[k]):
+                continue
+            trial = np.repeat(x[None], len(grids[k]), 0)  # type: ignore[arg-type]
+            trial[:, k] = grids[k]
+            s = score(canonicalize(trial))
+            j = int(np.argmax(s))
+            if s[j] > best + 1e-12 * max(1.0, abs(best)):
+                x, best, improved = trial[j], float(s[j]), True
+        if not improved or not sweep:
+            break
+    return x, best
+
+
+def maximize(
+    score: ScoreFn,
+    grids: Sequence[NDArray[np.float64] | None],
+    rng: np.random.Generator,
+    *,
+    canonicalize: ScoreFn | None = None,
+    starts: NDArray[np.float64] | None = None,
+    is_new: Callable[[NDArray[np.float64]], bool] | None = None,
+    n_candidates: int = 1024,
+    n_local: int = 4,
+    maxiter: int = 50,
+) -> OptimizeResult:
+    """Maximize ``score`` over the mixed unit cube.
+
+    Args:
+        score: ``(m, d)`` canonical points -> ``(m,)`` scores (larger is better; NaN inputs allowed).
+        grids: per dimension, ``None`` (continuous) or the sorted allowed values ``(v_k,)``.
+        rng: the only randomness used.
+        canonicalize: ``(m, d)`` raw -> canonical points; defaults to snapping to ``grids``.
+        starts: ``(k, d)`` raw points to refine besides the best candidates (e.g. incumbents).
+        is_new: whether a canonical point may be returned (not evaluated, not pending).
+        n_candidates: Sobol candidates (rounded up to a power of two).
+        n_local: how many of the best candidates to refine locally.
+        maxiter: L-BFGS-B iterations per refinement.
+
+    Returns:
+        The best acceptable canonical point ``(d,)`` and its score.
+    """
+    d = len(grids)
+    canon: ScoreFn = canonicalize or (lambda R: snap_to_grids(R, grids))
+    accept = is_new or (lambda c: True)
+    n_candidates = 1 << max(1, math.ceil(math.log2(max(2, n_candidates))))
+    R = _candidates(d, grids, n_candidates, rng)
+    if starts is not None and len(starts):
+        R = np.vstack([np.clip(np.nan_to_num(starts, nan=0.5), 0.0, 1.0), R])
+    n_starts = 0 if starts is None else len(starts)
+    s = score(canon(R))
+    s = np.where(np.isfinite(s), s, -np.inf)
+    order = np.argsort(-s[n_starts:], kind="stable") + n_starts
+    local = list(range(n_starts)) + [int(i) for i in order[:n_local]]
+    pool_R, pool_s = [R], [s]
+    for i in local:
+        if not np.isfinite(s[i]):
+            continue
+        x, sx = _refine(R[i], float(s[i]), score, canon, grids, maxiter)
+        pool_R.append(x[None])
+        pool_s.append(np.array([sx]))
+    allR, alls = np.vstack(pool_R), np.concatenate(pool_s)
+    for i in np.argsort(-alls, kind="stable")[:256]:
+        c = canon(allR[i][None])[0]
+        if accept(c):
+            return OptimizeResult(c, float(alls[i]))
+    for _ in range(8):  # everything good is taken: look further afield
+        C = canon(rng.random((256, d)))
+        sc = score(C)
+        for i in np.argsort(-sc, kind="stable"):
+            if accept(C[i]):
+                return OptimizeResult(C[i], float(sc[i]))
+    i = int(np.argmax(alls))
+    return OptimizeResult(canon(allR[i][None])[0], float(alls[i]), exhausted=True)

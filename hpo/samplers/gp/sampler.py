@@ -1,0 +1,189 @@
+"""GPSampler: history -> Gaussian process -> acquisition -> next configuration.
+
+Every proposal is a pure function of ``(space, history, pending, rng, direction)`` and the
+constructor arguments: nothing is remembered between calls, so a resumed study or a second
+worker proposes exactly what an uninterrupted single worker would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import qmc
+
+from hpo.errors import ConfigError
+from hpo.samplers.base import Direction, Proposal, Sampler
+from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
+from hpo.samplers.gp.model import fit_gp
+from hpo.samplers.gp.optimize import maximize, snap_to_grids
+from hpo.space import Categorical, Float, Int, SearchSpace
+from hpo.trial import FrozenTrial, TrialState
+
+__all__ = ["GPSampler"]
+
+MAX_GRID_VALUES = 4096  # discrete parameters with more values are treated as continuous + rounded
+
+
+class GPSampler(Sampler):
+    """Bayesian optimization with a Gaussian-process surrogate.
+
+    The first ``n_startup_trials`` proposals are points of a scrambled Sobol sequence
+    (indexed by the number of trials that exist, so the design is reproducible). Afterwards
+    a GP (Matérn-5/2 ARD, learned noise, :mod:`hpo.samplers.gp.model`) is fitted to the
+    completed trials and the acquisition is maximized over the space
+    (:mod:`hpo.samplers.gp.optimize`). Pending trials enter as *kriging believers* (the GP's
+    own mean at them), so parallel workers spread out. Failed and pruned trials are left
+    out of the GP, and no configuration already evaluated or pending is proposed again.
+
+    Args:
+        acquisition: ``"ei"``, ``"ucb"``, ``"pi"`` or a full class name
+            (``"ExpectedImprovement"``, ``"LogExpectedImprovement"``, ...).
+        xi: improvement margin of EI and PI, in standard deviations of the observed values.
+        beta: exploration weight of UCB (``mean + sqrt(beta) * std``).
+        n_startup_trials: Sobol points before the GP takes over.
+        max_fit_points: above this many completed trials, kernel hyperparameters are fitted
+            on a subset (the best quarter plus a random rest); the posterior uses them all.
+        n_candidates: Sobol candidates scored per proposal before local refinement.
+        seed: scrambles the initial design; ``None`` draws it from ``rng`` instead.
+    """
+
+    name = "gp"
+
+    def __init__(self, acquisition: str = "ei", *, xi: float = 0.0, beta: float = 2.0,
+                 n_startup_trials: int = 10, max_fit_points: int = 200, n_candidates: int = 1024,
+                 seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        canonical_name(acquisition)
+        for field, value, low in (("n_startup_trials", n_startup_trials, 0),
+                                  ("max_fit_points", max_fit_points, 10), ("n_candidates", n_candidates, 2)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"The '{field}' parameter of GPSampler must be an int >= {low}. "
+                                  f"Got {value!r} instead.")
+        for field, value in (("xi", xi), ("beta", beta)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ConfigError(f"The '{field}' parameter of GPSampler must be a number >= 0. "
+                                  f"Got {value!r} instead.")
+        self.acquisition = acquisition
+        self.xi = xi
+        self.beta = beta
+        self.n_startup_trials = n_startup_trials
+        self.max_fit_points = max_fit_points
+        self.n_candidates = n_candidates
+
+    def config(self) -> dict[str, Any]:
+        return {"acquisition": self.acquisition, "xi": self.xi, "beta": self.beta,
+                "n_startup_trials": self.n_startup_trials, "max_fit_points": self.max_fit_points,
+                "n_candidates": self.n_candidates, "seed": self.seed}
+
+    def ask(
+        self,
+        space: SearchSpace,
+        history: Sequence[FrozenTrial],
+        pending: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+        direction: Direction = "minimize",
+    ) -> Proposal:
+        """Propose the next configuration (see :meth:`hpo.samplers.base.Sampler.ask`)."""
+        history = sorted(history, key=lambda t: t.number)
+        pending = sorted(pending, key=lambda t: t.number)
+        done = [t for t in history if t.state == TrialState.COMPLETE and t.value is not None
+                and math.isfinite(t.value)]
+        taken = {_key(space, t.params) for t in (*history, *pending)}
+        if len(done) < max(1, self.n_startup_trials):
+            return self._startup(space, len(history) + len(pending), taken, rng)
+
+        sign = 1.0 if direction == "maximize" else -1.0
+        X = np.array([space.encode(t.params) for t in done])
+        raw = sign * np.array([t.value for t in done], dtype=float)
+        sd = raw.std()
+        y = (raw - raw.mean()) / (sd if sd > 0 else 1.0)
+        is_cat = np.array([isinstance(p, Categorical) for p in space.values()])
+        fit_idx = None
+        if len(y) > self.max_fit_points:
+            top = np.argsort(-y, kind="stable")[: self.max_fit_points // 4]
+            rest = np.setdiff1d(np.arange(len(y)), top)
+            fit_idx = np.sort(np.r_[top, rng.choice(rest, self.max_fit_points - len(top), replace=False)])
+        gp = fit_gp(X, y, is_cat, fit_idx=fit_idx)
+        best = float(y.max())
+        if pending:
+            Xp = np.array([space.encode(t.params) for t in pending])
+            gp = gp.condition_on(Xp, gp.posterior(Xp)[0])  # kriging believer
+
+        acq = make_acquisition(self.acquisition, xi=self.xi, beta=self.beta, for_optimizer=True)
+
+        def score(C: NDArray[np.float64]) -> NDArray[np.float64]:
+            mean, var = gp.posterior(C)
+            return acq(mean, np.sqrt(var), best)
+
+        grids = _grids(space)
+        conditional = any(p.conditions for p in space.values())
+
+        def canonicalize(R: NDArray[np.float64]) -> NDArray[np.float64]:
+            if conditional:
+                return np.array([space.encode(space.decode(r)) for r in R])
+            return _snap(space, R, grids)
+
+        starts = X[np.argsort(-y, kind="stable")[:2]]
+        res = maximize(score, grids, rng, canonicalize=canonicalize, starts=starts,
+                       is_new=lambda c: _key(space, space.decode(c)) not in taken,
+                       n_candidates=self.n_candidates)
+        info = {"phase": "gp", "acquisition": canonical_name(self.acquisition),
+                "n_fit": len(y) if fit_idx is None else len(fit_idx), "exhausted": res.exhausted}
+        return Proposal(space.decode(res.x), info=info)
+
+    def _startup(self, space: SearchSpace, number: int, taken: set[bytes],
+                 rng: np.random.Generator) -> Proposal:
+        """Point ``number`` of the seeded Sobol design (uniform from ``rng`` when unseeded)."""
+        d = len(space)
+        if self.seed is None:
+            for _ in range(64):
+                params = space.sample(rng)
+                if _key(space, params) not in taken:
+                    break
+            return Proposal(params, info={"phase": "startup"})
+        engine = qmc.Sobol(d, scramble=True, seed=int(self.seed) % (2**63))
+        if number:
+            engine.fast_forward(number)
+        for u in engine.random(64):  # skip points already taken (small discrete spaces)
+            params = space.decode(u)
+            if _key(space, params) not in taken:
+                break
+        return Proposal(params, info={"phase": "startup"})
+
+
+def _key(space: SearchSpace, params: dict[str, Any]) -> bytes:
+    """Identity of a configuration: the bytes of its encoding (NaN for inactive parameters)."""
+    try:
+        return space.encode(params).tobytes()
+    except (ValueError, TypeError, KeyError):
+        return repr(sorted(params.items())).encode()
+
+
+def _grids(space: SearchSpace) -> list[NDArray[np.float64] | None]:
+    """Allowed unit-cube values per parameter; ``None`` for continuous (or huge) ones."""
+    grids: list[NDArray[np.float64] | None] = []
+    for p in space.values():
+        if isinstance(p, Categorical):
+            grids.append(np.array([p.encode(c) for c in p.choices]))
+        elif isinstance(p, Int) or (isinstance(p, Float) and p.step is not None):
+            n = round((p.high - p.low) / p.step) + 1 if p.step else 0
+            grids.append(np.array(sorted({p.encode(v) for v in p.grid_values()}))
+                         if 0 < n <= MAX_GRID_VALUES else None)
+        else:
+            grids.append(None)
+    return grids
+
+
+def _snap(space: SearchSpace, R: NDArray[np.float64],
+          grids: Sequence[NDArray[np.float64] | None]) -> NDArray[np.float64]:
+    """Vectorized ``encode(decode(r))`` for spaces without conditions: ``(m, d)`` -> ``(m, d)``."""
+    C = snap_to_grids(np.clip(R, 0.0, 1.0), grids)
+    for k, p in enumerate(space.values()):
+        if grids[k] is not None or isinstance(p, Float) and p.step is None:
+            continue
+        C[:, k] = [p.encode(p.decode(u)) for u in C[:, k]]  # huge discrete ranges: exact rounding
+    return C

@@ -1,0 +1,166 @@
+"""Engines tuned per backend, and a transaction runner that turns lock contention into waiting.
+
+SQLite: WAL journal (readers never block the writer), a busy timeout, and
+``BEGIN IMMEDIATE`` for write transactions so two writers never deadlock on a
+lock upgrade. PostgreSQL: psycopg 3 with pre-ping. Any other SQLAlchemy URL is
+used as given.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from hpo.errors import StorageError
+
+T = TypeVar("T")
+
+DEFAULT_STORAGE = "sqlite:///studies/hpo.db"
+BUSY_TIMEOUT_MS = 30_000
+_TRANSIENT = ("database is locked", "database is busy", "deadlock detected",
+              "could not serialize", "server closed the connection", "connection reset")
+
+
+def normalize_url(url: str) -> str:
+    """Pick the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def is_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return is_sqlite(url) and parsed.database in (None, "", ":memory:")
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if not is_sqlite(url) or is_memory(url):
+        return None
+    return Path(parsed.database or "")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with our per-backend settings; raises StorageError with a fix."""
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise StorageError(
+            f"Storage URL {url!r} is not a valid SQLAlchemy URL; use e.g. "
+            "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'."
+        ) from e
+    if is_sqlite(url):
+        return _sqlite_engine(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.update(pool_size=2, max_overflow=4)
+    try:
+        return create_engine(url, **kwargs)
+    except (ImportError, ArgumentError) as e:
+        extra = " Install it with: pip install 'hpo[postgres]'." if "postgres" in url else ""
+        raise StorageError(f"Cannot use storage URL {url!r}: {e}.{extra}") from e
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = is_memory(url)
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(
+                f"Cannot create the folder {str(path.parent)!r} for SQLite storage {url!r}: {e}. "
+                "Choose a writable path."
+            ) from e
+    if memory:  # one shared connection, or each session would see its own empty database
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get("hpo_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def is_transient(error: BaseException) -> bool:
+    """Lock contention, deadlocks and dropped connections: worth retrying."""
+    if not isinstance(error, (OperationalError, DBAPIError)):
+        return False
+    message = str(getattr(error, "orig", error)).lower()
+    return any(t in message for t in _TRANSIENT) or bool(getattr(error, "connection_invalidated", False))
+
+
+class Transactions:
+    """Runs functions in one short transaction each, retrying transient failures with backoff."""
+
+    def __init__(self, engine: Engine, *, max_attempts: int = 12) -> None:
+        self.engine = engine
+        self._write_engine = engine.execution_options(hpo_write=True)
+        self.max_attempts = max_attempts
+
+    def run(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
+        delay = 0.005
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with Session(self._write_engine if write else self.engine,
+                             expire_on_commit=False) as session, session.begin():
+                    return fn(session)
+            except (OperationalError, DBAPIError) as e:
+                if attempt < self.max_attempts and is_transient(e):
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
+        raise AssertionError("unreachable")
+
+
+def translate(error: BaseException, url: str) -> StorageError:
+    """A StorageError that says what failed and what to do about it."""
+    message = str(getattr(error, "orig", error))
+    low = message.lower()
+    if "readonly" in low or "read-only" in low:
+        return StorageError(
+            f"The database {url!r} is read-only ({message}). Make the file and its folder "
+            "writable, or copy it somewhere writable."
+        )
+    if "unable to open" in low:
+        return StorageError(f"Cannot open the SQLite database {url!r} ({message}). Check the path.")
+    if "could not connect" in low or "connection refused" in low or "connection failed" in low:
+        return StorageError(
+            f"Cannot connect to {url!r} ({message.strip().splitlines()[0]}). "
+            "Is the server running and the URL right?"
+        )
+    if "locked" in low or "busy" in low:
+        return StorageError(
+            f"The database {url!r} stayed locked for too long ({message}). "
+            "Too many writers on one SQLite file? Use PostgreSQL for many machines."
+        )
+    return StorageError(f"Storage error on {url!r}: {message}")

@@ -1,0 +1,544 @@
+"""One Storage class over SQLAlchemy: every read and write the rest of hpo needs.
+
+Every method is one short transaction (see :class:`~hpo.storage.engine.Transactions`).
+The claim of a new trial assigns its number from the study row's counter under a
+lock (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL), so
+numbers are unique and contiguous and the budget is never overshot.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from hpo.errors import SchemaVersionError, StorageError, StudyNotFoundError
+from hpo.samplers.base import Proposal
+from hpo.space import normalize_params
+from hpo.storage.engine import Transactions, is_memory, make_engine, normalize_url, translate
+from hpo.storage.schema import (
+    SCHEMA_VERSION,
+    Base,
+    IntermediateRow,
+    SchemaInfo,
+    StudyRow,
+    TrialRow,
+)
+from hpo.trial import FrozenTrial, TrialState
+
+FINISHED = (TrialState.COMPLETE.value, TrialState.PRUNED.value, TrialState.FAILED.value)
+PENDING = (TrialState.RUNNING.value, TrialState.WAITING.value)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the one clock every row uses (portable across SQLite and PostgreSQL)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    id: int
+    name: str
+    direction: str
+    space: dict[str, Any]
+    sampler: dict[str, Any]
+    objective: dict[str, Any]
+    settings: dict[str, Any]
+    user_attrs: dict[str, Any]
+    seed: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a sampler needs: finished trials, pending ones, and the next trial number."""
+
+    history: list[FrozenTrial]
+    pending: list[FrozenTrial]
+    next_number: int
+
+
+class ClaimStatus(enum.Enum):
+    CREATED = "created"
+    NUMBER_TAKEN = "number_taken"  # another worker claimed since our snapshot: re-propose
+    GRID_TAKEN = "grid_taken"  # the grid point was claimed concurrently
+    BUDGET_REACHED = "budget_reached"
+
+
+@dataclass
+class Claim:
+    status: ClaimStatus
+    trial: FrozenTrial | None = None
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    name: str
+    direction: str
+    counts: dict[str, int] = field(default_factory=dict)
+    best_value: float | None = None
+    created_at: datetime | None = None
+    objective: dict[str, Any] = field(default_factory=dict)
+
+
+def _frozen(row: TrialRow, curve: dict[int, float] | None = None) -> FrozenTrial:
+    return FrozenTrial(
+        number=row.number,
+        state=TrialState(row.state),
+        params=normalize_params(row.params or {}),
+        value=row.value,
+        metrics=dict(row.metrics or {}),
+        intermediate=curve or {},
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
+        worker_id=row.worker_id,
+        error=row.error,
+        retry_of=row.retry_of,
+        grid_id=row.grid_id,
+        user_attrs=dict(row.user_attrs or {}),
+        trial_id=row.id,
+    )
+
+
+def _record(row: StudyRow) -> StudyRecord:
+    return StudyRecord(row.id, row.name, row.direction, row.space, row.sampler, row.objective,
+                       row.settings, row.user_attrs, row.seed, row.created_at)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+class Storage:
+    """All persistence of studies and trials, behind one SQLAlchemy URL.
+
+    Args:
+        url: any SQLAlchemy URL; ``sqlite:///path.db`` (created if missing), ``sqlite://``
+            (in memory, private to this process) or ``postgresql://user@host/db``.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self.engine: Engine = make_engine(self.url)
+        self.tx = Transactions(self.engine)
+        self.in_memory = is_memory(self.url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"Storage({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ schema
+    def _init_schema(self) -> None:
+        """Create the tables on first use; refuse a database of another schema version."""
+        for attempt in range(3):
+            try:
+                self.tx.run(self._init_in_tx)
+                return
+            except StorageError as e:  # two processes creating the schema at once
+                if attempt == 2 or not isinstance(e.__cause__, (OperationalError, IntegrityError)):
+                    raise
+                if "already exists" not in str(e.__cause__) and "duplicate" not in str(e.__cause__).lower():
+                    raise
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    def _init_in_tx(self, session: Session) -> None:
+        conn = session.connection()
+        tables = set(inspect(conn).get_table_names())
+        if SchemaInfo.__tablename__ not in tables:
+            ours = {t.name for t in Base.metadata.sorted_tables}
+            if tables & ours:
+                raise StorageError(
+                    f"The database at {self!r} has tables named {sorted(tables & ours)} but no "
+                    "hpo schema version: it was not written by hpo. Use another database."
+                )
+            Base.metadata.create_all(conn)
+            session.add(SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        found = session.get(SchemaInfo, "schema_version")
+        version = int(found.value) if found else -1
+        if version != SCHEMA_VERSION:
+            hint = ("Upgrade hpo to open it." if version > SCHEMA_VERSION
+                    else "No migration exists from it; export it with an older hpo.")
+            raise SchemaVersionError(
+                f"The database at {self!r} has hpo schema version {version}; this hpo reads "
+                f"version {SCHEMA_VERSION}. {hint}"
+            )
+
+    # ------------------------------------------------------------------ studies
+    def create_study(self, *, name: str, direction: str, space: dict[str, Any],
+                     sampler: dict[str, Any], objective: dict[str, Any], settings: dict[str, Any],
+                     user_attrs: dict[str, Any], seed: int) -> StudyRecord:
+        def fn(session: Session) -> StudyRecord:
+            row = StudyRow(name=name, direction=direction, space=space, sampler=sampler,
+                           objective=objective, settings=settings, user_attrs=user_attrs,
+                           seed=seed, next_number=0, created_at=utcnow())
+            session.add(row)
+            session.flush()
+            return _record(row)
+
+        try:
+            return self.tx.run(fn)
+        except IntegrityError as e:
+            raise StorageError(f"A study named {name!r} already exists in {self!r}.") from e
+
+    def get_study(self, name: str) -> StudyRecord:
+        def fn(session: Session) -> StudyRecord | None:
+            row = session.scalar(select(StudyRow).where(StudyRow.name == name))
+            return _record(row) if row else None
+
+        record = self.tx.run(fn, write=False)
+        if record is None:
+            names = self.study_names()
+            hint = f" Studies here: {names}." if names else " This storage has no studies yet."
+            raise StudyNotFoundError(f"No study named {name!r} in {self!r}.{hint}")
+        return record
+
+    def find_study(self, name: str) -> StudyRecord | None:
+        try:
+            return self.get_study(name)
+        except StudyNotFoundError:
+            return None
+
+    def study_names(self) -> list[str]:
+        return self.tx.run(lambda s: list(s.scalars(select(StudyRow.name).order_by(StudyRow.id))),
+                           write=False)
+
+    def update_study(self, study_id: int, **fields: Any) -> None:
+        self.tx.run(lambda s: s.execute(update(StudyRow).where(StudyRow.id == study_id).values(**fields)))
+
+    def delete_study(self, name: str) -> None:
+        record = self.get_study(name)
+
+        def fn(session: Session) -> None:
+            trial_ids = select(TrialRow.id).where(TrialRow.study_id == record.id)
+            session.execute(delete(IntermediateRow).where(IntermediateRow.trial_id.in_(trial_ids)))
+            session.execute(delete(TrialRow).where(TrialRow.study_id == record.id))
+            session.execute(delete(StudyRow).where(StudyRow.id == record.id))
+
+        self.tx.run(fn)
+
+    def summaries(self) -> list[StudySummary]:
+        def fn(session: Session) -> list[StudySummary]:
+            rows = session.scalars(select(StudyRow).order_by(StudyRow.id)).all()
+            counts: dict[int, dict[str, int]] = {}
+            for study_id, state, n in session.execute(
+                select(TrialRow.study_id, TrialRow.state, func.count()).group_by(
+                    TrialRow.study_id, TrialRow.state)
+            ):
+                counts.setdefault(study_id, {})[state] = n
+            best: dict[int, float | None] = {}
+            for r in rows:
+                agg = func.max if r.direction == "maximize" else func.min
+                best[r.id] = session.scalar(
+                    select(agg(TrialRow.value)).where(
+                        TrialRow.study_id == r.id, TrialRow.state == TrialState.COMPLETE.value)
+                )
+            return [StudySummary(r.name, r.direction, counts.get(r.id, {}), best[r.id],
+                                 r.created_at, r.objective) for r in rows]
+
+        return self.tx.run(fn, write=False)
+
+    # ------------------------------------------------------------------ reading trials
+    def snapshot(self, study_id: int, *, with_history: bool = True,
+                 with_curves: bool = False) -> Snapshot:
+        def fn(session: Session) -> Snapshot:
+            next_number = session.scalar(select(StudyRow.next_number).where(StudyRow.id == study_id))
+            if not with_history:
+                return Snapshot([], [], int(next_number or 0))
+            trials = self._trials(session, study_id, None, with_curves)
+            history = [t for t in trials if t.state.is_finished]
+            pending = [t for t in trials if not t.state.is_finished]
+            return Snapshot(history, pending, int(next_number or 0))
+
+        return self.tx.run(fn, write=False)
+
+    def trials(self, study_id: int, states: Sequence[TrialState] | None = None, *,
+               with_curves: bool = False) -> list[FrozenTrial]:
+        return self.tx.run(lambda s: self._trials(s, study_id, states, with_curves), write=False)
+
+    def _trials(self, session: Session, study_id: int, states: Sequence[TrialState] | None,
+                with_curves: bool) -> list[FrozenTrial]:
+        query = select(TrialRow).where(TrialRow.study_id == study_id).order_by(TrialRow.number)
+        if states:
+            query = query.where(TrialRow.state.in_([s.value for s in states]))
+        rows = session.scalars(query).all()
+        curves: dict[int, dict[int, float]] = {}
+        if with_curves and rows:
+            points = session.execute(
+                select(IntermediateRow.trial_id, IntermediateRow.step, IntermediateRow.value)
+                .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
+                .where(TrialRow.study_id == study_id)
+            )
+            for trial_id, step, value in points:
+                curves.setdefault(trial_id, {})[step] = value
+        return [_frozen(r, curves.get(r.id)) for r in rows]
+
+    def trial(self, study_id: int, number: int) -> FrozenTrial:
+        def fn(session: Session) -> FrozenTrial | None:
+            row = session.scalar(select(TrialRow).where(TrialRow.study_id == study_id,
+                                                         TrialRow.number == number))
+            if row is None:
+                return None
+            curve = dict(session.execute(select(IntermediateRow.step, IntermediateRow.value)
+                                         .where(IntermediateRow.trial_id == row.id)
+                                         .order_by(IntermediateRow.step)).tuples().all())
+            return _frozen(row, curve)
+
+        found = self.tx.run(fn, write=False)
+        if found is None:
+            raise StorageError(f"Study {study_id} has no trial number {number}.")
+        return found
+
+    def counts(self, study_id: int) -> dict[str, int]:
+        def fn(session: Session) -> dict[str, int]:
+            rows = session.execute(select(TrialRow.state, func.count()).where(
+                TrialRow.study_id == study_id).group_by(TrialRow.state))
+            return {state: n for state, n in rows}
+
+        return self.tx.run(fn, write=False)
+
+    def leaderboard(self, study_id: int, direction: str, top: int | None = 10) -> list[FrozenTrial]:
+        """Completed trials, best first; ties broken by trial number. Uses the (study, state, value) index."""
+        def fn(session: Session) -> list[FrozenTrial]:
+            order = TrialRow.value.desc() if direction == "maximize" else TrialRow.value.asc()
+            query = (select(TrialRow)
+                     .where(TrialRow.study_id == study_id, TrialRow.state == TrialState.COMPLETE.value,
+                            TrialRow.value.is_not(None))
+                     .order_by(order, TrialRow.number))
+            if top is not None:
+                query = query.limit(top)
+            return [_frozen(r) for r in session.scalars(query)]
+
+        return self.tx.run(fn, write=False)
+
+    def curves(self, study_id: int, states: Iterable[TrialState]) -> dict[int, dict[int, float]]:
+        """Trial number -> {step: value} for trials in ``states`` (what pruners compare against)."""
+        def fn(session: Session) -> dict[int, dict[int, float]]:
+            rows = session.execute(
+                select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
+                .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
+                .where(TrialRow.study_id == study_id, TrialRow.state.in_([s.value for s in states]))
+            )
+            out: dict[int, dict[int, float]] = {}
+            for number, step, value in rows:
+                out.setdefault(number, {})[step] = value
+            return out
+
+        return self.tx.run(fn, write=False)
+
+    # ------------------------------------------------------------------ claiming
+    def _lock_study(self, session: Session, study_id: int) -> int:
+        query = select(StudyRow.next_number).where(StudyRow.id == study_id)
+        if self.is_postgres:
+            query = query.with_for_update()
+        number = session.scalar(query)
+        if number is None:
+            raise StudyNotFoundError(f"Study id {study_id} vanished from {self!r}; was it deleted?")
+        return int(number)
+
+    @staticmethod
+    def _n_failed(session: Session, study_id: int) -> int:
+        return int(session.scalar(select(func.count()).where(
+            TrialRow.study_id == study_id, TrialRow.state == TrialState.FAILED.value)) or 0)
+
+    def claim_waiting(self, study_id: int, worker_id: str, *, budget: int | None = None,
+                      heartbeat: bool = True) -> FrozenTrial | None:
+        """Move the oldest WAITING trial (enqueued or retry) to RUNNING for this worker."""
+        def fn(session: Session) -> FrozenTrial | None:
+            next_number = self._lock_study(session, study_id)
+            query = (select(TrialRow).where(TrialRow.study_id == study_id,
+                                            TrialRow.state == TrialState.WAITING.value)
+                     .order_by(TrialRow.number).limit(1))
+            if self.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            row = session.scalar(query)
+            if row is None:
+                return None
+            if budget is not None:
+                n_waiting = session.scalar(select(func.count()).where(
+                    TrialRow.study_id == study_id, TrialRow.state == TrialState.WAITING.value)) or 0
+                started = next_number - self._n_failed(session, study_id) - n_waiting
+                if started >= budget:
+                    return None
+            now = utcnow()
+            row.state = TrialState.RUNNING.value
+            row.worker_id = worker_id
+            row.started_at = now
+            row.heartbeat_at = now if heartbeat else None
+            session.flush()
+            return _frozen(row)
+
+        return self.tx.run(fn)
+
+    def claim_new(self, study_id: int, worker_id: str, proposal: Proposal | Callable[[int], Proposal],
+                  *, expected_number: int | None = None, budget: int | None = None,
+                  heartbeat: bool = True, state: TrialState = TrialState.RUNNING) -> Claim:
+        """Create a trial with the next number, atomically.
+
+        Args:
+            proposal: the params to store, or a function of the trial number that makes them
+                (cheap samplers propose inside the transaction).
+            expected_number: the number the proposal was made for; if another worker took
+                it meanwhile the claim returns NUMBER_TAKEN and the caller re-proposes.
+            budget: the requested total; claims stop once COMPLETE + PRUNED + RUNNING +
+                WAITING trials reach it.
+        """
+        def fn(session: Session) -> Claim:
+            number = self._lock_study(session, study_id)
+            if expected_number is not None and number != expected_number:
+                return Claim(ClaimStatus.NUMBER_TAKEN)
+            if budget is not None and number - self._n_failed(session, study_id) >= budget:
+                return Claim(ClaimStatus.BUDGET_REACHED)
+            prop = proposal(number) if callable(proposal) else proposal
+            now = utcnow()
+            running = state == TrialState.RUNNING
+            row = TrialRow(
+                study_id=study_id, number=number, state=state.value, params=prop.params,
+                value=None, metrics={}, user_attrs=dict(prop.info.get("user_attrs", {})),
+                started_at=now if running else None,
+                heartbeat_at=now if running and heartbeat else None,
+                worker_id=worker_id if running else None, grid_id=prop.grid_id,
+                retry_of=prop.info.get("retry_of"),
+            )
+            session.add(row)
+            session.execute(update(StudyRow).where(StudyRow.id == study_id)
+                            .values(next_number=number + 1))
+            session.flush()
+            return Claim(ClaimStatus.CREATED, _frozen(row))
+
+        try:
+            return self.tx.run(fn)
+        except IntegrityError as e:
+            if "grid" in str(e.orig).lower() or "uq_trials_study_grid_point" in str(e):
+                return Claim(ClaimStatus.GRID_TAKEN)
+            if "number" in str(e.orig).lower():
+                return Claim(ClaimStatus.NUMBER_TAKEN)
+            raise translate(e, self.url) from e
+
+    # ------------------------------------------------------------------ running trials
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        if not trial_ids:
+            return
+        self.tx.run(lambda s: s.execute(
+            update(TrialRow).where(TrialRow.id.in_(trial_ids),
+                                   TrialRow.state == TrialState.RUNNING.value)
+            .values(heartbeat_at=utcnow())))
+
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        """Store one learning-curve point (the latest report for a step wins)."""
+        def fn(session: Session) -> None:
+            existing = session.get(IntermediateRow, (trial_id, step))
+            if existing is None:
+                session.add(IntermediateRow(trial_id=trial_id, step=step, value=value))
+            else:
+                existing.value = value
+
+        self.tx.run(fn)
+
+    def finish(self, trial_id: int, state: TrialState, *, value: float | None = None,
+               metrics: dict[str, Any] | None = None, error: str | None = None) -> bool:
+        """Record a final state. Returns False if the trial had already been finished.
+
+        A result that arrives after the trial was declared stale is still kept (a
+        completed result is never thrown away); its unclaimed retry is then cancelled.
+        """
+        def fn(session: Session) -> bool:
+            row = session.get(TrialRow, trial_id)
+            if row is None:
+                raise StorageError(f"Trial id {trial_id} does not exist in {self!r}.")
+            late = row.state == TrialState.FAILED.value and (row.error or "").startswith("stale")
+            if row.state != TrialState.RUNNING.value and not (late and state == TrialState.COMPLETE):
+                return False
+            row.state = state.value
+            row.value = _finite_or_none(value)
+            row.metrics = metrics or {}
+            row.error = error
+            row.finished_at = utcnow()
+            if late:
+                session.execute(
+                    update(TrialRow).where(TrialRow.study_id == row.study_id,
+                                           TrialRow.retry_of == row.number,
+                                           TrialRow.state == TrialState.WAITING.value)
+                    .values(state=TrialState.FAILED.value, finished_at=utcnow(),
+                            error=f"superseded: trial {row.number} finished after being declared stale"))
+            return True
+
+        return self.tx.run(fn)
+
+    def fail_stale(self, study_id: int, *, grace_seconds: float, max_retries: int) -> list[int]:
+        """Fail RUNNING trials whose heartbeat is older than the grace period; re-queue retries.
+
+        Safe to call from any number of workers at once: each stale trial is failed once.
+        Returns the numbers of the trials failed now.
+        """
+        def fn(session: Session) -> list[int]:
+            cutoff = utcnow() - timedelta(seconds=grace_seconds)
+            stale = session.scalars(select(TrialRow).where(
+                TrialRow.study_id == study_id, TrialRow.state == TrialState.RUNNING.value,
+                TrialRow.heartbeat_at.is_not(None), TrialRow.heartbeat_at < cutoff)).all()
+            if not stale:
+                return []
+            number = self._lock_study(session, study_id)
+            failed = []
+            for row in stale:
+                row.state = TrialState.FAILED.value
+                row.finished_at = utcnow()
+                row.error = (f"stale: no heartbeat from worker {row.worker_id} for more than "
+                             f"{grace_seconds:g} s (worker died?)")
+                failed.append(row.number)
+                attempts = int((row.user_attrs or {}).get("retry_attempt", 0))
+                if attempts < max_retries:
+                    session.add(TrialRow(
+                        study_id=study_id, number=number, state=TrialState.WAITING.value,
+                        params=row.params, value=None, metrics={},
+                        user_attrs={"retry_attempt": attempts + 1}, grid_id=row.grid_id,
+                        retry_of=row.number))
+                    number += 1
+            session.flush()  # the failed rows leave the grid index before retries enter it
+            session.execute(update(StudyRow).where(StudyRow.id == study_id).values(next_number=number))
+            return failed
+
+        return self.tx.run(fn)
+
+    def release(self, trial_id: int, *, reason: str, requeue: bool) -> None:
+        """A worker stopping mid-trial (Ctrl-C, SIGTERM): fail it and optionally re-queue its params."""
+        def fn(session: Session) -> None:
+            row = session.get(TrialRow, trial_id)
+            if row is None or row.state != TrialState.RUNNING.value:
+                return
+            row.state = TrialState.FAILED.value
+            row.finished_at = utcnow()
+            row.error = reason
+            if requeue:
+                number = self._lock_study(session, row.study_id)
+                session.flush()
+                session.add(TrialRow(study_id=row.study_id, number=number,
+                                     state=TrialState.WAITING.value, params=row.params, value=None,
+                                     metrics={}, user_attrs={}, grid_id=row.grid_id,
+                                     retry_of=row.number))
+                session.execute(update(StudyRow).where(StudyRow.id == row.study_id)
+                                .values(next_number=number + 1))
+
+        self.tx.run(fn)
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        def fn(session: Session) -> None:
+            row = session.get(TrialRow, trial_id)
+            if row is not None:
+                row.user_attrs = {**(row.user_attrs or {}), key: value}
+
+        self.tx.run(fn)

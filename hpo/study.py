@@ -1,0 +1,405 @@
+"""Study: create, load (resume), optimize, ask/tell, enqueue, leaderboard.
+
+A study is a name in a storage. Everything needed to continue it (space,
+direction, sampler, model spec, settings) is stored with it, so any process that
+opens the same storage can resume it or join it as a worker.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpo.errors import ConfigError, StudyMismatchError
+from hpo.model_objective import ModelObjective, callable_path, import_callable, metric_direction
+from hpo.pruning import Pruner, make_pruner
+from hpo.running import RunningTrial
+from hpo.samplers import Sampler, make_sampler, sampler_from_config
+from hpo.space import SearchSpace
+from hpo.storage import DEFAULT_STORAGE, Storage, StudyRecord, get_storage, sqlite_path
+from hpo.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DIRECTIONS = ("minimize", "maximize")
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "max_retries": 1,  # re-queue a trial whose worker died (stale heartbeat) this many times
+    "heartbeat_interval": 5.0,  # seconds between heartbeats of a running trial
+    "grace_period": 60.0,  # a RUNNING trial silent for this long is declared stale
+    "pruner": {"name": "none"},
+    "artifacts": None,  # folder for trained weights; None: next to the SQLite file
+    "keep_weights": 5,  # keep weights of this many best trials
+}
+
+
+class Study:
+    """A handle on one stored study. Make one with :func:`create_study` or :func:`load_study`."""
+
+    def __init__(self, storage: Storage, record: StudyRecord, *, sampler: Sampler,
+                 objective: Callable[..., Any] | None) -> None:
+        self.storage = storage
+        self._record = record
+        self.space = SearchSpace.from_dict(record.space)
+        self.sampler = sampler
+        self.objective = objective
+        self.pruner: Pruner = make_pruner(record.settings.get("pruner"))
+
+    # -------------------------------------------------------------- identity
+    @property
+    def id(self) -> int:
+        return self._record.id
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def direction(self) -> str:
+        return self._record.direction
+
+    @property
+    def seed(self) -> int:
+        return self._record.seed
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {**DEFAULT_SETTINGS, **self._record.settings}
+
+    @property
+    def objective_spec(self) -> dict[str, Any]:
+        return dict(self._record.objective)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._record.user_attrs)
+
+    @property
+    def artifacts_root(self) -> Path | None:
+        setting = self.settings.get("artifacts")
+        if setting is False:
+            return None
+        if setting:
+            return Path(setting) / self.name
+        db = sqlite_path(self.storage.url)
+        base = db.parent / "artifacts" if db is not None else Path("hpo-artifacts")
+        return base / self.name
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage!r})"
+
+    # -------------------------------------------------------------- running
+    def optimize(self, n_trials: int, *, n_workers: int = 1, timeout: float | None = None,
+                 executor: Any = None, show_progress: bool | None = None) -> Study:
+        """Run trials until the study holds ``n_trials`` finished ones (COMPLETE or PRUNED).
+
+        ``n_trials`` is a total, not an increment: resuming a study with 30 completed trials
+        and ``n_trials=40`` runs 10 more. FAILED trials do not count; a trial whose
+        objective raises or returns NaN/inf is stored FAILED with the reason and the
+        study goes on.
+
+        Args:
+            n_trials: the requested total of finished trials.
+            n_workers: worker processes (1 runs in this process).
+            timeout: stop claiming new trials after this many seconds.
+            executor: a ``dask.distributed.Client`` or scheduler address to run workers on.
+            show_progress: a progress bar; default when stderr is a terminal.
+        """
+        from hpo.execution import run_study
+
+        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+            raise ConfigError(f"The 'n_trials' parameter of optimize must be an int >= 1. Got {n_trials!r} instead.")
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise ConfigError(f"The 'n_workers' parameter of optimize must be an int >= 1. Got {n_workers!r} instead.")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ConfigError(f"The 'timeout' parameter of optimize must be a number > 0. Got {timeout!r} instead.")
+        if self.objective is None:
+            raise ConfigError(
+                f"Study {self.name!r} has no objective to run. Pass objective=callable or "
+                "model=/dataset= to create_study/load_study, or use ask()/tell()."
+            )
+        run_study(self, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
+                  executor=executor, show_progress=show_progress)
+        return self
+
+    def ask(self) -> RunningTrial:
+        """Claim a new trial (an enqueued one first) and return it RUNNING, for ``tell`` later."""
+        from hpo.execution.worker import claim_next
+
+        trial = claim_next(self, worker_id="ask", budget=None, heartbeat=False)
+        if trial is None:
+            from hpo.errors import SearchSpaceExhausted
+
+            raise SearchSpaceExhausted(f"Study {self.name!r}: the sampler has nothing left to propose.")
+        return trial
+
+    def tell(self, trial: RunningTrial | int, value: float | None = None, *,
+             state: TrialState | str | None = None, metrics: Mapping[str, Any] | None = None,
+             error: str | None = None) -> FrozenTrial:
+        """Finish a trial from :meth:`ask`: COMPLETE with ``value``, or PRUNED / FAILED.
+
+        A NaN or infinite value makes the trial FAILED with that reason.
+        """
+        number = trial.number if isinstance(trial, RunningTrial) else int(trial)
+        frozen = self.storage.trial(self.id, number)
+        state = TrialState(state) if state is not None else TrialState.COMPLETE
+        if state == TrialState.COMPLETE:
+            if value is None:
+                raise ConfigError(f"tell(trial {number}) needs a value for a COMPLETE trial.")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ConfigError(f"tell(trial {number}): value must be a number. Got {value!r}.")
+            if not math.isfinite(value):
+                state, error, value = TrialState.FAILED, f"objective value is {value}", None
+        elif state == TrialState.PRUNED and value is None and isinstance(trial, RunningTrial):
+            value = trial.last_value
+        if not self.storage.finish(int(frozen.trial_id or 0), state, value=value,
+                                   metrics=dict(metrics or {}), error=error):
+            raise ConfigError(f"Trial {number} of study {self.name!r} is already {frozen.state.value}; "
+                              "each trial is told once.")
+        return self.storage.trial(self.id, number)
+
+    def enqueue(self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None) -> int:
+        """Queue a fixed configuration; workers run WAITING trials before sampling new ones.
+
+        Returns the trial number it was given.
+        """
+        from hpo.samplers.base import Proposal
+        from hpo.storage import ClaimStatus
+
+        checked = self.space.validate_params(params, field="enqueue(params)")
+        claim = self.storage.claim_new(self.id, "enqueue", Proposal(checked, info={"user_attrs": dict(user_attrs or {})}),
+                                       state=TrialState.WAITING)
+        if claim.status != ClaimStatus.CREATED or claim.trial is None:
+            raise ConfigError(f"Could not enqueue {checked!r}: {claim.status.value}.")
+        return claim.trial.number
+
+    # -------------------------------------------------------------- reading
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.storage.trials(self.id, with_curves=True)
+
+    def get_trials(self, states: list[TrialState] | None = None, *, with_curves: bool = False) -> list[FrozenTrial]:
+        return self.storage.trials(self.id, states, with_curves=with_curves)
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        best = self.storage.leaderboard(self.id, self.direction, top=1)
+        if not best:
+            raise ValueError(f"Study {self.name!r} has no completed trials yet; run optimize() first.")
+        return self.storage.trial(self.id, best[0].number)
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return self.best_trial.params
+
+    def counts(self) -> dict[str, int]:
+        return self.storage.counts(self.id)
+
+    def leaderboard(self, top: int | None = 10) -> pd.DataFrame:
+        """Completed trials best first: rank, number, value, params, metrics, duration."""
+        from hpo.reporting import trials_frame
+
+        return trials_frame(self.storage.leaderboard(self.id, self.direction, top), self.space,
+                            ranked=True)
+
+    def trials_dataframe(self) -> pd.DataFrame:
+        """Every trial, one row each, in number order."""
+        from hpo.reporting import trials_frame
+
+        return trials_frame(self.storage.trials(self.id), self.space, ranked=False)
+
+
+# ------------------------------------------------------------------ construction
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"A study needs a non-empty string name. Got {name!r}.")
+    return name
+
+
+def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dataset: Any,
+                    metric: str | None, model_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    if objective is not None and model is not None:
+        raise ConfigError("Pass either objective= (a callable) or model= (a registered model), not both.")
+    if model is not None:
+        if dataset is None:
+            raise ConfigError(f"model={model!r} needs dataset= (a name such as 'digits', a CSV/.npz path, or (X, y)).")
+        from models.datasets import dataset_to_spec
+
+        try:
+            spec = dataset_to_spec(dataset)
+        except ConfigError:
+            spec = None  # in-memory arrays: usable in this process only
+        return {"model": model, "dataset": spec, "metric": metric, "options": dict(model_options or {})}
+    if dataset is not None or metric is not None or model_options:
+        raise ConfigError("dataset=, metric= and model_options= need model=; with objective= compute the metric yourself.")
+    if objective is not None:
+        if not callable(objective):
+            raise ConfigError(f"objective must be callable(params, reporter). Got {objective!r}.")
+        return {"callable": callable_path(objective)}
+    return {}
+
+
+def _build_objective(spec: Mapping[str, Any], objective: Callable[..., Any] | None,
+                     dataset: Any = None) -> Callable[..., Any] | None:
+    if objective is not None:
+        return objective
+    if spec.get("model"):
+        data = spec.get("dataset") if spec.get("dataset") is not None else dataset
+        if data is None:
+            return None
+        model_objective = ModelObjective(spec["model"], data, spec.get("metric"), spec.get("options"))
+        if spec.get("dataset") is None:
+            from models.datasets import load_dataset
+
+            model_objective._data = load_dataset(dataset)
+        return model_objective
+    if spec.get("callable"):
+        try:
+            return import_callable(spec["callable"])
+        except ConfigError:
+            return None
+    return None
+
+
+def create_study(
+    name: str,
+    *,
+    space: Mapping[str, Any] | SearchSpace,
+    storage: str | Storage | None = None,
+    objective: Callable[..., Any] | None = None,
+    model: str | None = None,
+    dataset: Any = None,
+    metric: str | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    direction: str | None = None,
+    sampler: Sampler | str | Mapping[str, Any] | None = None,
+    pruner: Pruner | str | Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    load_if_exists: bool = False,
+    user_attrs: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> Study:
+    """Create a study, or resume the stored one of that name with ``load_if_exists=True``.
+
+    Args:
+        name: unique within the storage.
+        space: name -> Float/Int/Categorical (see :mod:`hpo.space`).
+        storage: an SQLAlchemy URL (default ``sqlite:///studies/hpo.db``) or a Storage.
+        objective: ``callable(params, reporter) -> float | TrialResult | dict``.
+        model, dataset, metric, model_options: a registered model family instead of ``objective``.
+        direction: 'minimize' or 'maximize' (default: from the metric, else 'minimize').
+        sampler: a Sampler, or 'grid' / 'random' / 'gp' (default random).
+        pruner: a Pruner, or 'none' / 'median' / 'asha'.
+        seed: seeds the sampler and every trial (random when omitted, then stored).
+        load_if_exists: resume an existing study instead of refusing.
+        settings: max_retries, heartbeat_interval, grace_period, artifacts, keep_weights.
+
+    Raises:
+        InvalidSpaceError, ConfigError: bad definitions (nothing is written).
+        StudyMismatchError: resuming with a different space, direction or model.
+    """
+    name = _check_name(name)
+    search_space = SearchSpace(space)
+    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS) - {"pruner"})
+    if unknown:
+        raise ConfigError(f"create_study got unknown option(s) {unknown}; allowed: "
+                          f"{sorted(set(DEFAULT_SETTINGS) - {'pruner'})}.")
+    spec = _objective_spec(objective, model, dataset, metric, model_options)
+    if direction is None:
+        direction = metric_direction(metric, model) if model else "minimize"
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"direction must be 'minimize' or 'maximize'. Got {direction!r}.")
+    if model is not None:
+        metric_direction(metric, model)  # validates the metric name early
+    the_pruner = make_pruner(pruner)
+    the_sampler = make_sampler(sampler, seed=seed)
+    the_sampler.to_config()
+    store = get_storage(storage or DEFAULT_STORAGE)
+
+    existing = store.find_study(name)
+    if existing is not None:
+        if not load_if_exists:
+            raise ConfigError(f"Study {name!r} already exists in {store!r}. Use load_study(), "
+                              "create_study(..., load_if_exists=True) or a new name.")
+        _check_same(existing, search_space, direction, spec)
+        if sampler is not None:
+            the_sampler.seed = the_sampler.seed if the_sampler.seed is not None else existing.seed
+            store.update_study(existing.id, sampler=the_sampler.to_config())
+            existing = store.get_study(name)
+        return _open(store, existing, objective, dataset)
+
+    study_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    if the_sampler.seed is None:
+        the_sampler.seed = study_seed
+    stored_settings = {**DEFAULT_SETTINGS, **settings, "pruner": the_pruner.to_config()}
+    if stored_settings.get("artifacts") not in (None, False):
+        stored_settings["artifacts"] = str(stored_settings["artifacts"])
+    record = store.create_study(
+        name=name, direction=direction, space=search_space.to_dict(),
+        sampler=the_sampler.to_config(), objective=spec, settings=stored_settings,
+        user_attrs=dict(user_attrs or {}), seed=int(study_seed))
+    return Study(store, record, sampler=the_sampler, objective=_build_objective(spec, objective, dataset))
+
+
+def _check_same(existing: StudyRecord, space: SearchSpace, direction: str, spec: dict[str, Any]) -> None:
+    name = existing.name
+    if existing.direction != direction:
+        raise StudyMismatchError(
+            f"Study {name!r} already exists with direction {existing.direction!r}; got {direction!r}. "
+            "Use load_study() or a new name.")
+    if SearchSpace.from_dict(existing.space) != space:
+        stored = SearchSpace.from_dict(existing.space)
+        diff = sorted(k for k in {*stored, *space} if k not in stored or k not in space
+                      or stored[k] != space[k])
+        raise StudyMismatchError(
+            f"Study {name!r} already exists with a different search space (differs in {diff}). "
+            "Resume it with the stored space (load_study) or use a new name.")
+    for key in ("model", "metric"):
+        if spec.get(key) != existing.objective.get(key) and (spec.get(key) or existing.objective.get(key)):
+            raise StudyMismatchError(
+                f"Study {name!r} already exists with {key}={existing.objective.get(key)!r}; got "
+                f"{spec.get(key)!r}. Use a new name to change it.")
+    if spec.get("dataset") and existing.objective.get("dataset") not in (None, spec["dataset"]):
+        raise StudyMismatchError(
+            f"Study {name!r} already exists with dataset={existing.objective['dataset']!r}; got "
+            f"{spec['dataset']!r}. Use a new name to change it.")
+
+
+def _open(store: Storage, record: StudyRecord, objective: Callable[..., Any] | None,
+          dataset: Any = None, sampler: Sampler | str | Mapping[str, Any] | None = None) -> Study:
+    the_sampler = make_sampler(sampler) if sampler is not None else sampler_from_config(record.sampler)
+    return Study(store, record, sampler=the_sampler,
+                 objective=_build_objective(record.objective, objective, dataset))
+
+
+def load_study(name: str, *, storage: str | Storage | None = None,
+               objective: Callable[..., Any] | None = None, dataset: Any = None,
+               sampler: Sampler | str | Mapping[str, Any] | None = None) -> Study:
+    """Open a stored study to resume it, join it as a worker, or read its results.
+
+    ``objective`` is needed only for studies created with a callable that a fresh process
+    cannot import; model-based studies rebuild their objective from the stored spec.
+    """
+    store = get_storage(storage or DEFAULT_STORAGE)
+    record = store.get_study(_check_name(name))
+    return _open(store, record, objective, dataset, sampler)
+
+
+def delete_study(name: str, *, storage: str | Storage | None = None) -> None:
+    """Remove a study and all its trials."""
+    get_storage(storage or DEFAULT_STORAGE).delete_study(_check_name(name))
+
+
+def list_studies(storage: str | Storage | None = None) -> list[Any]:
+    """One summary per study: name, direction, trial counts by state, best value."""
+    return get_storage(storage or DEFAULT_STORAGE).summaries()
+
