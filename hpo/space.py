@@ -75,7 +75,7 @@ class Condition:
         return [self.parent, self.op, value]
 
 
-WhenSpec = Union[Condition, tuple, list, Mapping[str, Any], None]
+WhenSpec = Union[Condition, tuple, list, Mapping[str, Any], None]  # noqa: UP007 (runtime alias)
 
 
 def _parse_when(when: WhenSpec) -> tuple[Condition, ...]:
@@ -367,7 +367,7 @@ class Categorical(_Param):
             return False
 
 
-Param = Union[Float, Int, Categorical]
+Param = Union[Float, Int, Categorical]  # noqa: UP007 (runtime alias)
 _KINDS: dict[str, type[_Param]] = {"Float": Float, "Int": Int, "Categorical": Categorical}
 
 
@@ -435,7 +435,7 @@ class SearchSpace(Mapping[str, _Param]):
     def decode(self, u: Sequence[float] | NDArray[np.float64]) -> dict[str, Any]:
         """Unit-cube point ``u: (d,)`` -> params dict holding only the active parameters."""
         params: dict[str, Any] = {}
-        for (name, p), x in zip(self._params.items(), u):
+        for (name, p), x in zip(self._params.items(), u, strict=True):
             if p.is_active(params):
                 params[name] = p.decode(float(x))
         return params

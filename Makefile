@@ -1,0 +1,31 @@
+# The two commands of the README. Each creates .venv on first use and installs the
+# project (torch pinned by constraints.txt so no CUDA build is ever pulled).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS := torch,dask,postgres,plots,bench,dev
+
+.PHONY: run test install lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/hpo run studies/digits_mlp.py --workers 2 --trials 40
+	$(VENV)/bin/hpo leaderboard digits-mlp --storage sqlite:///studies/hpo.db --top 10
+
+test: $(STAMP)
+	bash scripts/ensure_postgres.sh
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hpo models studies tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache studies/hpo.db* studies/artifacts
