@@ -2,24 +2,28 @@
 
 Hyperparameters (a trial's ``params`` merged over the trainer's fixed ones):
 
-=====================  ============================================================
-``hidden_layer_sizes`` units per hidden layer (int or list); default ``(64,)``; or
-``n_layers``+``units``  ``n_layers`` layers of ``units`` (default 64) units, layer ``i``
-                       overridden by ``units_i`` (``units_i`` with ``i > n_layers`` is
-                       ignored: it belongs to an inactive branch of the space)
-``activation``         relu, leaky_relu (``negative_slope``), elu, selu, gelu, silu/swish,
-                       tanh, sigmoid, softplus
-``dropout``            in [0, 1); ``batch_norm`` bool; ``init`` see :mod:`models.torch_fcnn`
-``optimizer``          sgd (``momentum``, ``nesterov``), adam, adamw, rmsprop (``momentum``)
-``lr``                 learning rate; ``weight_decay`` (L2, decoupled for adamw); ``l1``
-``batch_size``         mini-batch size; batches are re-shuffled every epoch
-``lr_schedule``        none | step (x ``lr_gamma`` every ``lr_step_size`` epochs) |
-                       cosine (to 0 at ``max_epochs``) | plateau (x ``lr_gamma`` after
-                       ``lr_patience`` epochs without a better validation score)
-``clip_grad_norm``     clip the global gradient norm to this value (None: off)
-``loss``               regression: mse | l1 | huber (``huber_delta``); binary: bce;
-                       multiclass: cross_entropy
-=====================  ============================================================
+=======================  ==========================================================
+``hidden_layer_sizes``   units per hidden layer: 64, (64, 32) or "64-32"; or
+``n_layers``+``units``   ``n_layers`` layers of ``units`` (default 64) units, layer ``i``
+                         overridden by ``units_i`` (``units_i`` with ``i > n_layers`` is
+                         ignored: it belongs to an inactive branch of the space); default
+                         one layer of 64 units
+``activation``           relu, leaky_relu (``negative_slope``), elu, selu, gelu, silu/swish,
+                         tanh, sigmoid, softplus
+``dropout``              in [0, 1); ``batch_norm`` bool; ``init`` see :mod:`models.torch_fcnn`
+``optimizer``            sgd (``momentum``, ``nesterov``), adam, adamw, rmsprop (``momentum``)
+``lr``                   learning rate; ``weight_decay`` (L2, decoupled for adamw); ``l1``
+``batch_size``           mini-batch size; batches are re-shuffled every epoch
+``lr_schedule``          none | step (x ``lr_gamma`` every ``lr_step_size`` epochs) |
+                         cosine (to 0 at ``max_epochs``) | plateau (x ``lr_gamma`` after
+                         ``lr_patience`` epochs without a better validation score)
+``clip_grad_norm``       clip the global gradient norm to this value (None: off)
+``loss``                 regression: mse | l1 | huber (``huber_delta``); binary: bce;
+                         multiclass: cross_entropy
+``max_epochs``,          override the trainer's options of the same names for this trial
+``patience``,
+``min_delta``
+=======================  ==========================================================
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ TASKS = tuple(LOSSES)
 
 DEFAULTS: dict[str, Any] = {
     "hidden_layer_sizes": None, "n_layers": None, "units": 64,
+    "max_epochs": None, "patience": None, "min_delta": None,  # override the trainer's options
     "activation": "relu", "negative_slope": 0.01, "dropout": 0.0, "batch_norm": False,
     "init": "default", "optimizer": "adam", "lr": 1e-3, "momentum": 0.9, "nesterov": False,
     "weight_decay": 0.0, "l1": 0.0, "batch_size": 64, "lr_schedule": "none", "lr_gamma": 0.1,
@@ -52,12 +57,15 @@ DEFAULTS: dict[str, Any] = {
 _UNITS_I = re.compile(r"units_([1-9][0-9]*)")
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+def _as_int(v: Any) -> int | None:
+    """``v`` as an int if it is an integral number (``3``, ``np.int64(3)``, ``3.0``), else None."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not float(v).is_integer():
+        return None
+    return int(v)
 
 
 def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and np.isfinite(v)
 
 
 def _check(ok: bool, name: str, owner: str, expected: str, got: Any) -> None:
@@ -95,6 +103,9 @@ class TorchParams:
     clip_grad_norm: float | None
     loss: str
     huber_delta: float
+    max_epochs: int | None = None
+    patience: int | None = None
+    min_delta: float | None = None
 
     def architecture(self) -> dict[str, Any]:
         """Keyword arguments of :class:`~models.torch_fcnn.FCNN` (less the sizes)."""
@@ -120,15 +131,19 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
         raise ConfigError(f"Unknown parameter {unknown[0]!r} for {owner}; valid parameters are "
                           f"{sorted(DEFAULTS)} and units_1, units_2, ... (with n_layers).")
     p = {**DEFAULTS, **params}
-    ints = {"batch_size": 1, "lr_step_size": 1, "lr_patience": 0}
+    ints = {"batch_size": 1, "lr_step_size": 1, "lr_patience": 0, "max_epochs": 1, "patience": 1}
     for name, low in ints.items():
-        _check(_is_int(p[name]) and p[name] >= low, name, owner, f"an int >= {low}", p[name])
+        if p[name] is None and name in ("max_epochs", "patience"):
+            continue
+        _check(_as_int(p[name]) is not None and _as_int(p[name]) >= low, name, owner, f"an int >= {low}", p[name])
     reals = {"negative_slope": (0.0, None), "lr": (0.0, None), "weight_decay": (0.0, None),
              "l1": (0.0, None), "huber_delta": (0.0, None)}
     for name, (low, _) in reals.items():
         strict = name in ("lr", "huber_delta")
         ok = _is_real(p[name]) and (p[name] > low if strict else p[name] >= low)
         _check(ok, name, owner, f"a float {'>' if strict else '>='} {low:g}", p[name])
+    if p["min_delta"] is not None:
+        _check(_is_real(p["min_delta"]) and p["min_delta"] >= 0, "min_delta", owner, "a float >= 0", p["min_delta"])
     for name in ("dropout", "momentum"):
         _check(_is_real(p[name]) and 0 <= p[name] < 1, name, owner, "a float in [0, 1)", p[name])
     _check(_is_real(p["lr_gamma"]) and 0 < p["lr_gamma"] <= 1, "lr_gamma", owner, "a float in (0, 1]", p["lr_gamma"])
@@ -145,36 +160,43 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
     _check(isinstance(loss, str) and loss in losses, "loss", owner,
            f"a str among {losses} for a {' or '.join(tasks)} task", loss)
     return TorchParams(
-        hidden_layer_sizes=_layer_sizes(p, owner),
+        hidden_layer_sizes=_layer_sizes(p, params, owner),
         activation=_choice(p, "activation", owner, tuple(ACTIVATIONS)),
         negative_slope=float(p["negative_slope"]), dropout=float(p["dropout"]),
         batch_norm=bool(p["batch_norm"]), init=_choice(p, "init", owner, INITS),
         optimizer=_choice(p, "optimizer", owner, OPTIMIZERS), lr=float(p["lr"]),
         momentum=float(p["momentum"]), nesterov=bool(p["nesterov"]),
-        weight_decay=float(p["weight_decay"]), l1=float(p["l1"]), batch_size=int(p["batch_size"]),
+        weight_decay=float(p["weight_decay"]), l1=float(p["l1"]), batch_size=_as_int(p["batch_size"]),
         lr_schedule=_choice(p, "lr_schedule", owner, SCHEDULES), lr_gamma=float(p["lr_gamma"]),
-        lr_step_size=int(p["lr_step_size"]), lr_patience=int(p["lr_patience"]),
+        lr_step_size=_as_int(p["lr_step_size"]), lr_patience=_as_int(p["lr_patience"]),
         clip_grad_norm=None if clip is None else float(clip), loss=loss,
-        huber_delta=float(p["huber_delta"]),
+        huber_delta=float(p["huber_delta"]), max_epochs=_as_int(p["max_epochs"]),
+        patience=_as_int(p["patience"]),
+        min_delta=None if p["min_delta"] is None else float(p["min_delta"]),
     )
 
 
-def _layer_sizes(p: Mapping[str, Any], owner: str) -> tuple[int, ...]:
+def _layer_sizes(p: Mapping[str, Any], given: Mapping[str, Any], owner: str) -> tuple[int, ...]:
+    per_layer = {int(m.group(1)): k for k in p if (m := _UNITS_I.fullmatch(str(k)))}
     sizes, n_layers = p["hidden_layer_sizes"], p["n_layers"]
-    if sizes is not None and n_layers is not None:
-        raise ConfigError(f"{owner} got both 'hidden_layer_sizes' and 'n_layers'; use one of them.")
+    if sizes is not None:
+        if n_layers is not None or per_layer or "units" in given:
+            raise ConfigError(f"{owner} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'; "
+                              "use one way to set the layers.")
+        items = sizes if isinstance(sizes, (list, tuple)) else [sizes]
+        if isinstance(sizes, str):
+            items = [int(t) if t.isdigit() else t for t in re.split(r"[\s,\-x()\[\]]+", sizes) if t] or [sizes]
+        ok = all(_as_int(u) is not None and _as_int(u) >= 1 for u in items)
+        _check(ok, "hidden_layer_sizes", owner, "ints >= 1 such as (64, 32) or '64-32'", sizes)
+        return tuple(_as_int(u) for u in items)
     if n_layers is None:
-        sizes = (64,) if sizes is None else sizes
-        sizes = (sizes,) if _is_int(sizes) else sizes
-        ok = isinstance(sizes, (list, tuple)) and all(_is_int(u) and u >= 1 for u in sizes)
-        _check(ok, "hidden_layer_sizes", owner, "an int >= 1 or a list of them", sizes)
-        return tuple(int(u) for u in sizes)
-    _check(_is_int(n_layers) and n_layers >= 0, "n_layers", owner, "an int >= 0", n_layers)
+        n_layers = max(per_layer, default=1)
+    _check(_as_int(n_layers) is not None and _as_int(n_layers) >= 0, "n_layers", owner, "an int >= 0", n_layers)
     out = []
-    for i in range(1, int(n_layers) + 1):
-        name = f"units_{i}" if f"units_{i}" in p else "units"
-        _check(_is_int(p[name]) and p[name] >= 1, name, owner, "an int >= 1", p[name])
-        out.append(int(p[name]))
+    for i in range(1, _as_int(n_layers) + 1):  # units_k with k > n_layers: inactive, ignored
+        name = per_layer.get(i, "units")
+        _check(_as_int(p[name]) is not None and _as_int(p[name]) >= 1, name, owner, "an int >= 1", p[name])
+        out.append(_as_int(p[name]))
     return tuple(out)
 
 

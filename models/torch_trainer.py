@@ -4,11 +4,15 @@
 :func:`models.data.make_folds` (test part + holdout validation or ``cv`` folds,
 standardized on training rows only; regression targets too), trains one network per
 fold in lockstep, reports the mean validation score every epoch, stops early on it
-and restores the best epoch's weights. With ``cv``, the test score is the mean over
-the fold models and the saved model is the fold with the best validation score.
+and restores the best epoch's weights. With ``cv``, the fold models form an ensemble
+(mean probabilities, or mean values): it gives the test score and is what is saved,
+like :mod:`models.sklearn_mlp`.
 
-The split seed is fixed (0) so every trial of a study sees the same rows; the
-trial's ``reporter.seed`` drives weight init, shuffling and dropout.
+``split_seed`` (default 0) fixes the splits so every trial of a study sees the same
+rows; the trial's ``reporter.seed`` drives weight init, shuffling and dropout.
+When ``reporter.artifact_dir()`` gives a folder, ``model.pt`` (state_dicts) and
+``model.json`` (architecture, task, classes, scalers, scores) are written there;
+:func:`load_model` reloads them as a :class:`TorchPredictor`.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ import torch
 from hpo.errors import ConfigError
 from hpo.objective import Reporter, TrialResult
 from hpo.resources import threads_per_worker
-from models.data import Fold, make_folds
-from models.datasets import load_dataset
+from models.data import Fold, Splits, make_folds
+from models.datasets import Dataset, load_dataset
 from models.early_stopping import EarlyStopping
 from models.metrics import Metric, default_metric, get_metric, metric_names
 from models.torch_fcnn import FCNN
@@ -42,7 +46,6 @@ from models.torch_train import (
     train_epoch,
 )
 
-SPLIT_SEED = 0
 FORMAT_VERSION = 1
 
 
@@ -89,14 +92,11 @@ class _FoldRun:
         return train_epoch(self.model, self.X, self.y, self.loss_fn, self.optimizer, hp.batch_size,
                            generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm)
 
-    def predict(self, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
-        return outputs_to_predictions(predict_raw(self.model, X), self.task, self.fold.y_mean, self.fold.y_scale)
-
-    def score(self, metric: Metric, X: torch.Tensor, y: np.ndarray) -> float:
-        pred, proba = self.predict(X)
-        if not np.all(np.isfinite(pred if proba is None else proba)):
-            return math.nan
-        return metric(y, proba if metric.needs_proba else pred)
+    def score(self, metric: Metric) -> float:
+        """The metric on this fold's validation rows (NaN when outputs are NaN/inf)."""
+        out = predict_raw(self.model, self.X_val)
+        pred, proba = outputs_to_predictions(out, self.task, self.fold.y_mean, self.fold.y_scale)
+        return _check_score(metric, self.y_val, pred, proba)
 
     def step_schedule(self, score: float) -> None:
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -131,7 +131,23 @@ class _TorchMLPTrainer:
 
     def __init__(self, *, metric: str | None = None, max_epochs: int = 100, patience: int = 10,
                  min_delta: float = 0.0, test_size: float = 0.2, validation_fraction: float = 0.2,
-                 cv: int | None = None, device: str | None = None, **fixed_params: Any) -> None:
+                 cv: int | None = None, device: str | None = None, split_seed: int = 0,
+                 **fixed_params: Any) -> None:
+        """Store the options verbatim (checked here so a bad study fails before it starts).
+
+        Args:
+            metric: validation metric (see :mod:`models.metrics`); None: the task's default.
+            max_epochs: most epochs per trial; a ``max_epochs`` param overrides it.
+            patience: epochs without improvement before stopping; a param overrides it.
+            min_delta: smallest improvement that resets patience; a param overrides it.
+            test_size: fraction of rows held out for the test score (0: none).
+            validation_fraction: fraction of training rows validated on when ``cv`` is None.
+            cv: k for k-fold cross-validation on the training rows, or None.
+            device: "cpu", "cuda", "cuda:N"; None picks CUDA when available.
+            split_seed: seeds the data splits, the same for every trial of a study.
+            **fixed_params: hyperparameters fixed for every trial (see
+                :mod:`models.torch_train`); a trial's params override them.
+        """
         self.metric = metric
         self.max_epochs = max_epochs
         self.patience = patience
@@ -140,6 +156,7 @@ class _TorchMLPTrainer:
         self.validation_fraction = validation_fraction
         self.cv = cv
         self.device = device
+        self.split_seed = split_seed
         self.fixed_params = fixed_params
         self._validate()
 
@@ -165,9 +182,10 @@ class _TorchMLPTrainer:
               "validation_fraction", "a float in [0, 1)")
         check(self.cv is None or (is_int(self.cv) and self.cv >= 2), "cv", "None or an int >= 2")
         check(self.device is None or isinstance(self.device, str), "device", "None or a str such as 'cpu' or 'cuda'")
+        check(is_int(self.split_seed), "split_seed", "an int")
         if self.metric is not None:
-            valid = {m for t in self._tasks for m in metric_names(t)}
-            check(isinstance(self.metric, str) and self.metric in valid, "metric", f"a str among {sorted(valid)}")
+            valid = sorted({m for t in self._tasks for m in metric_names(t)})
+            check(isinstance(self.metric, str) and self.metric in valid, "metric", f"a str among {valid}")
         parse_params(self.fixed_params, self._tasks, owner)  # names, types, ranges
 
     def fit(self, params: Mapping[str, Any], data: Any, reporter: Reporter) -> TrialResult:
@@ -176,12 +194,14 @@ class _TorchMLPTrainer:
         Args:
             params: the trial's hyperparameters (merged over the fixed ones).
             data: anything :func:`models.datasets.load_dataset` accepts.
-            reporter: receives ``report(epoch, mean validation score)`` every epoch.
+            reporter: receives ``report(epoch, mean validation score)`` every epoch; its
+                ``seed`` seeds init, shuffling and dropout.
 
         Returns:
-            value: the best mean validation score; metrics: ``val_<metric>``,
-            ``test_<metric>`` (absent with ``test_size=0``), ``best_epoch``, ``n_epochs``,
-            ``train_seconds``, ``train_loss``, ``n_params``, ``device``.
+            value: the best epoch's validation score (mean over folds with ``cv``);
+            metrics: ``test_<metric>`` (absent with ``test_size=0``), ``best_epoch``,
+            ``n_epochs``, ``stopped_early``, ``train_seconds``, ``train_loss`` (of the
+            best epoch), ``n_params``, ``device``.
 
         Raises:
             ConfigError: bad parameters, or data whose task does not fit this trainer.
@@ -192,18 +212,18 @@ class _TorchMLPTrainer:
         owner = type(self).__name__
         dataset = load_dataset(data)
         if dataset.task not in self._tasks:
-            other = "TorchMLPRegressorTrainer" if dataset.task == "regression" else "TorchMLPClassifierTrainer"
-            raise ConfigError(f"{owner} cannot fit dataset {dataset.name!r} with task {dataset.task!r}; use {other}.")
+            other = "torch-mlp-regressor" if dataset.task == "regression" else "torch-mlp-classifier"
+            raise ConfigError(f"{owner} cannot fit dataset {dataset.name!r} with task {dataset.task!r}; "
+                              f"use model {other!r}.")
         hp = parse_params({**self.fixed_params, **params}, dataset.task, owner)
         metric = get_metric(self.metric or default_metric(dataset.task), dataset.task)
         device = resolve_device(self.device)
         splits = make_folds(dataset, test_size=self.test_size, validation_fraction=self.validation_fraction,
-                            cv=self.cv, seed=SPLIT_SEED, standardize_target=dataset.task == "regression")
-        n_outputs = dataset.n_classes if dataset.task == "multiclass" else 1
+                            cv=self.cv, seed=self.split_seed, standardize_target=dataset.task == "regression")
         threads = torch.get_num_threads()
         torch.set_num_threads(threads_per_worker())
         try:
-            return self._fit(hp, metric, splits, n_outputs, device, reporter, dataset)
+            return self._fit(hp, metric, splits, dataset, device, reporter)
         except torch.OutOfMemoryError as e:
             raise _oom(hp, device) from e
         except RuntimeError as e:
@@ -213,51 +233,64 @@ class _TorchMLPTrainer:
         finally:
             torch.set_num_threads(threads)
 
-    def _fit(self, hp: TorchParams, metric: Metric, splits: Any, n_outputs: int, device: torch.device,
-             reporter: Reporter, dataset: Any) -> TrialResult:
+    def _fit(self, hp: TorchParams, metric: Metric, splits: Splits, dataset: Dataset,
+             device: torch.device, reporter: Reporter) -> TrialResult:
+        max_epochs = hp.max_epochs or self.max_epochs
+        patience = hp.patience or self.patience
+        min_delta = float(self.min_delta if hp.min_delta is None else hp.min_delta)
+        n_outputs = splits.n_classes if splits.task == "multiclass" else 1
         torch.manual_seed(reporter.seed)
         generator = torch.Generator().manual_seed(reporter.seed)
-        runs = [_FoldRun(f, hp, splits.task, n_outputs, device, self.max_epochs, metric.mode) for f in splits.folds]
-        stopper = EarlyStopping(self.patience, float(self.min_delta), metric.mode)
+        runs = [_FoldRun(f, hp, splits.task, n_outputs, device, max_epochs, metric.mode) for f in splits.folds]
+        stopper = EarlyStopping(patience, min_delta, metric.mode)
         start = time.perf_counter()
-        for epoch in range(1, self.max_epochs + 1):
+        for epoch in range(1, max_epochs + 1):
             loss = torch.stack([run.train_epoch(generator) for run in runs]).mean().item()
-            scores = [run.score(metric, run.X_val, run.y_val) for run in runs]
-            score = float(np.mean(scores))
+            score = float(np.mean([run.score(metric) for run in runs]))
             if not (math.isfinite(loss) and math.isfinite(score)):
                 raise ValueError(
-                    f"Training diverged at epoch {epoch}: training loss {loss}, validation {metric.name} "
-                    f"{score}. Use a smaller lr (got {hp.lr:g}), clip_grad_norm, or batch_norm.")
+                    f"{type(self).__name__} diverged at epoch {epoch}: training loss {loss}, validation "
+                    f"{metric.name} {score}. Use a smaller lr (got {hp.lr:g}) or set clip_grad_norm.")
             for run in runs:
                 run.step_schedule(score)
             reporter.report(epoch, score)
-            states = [{k: v.detach() for k, v in run.model.state_dict().items()} for run in runs]
-            if stopper.update(score, {"weights": states, "scores": scores, "loss": loss}):
+            weights = [{k: v.detach() for k, v in run.model.state_dict().items()} for run in runs]
+            if stopper.update(score, {"weights": weights, "loss": loss}):
                 break
         train_seconds = time.perf_counter() - start
-        best = stopper.best_state_
-        for run, state in zip(runs, best["weights"], strict=True):
+        for run, state in zip(runs, stopper.best_state_["weights"], strict=True):
             run.model.load_state_dict(state)
-        metrics: dict[str, Any] = {
-            f"val_{metric.name}": stopper.best_score_, "best_epoch": stopper.best_epoch_,
-            "n_epochs": stopper.n_epochs_, "train_seconds": round(train_seconds, 4),
-            "train_loss": best["loss"], "n_params": runs[0].model.n_params(), "device": str(device),
-        }
-        if len(splits.X_test):
-            tests = [run.score(metric, _tensor(run.fold.transform(splits.X_test), device), splits.y_test)
-                     for run in runs]
-            metrics[f"test_{metric.name}"] = float(np.mean(tests))
+        predictor = TorchPredictor([run.model for run in runs], _meta(runs, hp, dataset, splits.task))
+        metrics: dict[str, Any] = {}
+        if len(splits.y_test):
+            pred, proba = predictor.predict_encoded(splits.X_test)
+            metrics[f"test_{metric.name}"] = _check_score(metric, splits.y_test, pred, proba)
+        metrics.update(best_epoch=stopper.best_epoch_, n_epochs=stopper.n_epochs_,
+                       stopped_early=stopper.n_epochs_ < max_epochs, train_seconds=round(train_seconds, 4),
+                       train_loss=stopper.best_state_["loss"], n_params=runs[0].model.n_params(),
+                       device=str(device))
         folder = reporter.artifact_dir()
         if folder is not None:
-            sign = 1.0 if metric.greater_is_better else -1.0
-            keep = int(np.argmax([sign * s for s in best["scores"]]))
-            save_model(Path(folder), runs[keep].model, hp, runs[keep].fold, splits.task,
-                       dataset.classes, dataset.feature_names, extra={"fold": keep, **metrics})
+            predictor.meta.update(metric=metric.name, **metrics)
+            predictor.save(Path(folder))
         return TrialResult(float(stopper.best_score_), metrics)
 
 
-def _tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(X, dtype=torch.float32, device=device)
+def _check_score(metric: Metric, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
+    """The metric of (pred, proba) against y, NaN when any output is NaN/inf."""
+    if not np.all(np.isfinite(pred if proba is None else proba)):
+        return math.nan
+    return metric(y, proba if metric.needs_proba else pred)
+
+
+def _meta(runs: list[_FoldRun], hp: TorchParams, dataset: Dataset, task: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION, "task": task, "classes": dataset.classes,
+        "feature_names": list(dataset.feature_names), "n_inputs": int(runs[0].X.shape[1]),
+        "n_outputs": int(runs[0].model[-1].out_features), "architecture": hp.architecture(),
+        "members": [{"x_mean": r.fold.scaler.mean_.tolist(), "x_scale": r.fold.scaler.scale_.tolist(),
+                     "y_mean": r.fold.y_mean, "y_scale": r.fold.y_scale} for r in runs],
+    }
 
 
 def _oom(hp: TorchParams, device: torch.device) -> MemoryError:
@@ -281,19 +314,58 @@ class TorchMLPRegressorTrainer(_TorchMLPTrainer):
 # --- saved models ----------------------------------------------------------------------
 
 
-def save_model(folder: Path, model: FCNN, hp: TorchParams, fold: Fold, task: str, classes: list | None,
-               feature_names: list[str], extra: Mapping[str, Any] | None = None) -> None:
-    """Write ``model.pt`` (state_dict) and ``model.json`` (architecture, scaler, classes) in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / "model.pt")
-    meta = {
-        "format": FORMAT_VERSION, "task": task, "classes": classes, "feature_names": list(feature_names),
-        "n_inputs": int(fold.X_train.shape[1]), "n_outputs": int(model[-1].out_features),
-        "architecture": hp.architecture(), "x_mean": fold.scaler.mean_.tolist(),
-        "x_scale": fold.scaler.scale_.tolist(), "y_mean": fold.y_mean, "y_scale": fold.y_scale,
-        **dict(extra or {}),
-    }
-    (folder / "model.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
+class TorchPredictor:
+    """Trained network(s) with their input standardization; ``cv`` folds predict as an ensemble.
+
+    Args:
+        models: one network per fold (one with a holdout validation split).
+        meta: what ``model.json`` holds: task, classes, architecture, and per member
+            ``x_mean``/``x_scale`` (input standardization) and ``y_mean``/``y_scale``.
+    """
+
+    def __init__(self, models: list[FCNN], meta: dict[str, Any]) -> None:
+        self.models = models
+        self.meta = meta
+        self.task: str = meta["task"]
+        self.classes_: list | None = meta["classes"]
+
+    def predict_encoded(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n,) class indices or values, and (n, k) probabilities (None for regression),
+        for raw (n, d) X; members' probabilities (values) are averaged."""
+        X = np.asarray(X, dtype=np.float64)
+        d = self.meta["n_inputs"]
+        if X.ndim != 2 or X.shape[1] != d:
+            raise ValueError(f"X must have shape (n, {d}); got {X.shape}.")
+        outs = []
+        for model, m in zip(self.models, self.meta["members"], strict=True):
+            device = next(model.parameters()).device
+            Xt = torch.as_tensor((X - np.asarray(m["x_mean"])) / np.asarray(m["x_scale"]),
+                                 dtype=torch.float32, device=device)
+            pred, proba = outputs_to_predictions(predict_raw(model, Xt), self.task, m["y_mean"], m["y_scale"])
+            outs.append(pred if proba is None else proba)
+        mean = np.mean(outs, axis=0)
+        if self.task == "regression":
+            return mean, None
+        return mean.argmax(axis=1), mean
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(n,) original class labels (classification) or values (regression) for raw (n, d) X."""
+        pred, _ = self.predict_encoded(X)
+        return pred if self.classes_ is None else np.asarray(self.classes_)[pred]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(n, k) class probabilities for raw (n, d) X, columns in ``classes_`` order."""
+        proba = self.predict_encoded(X)[1]
+        if proba is None:
+            raise ValueError("predict_proba needs a classifier; this model is a regressor.")
+        return proba
+
+    def save(self, folder: Path) -> None:
+        """Write ``model.pt`` (one state_dict per member) and ``model.json`` in ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        states = [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models]
+        torch.save(states, folder / "model.pt")
+        (folder / "model.json").write_text(json.dumps(self.meta, indent=1, default=_jsonable))
 
 
 def _jsonable(v: Any) -> Any:
@@ -302,49 +374,20 @@ def _jsonable(v: Any) -> Any:
     raise TypeError(f"{type(v).__name__} is not JSON serializable")
 
 
-class TorchPredictor:
-    """A trained network with its input standardization, on the CPU.
-
-    Attributes:
-        model: the network in eval mode.
-        meta: the contents of ``model.json``.
-    """
-
-    def __init__(self, model: FCNN, meta: dict[str, Any]) -> None:
-        self.model = model.eval()
-        self.meta = meta
-        self.task: str = meta["task"]
-        self.classes_ = meta["classes"]
-        self._mean = np.asarray(meta["x_mean"], dtype=np.float64)
-        self._scale = np.asarray(meta["x_scale"], dtype=np.float64)
-
-    def _outputs(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self._mean.shape[0]:
-            raise ValueError(f"X must have shape (n, {self._mean.shape[0]}); got {X.shape}.")
-        Xt = torch.as_tensor((X - self._mean) / self._scale, dtype=torch.float32)
-        return outputs_to_predictions(predict_raw(self.model, Xt), self.task,
-                                      self.meta["y_mean"], self.meta["y_scale"])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """(n,) original class labels (classification) or values (regression) for raw (n, d) X."""
-        pred, _ = self._outputs(X)
-        if self.classes_ is None:
-            return pred
-        return np.asarray(self.classes_)[pred]
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """(n, k) class probabilities for raw (n, d) X, columns in ``classes_`` order."""
-        if self.classes_ is None:
-            raise ValueError("predict_proba needs a classifier; this model is a regressor.")
-        return self._outputs(X)[1]
-
-
 def load_model(path: str | Path) -> TorchPredictor:
-    """Reload a model saved by a trial: ``path`` is its folder, ``model.json`` or ``model.pt``."""
+    """Reload a model saved by a trial: ``path`` is its folder, ``model.json`` or ``model.pt``.
+
+    Weights load with ``torch.load(..., weights_only=True)`` onto the CPU.
+    """
     folder = Path(path)
     folder = folder.parent if folder.is_file() else folder
     meta = json.loads((folder / "model.json").read_text())
-    model = FCNN(meta["n_inputs"], meta["n_outputs"], **meta["architecture"])
-    model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
-    return TorchPredictor(model, meta)
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{folder / 'model.json'} has format {meta.get('format')!r}; this hpo reads {FORMAT_VERSION}.")
+    states = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+    models = []
+    for state in states:
+        model = FCNN(meta["n_inputs"], meta["n_outputs"], **meta["architecture"])
+        model.load_state_dict(state)
+        models.append(model.eval())
+    return TorchPredictor(models, meta)
