@@ -188,7 +188,7 @@ def _load_dict(spec: dict[str, Any], target: str | None, seed: int) -> Dataset:
     raise _unknown_name(name)
 
 
-def _load_sklearn(name: str) -> tuple[np.ndarray, np.ndarray, list[str], list | None]:
+def _load_sklearn(name: str) -> tuple[np.ndarray, np.ndarray, list[str] | None, list | None]:
     from sklearn import datasets as skd
 
     bunch = getattr(skd, f"load_{name}")()
@@ -232,7 +232,7 @@ def _generate(name: str, options: dict[str, Any], seed: int) -> tuple[np.ndarray
     return X, y + rng.normal(0.0, float(opt["noise"]), n)
 
 
-def _read_file(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str]]:
+def _read_file(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str] | None]:
     if not path.is_file():
         raise ConfigError(f"Dataset file {str(path)!r} does not exist. Check the path (relative to {str(Path.cwd())!r}).")
     suffix = path.suffix.lower()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from sklearn import metrics as skm
@@ -54,7 +55,7 @@ class Metric:
         return float(self.fn(np.asarray(y_true), np.asarray(y_pred)))
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Literal["max", "min"]:
         """``"max"`` or ``"min"``, as :class:`models.early_stopping.EarlyStopping` wants it."""
         return "max" if self.greater_is_better else "min"
 

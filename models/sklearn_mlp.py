@@ -182,6 +182,7 @@ class _SklearnMLPTrainer:
                 reporter.report(epoch, score)
                 if stopper.update(score, [(m.coefs_, m.intercepts_) for m in models]):
                     break
+            assert stopper.best_score_ is not None  # every score was finite, so epoch 1 was a best
             for model, (coefs, intercepts) in zip(models, stopper.best_state_, strict=True):
                 model.coefs_, model.intercepts_ = coefs, intercepts
             result_metrics: dict[str, Any] = {}
@@ -196,7 +197,7 @@ class _SklearnMLPTrainer:
             stopped_early=stopper.n_epochs_ < training["max_epochs"],
             train_seconds=round(time.perf_counter() - start, 4),
         )
-        return TrialResult(float(stopper.best_score_), result_metrics)
+        return TrialResult(stopper.best_score_, result_metrics)
 
     # --- one epoch, one score -----------------------------------------------------------
 
