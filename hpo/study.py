@@ -319,6 +319,9 @@ def create_study(
     if direction not in DIRECTIONS:
         raise ConfigError(f"direction must be 'minimize' or 'maximize'. Got {direction!r}.")
     if model is not None:
+        from hpo.registry import get_model
+
+        get_model(model)  # unknown model: fail before anything is written
         metric_direction(metric, model)  # validates the metric name early
     the_pruner = make_pruner(pruner)
     the_sampler = make_sampler(sampler, seed=seed)
@@ -337,6 +340,8 @@ def create_study(
             existing = store.get_study(name)
         return _open(store, existing, objective, dataset)
 
+    # Build (and so validate) the objective before anything is written.
+    built_objective = _build_objective(spec, objective, dataset)
     study_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     if the_sampler.seed is None:
         the_sampler.seed = study_seed
@@ -347,7 +352,7 @@ def create_study(
         name=name, direction=direction, space=search_space.to_dict(),
         sampler=the_sampler.to_config(), objective=spec, settings=stored_settings,
         user_attrs=dict(user_attrs or {}), seed=int(study_seed))
-    return Study(store, record, sampler=the_sampler, objective=_build_objective(spec, objective, dataset))
+    return Study(store, record, sampler=the_sampler, objective=built_objective)
 
 
 def _check_same(existing: StudyRecord, space: SearchSpace, direction: str, spec: dict[str, Any]) -> None:

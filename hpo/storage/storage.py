@@ -295,7 +295,7 @@ class Storage:
                 return None
             curve = dict(session.execute(select(IntermediateRow.step, IntermediateRow.value)
                                          .where(IntermediateRow.trial_id == row.id)
-                                         .order_by(IntermediateRow.step)).tuples().all())
+                                         .order_by(IntermediateRow.step)).all())
             return _frozen(row, curve)
 
         found = self.tx.run(fn, write=False)
