@@ -234,10 +234,13 @@ def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dat
             raise ConfigError(f"model={model!r} needs dataset= (a name such as 'digits', a CSV/.npz path, or (X, y)).")
         from models.datasets import dataset_to_spec
 
-        try:
-            spec = dataset_to_spec(dataset)
-        except ConfigError:
-            spec = None  # in-memory arrays: usable in this process only
+        if isinstance(dataset, (str, Mapping)):
+            spec = dataset_to_spec(dataset)  # a typo or missing file fails here, before any write
+        else:
+            try:
+                spec = dataset_to_spec(dataset)
+            except ConfigError:
+                spec = None  # in-memory arrays: usable in this process only
         return {"model": model, "dataset": spec, "metric": metric, "options": dict(model_options or {})}
     if dataset is not None or metric is not None or model_options:
         raise ConfigError("dataset=, metric= and model_options= need model=; with objective= compute the metric yourself.")

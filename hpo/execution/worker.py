@@ -227,7 +227,7 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
             trial = claim_next(study, worker_id=worker_id, budget=n_trials, heartbeat=heartbeat_on)
             if trial is None:
                 if _others_running(study) and n_trials is not None and heartbeat_on:
-                    time.sleep(min(1.0, float(settings["heartbeat_interval"])))
+                    time.sleep(min(0.2, float(settings["heartbeat_interval"])))
                     if not _budget_reached(study, n_trials):
                         continue  # a running trial may fail (or go stale) and free a slot
                 break
