@@ -62,14 +62,14 @@ def outputs_to_predictions(out: torch.Tensor, task: str, y_mean: float = 0.0,
         (n,) class indices or values in original units, and (n, k) probabilities
         (None for regression).
     """
-    out = out.float()
+    out = out.double()  # probabilities in float64 sum to 1 within what metrics check
     if task == "binary":
-        p = torch.sigmoid(out[:, 0]).cpu().numpy().astype(np.float64)
+        p = torch.sigmoid(out[:, 0]).cpu().numpy()
         return (p > 0.5).astype(np.int64), np.column_stack([1.0 - p, p])
     if task == "multiclass":
-        proba = torch.softmax(out, dim=1).cpu().numpy().astype(np.float64)
+        proba = torch.softmax(out, dim=1).cpu().numpy()
         return proba.argmax(axis=1), proba
-    return out[:, 0].cpu().numpy().astype(np.float64) * y_scale + y_mean, None
+    return out[:, 0].cpu().numpy() * y_scale + y_mean, None
 
 
 class _FoldRun:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import qmc
 
 from hpo.errors import ConfigError
 from hpo.samplers.base import Direction, Sampler
@@ -60,6 +59,8 @@ class RandomSampler(Sampler):
 
     def unit_point(self, d: int, number: int) -> np.ndarray:
         """Point ``number`` of the quasi-random sequence: ``(d,)`` in the unit cube."""
+        from scipy.stats import qmc  # imported here: scipy.stats costs ~0.6 s at start-up
+
         seed = int(self.seed or 0)
         if self.method == "sobol":
             engine = qmc.Sobol(d, scramble=True, seed=seed)

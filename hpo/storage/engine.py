@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -126,13 +126,26 @@ class Transactions:
         self._write_engine = engine.execution_options(hpo_write=True)
         self.max_attempts = max_attempts
 
-    def run(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
+    def run(self, fn: Callable[[Session], T], *, write: bool = True,
+            integrity_errors: bool = False) -> T:
+        """Run ``fn(session)`` in one transaction; commit, or roll back and retry if transient.
+
+        Args:
+            write: take the write lock up front (``BEGIN IMMEDIATE`` on SQLite).
+            integrity_errors: let a unique-constraint violation through as SQLAlchemy's
+                ``IntegrityError`` (the caller turns it into an outcome); otherwise it
+                becomes a StorageError like every other database error.
+        """
         delay = 0.005
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with Session(self._write_engine if write else self.engine,
                              expire_on_commit=False) as session, session.begin():
                     return fn(session)
+            except IntegrityError as e:
+                if integrity_errors:
+                    raise
+                raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
             except (OperationalError, DBAPIError) as e:
                 if attempt < self.max_attempts and is_transient(e):
                     time.sleep(delay * (1 + random.random()))

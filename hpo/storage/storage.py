@@ -191,9 +191,11 @@ class Storage:
             return _record(row)
 
         try:
-            return self.tx.run(fn)
+            return self.tx.run(fn, integrity_errors=True)
         except IntegrityError as e:
-            raise StorageError(f"A study named {name!r} already exists in {self!r}.") from e
+            raise StorageError(
+                f"A study named {name!r} already exists in {self!r}. Load it, or use a new name."
+            ) from e
 
     def get_study(self, name: str) -> StudyRecord:
         def fn(session: Session) -> StudyRecord | None:
@@ -350,6 +352,12 @@ class Storage:
             raise StudyNotFoundError(f"Study id {study_id} vanished from {self!r}; was it deleted?")
         return int(number)
 
+    def _lock_trial(self, session: Session, trial_id: int) -> TrialRow | None:
+        """The trial row, locked until commit on PostgreSQL (SQLite's write lock covers it)."""
+        if self.is_postgres:
+            return session.get(TrialRow, trial_id, with_for_update=True, populate_existing=True)
+        return session.get(TrialRow, trial_id)
+
     @staticmethod
     def _n_failed(session: Session, study_id: int) -> int:
         return int(session.scalar(select(func.count()).where(
@@ -421,7 +429,7 @@ class Storage:
             return Claim(ClaimStatus.CREATED, _frozen(row))
 
         try:
-            return self.tx.run(fn)
+            return self.tx.run(fn, integrity_errors=True)
         except IntegrityError as e:
             if "grid" in str(e.orig).lower() or "uq_trials_study_grid_point" in str(e):
                 return Claim(ClaimStatus.GRID_TAKEN)
@@ -457,7 +465,7 @@ class Storage:
         completed result is never thrown away); its unclaimed retry is then cancelled.
         """
         def fn(session: Session) -> bool:
-            row = session.get(TrialRow, trial_id)
+            row = self._lock_trial(session, trial_id)
             if row is None:
                 raise StorageError(f"Trial id {trial_id} does not exist in {self!r}.")
             late = row.state == TrialState.FAILED.value and (row.error or "").startswith("stale")
@@ -482,17 +490,26 @@ class Storage:
     def fail_stale(self, study_id: int, *, grace_seconds: float, max_retries: int) -> list[int]:
         """Fail RUNNING trials whose heartbeat is older than the grace period; re-queue retries.
 
-        Safe to call from any number of workers at once: each stale trial is failed once.
+        Safe to call from any number of workers at once: each stale trial is failed once
+        (a read-only check first, so the common nothing-is-stale case takes no write lock).
         Returns the numbers of the trials failed now.
         """
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        stale_query = select(TrialRow).where(
+            TrialRow.study_id == study_id, TrialRow.state == TrialState.RUNNING.value,
+            TrialRow.heartbeat_at.is_not(None), TrialRow.heartbeat_at < cutoff)
+        any_stale = self.tx.run(
+            lambda s: s.scalar(select(stale_query.with_only_columns(TrialRow.id).limit(1)
+                                      .subquery().c.id)), write=False)
+        if any_stale is None:
+            return []
+
         def fn(session: Session) -> list[int]:
-            cutoff = utcnow() - timedelta(seconds=grace_seconds)
-            stale = session.scalars(select(TrialRow).where(
-                TrialRow.study_id == study_id, TrialRow.state == TrialState.RUNNING.value,
-                TrialRow.heartbeat_at.is_not(None), TrialRow.heartbeat_at < cutoff)).all()
-            if not stale:
-                return []
-            number = self._lock_study(session, study_id)
+            number = self._lock_study(session, study_id)  # study first, then trials: one lock order
+            query = stale_query.order_by(TrialRow.number)
+            if self.is_postgres:
+                query = query.with_for_update()
+            stale = session.scalars(query.execution_options(populate_existing=True)).all()
             failed = []
             for row in stale:
                 row.state = TrialState.FAILED.value
@@ -500,37 +517,48 @@ class Storage:
                 row.error = (f"stale: no heartbeat from worker {row.worker_id} for more than "
                              f"{grace_seconds:g} s (worker died?)")
                 failed.append(row.number)
+            session.flush()  # the failed rows leave the grid index before retries enter it
+            for row in stale:
                 attempts = int((row.user_attrs or {}).get("retry_attempt", 0))
                 if attempts < max_retries:
-                    session.add(TrialRow(
-                        study_id=study_id, number=number, state=TrialState.WAITING.value,
-                        params=row.params, value=None, metrics={},
-                        user_attrs={"retry_attempt": attempts + 1}, grid_id=row.grid_id,
-                        retry_of=row.number))
+                    session.add(self._retry_row(row, number, attempts + 1))
                     number += 1
-            session.flush()  # the failed rows leave the grid index before retries enter it
-            session.execute(update(StudyRow).where(StudyRow.id == study_id).values(next_number=number))
+            if failed:
+                session.execute(update(StudyRow).where(StudyRow.id == study_id)
+                                .values(next_number=number))
             return failed
 
         return self.tx.run(fn)
 
+    @staticmethod
+    def _retry_row(row: TrialRow, number: int, attempt: int) -> TrialRow:
+        """A WAITING copy of ``row`` (same params and grid point) numbered ``number``."""
+        return TrialRow(study_id=row.study_id, number=number, state=TrialState.WAITING.value,
+                        params=row.params, value=None, metrics={},
+                        user_attrs={**(row.user_attrs or {}), "retry_attempt": attempt},
+                        grid_id=row.grid_id, retry_of=row.number)
+
     def release(self, trial_id: int, *, reason: str, requeue: bool) -> None:
-        """A worker stopping mid-trial (Ctrl-C, SIGTERM): fail it and optionally re-queue its params."""
+        """A worker stopping mid-trial (Ctrl-C, SIGTERM): fail it and optionally re-queue its params.
+
+        An interrupted attempt does not count against ``max_retries`` (the trial did not fail).
+        """
         def fn(session: Session) -> None:
-            row = session.get(TrialRow, trial_id)
+            study_id = session.scalar(select(TrialRow.study_id).where(TrialRow.id == trial_id))
+            if study_id is None:
+                return
+            number = self._lock_study(session, study_id)  # study first, then the trial
+            row = self._lock_trial(session, trial_id)
             if row is None or row.state != TrialState.RUNNING.value:
                 return
             row.state = TrialState.FAILED.value
             row.finished_at = utcnow()
             row.error = reason
             if requeue:
-                number = self._lock_study(session, row.study_id)
                 session.flush()
-                session.add(TrialRow(study_id=row.study_id, number=number,
-                                     state=TrialState.WAITING.value, params=row.params, value=None,
-                                     metrics={}, user_attrs={}, grid_id=row.grid_id,
-                                     retry_of=row.number))
-                session.execute(update(StudyRow).where(StudyRow.id == row.study_id)
+                attempt = int((row.user_attrs or {}).get("retry_attempt", 0))
+                session.add(self._retry_row(row, number, attempt))
+                session.execute(update(StudyRow).where(StudyRow.id == study_id)
                                 .values(next_number=number + 1))
 
         self.tx.run(fn)

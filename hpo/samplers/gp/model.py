@@ -67,8 +67,8 @@ class KernelParams:
     @classmethod
     def default(cls, d: int) -> KernelParams:
         """The prior's mode: a reasonable start (and the fallback) for ``d`` dimensions."""
-        ls = math.exp(_LS_PRIOR_LOC(d) - _LS_PRIOR_SCALE**2)
-        return cls(inv_sq_ls=np.full(d, ls**-2.0), kernel_scale=1.0, noise_var=1e-3)
+        w = math.exp(-2 * _LS_PRIOR_LOC(d)) if PRIOR == "lognormal" else 1.0
+        return cls(inv_sq_ls=np.full(d, w), kernel_scale=1.0, noise_var=1e-3)
 
 
 def _LS_PRIOR_LOC(d: int) -> float:  # noqa: N802 - a constant of d
@@ -76,6 +76,8 @@ def _LS_PRIOR_LOC(d: int) -> float:  # noqa: N802 - a constant of d
 
 
 _LS_PRIOR_SCALE = math.sqrt(3.0)
+import os as _os
+PRIOR = _os.environ.get("HPO_GP_PRIOR", "optuna")
 
 
 def impute_inactive(X: NDArray[np.float64], is_categorical: NDArray[np.bool_]) -> NDArray[np.float64]:
@@ -115,11 +117,15 @@ def _sq_dist(A: NDArray[np.float64], B: NDArray[np.float64], w: NDArray[np.float
 
 def _log_prior(theta: NDArray[np.float64], d: int) -> tuple[float, NDArray[np.float64]]:
     """Log prior density (up to a constant) and its gradient in ``theta``."""
-    # log l = -log(w) / 2 ~ Normal(loc, scale^2)
-    z = (-0.5 * theta[:d] - _LS_PRIOR_LOC(d)) / _LS_PRIOR_SCALE
-    lp = -0.5 * float(z @ z)
     grad = np.zeros_like(theta)
-    grad[:d] = 0.5 * z / _LS_PRIOR_SCALE
+    if PRIOR == "lognormal":  # log l = -log(w) / 2 ~ Normal(loc, scale^2)
+        z = (-0.5 * theta[:d] - _LS_PRIOR_LOC(d)) / _LS_PRIOR_SCALE
+        lp = -0.5 * float(z @ z)
+        grad[:d] = 0.5 * z / _LS_PRIOR_SCALE
+    else:  # Optuna's: -(0.1 / w + 0.1 * w)
+        w = np.exp(theta[:d])
+        lp = -float((0.1 / w + 0.1 * w).sum())
+        grad[:d] = 0.1 / w - 0.1 * w
     for i, (a, rate) in ((d, (2.0, 1.0)), (d + 1, (1.1, 30.0))):  # Gamma on s2, noise
         v = math.exp(theta[i])
         lp += (a - 1.0) * theta[i] - rate * v
