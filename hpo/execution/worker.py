@@ -20,7 +20,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,11 +100,16 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-def run_trial(study: Study, trial: RunningTrial, objective: Callable[..., Any]) -> str:
+def run_trial(study: Study, trial: RunningTrial, objective: Callable[..., Any], *,
+              deferred: Callable[[], AbstractContextManager[Any]] = nullcontext) -> str:
     """Evaluate one claimed trial and store how it ended. Returns the final state's name.
 
     Exceptions from the objective end the trial FAILED with the reason; they do not
-    escape, so the study goes on. Ctrl-C and SIGTERM release the trial and re-raise.
+    escape, so the study goes on. Ctrl-C and SIGTERM release the trial (FAILED
+    "interrupted", params re-queued) and re-raise.
+
+    Args:
+        deferred: a context in which signals are held back while the result is written.
     """
     storage = study.storage
     started = time.perf_counter()
@@ -112,21 +117,24 @@ def run_trial(study: Study, trial: RunningTrial, objective: Callable[..., Any]) 
         result = TrialResult.coerce(objective(dict(trial.params), trial))
         check_finite(result.value)
     except TrialPruned:
-        storage.finish(trial.trial_id, _state("PRUNED"), value=trial.last_value,
-                       metrics={"pruned_at_step": max(trial.curve) if trial.curve else None})
+        with deferred():
+            storage.finish(trial.trial_id, _state("PRUNED"), value=trial.last_value,
+                           metrics={"pruned_at_step": max(trial.curve) if trial.curve else None})
         return "PRUNED"
     except (KeyboardInterrupt, WorkerInterrupted):
-        storage.release(trial.trial_id, reason="interrupted: the worker was stopped (Ctrl-C/SIGTERM)",
-                        requeue=True)
+        with deferred():
+            storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
         raise
     except Exception as e:  # noqa: BLE001 - any failure of user code ends only this trial
         log.warning("Trial %d failed: %s", trial.number, _describe(e))
-        storage.finish(trial.trial_id, _state("FAILED"), error=_describe(e))
+        with deferred():
+            storage.finish(trial.trial_id, _state("FAILED"), error=_describe(e))
         return "FAILED"
     metrics = dict(result.metrics)
     metrics.setdefault("duration_s", round(time.perf_counter() - started, 4))
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
-    storage.finish(trial.trial_id, _state("COMPLETE"), value=result.value, metrics=metrics)
+    with deferred():
+        storage.finish(trial.trial_id, _state("COMPLETE"), value=result.value, metrics=metrics)
     if study.artifacts_root is not None and study.artifacts_root.exists():
         prune_artifacts(study)
     return "COMPLETE"
@@ -139,11 +147,17 @@ def _state(name: str) -> Any:
 
 
 class Heartbeat:
-    """A daemon thread that refreshes the heartbeat of the worker's running trial."""
+    """A daemon thread that keeps the worker's running trial alive and finds dead workers' trials.
 
-    def __init__(self, study: Study, interval: float) -> None:
+    Every ``interval`` seconds it refreshes the heartbeat of the running trial and runs
+    the study's stale check, so a dead worker's trial is failed (and retried) by any live
+    worker, even one busy with a long trial of its own.
+    """
+
+    def __init__(self, study: Study, interval: float, *, check_stale: bool = True) -> None:
         self.study = study
         self.interval = interval
+        self.check_stale = check_stale
         self.trial_id: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hpo-heartbeat", daemon=True)
@@ -157,30 +171,77 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        settings = self.study.settings
         while not self._stop.wait(self.interval):
-            trial_id = self.trial_id
-            if trial_id is not None:
-                try:
+            try:
+                trial_id = self.trial_id
+                if trial_id is not None:
                     self.study.storage.heartbeat([trial_id])
-                except Exception as e:  # noqa: BLE001 - a missed beat is retried next interval
-                    log.warning("heartbeat failed: %s", e)
+                if self.check_stale:
+                    fail_stale(self.study, settings)
+            except Exception as e:  # noqa: BLE001 - a missed beat is retried next interval
+                log.warning("heartbeat failed: %s", e)
+
+
+def fail_stale(study: Study, settings: dict[str, Any] | None = None) -> list[int]:
+    """Fail (and re-queue, per ``max_retries``) trials whose worker stopped beating."""
+    settings = settings or study.settings
+    return study.storage.fail_stale(study.id, grace_seconds=float(settings["grace_period"]),
+                                    max_retries=int(settings["max_retries"]))
+
+
+class _Signals:
+    """SIGTERM -> WorkerInterrupted and SIGINT -> KeyboardInterrupt in the main thread.
+
+    While a claim, a result or a release is being written (``deferred()``), a signal
+    is held back and raised right after, so a trial is never claimed-but-unknown or
+    half-finished: the loop always knows which trial to release.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending: BaseException | None = None
+
+    def handler(self, signum: int, frame: Any) -> None:
+        exc: BaseException = (KeyboardInterrupt() if signum == signal.SIGINT
+                              else WorkerInterrupted(f"signal {signum}"))
+        if self.depth:
+            self.pending = self.pending or exc
+            return
+        raise exc
+
+    @contextmanager
+    def deferred(self) -> Any:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth and self.pending is not None:
+                exc, self.pending = self.pending, None
+                raise exc
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Any:
-    """Inside the block, SIGTERM raises WorkerInterrupted in the main thread."""
+def interrupts_as_exceptions() -> Any:
+    """Inside the block, SIGTERM and SIGINT raise in the main thread (deferred around writes).
+
+    Off the main thread (a Dask task, a thread pool) signals cannot be caught; the
+    block then only provides a no-op ``deferred()``.
+    """
+    signals = _Signals()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield signals
         return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise WorkerInterrupted(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, signals.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield signals
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+sigterm_as_interrupt = interrupts_as_exceptions  # the earlier name
 
 
 @dataclass
@@ -190,17 +251,35 @@ class WorkerStats:
     seconds: float
 
 
+INTERRUPTED = "interrupted: the worker was stopped (Ctrl-C/SIGTERM)"
+
+
 def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = None,
                 worker_id: str | None = None, max_failures: int | None = None,
                 on_trial_end: Callable[[str], None] | None = None) -> WorkerStats:
     """Claim and run trials until the study reaches ``n_trials`` finished ones, or time runs out.
 
+    This is the whole of a worker: ``study.optimize``, local processes, Dask tasks and
+    ``hpo worker`` all run it. Run it in the main thread to get clean stops: SIGTERM
+    and Ctrl-C fail the running trial with reason "interrupted", re-queue its params
+    for another worker, and then raise.
+
     Args:
         n_trials: the study's requested total of COMPLETE + PRUNED trials (None: until the
             sampler is exhausted or the timeout).
         timeout: stop claiming after this many seconds.
-        max_failures: stop after this many FAILED trials in this worker (default: n_trials,
-            so an objective that always fails cannot loop forever).
+        worker_id: stored with each trial this worker runs (default host:pid:random).
+        max_failures: stop after this many FAILED trials in this worker (default:
+            max(10, n_trials), so an objective that always fails cannot loop forever).
+        on_trial_end: called with the final state's name after each trial.
+
+    Returns:
+        WorkerStats: this worker's id, its count per final state, and its run time.
+
+    Raises:
+        WorkerInterrupted: on SIGTERM (after releasing the running trial).
+        KeyboardInterrupt: on Ctrl-C / SIGINT (after releasing the running trial).
+        StorageError: the database became unreachable.
     """
     worker_id = worker_id or new_worker_id()
     settings = study.settings
@@ -208,37 +287,44 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
     if objective is None:
         raise RuntimeError(f"Study {study.name!r} has no objective")
     heartbeat_on = not study.storage.in_memory
+    interval = float(settings["heartbeat_interval"])
     limit = max_failures if max_failures is not None else max(10, n_trials or 10)
     finished = {"COMPLETE": 0, "PRUNED": 0, "FAILED": 0}
     start = time.monotonic()
-    last_stale_check = -math.inf
-    with Heartbeat(study, float(settings["heartbeat_interval"])) as beat, sigterm_as_interrupt():
-        while True:
-            if timeout is not None and time.monotonic() - start >= timeout:
-                break
-            if finished["FAILED"] >= limit:
-                log.error("Worker %s stops: %d trials failed; see their errors with `hpo show %s`.",
-                          worker_id, finished["FAILED"], study.name)
-                break
-            if heartbeat_on and time.monotonic() - last_stale_check >= float(settings["heartbeat_interval"]):
-                study.storage.fail_stale(study.id, grace_seconds=float(settings["grace_period"]),
-                                         max_retries=int(settings["max_retries"]))
-                last_stale_check = time.monotonic()
-            trial = claim_next(study, worker_id=worker_id, budget=n_trials, heartbeat=heartbeat_on)
-            if trial is None:
-                if _others_running(study) and n_trials is not None and heartbeat_on:
-                    time.sleep(min(0.2, float(settings["heartbeat_interval"])))
-                    if not _budget_reached(study, n_trials):
-                        continue  # a running trial may fail (or go stale) and free a slot
-                break
-            beat.trial_id = trial.trial_id
-            try:
-                state = run_trial(study, trial, objective)
-            finally:
+    if heartbeat_on:
+        fail_stale(study, settings)  # a restarted worker first frees what the dead ones held
+    with Heartbeat(study, interval, check_stale=heartbeat_on) as beat, \
+            interrupts_as_exceptions() as signals:
+        trial: RunningTrial | None = None
+        try:
+            while True:
+                if timeout is not None and time.monotonic() - start >= timeout:
+                    break
+                if finished["FAILED"] >= limit:
+                    log.error("Worker %s stops: %d trials failed; see their errors with "
+                              "`hpo show %s`.", worker_id, finished["FAILED"], study.name)
+                    break
+                with signals.deferred():
+                    trial = claim_next(study, worker_id=worker_id, budget=n_trials,
+                                       heartbeat=heartbeat_on)
+                if trial is None:
+                    if n_trials is not None and heartbeat_on and _others_running(study):
+                        time.sleep(min(1.0, interval))
+                        if not _budget_reached(study, n_trials):
+                            continue  # a running trial may fail (or go stale) and free a slot
+                    break
+                beat.trial_id = trial.trial_id
+                state = run_trial(study, trial, objective, deferred=signals.deferred)
                 beat.trial_id = None
-            finished[state] += 1
-            if on_trial_end is not None:
-                on_trial_end(state)
+                trial = None
+                finished[state] += 1
+                if on_trial_end is not None:
+                    on_trial_end(state)
+        except (KeyboardInterrupt, WorkerInterrupted):
+            if trial is not None:
+                with signals.deferred():
+                    study.storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
+            raise
     return WorkerStats(worker_id, finished, time.monotonic() - start)
 
 

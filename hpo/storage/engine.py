@@ -8,6 +8,7 @@ used as given.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -165,7 +166,18 @@ def translate(error: BaseException, url: str) -> StorageError:
             "writable, or copy it somewhere writable."
         )
     if "unable to open" in low:
+        path = sqlite_path(url) if is_sqlite(url) else None
+        if path is not None and path.exists() and not (
+                os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            return StorageError(
+                f"The database {url!r} is read-only ({message}): SQLite needs to write the file "
+                f"and create its -wal/-shm files next to it in {str(path.parent)!r}. Make both "
+                "writable, or copy the file somewhere writable.")
         return StorageError(f"Cannot open the SQLite database {url!r} ({message}). Check the path.")
+    if "does not exist" in low and 'database "' in low:
+        return StorageError(
+            f"Cannot connect to {url!r} ({message.strip().splitlines()[0]}). Create the database "
+            "(e.g. `createdb NAME`) or fix the URL.")
     if "could not connect" in low or "connection refused" in low or "connection failed" in low:
         return StorageError(
             f"Cannot connect to {url!r} ({message.strip().splitlines()[0]}). "

@@ -435,7 +435,7 @@ class Storage:
                 return Claim(ClaimStatus.GRID_TAKEN)
             if "number" in str(e.orig).lower():
                 return Claim(ClaimStatus.NUMBER_TAKEN)
-            raise translate(e, self.url) from e
+            raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
 
     # ------------------------------------------------------------------ running trials
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
@@ -499,8 +499,7 @@ class Storage:
             TrialRow.study_id == study_id, TrialRow.state == TrialState.RUNNING.value,
             TrialRow.heartbeat_at.is_not(None), TrialRow.heartbeat_at < cutoff)
         any_stale = self.tx.run(
-            lambda s: s.scalar(select(stale_query.with_only_columns(TrialRow.id).limit(1)
-                                      .subquery().c.id)), write=False)
+            lambda s: s.scalar(stale_query.with_only_columns(TrialRow.id).limit(1)), write=False)
         if any_stale is None:
             return []
 
