@@ -1,16 +1,40 @@
-"""Tables of trials: the leaderboard and the trials DataFrame (and their CSV/JSON exports)."""
+"""Tables of trials: the leaderboard (pandas, rich, CSV, JSON), trial exports and learning curves.
+
+Everything here is a pure function of trials read from storage, so the same leaderboard
+comes out of a running study, a finished one, or another machine reading the database.
+
+* :func:`trials_frame` -- one row per trial (what ``Study.leaderboard`` and
+  ``Study.trials_dataframe`` return).
+* :func:`leaderboard_table` -- the same ranking as a rich table for terminals.
+* :func:`trial_records` / :func:`to_json` -- JSON records with params and metrics nested.
+* :func:`curves_frame` -- learning curves in long form: ``trial, state, step, value``.
+* :func:`sparkline` -- a learning curve in one line of text.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from hpo.space import SearchSpace
 from hpo.trial import FrozenTrial
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = ["trials_frame", "leaderboard_table", "trial_records", "to_json", "to_csv",
+           "curves_frame", "sparkline", "format_number", "format_param", "format_duration",
+           "value_label"]
+
 _FIRST = ["rank", "number", "state", "value"]
+_SPARKS = "▁▂▃▄▅▆▇█"
+# Metrics shown in the terminal leaderboard, in this order, with their column headers
+# (test_<metric> columns are added in front of them).
+_KEY_METRICS = {"n_epochs": "epochs", "best_epoch": "best ep."}
 
 
 def _cell(value: Any) -> Any:
@@ -45,3 +69,182 @@ def trials_frame(trials: Sequence[FrozenTrial], space: SearchSpace, *, ranked: b
         columns += ["error", "retry_of"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.set_index("rank") if ranked else frame
+
+
+# ---------------------------------------------------------------------- formatting
+def format_number(value: Any, digits: int = 4) -> str:
+    """A number with ``digits`` significant digits (ints and bools as they are, None as '-')."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def format_param(value: Any) -> str:
+    """A parameter value for a narrow column: ``(128, 64)`` -> ``128-64``, floats to 3 digits."""
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return "-".join(str(v) for v in value)
+        return "(" + ", ".join(format_param(v) for v in value) + ")"
+    if isinstance(value, float):
+        return format_number(value, 3)
+    return "-" if value is None else str(value)
+
+
+def format_duration(seconds: float | None) -> str:
+    """``0.42s``, ``12.3s``, ``2m05s``, ``1h02m``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def value_label(objective_spec: Mapping[str, Any]) -> str:
+    """What a study's value means: its metric name for model studies, else ``value``."""
+    metric = objective_spec.get("metric")
+    if metric:
+        return str(metric)
+    model = objective_spec.get("model")
+    if model:
+        return "r2" if "regressor" in str(model) else "accuracy"
+    return "value"
+
+
+def _metric_columns(trials: Sequence[FrozenTrial]) -> list[tuple[str, str]]:
+    """(metric key, header) pairs for the terminal leaderboard: test scores, then epochs."""
+    keys: list[str] = []
+    for t in trials:
+        keys += [k for k in t.metrics if k not in keys]
+    tests = [(k, k.replace("_", " ")) for k in keys if k.startswith("test_")]
+    return tests + [(k, header) for k, header in _KEY_METRICS.items() if k in keys]
+
+
+def leaderboard_table(trials: Sequence[FrozenTrial], space: SearchSpace, *,
+                      value_name: str = "value", title: str | None = None,
+                      caption: str | None = None) -> Table:
+    """The ranking as a rich Table: rank, trial #, value, params, key metrics, duration.
+
+    The best row is highlighted; values get 4 significant digits, float params 3,
+    integer tuples show as ``128-64``.
+    """
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, header_style="bold", title_style="bold",
+                  caption_justify="left", pad_edge=False, expand=False)
+    table.add_column("rank", justify="right", style="dim")
+    table.add_column("#", justify="right")
+    table.add_column(value_name, justify="right", style="bold")
+    for name in space:
+        table.add_column(name, justify="left" if _is_text_param(trials, name) else "right",
+                         overflow="fold")
+    metric_columns = _metric_columns(trials)
+    for _, header in metric_columns:
+        table.add_column(header, justify="right")
+    table.add_column("time", justify="right")
+    for rank, t in enumerate(trials, start=1):
+        cells = [str(rank), str(t.number), format_number(t.value)]
+        cells += [format_param(t.params.get(name)) for name in space]
+        cells += [format_number(t.metrics.get(key)) for key, _ in metric_columns]
+        duration = t.metrics.get("duration_s", t.duration)
+        cells.append(format_duration(duration if isinstance(duration, (int, float)) else None))
+        table.add_row(*cells, style="bold green" if rank == 1 else None)
+    return table
+
+
+def _is_text_param(trials: Sequence[FrozenTrial], name: str) -> bool:
+    values = [t.params[name] for t in trials if name in t.params]
+    return any(isinstance(v, str) or isinstance(v, bool) for v in values)
+
+
+# ---------------------------------------------------------------------- exports
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def trial_records(trials: Sequence[FrozenTrial], *, ranked: bool,
+                  with_curves: bool = False) -> list[dict[str, Any]]:
+    """JSON-able records, params and metrics nested.
+
+    Ranked (leaderboard) records hold ``rank, number, value, params, metrics, duration_s``;
+    unranked (export) records add ``state, error, started_at, finished_at, worker, retry_of``
+    and, with ``with_curves``, ``curve``: ``[[step, value], ...]``.
+    """
+    records = []
+    for i, t in enumerate(trials, start=1):
+        record: dict[str, Any] = {"rank": i} if ranked else {}
+        record.update(number=t.number, value=_jsonable(t.value))
+        if not ranked:
+            record["state"] = t.state.value
+        record["params"] = {k: _jsonable(v) for k, v in t.params.items()}
+        record["metrics"] = {k: _jsonable(v) for k, v in t.metrics.items()}
+        record["duration_s"] = t.duration
+        if not ranked:
+            record.update(
+                error=t.error, worker=t.worker_id, retry_of=t.retry_of,
+                started_at=t.started_at.isoformat() if t.started_at else None,
+                finished_at=t.finished_at.isoformat() if t.finished_at else None)
+            if with_curves:
+                record["curve"] = [[s, _jsonable(v)] for s, v in sorted(t.intermediate.items())]
+        records.append(record)
+    return records
+
+
+def to_json(records: list[dict[str, Any]]) -> str:
+    """Records as indented JSON text."""
+    return json.dumps(records, indent=2, default=str)
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """A trials or leaderboard frame as CSV text (the index is kept when it is the rank)."""
+    return frame.to_csv(index=frame.index.name == "rank")
+
+
+def curves_frame(trials: Sequence[FrozenTrial]) -> pd.DataFrame:
+    """Learning curves in long form: one row per (trial, step) with the trial's state.
+
+    The trials must have been read with curves (``storage.trials(..., with_curves=True)``).
+    """
+    rows = [{"trial": t.number, "state": t.state.value, "step": step, "value": value}
+            for t in trials for step, value in sorted(t.intermediate.items())]
+    return pd.DataFrame(rows, columns=["trial", "state", "step", "value"])
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """A curve in block characters, resampled to at most ``width`` points (NaN as space)."""
+    values = [float(v) for v in values]
+    if not values:
+        return ""
+    if len(values) > width:
+        values = [values[int(i * len(values) / width)] for i in range(width)]
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return " " * len(values)
+    low, high = min(finite), max(finite)
+    span = high - low
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(" ")
+        elif span == 0:
+            out.append(_SPARKS[len(_SPARKS) // 2])
+        else:
+            out.append(_SPARKS[min(len(_SPARKS) - 1, int((v - low) / span * len(_SPARKS)))])
+    return "".join(out)

@@ -1,0 +1,421 @@
+"""The ``hpo`` command line: run studies, join them as workers, read leaderboards.
+
+Every command takes ``--storage URL`` (default ``sqlite:///studies/hpo.db``, or the
+``HPO_STORAGE`` environment variable). Errors hpo raises on purpose (:class:`HPOError`)
+end the command with one red line and exit code 2 (bad input: unknown study, bad option,
+broken study file) or 1 (the database or the run itself failed); set ``HPO_DEBUG=1`` for
+the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from hpo.errors import ConfigError, HPOError, SchemaVersionError, StorageError
+from hpo.storage import DEFAULT_STORAGE
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="hpo",
+    help="Hyperparameter optimization for neural networks: run studies, join them as workers, "
+         "and read the leaderboard back from the database.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+STORAGE_HELP = "Database URL: sqlite:///path.db or postgresql://user@host/db."
+FORMATS = {"leaderboard": ("table", "csv", "json"), "export": ("csv", "json", "parquet")}
+PLOT_KINDS = ("history", "curves", "importance", "parallel")
+SAMPLERS = ("random", "grid", "gp")
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+class _Failure(Exception):
+    """A runtime failure (exit code 1) that is not an HPOError, e.g. no trial completed."""
+
+
+def _handle_errors(fn: F) -> F:
+    """Turn hpo errors into one red line and an exit code instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except SchemaVersionError as e:
+            _fail(str(e), 2)
+        except (StorageError, _Failure) as e:
+            _fail(str(e), 1)
+        except HPOError as e:
+            _fail(str(e), 2)
+        except KeyboardInterrupt:
+            _err().print("[yellow]Interrupted. Running trials were released; run the same command "
+                         "again to resume.[/yellow]")
+            raise typer.Exit(130) from None
+        except OSError as e:
+            _fail(f"{type(e).__name__}: {e}", 1)
+        except Exception as e:
+            if os.environ.get("HPO_DEBUG"):
+                raise
+            _fail(f"Unexpected {type(e).__name__}: {e} (set HPO_DEBUG=1 for the traceback).", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> None:
+    _err().print(escape(f"Error: {message}"), style="red", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _storage_url(url: str | None) -> str:
+    """The storage URL to use, checked for shape (a connection is opened later)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = url or os.environ.get("HPO_STORAGE") or DEFAULT_STORAGE
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"Storage URL {url!r} is not a database URL; use e.g. "
+                          "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'.") from None
+    return url
+
+
+def _existing_storage(url: str | None) -> str:
+    """Like :func:`_storage_url`, but a SQLite file must exist (reading never creates one)."""
+    from hpo.storage import sqlite_path
+
+    url = _storage_url(url)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise ConfigError(f"No database at {str(path)!r} ({url}). Run a study first "
+                          "(hpo run studies/digits_mlp.py) or pass --storage / set HPO_STORAGE.")
+    return url
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise ConfigError(f"{option} must be one of {', '.join(choices)}. Got {value!r}.")
+    return value
+
+
+def _load(study: str, storage: str | None) -> Any:
+    from hpo.study import load_study
+
+    return load_study(study, storage=_existing_storage(storage))
+
+
+StorageOption = Annotated[str | None, typer.Option(
+    "--storage", "-s", envvar="HPO_STORAGE", show_envvar=True, metavar="URL",
+    help=f"{STORAGE_HELP} [default: {DEFAULT_STORAGE}]")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hpo import __version__
+
+        typer.echo(f"hpo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False) -> None:
+    """Hyperparameter optimization for neural networks."""
+
+
+# ---------------------------------------------------------------------- run / worker
+@app.command()
+@_handle_errors
+def run(
+    study_file: Annotated[Path, typer.Argument(metavar="STUDY_FILE", help="A Python file defining make_study(), e.g. studies/digits_mlp.py.")],
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, metavar="N", help="Worker processes [default: the file's N_WORKERS, else 1].")] = None,
+    trials: Annotated[int | None, typer.Option("--trials", "-n", min=1, metavar="N", help="Total finished trials wanted; a resumed study only runs the rest [default: the file's N_TRIALS, else 20].")] = None,
+    storage: StorageOption = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", "-t", min=0.001, metavar="SECONDS", help="Stop starting new trials after this many seconds.")] = None,
+    sampler: Annotated[str | None, typer.Option("--sampler", metavar="[random|grid|gp]", help="Override the file's sampler (stored with the study for later runs).")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="Run the workers on a Dask cluster, e.g. tcp://scheduler:8786.")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (it is shown only on a terminal anyway).")] = False,
+    top: Annotated[int, typer.Option("--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none).")] = 10,
+) -> None:
+    """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
+    from hpo.study_file import load_study_file
+
+    if sampler is not None:
+        _choice(sampler, SAMPLERS, "--sampler")
+    url = _storage_url(storage)
+    loaded = load_study_file(study_file)
+    study = loaded.build(storage=url, sampler=sampler)
+    n_trials = trials or loaded.n_trials or 20
+    n_workers = workers or loaded.n_workers or 1
+    out = _out()
+    counts = study.counts()
+    done = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+    where = f"Dask at {dask}" if dask else f"{n_workers} worker{'s' * (n_workers > 1)}"
+    if done >= n_trials:
+        out.print(f"Study [bold]{escape(study.name)}[/bold] already has {done} finished trials "
+                  f"(asked for {n_trials}); nothing to run. Pass --trials to ask for more.")
+    else:
+        resumed = f" (resuming: {done} already finished)" if done else ""
+        out.print(f"Study [bold]{escape(study.name)}[/bold] in {escape(url)}: running to "
+                  f"{n_trials} trials{resumed} on {where}, sampler {study.sampler!r}.")
+    start = time.perf_counter()
+    try:
+        study.optimize(n_trials, n_workers=n_workers, timeout=timeout, executor=dask,
+                       show_progress=False if no_progress else None)
+    except ModuleNotFoundError as e:
+        if dask and "dask" in str(e):
+            raise ConfigError(f"--dask needs Dask: {e}. Install it with: pip install 'hpo[dask]'.") from e
+        raise
+    _print_run_summary(study, time.perf_counter() - start, top)
+
+
+def _print_run_summary(study: Any, wall: float, top: int) -> None:
+    from hpo._cli_views import counts_text
+    from hpo.reporting import format_duration, format_number, leaderboard_table, value_label
+
+    out = _out()
+    counts = study.counts()
+    label = value_label(study.objective_spec)
+    best = study.storage.leaderboard(study.id, study.direction, top=max(top, 1))
+    summary = counts_text(counts)
+    summary.append(f" in {format_duration(wall)} wall time")
+    if best and top:
+        out.print()
+        out.print(leaderboard_table(best[:top], study.space, value_name=label,
+                                    title=f"{study.name}: top {min(top, len(best))} by {label} "
+                                          f"({study.direction})"))
+    out.print(summary)
+    if best:
+        out.print(f"Best {label}: [bold green]{format_number(best[0].value, 6)}[/bold green] "
+                  f"(trial #{best[0].number}). More: hpo show {study.name} --trial {best[0].number}")
+    failed = counts.get("FAILED", 0)
+    if failed:
+        first = study.get_trials([_state("FAILED")])[0]
+        _err().print(escape(f"{failed} trial(s) failed; e.g. #{first.number}: {first.error}"),
+                     style="red", soft_wrap=True)
+    if not best:
+        raise _Failure(f"No trial of study {study.name!r} completed. "
+                       f"See why with: hpo show {study.name} --trial 0")
+
+
+def _state(name: str) -> Any:
+    from hpo.trial import TrialState
+
+    return TrialState(name)
+
+
+@app.command()
+@_handle_errors
+def worker(
+    study: Annotated[str, typer.Argument(metavar="STUDY", help="Name of an existing study.")],
+    storage: StorageOption = None,
+    trials: Annotated[int | None, typer.Option("--trials", "-n", min=1, metavar="N", help="Stop when the study has this many finished trials in total [default: until the sampler is exhausted or --timeout].")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", "-t", min=0.001, metavar="SECONDS", help="Stop starting new trials after this many seconds.")] = None,
+    objective: Annotated[str | None, typer.Option("--objective", metavar="MODULE:FN|FILE.py:FN", help="The objective of a study made with a callable; model-based studies need none.")] = None,
+) -> None:
+    """Join an existing study as one worker in this process (start several for parallelism)."""
+    from hpo.execution.worker import worker_loop
+    from hpo.study import load_study
+    from hpo.study_file import load_attribute
+
+    fn = load_attribute(objective) if objective else None
+    the_study = load_study(study, storage=_existing_storage(storage), objective=fn)
+    if the_study.objective is None:
+        stored = the_study.objective_spec.get("callable")
+        raise ConfigError(
+            f"Study {study!r} was made with a callable objective ({stored or 'not importable'}) that "
+            "this process cannot import; pass --objective package.module:function or "
+            "--objective path/to/study_file.py:function.")
+    if trials is None and timeout is None:
+        _err().print("[dim]No --trials or --timeout: running until the sampler is exhausted or "
+                     "Ctrl-C.[/dim]")
+    from hpo.resources import threads_per_worker
+
+    with _threads(threads_per_worker(1)):
+        stats = worker_loop(the_study, n_trials=trials, timeout=timeout)
+    from hpo._cli_views import counts_text
+
+    finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
+    _out().print(f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
+                 f"Study {escape(study)!r} now has ", counts_text(the_study.counts()), ".", sep="")
+
+
+def _threads(n: int) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n)
+
+
+# ---------------------------------------------------------------------- reading
+@app.command()
+@_handle_errors
+def leaderboard(
+    study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
+    storage: StorageOption = None,
+    top: Annotated[int, typer.Option("--top", "-k", min=0, metavar="N", help="Rows to show (0: all completed trials).")] = 10,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[table|csv|json]", help="table for people; csv and json for programs.")] = "table",
+) -> None:
+    """Completed trials of STUDY, best first."""
+    from hpo.reporting import (
+        leaderboard_table,
+        to_csv,
+        to_json,
+        trial_records,
+        trials_frame,
+        value_label,
+    )
+
+    _choice(fmt, FORMATS["leaderboard"], "--format")
+    the_study = _load(study, storage)
+    best = the_study.storage.leaderboard(the_study.id, the_study.direction, top or None)
+    if fmt == "csv":
+        sys.stdout.write(to_csv(trials_frame(best, the_study.space, ranked=True)))
+    elif fmt == "json":
+        sys.stdout.write(to_json(trial_records(best, ranked=True)) + "\n")
+    elif not best:
+        _out().print(f"Study {escape(study)!r} has no completed trials yet.")
+    else:
+        label = value_label(the_study.objective_spec)
+        _out().print(leaderboard_table(best, the_study.space, value_name=label,
+                                       title=f"{study}: top {len(best)} by {label} ({the_study.direction})"))
+
+
+@app.command()
+@_handle_errors
+def studies(storage: StorageOption = None) -> None:
+    """List the studies in a database with their trial counts and best values."""
+    from hpo._cli_views import studies_table
+    from hpo.study import list_studies
+
+    url = _existing_storage(storage)
+    summaries = list_studies(url)
+    if not summaries:
+        _out().print(f"No studies in {escape(url)} yet. Start one with: hpo run studies/digits_mlp.py")
+        return
+    _out().print(studies_table(summaries, url))
+
+
+@app.command()
+@_handle_errors
+def show(
+    study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
+    storage: StorageOption = None,
+    trial: Annotated[int | None, typer.Option("--trial", min=0, metavar="N", help="Show this trial: params, metrics, error and learning curve.")] = None,
+) -> None:
+    """The definition of STUDY (space, sampler, settings, counts, best trial), or one trial."""
+    from hpo._cli_views import study_view, trial_view
+
+    the_study = _load(study, storage)
+    if trial is None:
+        _out().print(study_view(the_study))
+        return
+    try:
+        frozen = the_study.storage.trial(the_study.id, trial)
+    except StorageError:
+        n = sum(the_study.counts().values())
+        raise ConfigError(f"Study {study!r} has no trial #{trial}; its trials are numbered "
+                          f"0..{n - 1}." if n else f"Study {study!r} has no trials yet.") from None
+    _out().print(trial_view(the_study, frozen))
+
+
+@app.command()
+@_handle_errors
+def plot(
+    study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
+    kind: Annotated[str, typer.Option("--kind", "-k", metavar="[history|curves|importance|parallel]", help="history: value per trial and best so far; curves: learning curves of the top trials; importance: which parameters matter; parallel: parallel coordinates.")] = "history",
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH", help="PNG file to write [default: STUDY-KIND.png].")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, metavar="N", help="Trials drawn by --kind curves.")] = 10,
+    storage: StorageOption = None,
+) -> None:
+    """Draw one plot of STUDY into a PNG file (needs matplotlib: pip install 'hpo[plots]')."""
+    _choice(kind, PLOT_KINDS, "--kind")
+    from hpo.plots import save_plot
+
+    the_study = _load(study, storage)
+    path = save_plot(the_study, kind, out or Path(f"{study}-{kind}.png"), top=top)
+    _out().print(f"Wrote {escape(str(path))}")
+
+
+@app.command()
+@_handle_errors
+def export(
+    study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[csv|json|parquet]", help="csv: one row per trial; json: records with params, metrics and curves nested; parquet needs pyarrow.")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH", help="File to write [default: standard output; required for parquet].")] = None,
+    curves: Annotated[bool, typer.Option("--curves", help="Export the learning curves (trial, state, step, value) instead of the trials.")] = False,
+    storage: StorageOption = None,
+) -> None:
+    """Every trial of STUDY (all states), or its learning curves, as CSV, JSON or Parquet."""
+    from hpo.reporting import curves_frame, to_csv, to_json, trial_records, trials_frame
+
+    _choice(fmt, FORMATS["export"], "--format")
+    if fmt == "parquet" and out is None:
+        raise ConfigError("--format parquet writes a binary file; pass --out PATH.")
+    the_study = _load(study, storage)
+    trials = the_study.get_trials(with_curves=True)
+    frame = curves_frame(trials) if curves else trials_frame(trials, the_study.space, ranked=False)
+    if fmt == "parquet":
+        try:
+            frame.to_parquet(out, index=False)
+        except ImportError as e:
+            raise ConfigError(f"--format parquet needs pyarrow: {e}. Install it with: "
+                              "pip install pyarrow, or use --format csv/json.") from e
+    else:
+        if fmt == "csv":
+            text = to_csv(frame)
+        elif curves:
+            text = frame.to_json(orient="records", indent=2) + "\n"
+        else:
+            text = to_json(trial_records(trials, ranked=False, with_curves=True)) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+            return
+        out.write_text(text)
+    n = len(frame)
+    _out().print(f"Wrote {n} {'curve points' if curves else 'trials'} to {escape(str(out))}")
+
+
+@app.command()
+@_handle_errors
+def delete(
+    study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    storage: StorageOption = None,
+) -> None:
+    """Delete STUDY and all its trials (trained weights on disk are left in place)."""
+    from hpo.study import delete_study
+
+    the_study = _load(study, storage)
+    n = sum(the_study.counts().values())
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"Refusing to delete study {study!r} ({n} trials) without --yes.")
+        typer.confirm(f"Delete study {study!r} and its {n} trials?", abort=True)
+    delete_study(study, storage=the_study.storage)
+    _out().print(f"Deleted study {escape(study)!r} ({n} trials).")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
