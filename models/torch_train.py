@@ -28,6 +28,7 @@ Hyperparameters (a trial's ``params`` merged over the trainer's fixed ones):
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Mapping
@@ -57,15 +58,17 @@ DEFAULTS: dict[str, Any] = {
 _UNITS_I = re.compile(r"units_([1-9][0-9]*)")
 
 
-def _as_int(v: Any) -> int | None:
-    """``v`` as an int if it is an integral number (``3``, ``np.int64(3)``, ``3.0``), else None."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not float(v).is_integer():
-        return None
-    return int(v)
+def _is_int(v: Any, low: int) -> bool:
+    """Whether ``v`` is an integral number >= low (``3``, ``np.int64(3)`` and ``3.0`` are)."""
+    return _is_real(v) and float(v).is_integer() and v >= low
 
 
 def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and np.isfinite(v)
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else int(v)
 
 
 def _check(ok: bool, name: str, owner: str, expected: str, got: Any) -> None:
@@ -135,13 +138,11 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
     for name, low in ints.items():
         if p[name] is None and name in ("max_epochs", "patience"):
             continue
-        _check(_as_int(p[name]) is not None and _as_int(p[name]) >= low, name, owner, f"an int >= {low}", p[name])
-    reals = {"negative_slope": (0.0, None), "lr": (0.0, None), "weight_decay": (0.0, None),
-             "l1": (0.0, None), "huber_delta": (0.0, None)}
-    for name, (low, _) in reals.items():
+        _check(_is_int(p[name], low), name, owner, f"an int >= {low}", p[name])
+    for name in ("negative_slope", "lr", "weight_decay", "l1", "huber_delta"):
         strict = name in ("lr", "huber_delta")
-        ok = _is_real(p[name]) and (p[name] > low if strict else p[name] >= low)
-        _check(ok, name, owner, f"a float {'>' if strict else '>='} {low:g}", p[name])
+        ok = _is_real(p[name]) and (p[name] > 0 if strict else p[name] >= 0)
+        _check(ok, name, owner, f"a float {'>' if strict else '>='} 0", p[name])
     if p["min_delta"] is not None:
         _check(_is_real(p["min_delta"]) and p["min_delta"] >= 0, "min_delta", owner, "a float >= 0", p["min_delta"])
     for name in ("dropout", "momentum"):
@@ -156,6 +157,9 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
                           f"Got optimizer={p['optimizer']!r}, momentum={p['momentum']!r}.")
     tasks = (task,) if isinstance(task, str) else task
     losses = [name for t in tasks for name in LOSSES[t]]
+    if p["batch_norm"] and p["batch_size"] == 1:
+        raise ConfigError(f"The 'batch_size' parameter of {owner} must be >= 2 with batch_norm=True "
+                          "(BatchNorm cannot train on one row). Got 1 instead.")
     loss = p["loss"] if p["loss"] is not None else losses[0]
     _check(isinstance(loss, str) and loss in losses, "loss", owner,
            f"a str among {losses} for a {' or '.join(tasks)} task", loss)
@@ -166,12 +170,12 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
         batch_norm=bool(p["batch_norm"]), init=_choice(p, "init", owner, INITS),
         optimizer=_choice(p, "optimizer", owner, OPTIMIZERS), lr=float(p["lr"]),
         momentum=float(p["momentum"]), nesterov=bool(p["nesterov"]),
-        weight_decay=float(p["weight_decay"]), l1=float(p["l1"]), batch_size=_as_int(p["batch_size"]),
+        weight_decay=float(p["weight_decay"]), l1=float(p["l1"]), batch_size=int(p["batch_size"]),
         lr_schedule=_choice(p, "lr_schedule", owner, SCHEDULES), lr_gamma=float(p["lr_gamma"]),
-        lr_step_size=_as_int(p["lr_step_size"]), lr_patience=_as_int(p["lr_patience"]),
+        lr_step_size=int(p["lr_step_size"]), lr_patience=int(p["lr_patience"]),
         clip_grad_norm=None if clip is None else float(clip), loss=loss,
-        huber_delta=float(p["huber_delta"]), max_epochs=_as_int(p["max_epochs"]),
-        patience=_as_int(p["patience"]),
+        huber_delta=float(p["huber_delta"]), max_epochs=_opt_int(p["max_epochs"]),
+        patience=_opt_int(p["patience"]),
         min_delta=None if p["min_delta"] is None else float(p["min_delta"]),
     )
 
@@ -186,17 +190,17 @@ def _layer_sizes(p: Mapping[str, Any], given: Mapping[str, Any], owner: str) -> 
         items = sizes if isinstance(sizes, (list, tuple)) else [sizes]
         if isinstance(sizes, str):
             items = [int(t) if t.isdigit() else t for t in re.split(r"[\s,\-x()\[\]]+", sizes) if t] or [sizes]
-        ok = all(_as_int(u) is not None and _as_int(u) >= 1 for u in items)
+        ok = all(_is_int(u, 1) for u in items)
         _check(ok, "hidden_layer_sizes", owner, "ints >= 1 such as (64, 32) or '64-32'", sizes)
-        return tuple(_as_int(u) for u in items)
+        return tuple(int(u) for u in items)
     if n_layers is None:
         n_layers = max(per_layer, default=1)
-    _check(_as_int(n_layers) is not None and _as_int(n_layers) >= 0, "n_layers", owner, "an int >= 0", n_layers)
+    _check(_is_int(n_layers, 0), "n_layers", owner, "an int >= 0", n_layers)
     out = []
-    for i in range(1, _as_int(n_layers) + 1):  # units_k with k > n_layers: inactive, ignored
+    for i in range(1, int(n_layers) + 1):  # units_k with k > n_layers: inactive, ignored
         name = per_layer.get(i, "units")
-        _check(_as_int(p[name]) is not None and _as_int(p[name]) >= 1, name, owner, "an int >= 1", p[name])
-        out.append(_as_int(p[name]))
+        _check(_is_int(p[name], 1), name, owner, "an int >= 1", p[name])
+        out.append(int(p[name]))
     return tuple(out)
 
 
@@ -222,14 +226,15 @@ def make_optimizer(hp: TorchParams, model: nn.Module) -> torch.optim.Optimizer:
     ``foreach``, see benchmarks/README.md); RMSprop, which has none, uses ``foreach``.
     """
     params, wd = list(model.parameters()), hp.weight_decay
-    fast: dict[str, bool] = {"fused": True} if params[0].device.type in ("cpu", "cuda") else {"foreach": True}
+    fused = True if params[0].device.type in ("cpu", "cuda") else None
+    foreach = None if fused else True
     if hp.optimizer == "sgd":
         return torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov,
-                               weight_decay=wd, **fast)
+                               weight_decay=wd, fused=fused, foreach=foreach)
     if hp.optimizer == "adam":
-        return torch.optim.Adam(params, lr=hp.lr, weight_decay=wd, **fast)
+        return torch.optim.Adam(params, lr=hp.lr, weight_decay=wd, fused=fused, foreach=foreach)
     if hp.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=hp.lr, weight_decay=wd, **fast)
+        return torch.optim.AdamW(params, lr=hp.lr, weight_decay=wd, fused=fused, foreach=foreach)
     return torch.optim.RMSprop(params, lr=hp.lr, momentum=hp.momentum, weight_decay=wd, foreach=True)
 
 
@@ -241,7 +246,8 @@ def make_scheduler(hp: TorchParams, optimizer: torch.optim.Optimizer, max_epochs
     if hp.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
     if hp.lr_schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=hp.lr_gamma,
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max" if mode == "max" else "min",
+                                                          factor=hp.lr_gamma,
                                                           patience=hp.lr_patience)
     return None
 
@@ -273,7 +279,7 @@ def train_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.
     Xs, ys = X[perm], y[perm]
     stop = n - 1 if drop_last_single and n % batch_size == 1 else n
     weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)] if l1 > 0 else []
-    params = [p for p in model.parameters()] if clip_grad_norm else []
+    params = list(model.parameters()) if clip_grad_norm else []
     losses = []
     for start in range(0, stop, batch_size):
         xb, yb = Xs[start:start + batch_size], ys[start:start + batch_size]
@@ -282,7 +288,7 @@ def train_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.
             loss = loss + l1 * torch.stack([w.abs().sum() for w in weights]).sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if params:
+        if clip_grad_norm:
             nn.utils.clip_grad_norm_(params, clip_grad_norm, foreach=True)
         optimizer.step()
         losses.append(loss.detach())

@@ -260,7 +260,7 @@ class _TorchMLPTrainer:
         train_seconds = time.perf_counter() - start
         for run, state in zip(runs, stopper.best_state_["weights"], strict=True):
             run.model.load_state_dict(state)
-        predictor = TorchPredictor([run.model for run in runs], _meta(runs, hp, dataset, splits.task))
+        predictor = TorchPredictor([run.model for run in runs], _meta(runs, hp, dataset, splits.task, n_outputs))
         metrics: dict[str, Any] = {}
         if len(splits.y_test):
             pred, proba = predictor.predict_encoded(splits.X_test)
@@ -273,21 +273,22 @@ class _TorchMLPTrainer:
         if folder is not None:
             predictor.meta.update(metric=metric.name, **metrics)
             predictor.save(Path(folder))
-        return TrialResult(float(stopper.best_score_), metrics)
+        assert stopper.best_score_ is not None  # epoch 1 was finite, or it raised above
+        return TrialResult(stopper.best_score_, metrics)
 
 
 def _check_score(metric: Metric, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
     """The metric of (pred, proba) against y, NaN when any output is NaN/inf."""
     if not np.all(np.isfinite(pred if proba is None else proba)):
         return math.nan
-    return metric(y, proba if metric.needs_proba else pred)
+    return metric(y, proba if metric.needs_proba and proba is not None else pred)
 
 
-def _meta(runs: list[_FoldRun], hp: TorchParams, dataset: Dataset, task: str) -> dict[str, Any]:
+def _meta(runs: list[_FoldRun], hp: TorchParams, dataset: Dataset, task: str, n_outputs: int) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION, "task": task, "classes": dataset.classes,
         "feature_names": list(dataset.feature_names), "n_inputs": int(runs[0].X.shape[1]),
-        "n_outputs": int(runs[0].model[-1].out_features), "architecture": hp.architecture(),
+        "n_outputs": n_outputs, "architecture": hp.architecture(),
         "members": [{"x_mean": r.fold.scaler.mean_.tolist(), "x_scale": r.fold.scaler.scale_.tolist(),
                      "y_mean": r.fold.y_mean, "y_scale": r.fold.y_scale} for r in runs],
     }

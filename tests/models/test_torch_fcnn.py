@@ -295,6 +295,7 @@ C = "TorchMLPClassifierTrainer"
     ({"lr": 0}, f"The 'lr' parameter of {C} must be a float > 0. Got 0 instead."),
     ({"dropout": 1.0}, f"The 'dropout' parameter of {C} must be a float in [0, 1). Got 1.0 instead."),
     ({"batch_size": 0}, f"The 'batch_size' parameter of {C} must be an int >= 1. Got 0 instead."),
+    ({"batch_norm": True, "batch_size": 1}, f"The 'batch_size' parameter of {C} must be >= 2 with batch_norm=True"),
     ({"nesterov": True, "optimizer": "adam"}, f"The 'nesterov' parameter of {C} needs optimizer='sgd' and momentum > 0."),
     ({"hidden_layer_sizes": [8], "n_layers": 2}, f"{C} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'"),
     ({"hidden_layer_sizes": "8-a"}, f"The 'hidden_layer_sizes' parameter of {C} must be ints >= 1 such as (64, 32) or '64-32'. Got '8-a' instead."),
