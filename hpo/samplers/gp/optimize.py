@@ -66,9 +66,31 @@ def _candidates(d: int, grids: Sequence[NDArray[np.float64] | None], n: int,
     sizes = [len(grids[k]) for k in disc]  # type: ignore[arg-type]
     total = math.prod(sizes) if disc else 0
     if disc and total <= n // 2:
-        combos = np.stack(np.meshgrid(*[grids[k] for k in disc], indexing="ij"), -1).reshape(-1, len(disc))
+        mesh = np.meshgrid(*[grids[k] for k in disc], indexing="ij")
+        combos: NDArray[np.float64] = np.stack(mesh, -1).reshape(-1, len(disc))
         R[:, disc] = combos[np.arange(n) % total]
     return R
+
+
+_H = 1e-6  # central-difference step
+
+
+def _lbfgs(c0: NDArray[np.float64], free: NDArray[np.intp], z0: NDArray[np.float64], score: ScoreFn,
+           maxiter: int) -> NDArray[np.float64]:
+    """L-BFGS-B over coordinates ``free`` of canonical point ``c0: (d,)``, from ``z0: (f,)``."""
+    f = len(free)
+    step = np.eye(f) * _H
+
+    def neg(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        pts = np.repeat(c0[None], 2 * f + 1, 0)
+        pts[:, free] = np.vstack([z[None], z + step, z - step])
+        s = score(pts)
+        s = np.where(np.isfinite(s), s, -1e300)
+        return -float(s[0]), -(s[1:f + 1] - s[f + 1:]) / (2 * _H)
+
+    res = scipy.optimize.minimize(neg, z0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * f,
+                                  options={"maxiter": maxiter})
+    return np.clip(res.x, 0.0, 1.0)
 
 
 def _refine(x0: NDArray[np.float64], s0: float, score: ScoreFn, canonicalize: ScoreFn,
@@ -82,37 +104,34 @@ def _refine(x0: NDArray[np.float64], s0: float, score: ScoreFn, canonicalize: Sc
         c0 = canonicalize(x[None])[0]
         free = np.flatnonzero(relax & ~np.isnan(c0))
         if len(free):
-            h = 1e-6
-            eye = np.eye(len(free)) * h
-
-            def neg(z: NDArray[np.float64], free: NDArray[np.intp] = free,
-                    c0: NDArray[np.float64] = c0) -> tuple[float, NDArray[np.float64]]:
-                pts = np.repeat(c0[None], 2 * len(free) + 1, 0)
-                pts[:, free] = np.vstack([z[None], z + eye, z - eye])
-                s = score(pts)
-                s = np.where(np.isfinite(s), s, -1e300)
-                return -float(s[0]), -(s[1:len(free) + 1] - s[len(free) + 1:]) / (2 * h)
-
-            res = scipy.optimize.minimize(neg, x[free], jac=True, method="L-BFGS-B",
-                                          bounds=[(0.0, 1.0)] * len(free), options={"maxiter": maxiter})
             cand = x.copy()
-            cand[free] = np.clip(res.x, 0.0, 1.0)
-            s = float(score(canonicalize(cand[None]))[0])
-            if s > best:
-                x, best, improved = cand, s, True
+            cand[free] = _lbfgs(c0, free, x[free], score, maxiter)
+            sc = float(score(canonicalize(cand[None]))[0])
+            if sc > best:
+                x, best, improved = cand, sc, True
         for k in sweep:
-            c = canonicalize(x[None])[0]
-            if np.isnan(c[k]):
+            if np.isnan(canonicalize(x[None])[0, k]):
                 continue
             trial = np.repeat(x[None], len(grids[k]), 0)  # type: ignore[arg-type]
             trial[:, k] = grids[k]
-            s = score(canonicalize(trial))
-            j = int(np.argmax(s))
-            if s[j] > best + 1e-12 * max(1.0, abs(best)):
-                x, best, improved = trial[j], float(s[j]), True
+            scores = score(canonicalize(trial))
+            j = int(np.argmax(scores))
+            if scores[j] > best + 1e-12 * max(1.0, abs(best)):
+                x, best, improved = trial[j], float(scores[j]), True
         if not improved or not sweep:
             break
     return x, best
+
+
+def _pick_starts(s: NDArray[np.float64], k: int, rng: np.random.Generator) -> list[int]:
+    """The best candidate plus ``k - 1`` drawn with probability ``exp(s - max s)`` (diverse starts)."""
+    best = int(np.argmax(s))
+    p = np.exp(np.where(np.isfinite(s), s - s[best], -np.inf))
+    p[best] = 0.0
+    k = min(k - 1, int(np.count_nonzero(p > 0)))
+    if k <= 0:
+        return [best]
+    return [best, *(int(i) for i in rng.choice(len(s), size=k, replace=False, p=p / p.sum()))]
 
 
 def maximize(
@@ -124,7 +143,7 @@ def maximize(
     starts: NDArray[np.float64] | None = None,
     is_new: Callable[[NDArray[np.float64]], bool] | None = None,
     n_candidates: int = 1024,
-    n_local: int = 4,
+    n_local: int = 8,
     maxiter: int = 50,
 ) -> OptimizeResult:
     """Maximize ``score`` over the mixed unit cube.
@@ -153,8 +172,7 @@ def maximize(
     n_starts = 0 if starts is None else len(starts)
     s = score(canon(R))
     s = np.where(np.isfinite(s), s, -np.inf)
-    order = np.argsort(-s[n_starts:], kind="stable") + n_starts
-    local = list(range(n_starts)) + [int(i) for i in order[:n_local]]
+    local = list(range(n_starts)) + [i + n_starts for i in _pick_starts(s[n_starts:], n_local, rng)]
     pool_R, pool_s = [R], [s]
     for i in local:
         if not np.isfinite(s[i]):

@@ -1,0 +1,74 @@
+"""Acquisition functions against their closed forms; log-EI where EI underflows."""
+
+from __future__ import annotations
+
+import re
+
+import mpmath
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from hpo.errors import ConfigError
+from hpo.samplers.gp.acquisition import (
+    ExpectedImprovement,
+    LogExpectedImprovement,
+    ProbabilityOfImprovement,
+    UpperConfidenceBound,
+    log_h,
+    make_acquisition,
+)
+
+MEAN = np.array([-2.0, -0.3, 0.0, 0.4, 1.5, 3.0])
+STD = np.array([0.5, 1.0, 0.2, 2.0, 0.7, 0.05])
+BEST = 0.8
+
+
+def test_expected_improvement_equals_closed_form() -> None:
+    for xi in (0.0, 0.1):
+        z = (MEAN - BEST - xi) / STD
+        closed = STD * (z * norm.cdf(z) + norm.pdf(z))
+        np.testing.assert_allclose(ExpectedImprovement(xi=xi)(MEAN, STD, BEST), closed, rtol=1e-10)
+        np.testing.assert_allclose(LogExpectedImprovement(xi=xi)(MEAN, STD, BEST), np.log(closed),
+                                   rtol=1e-10)
+
+
+def test_upper_confidence_bound_equals_closed_form() -> None:
+    np.testing.assert_allclose(UpperConfidenceBound(beta=3.0)(MEAN, STD, BEST), MEAN + np.sqrt(3.0) * STD)
+
+
+def test_probability_of_improvement_equals_closed_form() -> None:
+    z = (MEAN - BEST - 0.05) / STD
+    np.testing.assert_allclose(ProbabilityOfImprovement(xi=0.05)(MEAN, STD, BEST), norm.cdf(z))
+    np.testing.assert_allclose(ProbabilityOfImprovement(xi=0.05, log=True)(MEAN, STD, BEST),
+                               norm.logcdf(z), rtol=1e-10)
+
+
+def _log_h_exact(z: float) -> float:
+    mpmath.mp.dps = 60
+    zz = mpmath.mpf(z)
+    return float(mpmath.log(mpmath.npdf(zz) + zz * mpmath.ncdf(zz)))
+
+
+@pytest.mark.parametrize("z", [-1e10, -1e4, -40.0, -38.5, -10.0, -1.0001, -0.999, 0.0, 3.0, 40.0])
+def test_log_h_matches_high_precision_reference(z: float) -> None:
+    assert log_h(np.array([z]))[0] == pytest.approx(_log_h_exact(z), rel=1e-9)
+
+
+def test_log_ei_is_finite_where_ei_underflows() -> None:
+    mean, std = np.array([-40.0]), np.array([1.0])  # z = -40
+    assert ExpectedImprovement()(mean, std, 0.0)[0] == 0.0
+    log_ei = LogExpectedImprovement()(mean, std, 0.0)[0]
+    assert np.isfinite(log_ei) and log_ei == pytest.approx(_log_h_exact(-40.0), rel=1e-9)
+    # and it still ranks points: closer to the incumbent is better
+    assert LogExpectedImprovement()(np.array([-39.0]), std, 0.0)[0] > log_ei
+
+
+def test_aliases_and_optimizer_forms() -> None:
+    assert isinstance(make_acquisition("ei", xi=0, beta=2), ExpectedImprovement)
+    assert isinstance(make_acquisition("ExpectedImprovement", xi=0, beta=2, for_optimizer=True),
+                      LogExpectedImprovement)
+    assert make_acquisition("ucb", xi=0, beta=5).beta == 5  # type: ignore[attr-defined]
+    assert make_acquisition("pi", xi=0, beta=2, for_optimizer=True).log  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=re.escape("Got 'lcb' instead.")):
+        make_acquisition("lcb", xi=0, beta=2)

@@ -1,0 +1,107 @@
+"""The GP posterior against scikit-learn's, and the hyperparameter fit's gradients and fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+from hpo.samplers.gp.model import (
+    GaussianProcess,
+    KernelParams,
+    fit_gp,
+    fit_kernel_params,
+    log_marginal_likelihood,
+    matern52,
+)
+
+
+def _data(n: int = 25, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    y = np.sin(6 * X[:, 0]) + X[:, 1] ** 2 + 0.05 * rng.standard_normal(n)
+    return X, (y - y.mean()) / y.std()
+
+
+PARAMS = KernelParams(inv_sq_ls=np.array([4.0, 1.5, 0.3]), kernel_scale=1.7, noise_var=0.02)
+
+
+def _sklearn(X: np.ndarray, y: np.ndarray, p: KernelParams) -> GaussianProcessRegressor:
+    kernel = ConstantKernel(p.kernel_scale, "fixed") * Matern(
+        length_scale=p.inv_sq_ls**-0.5, nu=2.5, length_scale_bounds="fixed"
+    ) + WhiteKernel(p.noise_var, "fixed")
+    return GaussianProcessRegressor(kernel, alpha=0.0, optimizer=None).fit(X, y)
+
+
+def test_posterior_matches_sklearn_with_the_same_fixed_kernel() -> None:
+    X, y = _data()
+    Xq = np.random.default_rng(1).random((40, 3))
+    ref = _sklearn(X, y, PARAMS)
+    mean_ref, std_ref = ref.predict(Xq, return_std=True)
+    mean, var = GaussianProcess(X, y, PARAMS, np.zeros(3, bool)).posterior(Xq)
+    np.testing.assert_allclose(mean, mean_ref, rtol=1e-7, atol=1e-9)
+    # sklearn's predictive variance includes the WhiteKernel noise; ours is the latent f's.
+    np.testing.assert_allclose(var + PARAMS.noise_var, std_ref**2, rtol=1e-7, atol=1e-9)
+
+
+def test_log_marginal_likelihood_matches_sklearn() -> None:
+    X, y = _data()
+    lml, _ = log_marginal_likelihood(PARAMS.to_theta(), X, y, np.zeros(3, bool))
+    assert lml == pytest.approx(_sklearn(X, y, PARAMS).log_marginal_likelihood_value_, rel=1e-9)
+
+
+def test_analytic_gradient_matches_finite_differences_with_a_categorical_dimension() -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3  # three categories
+    is_cat = np.array([False, False, False, True])
+    theta = np.log([3.0, 0.7, 2.0, 1.3, 1.2, 0.01])
+    _, grad = log_marginal_likelihood(theta, X, y, is_cat)
+    eps = 1e-6
+    numeric = [(log_marginal_likelihood(theta + e, X, y, is_cat)[0]
+                - log_marginal_likelihood(theta - e, X, y, is_cat)[0]) / (2 * eps)
+               for e in np.eye(6) * eps]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_categorical_dimension_uses_hamming_distance() -> None:
+    p = KernelParams(np.array([2.0]), 1.0, 1e-6)
+    X = np.array([[1 / 6], [5 / 6]])  # categories 0 and 2 of three: distance 1, not 2/3
+    gp = GaussianProcess(X[:1], np.array([1.0]), p, np.array([True]))
+    mean, _ = gp.posterior(X[1:])
+    assert mean[0] == pytest.approx(float(matern52(np.array(2.0))), rel=1e-5)
+
+
+def test_inactive_nan_dimensions_are_imputed() -> None:
+    X, y = _data()
+    X[::3, 2] = np.nan
+    gp = GaussianProcess(X, y, PARAMS, np.zeros(3, bool))
+    filled = np.where(np.isnan(X), 0.5, X)
+    mean, var = gp.posterior(X[:5])
+    ref_mean, ref_var = GaussianProcess(filled, y, PARAMS, np.zeros(3, bool)).posterior(filled[:5])
+    np.testing.assert_allclose(mean, ref_mean)
+    np.testing.assert_allclose(var, ref_var)
+
+
+def test_fit_improves_the_objective_and_finds_the_irrelevant_dimension() -> None:
+    X, y = _data(n=40)
+    fitted = fit_kernel_params(X, y, np.zeros(3, bool))
+    default = KernelParams.default(3)
+    assert log_marginal_likelihood(fitted.to_theta(), X, y, np.zeros(3, bool))[0] > \
+        log_marginal_likelihood(default.to_theta(), X, y, np.zeros(3, bool))[0]
+    assert fitted.inv_sq_ls[2] < fitted.inv_sq_ls[0]  # y ignores x2: a longer length scale
+
+
+def test_fit_survives_degenerate_data() -> None:
+    X = np.full((6, 2), 0.5)
+    gp = fit_gp(X, np.zeros(6), np.zeros(2, bool))
+    mean, var = gp.posterior(np.array([[0.1, 0.9]]))
+    assert np.isfinite(mean).all() and np.isfinite(var).all()
+
+
+def test_fit_on_a_subset_conditions_on_every_point() -> None:
+    X, y = _data(n=30)
+    gp = fit_gp(X, y, np.zeros(3, bool), fit_idx=np.arange(0, 30, 2))
+    mean, _ = gp.posterior(X)
+    assert len(gp.y_) == 30
+    np.testing.assert_allclose(mean, y, atol=0.3)  # interpolates its data up to noise
