@@ -57,23 +57,25 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
     Returns None when the budget is reached or the sampler is exhausted.
     """
     storage, sampler, space = study.storage, study.sampler, study.space
-    waiting = storage.claim_waiting(study.id, worker_id, budget=budget, heartbeat=heartbeat)
-    if waiting is not None:
-        return RunningTrial(study, waiting)
     seed = int(sampler.seed if sampler.seed is not None else study.seed)
     if not sampler.uses_history:
         def propose(number: int) -> Proposal:
             rng = seed_sequence(seed, number)
             return _as_proposal(sampler.ask(space, [], [], rng, study.direction, number=number))  # type: ignore[call-arg]
 
-        try:
-            claim = storage.claim_new(study.id, worker_id, propose, budget=budget, heartbeat=heartbeat)
+        try:  # one transaction: a WAITING trial if any, else a new one proposed under the lock
+            claim = storage.claim_new(study.id, worker_id, propose, budget=budget,
+                                      heartbeat=heartbeat, take_waiting=True)
         except SearchSpaceExhausted:
             return None
         return RunningTrial(study, claim.trial) if claim.trial is not None else None
 
     for attempt in range(4 * OPTIMISTIC_ATTEMPTS):
         snap = storage.snapshot(study.id, with_history=True, with_curves=True)
+        if any(t.state.value == "WAITING" for t in snap.pending):
+            waiting = storage.claim_waiting(study.id, worker_id, budget=budget, heartbeat=heartbeat)
+            if waiting is not None:
+                return RunningTrial(study, waiting)
         if budget is not None:
             active = snap.next_number - sum(t.state.value == "FAILED" for t in snap.history)
             if active >= budget:
@@ -85,7 +87,7 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
             return None
         expected = snap.next_number if attempt < OPTIMISTIC_ATTEMPTS else None
         claim = storage.claim_new(study.id, worker_id, proposal, expected_number=expected,
-                                  budget=budget, heartbeat=heartbeat)
+                                  budget=budget, heartbeat=heartbeat, take_waiting=True)
         if claim.status == ClaimStatus.CREATED and claim.trial is not None:
             return RunningTrial(study, claim.trial)
         if claim.status == ClaimStatus.BUDGET_REACHED:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -137,23 +137,44 @@ class Transactions:
                 ``IntegrityError`` (the caller turns it into an outcome); otherwise it
                 becomes a StorageError like every other database error.
         """
+        engine = self._write_engine if write else self.engine
+
+        def once() -> T:
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                return fn(session)
+
+        return self._retry(once, integrity_errors)
+
+    def run_core(self, fn: Callable[[Connection], T], *, write: bool = True,
+                 integrity_errors: bool = False) -> T:
+        """Like :meth:`run` with a bare Connection: the hot path (claim, finish) needs no ORM."""
+        engine = self._write_engine if write else self.engine
+
+        def once() -> T:
+            with engine.begin() as conn:
+                return fn(conn)
+
+        return self._retry(once, integrity_errors)
+
+    def _retry(self, once: Callable[[], T], integrity_errors: bool) -> T:
         delay = 0.005
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with Session(self._write_engine if write else self.engine,
-                             expire_on_commit=False) as session, session.begin():
-                    return fn(session)
+                return once()
             except IntegrityError as e:
                 if integrity_errors:
                     raise
-                raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
+                raise translate(e, self._url()) from e
             except (OperationalError, DBAPIError) as e:
                 if attempt < self.max_attempts and is_transient(e):
                     time.sleep(delay * (1 + random.random()))
                     delay = min(delay * 2, 1.0)
                     continue
-                raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
+                raise translate(e, self._url()) from e
         raise AssertionError("unreachable")
+
+    def _url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
 
 
 def translate(error: BaseException, url: str) -> StorageError:

@@ -11,11 +11,23 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, func, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,6 +45,28 @@ from hpo.storage.schema import (
 )
 from hpo.trial import FrozenTrial, TrialState
 
+_TRIALS = cast(Table, TrialRow.__table__)
+_STUDIES = cast(Table, StudyRow.__table__)
+_RUNNING, _WAITING = "RUNNING", "WAITING"
+
+# Statements of the hot path (claim, finish), built once: SQLAlchemy then reuses their
+# compiled form instead of rebuilding and re-keying them for every trial.
+_NEXT_NUMBER = select(_STUDIES.c.next_number).where(_STUDIES.c.id == bindparam("sid"))
+_OLDEST_WAITING = (select(_TRIALS).where(_TRIALS.c.study_id == bindparam("sid"),
+                                         _TRIALS.c.state == _WAITING)
+                   .order_by(_TRIALS.c.number).limit(1))
+_COUNT_STATE = select(func.count()).where(_TRIALS.c.study_id == bindparam("sid"),
+                                          _TRIALS.c.state == bindparam("state"))
+_START_WAITING = update(_TRIALS).where(_TRIALS.c.id == bindparam("tid")).values(
+    state=_RUNNING, worker_id=bindparam("p_worker"), started_at=bindparam("p_now"),
+    heartbeat_at=bindparam("p_beat"))
+_INSERT_TRIAL = insert(_TRIALS)
+_SET_NEXT_NUMBER = update(_STUDIES).where(_STUDIES.c.id == bindparam("sid")).values(
+    next_number=bindparam("p_next"))
+_FINISH_RUNNING = update(_TRIALS).where(_TRIALS.c.id == bindparam("tid"),
+                                        _TRIALS.c.state == _RUNNING).values(
+    state=bindparam("p_state"), value=bindparam("p_value"), metrics=bindparam("p_metrics"),
+    error=bindparam("p_error"), finished_at=bindparam("p_now"))
 FINISHED = (TrialState.COMPLETE.value, TrialState.PRUNED.value, TrialState.FAILED.value)
 PENDING = (TrialState.RUNNING.value, TrialState.WAITING.value)
 
@@ -343,11 +377,13 @@ class Storage:
         return self.tx.run(fn, write=False)
 
     # ------------------------------------------------------------------ claiming
-    def _lock_study(self, session: Session, study_id: int) -> int:
-        query = select(StudyRow.next_number).where(StudyRow.id == study_id)
-        if self.is_postgres:
-            query = query.with_for_update()
-        number = session.scalar(query)
+    # The hot path (claim, finish) uses Core statements on the session's connection: one
+    # short transaction per claim and per result, no ORM unit of work.
+    def _lock_study(self, session: Session | Connection, study_id: int) -> int:
+        """The study's next trial number, with the study row locked until commit."""
+        conn = session.connection() if isinstance(session, Session) else session
+        query = _NEXT_NUMBER.with_for_update() if self.is_postgres else _NEXT_NUMBER
+        number = conn.execute(query, {"sid": study_id}).scalar()
         if number is None:
             raise StudyNotFoundError(f"Study id {study_id} vanished from {self!r}; was it deleted?")
         return int(number)
@@ -359,43 +395,43 @@ class Storage:
         return session.get(TrialRow, trial_id)
 
     @staticmethod
-    def _n_failed(session: Session, study_id: int) -> int:
-        return int(session.scalar(select(func.count()).where(
-            TrialRow.study_id == study_id, TrialRow.state == TrialState.FAILED.value)) or 0)
+    def _count(conn: Connection, study_id: int, state: TrialState) -> int:
+        return int(conn.execute(_COUNT_STATE, {"sid": study_id, "state": state.value}).scalar() or 0)
+
+    def _take_waiting(self, conn: Connection, study_id: int, next_number: int, worker_id: str,
+                      budget: int | None, heartbeat: bool) -> FrozenTrial | None:
+        """Inside a claim: move the oldest WAITING trial to RUNNING, if the budget allows."""
+        query = (_OLDEST_WAITING.with_for_update(skip_locked=True) if self.is_postgres
+                 else _OLDEST_WAITING)
+        row = conn.execute(query, {"sid": study_id}).first()
+        if row is None:
+            return None
+        if budget is not None and next_number >= budget:  # else surely under it: skip the counts
+            started = (next_number - self._count(conn, study_id, TrialState.FAILED)
+                       - self._count(conn, study_id, TrialState.WAITING))
+            if started >= budget:
+                return None
+        now = utcnow()
+        beat = now if heartbeat else None
+        conn.execute(_START_WAITING, {"tid": row.id, "p_worker": worker_id, "p_now": now,
+                                      "p_beat": beat})
+        return replace(_frozen(row), state=TrialState.RUNNING, worker_id=worker_id,
+                       started_at=now, heartbeat_at=beat)
 
     def claim_waiting(self, study_id: int, worker_id: str, *, budget: int | None = None,
                       heartbeat: bool = True) -> FrozenTrial | None:
         """Move the oldest WAITING trial (enqueued or retry) to RUNNING for this worker."""
-        def fn(session: Session) -> FrozenTrial | None:
-            next_number = self._lock_study(session, study_id)
-            query = (select(TrialRow).where(TrialRow.study_id == study_id,
-                                            TrialRow.state == TrialState.WAITING.value)
-                     .order_by(TrialRow.number).limit(1))
-            if self.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            row = session.scalar(query)
-            if row is None:
-                return None
-            if budget is not None:
-                n_waiting = session.scalar(select(func.count()).where(
-                    TrialRow.study_id == study_id, TrialRow.state == TrialState.WAITING.value)) or 0
-                started = next_number - self._n_failed(session, study_id) - n_waiting
-                if started >= budget:
-                    return None
-            now = utcnow()
-            row.state = TrialState.RUNNING.value
-            row.worker_id = worker_id
-            row.started_at = now
-            row.heartbeat_at = now if heartbeat else None
-            session.flush()
-            return _frozen(row)
+        def fn(conn: Connection) -> FrozenTrial | None:
+            next_number = self._lock_study(conn, study_id)
+            return self._take_waiting(conn, study_id, next_number, worker_id, budget, heartbeat)
 
-        return self.tx.run(fn)
+        return self.tx.run_core(fn)
 
     def claim_new(self, study_id: int, worker_id: str, proposal: Proposal | Callable[[int], Proposal],
                   *, expected_number: int | None = None, budget: int | None = None,
-                  heartbeat: bool = True, state: TrialState = TrialState.RUNNING) -> Claim:
-        """Create a trial with the next number, atomically.
+                  heartbeat: bool = True, state: TrialState = TrialState.RUNNING,
+                  take_waiting: bool = False) -> Claim:
+        """Create a trial with the next number, atomically (or take a WAITING one first).
 
         Args:
             proposal: the params to store, or a function of the trial number that makes them
@@ -404,32 +440,37 @@ class Storage:
                 it meanwhile the claim returns NUMBER_TAKEN and the caller re-proposes.
             budget: the requested total; claims stop once COMPLETE + PRUNED + RUNNING +
                 WAITING trials reach it.
+            take_waiting: claim the oldest WAITING trial (enqueued or a retry) instead, if
+                there is one, in the same transaction; the proposal is then unused.
         """
-        def fn(session: Session) -> Claim:
-            number = self._lock_study(session, study_id)
+        def fn(conn: Connection) -> Claim:
+            number = self._lock_study(conn, study_id)
+            if take_waiting:
+                waiting = self._take_waiting(conn, study_id, number, worker_id, budget, heartbeat)
+                if waiting is not None:
+                    return Claim(ClaimStatus.CREATED, waiting)
             if expected_number is not None and number != expected_number:
                 return Claim(ClaimStatus.NUMBER_TAKEN)
-            if budget is not None and number - self._n_failed(session, study_id) >= budget:
+            if budget is not None and number >= budget and \
+                    number - self._count(conn, study_id, TrialState.FAILED) >= budget:
                 return Claim(ClaimStatus.BUDGET_REACHED)
             prop = proposal(number) if callable(proposal) else proposal
             now = utcnow()
             running = state == TrialState.RUNNING
-            row = TrialRow(
-                study_id=study_id, number=number, state=state.value, params=prop.params,
-                value=None, metrics={}, user_attrs=dict(prop.info.get("user_attrs", {})),
-                started_at=now if running else None,
-                heartbeat_at=now if running and heartbeat else None,
-                worker_id=worker_id if running else None, grid_id=prop.grid_id,
-                retry_of=prop.info.get("retry_of"),
-            )
-            session.add(row)
-            session.execute(update(StudyRow).where(StudyRow.id == study_id)
-                            .values(next_number=number + 1))
-            session.flush()
-            return Claim(ClaimStatus.CREATED, _frozen(row))
+            values: dict[str, Any] = {
+                "study_id": study_id, "number": number, "state": state.value,
+                "params": prop.params, "value": None, "metrics": {},
+                "user_attrs": dict(prop.info.get("user_attrs", {})),
+                "started_at": now if running else None,
+                "heartbeat_at": now if running and heartbeat else None,
+                "worker_id": worker_id if running else None, "grid_id": prop.grid_id,
+                "retry_of": prop.info.get("retry_of"), "finished_at": None, "error": None}
+            trial_id = conn.execute(_INSERT_TRIAL, values).inserted_primary_key[0]
+            conn.execute(_SET_NEXT_NUMBER, {"sid": study_id, "p_next": number + 1})
+            return Claim(ClaimStatus.CREATED, _frozen(SimpleNamespace(id=trial_id, **values)))
 
         try:
-            return self.tx.run(fn, integrity_errors=True)
+            return self.tx.run_core(fn, integrity_errors=True)
         except IntegrityError as e:
             if "grid" in str(e.orig).lower() or "uq_trials_study_grid_point" in str(e):
                 return Claim(ClaimStatus.GRID_TAKEN)
@@ -464,6 +505,13 @@ class Storage:
         A result that arrives after the trial was declared stale is still kept (a
         completed result is never thrown away); its unclaimed retry is then cancelled.
         """
+        params = {"tid": trial_id, "p_state": state.value, "p_value": _finite_or_none(value),
+                  "p_metrics": metrics or {}, "p_error": error}
+        # the common case, one statement: the trial is still RUNNING (atomic on both backends)
+        if self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, {**params, "p_now": utcnow()})
+                            .rowcount) == 1:
+            return True
+
         def fn(session: Session) -> bool:
             row = self._lock_trial(session, trial_id)
             if row is None:

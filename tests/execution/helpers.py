@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 _CTX = multiprocessing.get_context("forkserver")
-_CTX.set_forkserver_preload(["hpo.study", "hpo.execution.worker", "tests.execution.helpers"])
+# the sampler registry imports the GP sampler and with it scipy.stats (seconds): import once
+_CTX.set_forkserver_preload(["hpo.study", "hpo.execution.worker", "hpo.samplers.gp.sampler",
+                             "tests.execution.helpers"])
 
 
 def _child(argv: list[str], out_path: str, env: dict[str, str]) -> None:
