@@ -203,7 +203,7 @@ def _print_run_summary(study: Any, wall: float, top: int) -> None:
     summary.append(f" in {format_duration(wall)} wall time")
     if best and top:
         out.print()
-        out.print(leaderboard_table(best[:top], study.space, value_name=label,
+        out.print(leaderboard_table(best[:top], study.space, value_name=label, width=out.width,
                                     title=f"{study.name}: top {min(top, len(best))} by {label} "
                                           f"({study.direction})"))
     out.print(summary)
@@ -298,8 +298,9 @@ def leaderboard(
         _out().print(f"Study {escape(study)!r} has no completed trials yet.")
     else:
         label = value_label(the_study.objective_spec)
-        _out().print(leaderboard_table(best, the_study.space, value_name=label,
-                                       title=f"{study}: top {len(best)} by {label} ({the_study.direction})"))
+        out = _out()
+        out.print(leaderboard_table(best, the_study.space, value_name=label, width=out.width,
+                                    title=f"{study}: top {len(best)} by {label} ({the_study.direction})"))
 
 
 @app.command()

@@ -34,7 +34,8 @@ _FIRST = ["rank", "number", "state", "value"]
 _SPARKS = "▁▂▃▄▅▆▇█"
 # Metrics shown in the terminal leaderboard, in this order, with their column headers
 # (test_<metric> columns are added in front of them).
-_KEY_METRICS = {"n_epochs": "epochs", "best_epoch": "best ep."}
+_KEY_METRICS = {"n_epochs": "epochs", "best_epoch": "best epoch"}
+_OPTIONAL_COLUMNS = ("best epoch", "rank", "time", "epochs")
 
 
 def _cell(value: Any) -> Any:
@@ -133,34 +134,80 @@ def _metric_columns(trials: Sequence[FrozenTrial]) -> list[tuple[str, str]]:
 
 def leaderboard_table(trials: Sequence[FrozenTrial], space: SearchSpace, *,
                       value_name: str = "value", title: str | None = None,
-                      caption: str | None = None) -> Table:
+                      width: int | None = None) -> Table:
     """The ranking as a rich Table: rank, trial #, value, params, key metrics, duration.
 
     The best row is highlighted; values get 4 significant digits, float params 3,
-    integer tuples show as ``128-64``.
+    integer tuples show as ``128-64``. Cells never wrap; headers wrap at their
+    underscores. Given the terminal ``width``, the optional columns (best epoch, rank,
+    time, epochs, in that order) are dropped until the table fits.
     """
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, header_style="bold", title_style="bold",
-                  caption_justify="left", pad_edge=False, expand=False)
-    table.add_column("rank", justify="right", style="dim")
-    table.add_column("#", justify="right")
-    table.add_column(value_name, justify="right", style="bold")
-    for name in space:
-        table.add_column(name, justify="left" if _is_text_param(trials, name) else "right",
-                         overflow="fold")
     metric_columns = _metric_columns(trials)
-    for _, header in metric_columns:
-        table.add_column(header, justify="right")
-    table.add_column("time", justify="right")
-    for rank, t in enumerate(trials, start=1):
-        cells = [str(rank), str(t.number), format_number(t.value)]
-        cells += [format_param(t.params.get(name)) for name in space]
-        cells += [format_number(t.metrics.get(key)) for key, _ in metric_columns]
-        duration = t.metrics.get("duration_s", t.duration)
-        cells.append(format_duration(duration if isinstance(duration, (int, float)) else None))
-        table.add_row(*cells, style="bold green" if rank == 1 else None)
+    columns: list[tuple[str, bool, list[str]]] = [  # header, is a number, cells
+        ("rank", True, [str(i) for i in range(1, len(trials) + 1)]),
+        ("#", True, [str(t.number) for t in trials]),
+        (value_name, True, [format_number(t.value) for t in trials]),
+        *((name.replace("_", " "), not _is_text_param(trials, name),
+           [format_param(t.params.get(name)) for t in trials]) for name in space),
+        *((header, True, [format_number(t.metrics.get(key)) for t in trials])
+          for key, header in metric_columns),
+        ("time", True, [format_duration(_duration(t)) for t in trials]),
+    ]
+    widths = {header: max([len(c) for c in cells] + [len(w) for w in header.split()])
+              for header, _, cells in columns}
+
+    def build(kept: list[tuple[str, bool, list[str]]], squeeze: bool = False) -> Table:
+        table = Table(title=title, header_style="bold", title_style="bold", box=box.SIMPLE_HEAD)
+        for header, is_number, _ in kept:
+            table.add_column(header, justify="right" if is_number else "left",
+                             min_width=None if squeeze else widths[header],
+                             ratio=1 if squeeze and header == "params" else None,
+                             style="dim" if header == "rank" else None)
+        for i in range(len(trials)):
+            table.add_row(*(cells[i] for _, _, cells in kept), style="bold green" if i == 0 else None)
+        return table
+
+    table = build(columns)
+    if width is None:
+        return table
+    for optional in (*_OPTIONAL_COLUMNS, None):
+        if _fits(table, width, [c for _, _, cells in columns for c in cells]):
+            return table
+        if optional is None:  # still too wide: all params in one column that wraps
+            return build(_merge_params(columns, trials, space), squeeze=True)
+        columns = [c for c in columns if c[0] != optional]
+        table = build(columns)
     return table
+
+
+def _merge_params(columns: list[tuple[str, bool, list[str]]], trials: Sequence[FrozenTrial],
+                  space: SearchSpace) -> list[tuple[str, bool, list[str]]]:
+    """Replace the one-per-parameter columns by a single ``params`` column of name=value pairs."""
+    headers = [n.replace("_", " ") for n in space]
+    merged = ("params", False, ["  ".join(f"{n}={format_param(t.params[n])}" for n in space
+                                          if n in t.params) for t in trials])
+    out = [c for c in columns if c[0] not in headers[1:]]
+    return [merged if c[0] == headers[0] else c for c in out] if headers else out
+
+
+def _fits(table: Table, width: int, cells: list[str]) -> bool:
+    """Whether ``table`` printed ``width`` columns wide shows every cell whole (none cropped)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, legacy_windows=False).print(table)
+    text = buffer.getvalue()
+    return "…" not in text and all(cell in text for cell in cells)
+
+
+def _duration(trial: FrozenTrial) -> float | None:
+    duration = trial.metrics.get("duration_s", trial.duration)
+    return float(duration) if isinstance(duration, (int, float)) else None
 
 
 def _is_text_param(trials: Sequence[FrozenTrial], name: str) -> bool:

@@ -2,8 +2,9 @@
 
 Bayesian optimization (a Gaussian process with expected improvement) searches layer
 sizes, activation, L2 penalty, learning rate and batch size; every trial trains with
-per-epoch validation and early stopping, and reports its validation accuracy each epoch
-so slow starters can be pruned (median rule).
+per-epoch validation and early stopping (its best epoch's weights are kept) and reports
+its validation accuracy each epoch, the learning curve that `hpo plot --kind curves` draws.
+Trials take about a second, so this study does not prune (see digits_torch.py for ASHA).
 
     hpo run studies/digits_mlp.py --workers 2 --trials 40
     python studies/digits_mlp.py            # the same, without the command line
@@ -37,7 +38,6 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         # ~1,150 training rows: 40 epochs with patience 6 keeps a trial around a second.
         model_options={"max_epochs": 40, "patience": 6},
         sampler=sampler or hpo.samplers.GPSampler(acquisition="ei", seed=0),
-        pruner={"name": "median", "n_startup_trials": 8, "n_warmup_steps": 10},
         seed=0,
         storage=storage,
         load_if_exists=True,
