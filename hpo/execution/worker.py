@@ -258,7 +258,8 @@ INTERRUPTED = "interrupted: the worker was stopped (Ctrl-C/SIGTERM)"
 
 def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = None,
                 worker_id: str | None = None, max_failures: int | None = None,
-                on_trial_end: Callable[[str], None] | None = None) -> WorkerStats:
+                on_trial_end: Callable[[str], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> WorkerStats:
     """Claim and run trials until the study reaches ``n_trials`` finished ones, or time runs out.
 
     This is the whole of a worker: ``study.optimize``, local processes, Dask tasks and
@@ -274,6 +275,8 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
         max_failures: stop after this many FAILED trials in this worker (default:
             max(10, n_trials), so an objective that always fails cannot loop forever).
         on_trial_end: called with the final state's name after each trial.
+        should_stop: checked before each claim; True ends the loop (how a Dask task, which
+            runs in a thread that signals cannot reach, is told to stop).
 
     Returns:
         WorkerStats: this worker's id, its count per final state, and its run time.
@@ -301,6 +304,8 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
         try:
             while True:
                 if timeout is not None and time.monotonic() - start >= timeout:
+                    break
+                if should_stop is not None and should_stop():
                     break
                 if finished["FAILED"] >= limit:
                     log.error("Worker %s stops: %d trials failed; see their errors with "
