@@ -43,7 +43,7 @@ SAMPLERS = ("random", "grid", "gp")
 
 
 def _out() -> Console:
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 
 
 def _err() -> Console:
@@ -179,7 +179,7 @@ def run(
     else:
         resumed = f" (resuming: {done} already finished)" if done else ""
         out.print(f"Study [bold]{escape(study.name)}[/bold] in {escape(url)}: running to "
-                  f"{n_trials} trials{resumed} on {where}, sampler {study.sampler!r}.")
+                  f"{n_trials} trials{resumed} on {where}, sampler {_sampler_text(study.sampler)}.")
     start = time.perf_counter()
     try:
         study.optimize(n_trials, n_workers=n_workers, timeout=timeout, executor=dask,
@@ -189,6 +189,13 @@ def run(
             raise ConfigError(f"--dask needs Dask: {e}. Install it with: pip install 'hpo[dask]'.") from e
         raise
     _print_run_summary(study, time.perf_counter() - start, top)
+
+
+def _sampler_text(sampler: Any) -> str:
+    """``gp (acquisition=ei, seed=0)``: the sampler's name and its most telling options."""
+    config = sampler.to_config()
+    shown = [f"{k}={config[k]}" for k in ("acquisition", "method", "seed") if k in config]
+    return f"{config.get('name')} ({', '.join(shown)})" if shown else str(config.get("name"))
 
 
 def _print_run_summary(study: Any, wall: float, top: int) -> None:
