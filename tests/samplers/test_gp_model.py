@@ -105,3 +105,20 @@ def test_fit_on_a_subset_conditions_on_every_point() -> None:
     mean, _ = gp.posterior(X)
     assert len(gp.y_) == 30
     np.testing.assert_allclose(mean, y, atol=0.3)  # interpolates its data up to noise
+
+
+def test_posterior_gradients_match_finite_differences() -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3
+    is_cat = np.array([False, False, False, True])
+    p = KernelParams(np.array([3.0, 0.7, 2.0, 1.3]), 1.2, 0.01)
+    gp = GaussianProcess(X, y, p, is_cat)
+    Xq = X[:5] + 0.01
+    _, _, dmean, dvar = gp.posterior_grad(Xq)
+    for k in range(3):
+        e = np.zeros(4)
+        e[k] = 1e-6
+        (mp, vp), (mm, vm) = gp.posterior(Xq + e), gp.posterior(Xq - e)
+        np.testing.assert_allclose(dmean[:, k], (mp - mm) / 2e-6, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(dvar[:, k], (vp - vm) / 2e-6, rtol=1e-4, atol=1e-6)
+    assert (dmean[:, 3] == 0).all()

@@ -44,6 +44,7 @@ __all__ = ["KernelParams", "GaussianProcess", "fit_kernel_params", "fit_gp", "lo
 
 SQRT5 = math.sqrt(5.0)
 MIN_NOISE_VAR = 1e-6
+GTOL = 1e-3  # on the per-point objective: 1e-3 loses < 0.01 nats vs 1e-5, 1.6x faster
 _LOG_BOUNDS_W = (math.log(1e-4), math.log(1e4))  # length scales 0.01 .. 100 in the unit cube
 _LOG_BOUNDS_S2 = (math.log(0.05), math.log(20.0))
 _LOG_BOUNDS_NOISE = (math.log(MIN_NOISE_VAR), math.log(2.0))
@@ -140,7 +141,8 @@ def log_marginal_likelihood(
     lml = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2 * math.pi)
     if not with_grad:
         return lml, np.zeros(d + 2)
-    Kinv = scipy.linalg.cho_solve((L, True), np.eye(n), check_finite=False)
+    Kinv = np.tril(scipy.linalg.lapack.dpotri(L, lower=1)[0])  # K^-1 from L, lower triangle
+    Kinv += np.tril(Kinv, -1).T
     A = np.outer(alpha, alpha) - Kinv  # dLML/dK = A / 2
     grad = np.empty(d + 2)
     B = A * (p.kernel_scale * _matern52_dr2(r2))
@@ -159,7 +161,7 @@ def log_marginal_likelihood(
 
 def fit_kernel_params(
     X: NDArray[np.float64], y: NDArray[np.float64], is_categorical: NDArray[np.bool_], *,
-    init: KernelParams | None = None, maxiter: int = 200,
+    init: KernelParams | None = None, maxiter: int = 200, gtol: float = GTOL,
 ) -> KernelParams:
     """MAP kernel hyperparameters by L-BFGS-B on ``log_marginal_likelihood + log_prior``.
 
@@ -190,7 +192,7 @@ def fit_kernel_params(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = scipy.optimize.minimize(neg, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                                          options={"maxiter": maxiter})
+                                          options={"maxiter": maxiter, "gtol": gtol})
         if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and res.fun < 1e9:
             return KernelParams.from_theta(res.x)
     except (ValueError, np.linalg.LinAlgError):
@@ -241,6 +243,29 @@ class GaussianProcess:
         var = np.maximum(p.kernel_scale - (V * V).sum(0), 1e-12 * p.kernel_scale)
         return mean, var
 
+    def posterior_grad(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """Posterior mean ``(m,)``, variance ``(m,)`` and their gradients ``(m, d)`` in ``Xq``.
+
+        Gradients are zero in categorical dimensions (they are searched, not differentiated).
+        """
+        Xq = impute_inactive(np.atleast_2d(np.asarray(Xq, dtype=float)), self.is_categorical)
+        p, X = self.params_, self.X_
+        r2 = _sq_dist(Xq, X, p.inv_sq_ls, self.is_categorical)
+        Ks = p.kernel_scale * matern52(r2)
+        dM = p.kernel_scale * _matern52_dr2(r2)  # (m, n): dk/d(r2)
+        mean = Ks @ self.alpha_
+        V = scipy.linalg.solve_triangular(self.L_, Ks.T, lower=True, check_finite=False)
+        var = np.maximum(p.kernel_scale - (V * V).sum(0), 1e-12 * p.kernel_scale)
+        B = scipy.linalg.solve_triangular(self.L_, V, lower=True, trans="T", check_finite=False)
+        # dk_j/dx_k = dM_j * 2 w_k (x_k - X_jk); mean = k . alpha; var = s2 - k . K^-1 k
+        G = dM * self.alpha_
+        dmean = 2 * p.inv_sq_ls * (Xq * G.sum(1)[:, None] - G @ X)
+        P = dM * B.T
+        dvar = -4 * p.inv_sq_ls * (Xq * P.sum(1)[:, None] - P @ X)
+        dmean[:, self.is_categorical] = 0.0
+        dvar[:, self.is_categorical] = 0.0
+        return mean, var, dmean, dvar
+
     def condition_on(self, Xn: NDArray[np.float64], yn: NDArray[np.float64]) -> GaussianProcess:
         """A new GP with extra points ``Xn: (k, d)``, ``yn: (k,)`` and the same kernel."""
         return GaussianProcess(np.vstack([self.X_, impute_inactive(Xn, self.is_categorical)]),
@@ -250,6 +275,7 @@ class GaussianProcess:
 def fit_gp(
     X: NDArray[np.float64], y: NDArray[np.float64], is_categorical: NDArray[np.bool_], *,
     init: KernelParams | None = None, fit_idx: NDArray[np.intp] | None = None,
+    maxiter: int = 200,
 ) -> GaussianProcess:
     """Fit kernel hyperparameters (on the rows ``fit_idx``, all when None) and condition on all.
 
@@ -257,7 +283,7 @@ def fit_gp(
     """
     is_categorical = np.asarray(is_categorical, dtype=bool)
     rows = slice(None) if fit_idx is None else fit_idx
-    params = fit_kernel_params(X[rows], y[rows], is_categorical, init=init)
+    params = fit_kernel_params(X[rows], y[rows], is_categorical, init=init, maxiter=maxiter)
     try:
         return GaussianProcess(X, y, params, is_categorical)
     except np.linalg.LinAlgError:

@@ -10,8 +10,10 @@ Strategy:
 
 1. Score many scrambled-Sobol candidates (every combination of the discrete dimensions
    when there are few, so none is missed) plus the caller's starting points (incumbents).
-2. From the best few, refine: L-BFGS-B on the continuous dimensions (and on ordinal ones
-   with many values, relaxed then rounded) with central-difference gradients, holding the
+2. From the best candidate, a few more drawn with probability ``exp(score - best)`` (diverse
+   starts, as Optuna does) and the caller's starts, refine all at once: one L-BFGS-B run on
+   the sum of their scores over the continuous dimensions (and ordinal ones with many values,
+   relaxed then rounded), with the caller's gradient or central differences, holding the
    discrete ones fixed; then a coordinate sweep over each small discrete dimension trying
    all its values; repeat while it improves.
 3. Return the best point for which ``is_new(C_row)`` holds (a never-evaluated, non-pending
@@ -33,6 +35,7 @@ from scipy.stats import qmc
 __all__ = ["maximize", "OptimizeResult", "snap_to_grids"]
 
 ScoreFn = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+GradFn = Callable[[NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]]
 MAX_SWEEP_VALUES = 32  # a discrete dimension with more values is relaxed and rounded instead
 
 
@@ -72,55 +75,75 @@ def _candidates(d: int, grids: Sequence[NDArray[np.float64] | None], n: int,
     return R
 
 
-_H = 1e-6  # central-difference step
+_H = 1e-6  # central-difference step when no gradient is given
 
 
-def _lbfgs(c0: NDArray[np.float64], free: NDArray[np.intp], z0: NDArray[np.float64], score: ScoreFn,
-           maxiter: int) -> NDArray[np.float64]:
-    """L-BFGS-B over coordinates ``free`` of canonical point ``c0: (d,)``, from ``z0: (f,)``."""
-    f = len(free)
-    step = np.eye(f) * _H
+def _fd_grad(score: ScoreFn, P: NDArray[np.float64], mask: NDArray[np.bool_]
+             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Scores ``(k,)`` of ``P: (k, d)`` and central differences ``(k, d)`` on ``mask`` (else 0)."""
+    rows, cols = np.nonzero(mask)
+    plus, minus = P[rows].copy(), P[rows].copy()
+    plus[np.arange(len(rows)), cols] += _H
+    minus[np.arange(len(rows)), cols] -= _H
+    s = score(np.vstack([P, plus, minus]))
+    k, v = len(P), len(rows)
+    grad = np.zeros_like(P)
+    grad[rows, cols] = (s[k:k + v] - s[k + v:]) / (2 * _H)
+    return s[:k], grad
 
+
+def _lbfgs_batch(P0: NDArray[np.float64], mask: NDArray[np.bool_], score: ScoreFn,
+                 score_grad: GradFn | None, maxiter: int) -> NDArray[np.float64]:
+    """Maximize the scores of ``k`` points ``P0: (k, d)`` at once over their ``mask`` coordinates.
+
+    One L-BFGS-B run on the sum of the (independent) scores: a single scipy call and one
+    batched score evaluation per step, however many starts there are.
+    """
     def neg(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        pts = np.repeat(c0[None], 2 * f + 1, 0)
-        pts[:, free] = np.vstack([z[None], z + step, z - step])
-        s = score(pts)
-        s = np.where(np.isfinite(s), s, -1e300)
-        return -float(s[0]), -(s[1:f + 1] - s[f + 1:]) / (2 * _H)
+        P = P0.copy()
+        P[mask] = z
+        s, g = score_grad(P) if score_grad is not None else _fd_grad(score, P, mask)
+        ok = np.isfinite(s)
+        return -float(np.where(ok, s, -1e10).sum()), -np.where(ok[:, None], g, 0.0)[mask]
 
-    res = scipy.optimize.minimize(neg, z0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * f,
-                                  options={"maxiter": maxiter})
-    return np.clip(res.x, 0.0, 1.0)
+    res = scipy.optimize.minimize(neg, P0[mask], jac=True, method="L-BFGS-B",
+                                  bounds=[(0.0, 1.0)] * int(mask.sum()), options={"maxiter": maxiter})
+    P = P0.copy()
+    P[mask] = np.clip(res.x, 0.0, 1.0)
+    return P
 
 
-def _refine(x0: NDArray[np.float64], s0: float, score: ScoreFn, canonicalize: ScoreFn,
-            grids: Sequence[NDArray[np.float64] | None], maxiter: int) -> tuple[NDArray[np.float64], float]:
-    """Local search from raw point ``x0: (d,)``; returns the best raw point and its score."""
+def _refine(X: NDArray[np.float64], s: NDArray[np.float64], score: ScoreFn, score_grad: GradFn | None,
+            canonicalize: ScoreFn, grids: Sequence[NDArray[np.float64] | None],
+            maxiter: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Local search from raw points ``X: (k, d)`` scoring ``s: (k,)``; returns improved copies."""
     relax = np.array([g is None or len(g) > MAX_SWEEP_VALUES for g in grids])
     sweep = [k for k, g in enumerate(grids) if g is not None and len(g) <= MAX_SWEEP_VALUES]
-    x, best = x0.copy(), s0
+    X, best = X.copy(), s.copy()
     for _ in range(3):
         improved = False
-        c0 = canonicalize(x[None])[0]
-        free = np.flatnonzero(relax & ~np.isnan(c0))
-        if len(free):
-            cand = x.copy()
-            cand[free] = _lbfgs(c0, free, x[free], score, maxiter)
-            sc = float(score(canonicalize(cand[None]))[0])
-            if sc > best:
-                x, best, improved = cand, sc, True
-        for k in sweep:
-            if np.isnan(canonicalize(x[None])[0, k]):
-                continue
-            trial = np.repeat(x[None], len(grids[k]), 0)  # type: ignore[arg-type]
-            trial[:, k] = grids[k]
-            scores = score(canonicalize(trial))
-            j = int(np.argmax(scores))
-            if scores[j] > best + 1e-12 * max(1.0, abs(best)):
-                x, best, improved = trial[j], float(scores[j]), True
+        C = canonicalize(X)
+        mask = relax[None, :] & ~np.isnan(C)
+        if mask.any():
+            P = _lbfgs_batch(np.where(mask, X, C), mask, score, score_grad, maxiter)
+            cand = np.where(mask, P, X)
+            sc = score(canonicalize(cand))
+            better = sc > best
+            X[better], best[better] = cand[better], sc[better]
+            improved = bool(better.any())
+        for i in range(len(X)) if sweep else ():
+            for k in sweep:
+                if np.isnan(canonicalize(X[i][None])[0, k]):
+                    continue
+                trial = np.repeat(X[i][None], len(grids[k]), 0)  # type: ignore[arg-type]
+                trial[:, k] = grids[k]
+                scores = score(canonicalize(trial))
+                j = int(np.argmax(scores))
+                if scores[j] > best[i] + 1e-12 * max(1.0, abs(best[i])):
+                    X[i], best[i], improved = trial[j], scores[j], True
         if not improved or not sweep:
             break
-    return x, best
+    return X, best
 
 
 def _pick_starts(s: NDArray[np.float64], k: int, rng: np.random.Generator) -> list[int]:
@@ -140,6 +163,7 @@ def maximize(
     rng: np.random.Generator,
     *,
     canonicalize: ScoreFn | None = None,
+    score_grad: GradFn | None = None,
     starts: NDArray[np.float64] | None = None,
     is_new: Callable[[NDArray[np.float64]], bool] | None = None,
     n_candidates: int = 1024,
@@ -153,6 +177,8 @@ def maximize(
         grids: per dimension, ``None`` (continuous) or the sorted allowed values ``(v_k,)``.
         rng: the only randomness used.
         canonicalize: ``(m, d)`` raw -> canonical points; defaults to snapping to ``grids``.
+        score_grad: ``(m, d)`` -> scores ``(m,)`` and their gradients ``(m, d)``; central
+            differences of ``score`` when None.
         starts: ``(k, d)`` raw points to refine besides the best candidates (e.g. incumbents).
         is_new: whether a canonical point may be returned (not evaluated, not pending).
         n_candidates: Sobol candidates (rounded up to a power of two).
@@ -172,14 +198,13 @@ def maximize(
     n_starts = 0 if starts is None else len(starts)
     s = score(canon(R))
     s = np.where(np.isfinite(s), s, -np.inf)
-    local = list(range(n_starts)) + [i + n_starts for i in _pick_starts(s[n_starts:], n_local, rng)]
+    local = np.array(list(range(n_starts)) + [i + n_starts for i in _pick_starts(s[n_starts:], n_local, rng)])
+    local = local[np.isfinite(s[local])]
     pool_R, pool_s = [R], [s]
-    for i in local:
-        if not np.isfinite(s[i]):
-            continue
-        x, sx = _refine(R[i], float(s[i]), score, canon, grids, maxiter)
-        pool_R.append(x[None])
-        pool_s.append(np.array([sx]))
+    if len(local):
+        Xr, sr = _refine(R[local], s[local], score, score_grad, canon, grids, maxiter)
+        pool_R.append(Xr)
+        pool_s.append(sr)
     allR, alls = np.vstack(pool_R), np.concatenate(pool_s)
     for i in np.argsort(-alls, kind="stable")[:256]:
         c = canon(allR[i][None])[0]

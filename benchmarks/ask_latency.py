@@ -1,0 +1,164 @@
+"""Seconds per proposal at 50 .. 1000 completed trials on Hartmann-6, one thread.
+
+For each library and history size ``n`` the same ``n`` random Hartmann-6 evaluations are
+given to the sampler, then one proposal is timed (the median of ``--repeats``):
+
+* ``hpo-gp``: ``GPSampler().ask(...)``: stateless, so every ask is "cold".
+* ``optuna-gp cold``: a fresh Optuna ``GPSampler`` on a study holding the ``n`` trials
+  (what a new worker process or a resumed study pays).
+* ``optuna-gp warm``: the same sampler's next ask after one ask/tell, with its kernel
+  parameters cached from the previous fit (Optuna's steady state in one process).
+* ``bayes_opt``: ``BayesianOptimization.suggest()`` (fits its GP, then maximizes UCB).
+* ``skopt``: ``Optimizer.tell`` of the n-th point (which refits the GP and maximizes EI)
+  plus ``ask``.
+
+A peer whose ask took more than ``--skip-after`` seconds is not run at larger sizes
+(the next size would pass ~30 s); the table says "skipped".
+
+    python -m benchmarks.ask_latency --sizes 50,100,200,400,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import numpy as np  # noqa: E402
+
+from benchmarks.functions import get_problem  # noqa: E402
+
+PROB = get_problem("hartmann6")
+
+
+def _history(n: int) -> tuple[np.ndarray, np.ndarray]:
+    X = np.random.default_rng(n).random((n, PROB.dim))
+    return X, np.array([PROB.f(x) for x in X])
+
+
+def time_hpo(n: int, repeats: int) -> float:
+    from hpo.samplers.base import seed_sequence
+    from hpo.samplers.gp.sampler import GPSampler
+    from hpo.trial import FrozenTrial, TrialState
+
+    X, y = _history(n)
+    space = PROB.space()
+    hist = [FrozenTrial(i, TrialState.COMPLETE, {f"x{k}": float(v) for k, v in enumerate(x)}, float(f))
+            for i, (x, f) in enumerate(zip(X, y, strict=True))]
+    times = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        GPSampler(seed=0).ask(space, hist, [], seed_sequence(0, n, r))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _optuna_study(n: int) -> tuple[object, dict[str, object]]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    X, y = _history(n)
+    dists = {f"x{i}": optuna.distributions.FloatDistribution(0.0, 1.0) for i in range(PROB.dim)}
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
+    study.add_trials([optuna.trial.create_trial(params={f"x{k}": float(v) for k, v in enumerate(x)},
+                                                distributions=dists, value=float(f))
+                      for x, f in zip(X, y, strict=True)])
+    return study, dists
+
+
+def time_optuna(n: int, repeats: int, warm: bool) -> float:
+    import torch
+
+    torch.set_num_threads(1)
+    times = []
+    for _ in range(repeats):
+        study, dists = _optuna_study(n - 1 if warm else n)
+        if warm:  # one ask/tell first: the sampler caches its fitted kernel parameters
+            t = study.ask(dists)  # type: ignore[attr-defined]
+            study.tell(t, PROB(t.params))  # type: ignore[attr-defined]
+        t0 = time.perf_counter()
+        study.ask(dists)  # type: ignore[attr-defined]
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def time_bayes_opt(n: int, repeats: int) -> float:
+    from bayes_opt import BayesianOptimization
+
+    X, y = _history(n)
+    times = []
+    for r in range(repeats):
+        opt = BayesianOptimization(None, {f"x{i}": (0.0, 1.0) for i in range(PROB.dim)},
+                                   random_state=r, verbose=0, allow_duplicate_points=True)
+        for x, f in zip(X, y, strict=True):
+            opt.register(params={f"x{k}": float(v) for k, v in enumerate(x)}, target=-float(f))
+        t0 = time.perf_counter()
+        opt.suggest()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def time_skopt(n: int, repeats: int) -> float:
+    from skopt import Optimizer
+
+    X, y = _history(n)
+    times = []
+    for r in range(repeats):
+        opt = Optimizer([(0.0, 1.0)] * PROB.dim, base_estimator="GP", acq_func="EI", random_state=r)
+        opt.tell(X[:-1].tolist(), y[:-1].tolist())
+        t0 = time.perf_counter()
+        opt.tell(X[-1].tolist(), float(y[-1]))
+        opt.ask()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="50,100,200,400,1000")
+    ap.add_argument("--samplers", default="hpo-gp,optuna-gp-cold,optuna-gp-warm,bayes_opt,skopt")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-after", type=float, default=12.0)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    timers = {"hpo-gp": time_hpo, "optuna-gp-cold": lambda n, r: time_optuna(n, r, warm=False),
+              "optuna-gp-warm": lambda n, r: time_optuna(n, r, warm=True),
+              "bayes_opt": time_bayes_opt, "skopt": time_skopt}
+    sizes = [int(s) for s in args.sizes.split(",")]
+    names = args.samplers.split(",")
+    table: dict[str, dict[int, float | None]] = {s: {} for s in names}
+    for name in names:
+        skipping = False
+        for n in sizes:
+            if skipping:
+                table[name][n] = None
+                continue
+            repeats = args.repeats if n <= 400 else 1
+            table[name][n] = timers[name](n, repeats)
+            print(f"{name:15s} n={n:5d}  {table[name][n]:.3f} s", flush=True)
+            skipping = name != "hpo-gp" and table[name][n] > args.skip_after  # type: ignore[operator]
+    print("\nSeconds per proposal on Hartmann-6 (one thread; median of "
+          f"{args.repeats} asks up to 400 trials, one ask above):\n")
+    print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for name in names:
+        cells = [f"{v:.3f}" if v is not None else "skipped" for v in table[name].values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if "hpo-gp" in table:
+        print("\nSpeed-up of hpo-gp (peer seconds / ours):\n")
+        print("| peer | " + " | ".join(f"n={n}" for n in sizes) + " |")
+        print("|---" * (len(sizes) + 1) + "|")
+        for name in names:
+            if name == "hpo-gp":
+                continue
+            cells = [f"{table[name][n] / table['hpo-gp'][n]:.1f}x"  # type: ignore[operator]
+                     if table[name][n] is not None else "-" for n in sizes]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Search quality of hpo's GPSampler against peers at their library defaults.
+
+Every (problem, sampler, seed) run is one task in a process pool; each reports its
+best-so-far curve. The report gives, per problem, the mean log10 simple regret at the
+budget, a normalized score (100 = the optimum, 0 = the median of random search at the same
+budget, from 201 cheap random-search runs) and each sampler's mean rank across problems.
+
+Example (the configuration in benchmarks/README.md)::
+
+    python -m benchmarks.bo_suite --budget 40 --seeds 5 --processes 2 \\
+        --problems branin,hartmann3,hartmann6,levy4,rosenbrock4,rastrigin4,ackley5
+
+Samplers: ``hpo-ei hpo-ucb hpo-pi`` (ours), ``hpo-ei-b4`` (ours, batches of 4 proposed with
+the other 3 pending), ``random``, ``optuna-tpe``, ``optuna-gp``, ``bo-ucb bo-ei bo-pi``
+(bayes_opt), ``skopt-ei skopt-pi skopt-lcb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
+from scipy.stats import rankdata  # noqa: E402
+
+from benchmarks.functions import PROBLEMS, Problem, get_problem  # noqa: E402
+
+OURS = ["hpo-ei", "hpo-ucb", "hpo-pi"]
+PEERS = ["random", "optuna-tpe", "optuna-gp", "bo-ucb", "bo-ei", "bo-pi", "skopt-ei", "skopt-pi",
+         "skopt-lcb"]
+ALL = [*OURS, "hpo-ei-b4", *PEERS]
+Runner = Callable[[Problem, int, int], list[float]]
+
+
+def _run_hpo(acq: str, batch: int = 1) -> Runner:
+    def run(prob: Problem, budget: int, seed: int) -> list[float]:
+        from hpo.samplers.base import seed_sequence
+        from hpo.samplers.gp.sampler import GPSampler
+        from hpo.trial import FrozenTrial, TrialState
+
+        options = json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}"))
+        sampler, space = GPSampler(acq, seed=seed, **options), prob.space()
+        history: list[FrozenTrial] = []
+        while len(history) < budget:
+            pending: list[FrozenTrial] = []
+            for _ in range(min(batch, budget - len(history))):
+                number = len(history) + len(pending)
+                p = sampler.ask(space, history, pending, seed_sequence(seed, number), "minimize")
+                pending.append(FrozenTrial(number, TrialState.RUNNING, p.params))
+            history += [FrozenTrial(t.number, TrialState.COMPLETE, t.params, prob(t.params))
+                        for t in pending]
+        return [t.value for t in history]  # type: ignore[misc]
+    return run
+
+
+def _run_random(prob: Problem, budget: int, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    lo, hi = prob.bounds[:, 0], prob.bounds[:, 1]
+    return [prob.f(lo + rng.random(prob.dim) * (hi - lo)) for _ in range(budget)]
+
+
+def _run_optuna(kind: str) -> Runner:
+    def run(prob: Problem, budget: int, seed: int) -> list[float]:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        warnings.filterwarnings("ignore")
+        sampler = (optuna.samplers.TPESampler(seed=seed) if kind == "tpe"
+                   else optuna.samplers.GPSampler(seed=seed))
+        study = optuna.create_study(sampler=sampler)
+        dists = {f"x{i}": optuna.distributions.FloatDistribution(float(lo), float(hi))
+                 for i, (lo, hi) in enumerate(prob.bounds)}
+        out = []
+        for _ in range(budget):
+            trial = study.ask(dists)
+            out.append(prob(trial.params))
+            study.tell(trial, out[-1])
+        return out
+    return run
+
+
+def _run_bayes_opt(kind: str) -> Runner:
+    def run(prob: Problem, budget: int, seed: int) -> list[float]:
+        from bayes_opt import BayesianOptimization, acquisition
+
+        warnings.filterwarnings("ignore")
+        acq = {"ucb": lambda: acquisition.UpperConfidenceBound(kappa=2.576, random_state=seed),
+               "ei": lambda: acquisition.ExpectedImprovement(xi=0.01, random_state=seed),
+               "pi": lambda: acquisition.ProbabilityOfImprovement(xi=0.01, random_state=seed)}[kind]()
+        bounds = {f"x{i}": (float(lo), float(hi)) for i, (lo, hi) in enumerate(prob.bounds)}
+        opt = BayesianOptimization(None, bounds, acquisition_function=acq, random_state=seed,
+                                   verbose=0, allow_duplicate_points=True)
+        out: list[float] = []
+        for i in range(budget):  # maximize()'s default: 5 random points, then suggest()
+            p = opt._space.array_to_params(opt._space.random_sample()) if i < 5 else opt.suggest()
+            out.append(prob({k: float(v) for k, v in p.items()}))
+            opt.register(params=p, target=-out[-1])
+        return out
+    return run
+
+
+def _run_skopt(kind: str) -> Runner:
+    def run(prob: Problem, budget: int, seed: int) -> list[float]:
+        from skopt import Optimizer
+
+        warnings.filterwarnings("ignore")
+        opt = Optimizer([(float(lo), float(hi)) for lo, hi in prob.bounds], base_estimator="GP",
+                        acq_func=kind, random_state=seed)
+        out: list[float] = []
+        for _ in range(budget):
+            x = opt.ask()
+            out.append(prob.f(np.array(x)))
+            opt.tell(x, out[-1])
+        return out
+    return run
+
+
+RUNNERS: dict[str, Runner] = {
+    "hpo-ei": _run_hpo("ei"), "hpo-ucb": _run_hpo("ucb"), "hpo-pi": _run_hpo("pi"),
+    "hpo-ei-b4": _run_hpo("ei", batch=4), "random": _run_random,
+    "optuna-tpe": _run_optuna("tpe"), "optuna-gp": _run_optuna("gp"),
+    "bo-ucb": _run_bayes_opt("ucb"), "bo-ei": _run_bayes_opt("ei"), "bo-pi": _run_bayes_opt("pi"),
+    "skopt-ei": _run_skopt("EI"), "skopt-pi": _run_skopt("PI"), "skopt-lcb": _run_skopt("LCB"),
+}
+
+
+def _task(args: tuple[str, str, int, int]) -> dict[str, object]:
+    problem, sampler, seed, budget = args
+    t0 = time.perf_counter()
+    values = RUNNERS[sampler](get_problem(problem), budget, seed)
+    return {"problem": problem, "sampler": sampler, "seed": seed, "values": values,
+            "seconds": time.perf_counter() - t0}
+
+
+def random_median_regret(prob: Problem, budget: int, runs: int = 201) -> float:
+    """Median simple regret of uniform random search after ``budget`` evaluations."""
+    return float(np.median([prob.regret(min(_run_random(prob, budget, 10_000 + s))) for s in range(runs)]))
+
+
+def report(results: list[dict[str, object]], budget: int) -> str:
+    """Markdown tables: mean log10 regret, normalized score, mean rank."""
+    problems = sorted({str(r["problem"]) for r in results}, key=list(PROBLEMS).index)
+    samplers = [s for s in ALL if any(r["sampler"] == s for r in results)]
+    logr: dict[tuple[str, str], float] = {}
+    score: dict[tuple[str, str], float] = {}
+    secs: dict[str, float] = {s: 0.0 for s in samplers}
+    for p in problems:
+        prob = get_problem(p)
+        ref = random_median_regret(prob, budget)
+        for s in samplers:
+            runs = [r for r in results if r["problem"] == p and r["sampler"] == s]
+            if not runs:
+                continue
+            regrets = np.array([prob.regret(min(r["values"][:budget])) for r in runs])  # type: ignore[index]
+            logr[p, s] = float(np.mean(np.log10(np.maximum(regrets, 1e-8))))
+            score[p, s] = float(np.mean(100 * (1 - regrets / ref))) if ref > 0 else 100.0
+            secs[s] += sum(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
+    ranks: dict[str, list[float]] = {s: [] for s in samplers}
+    for p in problems:
+        have = [s for s in samplers if (p, s) in logr]
+        tied = rankdata([round(logr[p, s], 2) for s in have])  # equal to 2 decimals: equal rank
+        for s, rank in zip(have, tied, strict=True):
+            ranks[s].append(float(rank))
+    head = "| sampler | " + " | ".join(problems) + " | mean rank | mean score | CPU s |"
+    sep = "|---" * (len(problems) + 4) + "|"
+    lines = [f"Mean log10 simple regret after {budget} evaluations (lower is better); "
+             "normalized score in the second table.", "", head, sep]
+    for s in sorted(samplers, key=lambda s: np.mean(ranks[s])):
+        cells = [f"{logr[p, s]:.2f}" if (p, s) in logr else "-" for p in problems]
+        sc = [score[p, s] for p in problems if (p, s) in score]
+        lines.append(f"| {s} | " + " | ".join(cells) + f" | {np.mean(ranks[s]):.2f} | "
+                     f"{np.mean(sc):.1f} | {secs[s]:.0f} |")
+    lines += ["", "Normalized score (100 = optimum, 0 = median random search, mean over seeds):", "",
+              "| sampler | " + " | ".join(problems) + " |", "|---" * (len(problems) + 1) + "|"]
+    for s in sorted(samplers, key=lambda s: np.mean(ranks[s])):
+        lines.append(f"| {s} | " + " | ".join(f"{score[p, s]:.1f}" if (p, s) in score else "-"
+                                                for p in problems) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--problems", default="branin,hartmann3,hartmann6,levy4,rosenbrock4,rastrigin4,ackley5")
+    ap.add_argument("--samplers", default=",".join(ALL))
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seed0", type=int, default=0, help="first seed")
+    ap.add_argument("--budget", type=int, default=40)
+    ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--out", default=None, help="write raw results (JSON) here")
+    ap.add_argument("--load", default=None, help="report from a saved JSON instead of running")
+    ap.add_argument("--gp-options", default="{}",
+                    help='JSON of extra GPSampler arguments for hpo-*, e.g. \'{"beta": 4}\'')
+    args = ap.parse_args(argv)
+    os.environ["HPO_BENCH_GP_OPTIONS"] = args.gp_options  # inherited by the pool's processes
+    if args.load:
+        with open(args.load) as fh:
+            results = json.load(fh)
+    else:
+        tasks = [(p, s, seed, args.budget) for p in args.problems.split(",")
+                 for s in args.samplers.split(",") for seed in range(args.seed0, args.seed0 + args.seeds)]
+        for p, s, _, _ in tasks:
+            get_problem(p)
+            if s not in RUNNERS:
+                raise SystemExit(f"Unknown sampler {s!r}; use some of {ALL}.")
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(args.processes) as pool:
+            results = list(pool.map(_task, tasks))
+        print(f"{len(tasks)} runs in {time.perf_counter() - t0:.0f} s wall")
+        if args.out:
+            with open(args.out, "w") as fh:
+                json.dump(results, fh)
+    print(report(results, args.budget))
+
+
+if __name__ == "__main__":
+    main()
