@@ -10,6 +10,7 @@ the traceback of an unexpected error.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 import time
@@ -165,6 +166,10 @@ def run(
     if sampler is not None:
         _choice(sampler, SAMPLERS, "--sampler")
     url = _storage_url(storage)
+    if dask:
+        from hpo.execution.dask import check_storage_for_cluster
+
+        check_storage_for_cluster(url)
     loaded = load_study_file(study_file)
     study = loaded.build(storage=url, sampler=sampler)
     n_trials = trials or loaded.n_trials or 20
@@ -381,15 +386,14 @@ def export(
     _choice(fmt, FORMATS["export"], "--format")
     if fmt == "parquet" and out is None:
         raise ConfigError("--format parquet writes a binary file; pass --out PATH.")
+    if fmt == "parquet" and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise ConfigError("--format parquet needs pyarrow; install it with: pip install pyarrow, "
+                          "or use --format csv or json.")
     the_study = _load(study, storage)
     trials = the_study.get_trials(with_curves=True)
     frame = curves_frame(trials) if curves else trials_frame(trials, the_study.space, ranked=False)
     if fmt == "parquet":
-        try:
-            frame.to_parquet(out, index=False)
-        except ImportError as e:
-            raise ConfigError(f"--format parquet needs pyarrow: {e}. Install it with: "
-                              "pip install pyarrow, or use --format csv/json.") from e
+        frame.to_parquet(out, index=False)
     else:
         if fmt == "csv":
             text = to_csv(frame)

@@ -13,7 +13,8 @@ and usually ``if __name__ == "__main__": make_study().optimize(N_TRIALS, n_worke
 
 The file is imported under a unique module name (so two files called ``study.py`` do not
 clash) and registered with cloudpickle *by value*: objectives, samplers or classes defined
-in the file travel to worker processes, which cannot import the file by its module name.
+in the file travel to worker processes (loky or Dask), which cannot import the file by
+its module name.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def _import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ConfigError(f"Cannot load {str(path)!r} as a Python module.")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses, pickling and relative lookups need it there
+    sys.modules[name] = module  # while it runs: dataclasses and the like look it up there
     try:
         spec.loader.exec_module(module)
     except HPOError:
@@ -139,7 +140,13 @@ def _import_file(path: Path) -> ModuleType:
 
 
 def _register_by_value(module: ModuleType) -> None:
-    """Let cloudpickle (used by loky and Dask) ship the file's functions by value."""
+    """Make every pickler ship the file's functions and classes by value, not by name.
+
+    cloudpickle (used by loky) is told so directly. Dask first tries the standard
+    pickle on a whole task, which would store ``module:function`` by name and fail in
+    a worker; taking the module out of ``sys.modules`` (after it ran) makes that
+    attempt fail here, so Dask falls back to cloudpickle as well.
+    """
     try:
         import cloudpickle
     except ImportError:  # pragma: no cover - joblib depends on cloudpickle
@@ -148,6 +155,7 @@ def _register_by_value(module: ModuleType) -> None:
         cloudpickle.register_pickle_by_value(module)
     except ValueError:  # already registered
         pass
+    sys.modules.pop(module.__name__, None)
 
 
 def _default(module: ModuleType, attr: str, path: Path) -> int | None:

@@ -7,6 +7,7 @@ command; the multi-process path runs in ``test_subprocess.py``.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -218,3 +219,17 @@ def test_help_and_version() -> None:
     for command in ("run", "worker", "leaderboard", "studies", "show", "plot", "export", "delete"):
         assert command in result.stdout
     assert invoke("--version").stdout.startswith("hpo ")
+
+
+def test_dask_refuses_sqlite_before_creating_anything(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    result = invoke("run", STUDY_FILE, "--dask", "tcp://127.0.0.1:1", "--storage", f"sqlite:///{db}")
+    assert "is a SQLite database, which Dask workers on other machines cannot share" in _one_red_line(result, 2)
+    assert not db.exists()
+
+
+def test_parquet_without_pyarrow_is_one_line(db: str, tmp_path: Path) -> None:
+    if importlib.util.find_spec("pyarrow") or importlib.util.find_spec("fastparquet"):
+        pytest.skip("a parquet engine is installed")
+    result = invoke("export", "quadratic", "--storage", db, "--format", "parquet", "--out", tmp_path / "t.parquet")
+    assert "--format parquet needs pyarrow" in _one_red_line(result, 2)
