@@ -52,9 +52,11 @@ _RUNNING, _WAITING = "RUNNING", "WAITING"
 # Statements of the hot path (claim, finish), built once: SQLAlchemy then reuses their
 # compiled form instead of rebuilding and re-keying them for every trial.
 _NEXT_NUMBER = select(_STUDIES.c.next_number).where(_STUDIES.c.id == bindparam("sid"))
-_OLDEST_WAITING = (select(_TRIALS).where(_TRIALS.c.study_id == bindparam("sid"),
-                                         _TRIALS.c.state == _WAITING)
-                   .order_by(_TRIALS.c.number).limit(1))
+# WAITING trials are found through the (study, state) index and the oldest picked here: with
+# ORDER BY number (or min(number)) SQLite walks the (study, number) index through every trial.
+_WAITING_IDS = select(_TRIALS.c.id, _TRIALS.c.number).where(
+    _TRIALS.c.study_id == bindparam("sid"), _TRIALS.c.state == _WAITING)
+_TRIAL_BY_ID = select(_TRIALS).where(_TRIALS.c.id == bindparam("tid"))
 _COUNT_STATE = select(func.count()).where(_TRIALS.c.study_id == bindparam("sid"),
                                           _TRIALS.c.state == bindparam("state"))
 _START_WAITING = update(_TRIALS).where(_TRIALS.c.id == bindparam("tid")).values(
@@ -350,12 +352,19 @@ class Storage:
     def leaderboard(self, study_id: int, direction: str, top: int | None = 10) -> list[FrozenTrial]:
         """Completed trials, best first; ties broken by trial number. Uses the (study, state, value) index."""
         def fn(session: Session) -> list[FrozenTrial]:
-            order = TrialRow.value.desc() if direction == "maximize" else TrialRow.value.asc()
-            query = (select(TrialRow)
-                     .where(TrialRow.study_id == study_id, TrialRow.state == TrialState.COMPLETE.value,
-                            TrialRow.value.is_not(None))
-                     .order_by(order, TrialRow.number))
+            maximize = direction == "maximize"
+            order = TrialRow.value.desc() if maximize else TrialRow.value.asc()
+            where = (TrialRow.study_id == study_id, TrialRow.state == TrialState.COMPLETE.value,
+                     TrialRow.value.is_not(None))
+            query = select(TrialRow).where(*where).order_by(order, TrialRow.number)
             if top is not None:
+                # The top-th best value first, straight off the (study, state, value) index;
+                # then only rows at least that good are sorted. In one query, PostgreSQL with
+                # stale statistics (a bulk load) sorts every completed trial instead.
+                cut = session.scalar(select(TrialRow.value).where(*where).order_by(order)
+                                     .offset(max(top - 1, 0)).limit(1))
+                if cut is not None:
+                    query = query.where(TrialRow.value >= cut if maximize else TrialRow.value <= cut)
                 query = query.limit(top)
             return [_frozen(r) for r in session.scalars(query)]
 
@@ -401,10 +410,12 @@ class Storage:
     def _take_waiting(self, conn: Connection, study_id: int, next_number: int, worker_id: str,
                       budget: int | None, heartbeat: bool) -> FrozenTrial | None:
         """Inside a claim: move the oldest WAITING trial to RUNNING, if the budget allows."""
-        query = (_OLDEST_WAITING.with_for_update(skip_locked=True) if self.is_postgres
-                 else _OLDEST_WAITING)
-        row = conn.execute(query, {"sid": study_id}).first()
-        if row is None:
+        waiting = conn.execute(_WAITING_IDS, {"sid": study_id}).all()
+        if not waiting:
+            return None
+        query = _TRIAL_BY_ID.with_for_update() if self.is_postgres else _TRIAL_BY_ID
+        row = conn.execute(query, {"tid": min(waiting, key=lambda r: r.number).id}).first()
+        if row is None or row.state != _WAITING:
             return None
         if budget is not None and next_number >= budget:  # else surely under it: skip the counts
             started = (next_number - self._count(conn, study_id, TrialState.FAILED)
