@@ -11,7 +11,10 @@ Same data, architecture (128, 128), Adam (lr 1e-3) and batch size for every loop
 Loops run interleaved (one epoch of each per round) so that load from other processes
 hits them alike; the table shows medians over rounds, the ratio to (b), and achieved
 GFLOP/s (6 x parameters x samples per epoch: forward + backward) against a measured
-fp32 matmul peak. Also measured: the trainer's per-epoch validation and bookkeeping
+fp32 matmul peak (best of 20 1024x1024 products). Process CPU time is shown next to
+wall time: with one thread it is what the loop costs when it has a core to itself,
+which on a shared machine is a steadier figure than wall time (with two threads it
+also counts OpenMP spin-waiting). Also measured: the trainer's per-epoch validation and bookkeeping
 (score on the validation rows, copy of the weights) which (a) leaves out.
 
     python -m benchmarks.torch_speed                  # 1 and 2 threads, both datasets
@@ -154,23 +157,27 @@ def bench(name: str, X: np.ndarray, y: np.ndarray, batch: int, threads: int, rou
 
     torch.set_num_threads(threads)
     fns = loops(X, y, batch)
-    times: dict[str, list[float]] = {k: [] for k in fns}
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
     with threadpool_limits(threads):
         for r in range(rounds + 1):  # round 0 warms up (allocations, lazy imports)
             for key, fn in fns.items():
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn()
                 if r:
-                    times[key].append(time.perf_counter() - t)
+                    wall[key].append(time.perf_counter() - t)
+                    cpu[key].append(time.process_time() - c)
     n, d = X.shape
     n_params = d * HIDDEN[0] + HIDDEN[0] + HIDDEN[0] * HIDDEN[1] + HIDDEN[1] + HIDDEN[1] * 10 + 10
     flops = 6 * n_params * n
-    med = {k: statistics.median(v) for k, v in times.items()}
+    w = {k: statistics.median(v) for k, v in wall.items()}
+    c = {k: statistics.median(v) for k, v in cpu.items()}
     rows = []
     for key in fns:
-        gflops = flops / med[key] / 1e9
-        rows.append(f"| {name} | {batch} | {threads} | {key} | {med[key] * 1e3:.1f} | "
-                    f"{med[key] / med['minimal']:.2f} | {gflops:.1f} ({100 * gflops / peak:.0f}% of {peak:.0f}) |")
+        gflops, per_cpu = flops / w[key] / 1e9, flops / c[key] / 1e9
+        rows.append(f"| {name} | {batch} | {threads} | {key} | {w[key] * 1e3:.1f} | {c[key] * 1e3:.1f} | "
+                    f"{w[key] / w['minimal']:.2f} | {c[key] / c['minimal']:.2f} | "
+                    f"{gflops:.1f} ({100 * gflops / peak:.0f}%) | {per_cpu:.1f} |")
     return rows
 
 
@@ -184,11 +191,13 @@ def main() -> None:
     args = parser.parse_args()
     n_big = 20_000 if args.quick else 60_000
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average before: {os.getloadavg()}")
-    print("| data | batch | threads | loop | epoch ms (median) | vs minimal | GFLOP/s (of fp32 matmul peak) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| data | batch | threads | loop | wall ms | CPU ms | vs minimal (wall) | (CPU) "
+          "| GFLOP/s wall (% of peak) | GFLOP per CPU-s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     overheads = []
     for threads in args.threads:
         peak = matmul_peak(threads)
+        print(f"fp32 matmul peak, {threads} thread(s): {peak:.0f} GFLOP/s")
         for name in args.datasets:
             X, y = make_data(name, n_big)
             rounds = args.rounds or (3 if args.quick else (15 if name == "digits" else 5))
