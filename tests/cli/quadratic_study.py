@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import hpo
 from hpo.space import Categorical, Float, Int
 
@@ -10,7 +13,11 @@ N_WORKERS = 1
 
 
 def objective(params, reporter):
-    """(x - 1)^2 + penalty, reported over three 'epochs' that approach the final value."""
+    """(x - 1)^2 + penalty, reported over three 'epochs' that approach the final value.
+
+    QUADRATIC_SLEEP (seconds) slows each trial so that parallel workers all get some.
+    """
+    time.sleep(float(os.environ.get("QUADRATIC_SLEEP", "0")))
     value = (params["x"] - 1.0) ** 2 + 0.1 * params["n"] + (0.5 if params["kind"] == "b" else 0.0)
     for step in range(1, 4):
         reporter.report(step, value + 1.0 / step)

@@ -19,7 +19,7 @@ STUDY_FILE = Path(__file__).with_name("quadratic_study.py")
 
 
 def hpo(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120"}
+    env = {**os.environ, "COLUMNS": "120", "QUADRATIC_SLEEP": "0.2"}
     env.pop("HPO_STORAGE", None)
     return subprocess.run([sys.executable, "-m", "hpo", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
