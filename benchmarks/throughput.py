@@ -257,7 +257,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("HPO_PG_URL"))
     args = parser.parse_args()
     CTX.set_forkserver_preload(["hpo.study", "hpo.execution.worker", "hpo.samplers.gp.sampler",
-                                "optuna", "benchmarks.throughput"])
+                                "optuna"])
     print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}", flush=True)
     rows = []
     for system in args.systems.split(","):
