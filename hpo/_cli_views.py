@@ -41,6 +41,13 @@ def objective_text(spec: Mapping[str, Any]) -> str:
     return "ask/tell or a callable passed at run time"
 
 
+def sampler_text(sampler: Any) -> str:
+    """``gp (acquisition=ei, seed=0)``: the sampler's name and its most telling options."""
+    config = sampler.to_config()
+    shown = [f"{k}={config[k]}" for k in ("acquisition", "method", "seed") if k in config]
+    return f"{config.get('name')} ({', '.join(shown)})" if shown else str(config.get("name"))
+
+
 def counts_text(counts: Mapping[str, int]) -> Text:
     """``38 complete, 2 pruned, 1 failed`` with state colours; zero counts left out."""
     text = Text()

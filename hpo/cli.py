@@ -161,6 +161,7 @@ def run(
     top: Annotated[int, typer.Option("--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none).")] = 10,
 ) -> None:
     """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
+    from hpo._cli_views import sampler_text
     from hpo.study_file import load_study_file
 
     if sampler is not None:
@@ -184,7 +185,7 @@ def run(
     else:
         resumed = f" (resuming: {done} already finished)" if done else ""
         out.print(f"Study [bold]{escape(study.name)}[/bold] in {escape(url)}: running to "
-                  f"{n_trials} trials{resumed} on {where}, sampler {_sampler_text(study.sampler)}.")
+                  f"{n_trials} trials{resumed} on {where}, sampler {sampler_text(study.sampler)}.")
     start = time.perf_counter()
     try:
         study.optimize(n_trials, n_workers=n_workers, timeout=timeout, executor=dask,
@@ -196,16 +197,10 @@ def run(
     _print_run_summary(study, time.perf_counter() - start, top)
 
 
-def _sampler_text(sampler: Any) -> str:
-    """``gp (acquisition=ei, seed=0)``: the sampler's name and its most telling options."""
-    config = sampler.to_config()
-    shown = [f"{k}={config[k]}" for k in ("acquisition", "method", "seed") if k in config]
-    return f"{config.get('name')} ({', '.join(shown)})" if shown else str(config.get("name"))
-
-
 def _print_run_summary(study: Any, wall: float, top: int) -> None:
     from hpo._cli_views import counts_text
     from hpo.reporting import format_duration, format_number, leaderboard_table, value_label
+    from hpo.trial import TrialState
 
     out = _out()
     counts = study.counts()
@@ -222,20 +217,13 @@ def _print_run_summary(study: Any, wall: float, top: int) -> None:
     if best:
         out.print(f"Best {label}: [bold green]{format_number(best[0].value, 6)}[/bold green] "
                   f"(trial #{best[0].number}). More: hpo show {study.name} --trial {best[0].number}")
-    failed = counts.get("FAILED", 0)
+    failed = study.get_trials([TrialState.FAILED]) if counts.get("FAILED") else []
     if failed:
-        first = study.get_trials([_state("FAILED")])[0]
-        _err().print(escape(f"{failed} trial(s) failed; e.g. #{first.number}: {first.error}"),
-                     style="red", soft_wrap=True)
+        _err().print(escape(f"{len(failed)} trial(s) failed; e.g. #{failed[0].number}: "
+                            f"{failed[0].error}"), style="red", soft_wrap=True)
     if not best:
-        raise _Failure(f"No trial of study {study.name!r} completed. "
-                       f"See why with: hpo show {study.name} --trial 0")
-
-
-def _state(name: str) -> Any:
-    from hpo.trial import TrialState
-
-    return TrialState(name)
+        hint = f" See why with: hpo show {study.name} --trial {failed[0].number}" if failed else ""
+        raise _Failure(f"No trial of study {study.name!r} completed.{hint}")
 
 
 @app.command()

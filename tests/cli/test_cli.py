@@ -233,3 +233,17 @@ def test_parquet_without_pyarrow_is_one_line(db: str, tmp_path: Path) -> None:
         pytest.skip("a parquet engine is installed")
     result = invoke("export", "quadratic", "--storage", db, "--format", "parquet", "--out", tmp_path / "t.parquet")
     assert "--format parquet needs pyarrow" in _one_red_line(result, 2)
+
+
+def test_run_where_every_trial_fails_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "failing_study.py"
+    path.write_text("import hpo\nfrom hpo.space import Float\n"
+                    "def objective(params, reporter):\n    raise RuntimeError('boom')\n"
+                    "def make_study(storage=None, sampler=None):\n"
+                    "    return hpo.create_study('failing', space={'x': Float(0, 1)}, objective=objective,"
+                    " storage=storage, load_if_exists=True)\n")
+    result = invoke("run", path, "--trials", "2", "--storage", f"sqlite:///{tmp_path / 'a.db'}", "--no-progress")
+    assert result.exit_code == 1, result.output
+    assert "RuntimeError: boom" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: No trial of study 'failing' completed. See why with: hpo show failing --trial 0")
