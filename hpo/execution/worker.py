@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hpo.errors import SearchSpaceExhausted, TrialPruned
 from hpo.objective import TrialResult, check_finite
 from hpo.running import RunningTrial, prune_artifacts
-from hpo.samplers.base import Proposal, seed_sequence
+from hpo.samplers.base import Direction, Proposal, seed_sequence
 from hpo.storage import ClaimStatus
 
 if TYPE_CHECKING:
@@ -58,10 +58,11 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
     """
     storage, sampler, space = study.storage, study.sampler, study.space
     seed = int(sampler.seed if sampler.seed is not None else study.seed)
+    direction = cast(Direction, study.direction)
     if not sampler.uses_history:
         def propose(number: int) -> Proposal:
             rng = seed_sequence(seed, number)
-            return _as_proposal(sampler.ask(space, [], [], rng, study.direction, number=number))  # type: ignore[call-arg]
+            return _as_proposal(sampler.ask(space, [], [], rng, direction, number=number))  # type: ignore[call-arg]
 
         try:  # one transaction: a WAITING trial if any, else a new one proposed under the lock
             claim = storage.claim_new(study.id, worker_id, propose, budget=budget,
@@ -82,7 +83,7 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
                 return None
         rng = seed_sequence(seed, snap.next_number, attempt)
         try:
-            proposal = _as_proposal(sampler.ask(space, snap.history, snap.pending, rng, study.direction))
+            proposal = _as_proposal(sampler.ask(space, snap.history, snap.pending, rng, direction))
         except SearchSpaceExhausted:
             return None
         expected = snap.next_number if attempt < OPTIMISTIC_ATTEMPTS else None

@@ -124,7 +124,8 @@ class StudySummary:
     objective: dict[str, Any] = field(default_factory=dict)
 
 
-def _frozen(row: TrialRow, curve: dict[int, float] | None = None) -> FrozenTrial:
+def _frozen(row: Any, curve: dict[int, float] | None = None) -> FrozenTrial:
+    """A FrozenTrial from anything with a trial row's attributes (ORM row, Core row)."""
     return FrozenTrial(
         number=row.number,
         state=TrialState(row.state),
@@ -476,7 +477,7 @@ class Storage:
                 "heartbeat_at": now if running and heartbeat else None,
                 "worker_id": worker_id if running else None, "grid_id": prop.grid_id,
                 "retry_of": prop.info.get("retry_of"), "finished_at": None, "error": None}
-            trial_id = conn.execute(_INSERT_TRIAL, values).inserted_primary_key[0]
+            trial_id = conn.execute(_INSERT_TRIAL, values).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(_SET_NEXT_NUMBER, {"sid": study_id, "p_next": number + 1})
             return Claim(ClaimStatus.CREATED, _frozen(SimpleNamespace(id=trial_id, **values)))
 
