@@ -3,7 +3,7 @@
 Targets are standardized per fold by the model family (scores are in original units).
 3-fold cross-validation on the training rows makes each trial's score less noisy on
 this small dataset (442 rows); the test R^2 comes from the fold models' ensemble.
-UCB (``mean + sqrt(beta) * std``) with ``beta=2`` explores a little more than EI.
+UCB (``mean + sqrt(beta) * std``) with ``beta=2`` (the default is 1) explores more.
 
     hpo run studies/diabetes_regression.py
 """
