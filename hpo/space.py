@@ -163,6 +163,10 @@ def _check_number(owner: _Param, field: str, value: Any) -> float:
 
 
 class _Numeric(_Param):
+    low: float
+    high: float
+    step: float | None
+
     def __init__(self, low: float, high: float, *, log: bool, step: float | None,
                  when: WhenSpec) -> None:
         self._label = f"{self.kind}(low={low!r}, high={high!r}{', log=True' if log else ''})"
@@ -259,6 +263,9 @@ class Int(_Numeric):
     """An integer parameter in ``[low, high]`` (inclusive), optionally log-scaled or stepped."""
 
     kind = "Int"
+    low: int
+    high: int
+    step: int
 
     def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1,
                  when: WhenSpec = None) -> None:
@@ -368,7 +375,7 @@ class Categorical(_Param):
 
 
 Param = Union[Float, Int, Categorical]  # noqa: UP007 (runtime alias)
-_KINDS: dict[str, type[_Param]] = {"Float": Float, "Int": Int, "Categorical": Categorical}
+_KINDS: dict[str, Any] = {"Float": Float, "Int": Int, "Categorical": Categorical}
 
 
 class SearchSpace(Mapping[str, _Param]):
@@ -496,7 +503,7 @@ class SearchSpace(Mapping[str, _Param]):
                 value = int(value)
             elif isinstance(p, Float):
                 value = float(value)
-            else:
+            elif isinstance(p, Categorical):
                 value = p.choices[p.index(value)]
             out[name] = value
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hpo.errors import ConfigError
@@ -52,7 +53,7 @@ def sampler_from_config(config: dict[str, Any]) -> Sampler:
     return classes[name](**config)
 
 
-def make_sampler(spec: Sampler | str | dict[str, Any] | None, *, seed: int | None = None) -> Sampler:
+def make_sampler(spec: Sampler | str | Mapping[str, Any] | None, *, seed: int | None = None) -> Sampler:
     """A sampler from an instance, an alias (``"grid"``, ``"random"``, ``"gp"``) or a config dict."""
     if isinstance(spec, Sampler):
         return spec
@@ -60,8 +61,8 @@ def make_sampler(spec: Sampler | str | dict[str, Any] | None, *, seed: int | Non
         return RandomSampler(seed=seed)
     if isinstance(spec, str):
         return sampler_from_config({"name": spec, "seed": seed})
-    if isinstance(spec, dict):
-        return sampler_from_config(spec)
+    if isinstance(spec, Mapping):
+        return sampler_from_config(dict(spec))
     raise ConfigError(
         f"sampler must be a Sampler, a name ('grid', 'random', 'gp') or a config dict. Got {spec!r}."
     )
