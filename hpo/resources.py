@@ -25,5 +25,10 @@ def threads_per_worker(n_workers: int | None = None) -> int:
 
 def thread_env(n_workers: int) -> dict[str, str]:
     """Environment for a worker process: BLAS/OpenMP/torch capped at its share of the cores."""
-    n = str(threads_per_worker(n_workers))
+    return thread_env_for(threads_per_worker(n_workers))
+
+
+def thread_env_for(threads: int) -> dict[str, str]:
+    """Environment variables that cap BLAS/OpenMP/torch at ``threads``."""
+    n = str(max(1, int(threads)))
     return {THREADS_ENV: n, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}

@@ -11,11 +11,15 @@ them can reach (PostgreSQL); a SQLite file is refused.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from threadpoolctl import threadpool_limits
+
 from hpo.errors import ConfigError
+from hpo.resources import thread_env_for
 from hpo.storage import is_sqlite
 
 if TYPE_CHECKING:
@@ -49,9 +53,33 @@ def _task(storage_url: str, study_name: str, sampler: Any, objective: Any, n_tri
         checked[0] = time.monotonic()
         return bool(stop.is_set())
 
+    threads = _threads_for_this_task()
+    os.environ.update(thread_env_for(threads))
     study = load_study(study_name, storage=storage_url, objective=objective, sampler=sampler)
-    stats = worker_loop(study, n_trials=n_trials, timeout=timeout, should_stop=should_stop)
+    with threadpool_limits(threads):
+        stats = worker_loop(study, n_trials=n_trials, timeout=timeout, should_stop=should_stop)
     return {"worker_id": stats.worker_id, **stats.finished}
+
+
+def _threads_for_this_task() -> int:
+    """This host's cores shared among every Dask worker thread on it (so tasks never oversubscribe).
+
+    Without this, each task's BLAS / torch would use every core of the host while other tasks
+    do the same: on 2 cores, 2 tasks x 2 threads made small-MLP trials several times slower.
+    """
+    from distributed import get_client, get_worker
+
+    from hpo.resources import cpu_count
+
+    worker = get_worker()
+    host = worker.address.rsplit(":", 1)[0]
+    try:
+        workers = get_client().scheduler_info(n_workers=-1)["workers"].values()
+    except TypeError:  # older distributed: no n_workers argument
+        workers = get_client().scheduler_info()["workers"].values()
+    on_host = sum(int(w.get("nthreads", 1)) for w in workers
+                  if str(w.get("host", "")) == host.split("://")[-1]) or worker.state.nthreads
+    return max(1, cpu_count() // max(1, on_host))
 
 
 def run_dask(study: Study, *, executor: Any, n_trials: int | None, n_workers: int,
