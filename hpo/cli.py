@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from hpo.errors import ConfigError, HPOError, SchemaVersionError, StorageError
+from hpo.execution.worker import WorkerInterrupted
 from hpo.storage import DEFAULT_STORAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,6 +75,9 @@ def _handle_errors(fn: F) -> F:
             _err().print("[yellow]Interrupted. Running trials were released; run the same command "
                          "again to resume.[/yellow]")
             raise typer.Exit(130) from None
+        except WorkerInterrupted:  # SIGTERM (docker stop, kill): the trial was released and re-queued
+            _err().print("[yellow]Stopped by SIGTERM. The running trial was re-queued.[/yellow]")
+            raise typer.Exit(143) from None
         except OSError as e:
             _fail(f"{type(e).__name__}: {e}", 1)
         except Exception as e:
