@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from hpo.samplers.grid import GridSampler
 from hpo.samplers.random import RandomSampler
 
 __all__ = ["Sampler", "Proposal", "GridSampler", "RandomSampler", "GPSampler", "sampler_from_config",
-           "make_sampler"]
+           "make_sampler", "sampler_class"]
 
 
 def __getattr__(name: str) -> Any:  # GPSampler pulls in scipy.optimize; load it on first use
@@ -26,31 +27,36 @@ def __getattr__(name: str) -> Any:  # GPSampler pulls in scipy.optimize; load it
     raise AttributeError(name)
 
 
-def _registry() -> dict[str, type[Sampler]]:
-    classes: dict[str, type[Sampler]] = {"grid": GridSampler, "random": RandomSampler}
-    try:
-        from hpo.samplers.gp.sampler import GPSampler
+# name -> "module:Class"; only the requested sampler is imported (the GP module pulls in
+# scipy.stats and scipy.optimize, seconds of start-up that grid and random studies don't need).
+_SAMPLERS: dict[str, str] = {
+    "grid": "hpo.samplers.grid:GridSampler",
+    "random": "hpo.samplers.random:RandomSampler",
+    "gp": "hpo.samplers.gp.sampler:GPSampler",
+    "optuna": "hpo.samplers.external:OptunaSampler",
+}
 
-        classes["gp"] = GPSampler
-    except ImportError:
-        pass
-    try:
-        from hpo.samplers.external import OptunaSampler
 
-        classes[OptunaSampler.name] = OptunaSampler
-    except ImportError:
-        pass
-    return classes
+def sampler_class(name: str) -> type[Sampler]:
+    """The sampler class registered under ``name`` (imported on first use)."""
+    if name not in _SAMPLERS:
+        raise ConfigError(f"Unknown sampler {name!r}; use one of {sorted(_SAMPLERS)}.")
+    module_name, _, attr = _SAMPLERS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ConfigError(f"Sampler {name!r} cannot be loaded: {e}.") from e
+    cls: type[Sampler] = getattr(module, attr)
+    return cls
 
 
 def sampler_from_config(config: dict[str, Any]) -> Sampler:
     """Rebuild a sampler from ``Sampler.to_config()`` (as stored with a study)."""
     config = dict(config)
     name = config.pop("name", None)
-    classes = _registry()
-    if name not in classes:
-        raise ConfigError(f"Unknown sampler {name!r}; use one of {sorted(classes)}.")
-    return classes[name](**config)
+    if not isinstance(name, str):
+        raise ConfigError(f"A sampler config needs a 'name' (one of {sorted(_SAMPLERS)}). Got {name!r}.")
+    return sampler_class(name)(**config)
 
 
 def make_sampler(spec: Sampler | str | Mapping[str, Any] | None, *, seed: int | None = None) -> Sampler:
