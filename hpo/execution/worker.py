@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hpo.worker")
 
+REPROPOSE_SECONDS = 0.5  # sampler time per claim after which a lost race is not re-proposed
 OPTIMISTIC_ATTEMPTS = 6  # re-proposals after losing a race, before taking the number regardless
 
 
@@ -71,6 +72,7 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
             return None
         return RunningTrial(study, claim.trial) if claim.trial is not None else None
 
+    asking = 0.0
     for attempt in range(4 * OPTIMISTIC_ATTEMPTS):
         snap = storage.snapshot(study.id, with_history=True, with_curves=True)
         if any(t.state.value == "WAITING" for t in snap.pending):
@@ -82,11 +84,17 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
             if active >= budget:
                 return None
         rng = seed_sequence(seed, snap.next_number, attempt)
+        asked = time.perf_counter()
         try:
             proposal = _as_proposal(sampler.ask(space, snap.history, snap.pending, rng, direction))
         except SearchSpaceExhausted:
             return None
-        expected = snap.next_number if attempt < OPTIMISTIC_ATTEMPTS else None
+        asking += time.perf_counter() - asked
+        # Re-proposing after a lost race is cheap for fast samplers and keeps proposals aware of
+        # every pending trial; a slow sampler (a GP over hundreds of trials) that keeps losing to
+        # fast workers would spend seconds per claim, so past a time budget it takes the number.
+        patient = attempt < OPTIMISTIC_ATTEMPTS and asking < REPROPOSE_SECONDS
+        expected = snap.next_number if patient else None
         claim = storage.claim_new(study.id, worker_id, proposal, expected_number=expected,
                                   budget=budget, heartbeat=heartbeat, take_waiting=True)
         if claim.status == ClaimStatus.CREATED and claim.trial is not None:
