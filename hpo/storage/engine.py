@@ -48,10 +48,14 @@ def is_memory(url: str) -> bool:
 
 
 def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (also SQLite's URI form ``sqlite:///file:PATH?...&uri=true``)."""
     parsed = make_url(url)
     if not is_sqlite(url) or is_memory(url):
         return None
-    return Path(parsed.database or "")
+    database = parsed.database or ""
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        database = database[len("file:"):].split("?", 1)[0]
+    return Path(database)
 
 
 def make_engine(url: str) -> Engine:
@@ -79,7 +83,8 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     memory = is_memory(url)
     path = sqlite_path(url)
-    if path is not None:
+    read_only = make_url(url).query.get("mode") == "ro"
+    if path is not None and not read_only:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
