@@ -169,10 +169,11 @@ def report(results: list[dict[str, object]], budget: int) -> str:
         tied = rankdata([round(logr[p, s], 2) for s in have])  # equal to 2 decimals: equal rank
         for s, rank in zip(have, tied, strict=True):
             ranks[s].append(float(rank))
-    head = "| sampler | " + " | ".join(problems) + " | mean rank | mean score | CPU s |"
+    head = "| sampler | " + " | ".join(problems) + " | mean rank | mean score | run time s |"
     sep = "|---" * (len(problems) + 4) + "|"
-    lines = [f"Mean log10 simple regret after {budget} evaluations (lower is better); "
-             "normalized score in the second table.", "", head, sep]
+    lines = [f"Mean log10 simple regret after {budget} evaluations (lower is better; regret floored "
+             "at 1e-8). Mean rank over problems (ties at 2 decimals share a rank); mean normalized "
+             "score; run time = wall seconds summed over this sampler's runs.", "", head, sep]
     for s in sorted(samplers, key=lambda s: np.mean(ranks[s])):
         cells = [f"{logr[p, s]:.2f}" if (p, s) in logr else "-" for p in problems]
         sc = [score[p, s] for p in problems if (p, s) in score]

@@ -182,3 +182,30 @@ def test_ask_stays_fast_with_1000_completed_trials() -> None:
     p = params_of(GPSampler(seed=0).ask(space, history, [], seed_sequence(0, 1000)))
     assert space.validate_params(p) == p
     assert time.perf_counter() - t0 < 10.0
+
+
+def _quad_objective(params: dict[str, Any], reporter: Any) -> float:
+    return quad(params)
+
+
+@pytest.mark.slow
+def test_through_a_real_sqlite_study_resume_replays_the_uninterrupted_run(tmp_path: Any) -> None:
+    import hpo
+
+    def study(name: str, db: str) -> Any:
+        return hpo.create_study(name=name, storage=f"sqlite:///{tmp_path / db}", space=QUAD,
+                                objective=_quad_objective, direction="minimize",
+                                sampler=GPSampler(n_startup_trials=4, seed=0), load_if_exists=True)
+
+    whole = study("quad", "a.db").optimize(n_trials=9)
+    study("quad", "b.db").optimize(n_trials=6)
+    resumed = hpo.load_study("quad", storage=f"sqlite:///{tmp_path / 'b.db'}",
+                             objective=_quad_objective).optimize(n_trials=9)
+    a = [t.params for t in sorted(whole.trials, key=lambda t: t.number)]
+    b = [t.params for t in sorted(resumed.trials, key=lambda t: t.number)]
+    assert a == b and len(a) == 9
+    assert len({(p["x"], p["y"]) for p in a}) == 9
+    first, second = whole.ask(), whole.ask()  # the second sees the first as RUNNING
+    assert first.params != second.params
+    whole.tell(first, quad(first.params))
+    assert whole.best_value < 0.05
