@@ -7,6 +7,7 @@ opens the same storage can resume it or join it as a worker.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -77,8 +78,9 @@ class Study:
     def user_attrs(self) -> dict[str, Any]:
         return dict(self._record.user_attrs)
 
-    @property
+    @functools.cached_property
     def artifacts_root(self) -> Path | None:
+        """Where trained weights of this study's trials go (computed once: it is on the hot path)."""
         setting = self.settings.get("artifacts")
         if setting is False:
             return None
