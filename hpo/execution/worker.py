@@ -325,7 +325,7 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                                        heartbeat=heartbeat_on)
                 if trial is None:
                     if n_trials is not None and heartbeat_on and _others_running(study):
-                        time.sleep(min(1.0, interval))
+                        time.sleep(min(0.2, interval))  # re-check soon: a slot may free up
                         if not _budget_reached(study, n_trials):
                             continue  # a running trial may fail (or go stale) and free a slot
                     break
