@@ -41,6 +41,7 @@ from models.data import Fold, make_folds
 from models.datasets import Dataset, load_dataset
 from models.early_stopping import EarlyStopping
 from models.metrics import Metric, default_metric, get_metric
+from models.options import check_training_options
 
 LBFGS_STEPS_PER_EPOCH = 10
 _UNITS_K = re.compile(r"units_([1-9]\d*)")
@@ -115,16 +116,10 @@ class _SklearnMLPTrainer:
         self.cv = cv
         self.split_seed = split_seed
         self.fixed_params = fixed_params
-        for name in ("max_epochs", "patience", "min_delta"):
-            _check_numeric(self._name, name, getattr(self, name))
-        for name in ("test_size", "validation_fraction"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ConfigError(f"The {name!r} parameter of {self._name} must be a float in [0, 1). Got {value!r} instead.")
-        if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
-            raise ConfigError(f"The 'cv' parameter of {self._name} must be an int >= 2 or None. Got {cv!r} instead.")
-        if metric is not None:
-            get_metric(metric)
+        tasks = ("binary", "multiclass") if self._classifier else ("regression",)
+        check_training_options(self._name, tasks, metric=metric, max_epochs=max_epochs,
+                               patience=patience, min_delta=min_delta, test_size=test_size,
+                               validation_fraction=validation_fraction, cv=cv, split_seed=split_seed)
         self._resolve({})  # checks fixed_params
 
     @property

@@ -33,7 +33,8 @@ from hpo.resources import threads_per_worker
 from models.data import Fold, Splits, make_folds
 from models.datasets import Dataset, load_dataset
 from models.early_stopping import EarlyStopping
-from models.metrics import Metric, default_metric, get_metric, metric_names
+from models.metrics import Metric, default_metric, get_metric
+from models.options import check_training_options
 from models.torch_fcnn import FCNN
 from models.torch_train import (
     TorchParams,
@@ -162,30 +163,13 @@ class _TorchMLPTrainer:
 
     def _validate(self) -> None:
         owner = type(self).__name__
-
-        def check(ok: bool, name: str, expected: str) -> None:
-            if not ok:
-                got = getattr(self, name)
-                raise ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.")
-
-        def is_int(v: Any) -> bool:
-            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-        def is_real(v: Any) -> bool:
-            return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-        check(is_int(self.max_epochs) and self.max_epochs >= 1, "max_epochs", "an int >= 1")
-        check(is_int(self.patience) and self.patience >= 1, "patience", "an int >= 1")
-        check(is_real(self.min_delta) and self.min_delta >= 0, "min_delta", "a float >= 0")
-        check(is_real(self.test_size) and 0 <= self.test_size < 1, "test_size", "a float in [0, 1)")
-        check(is_real(self.validation_fraction) and 0 <= self.validation_fraction < 1,
-              "validation_fraction", "a float in [0, 1)")
-        check(self.cv is None or (is_int(self.cv) and self.cv >= 2), "cv", "None or an int >= 2")
-        check(self.device is None or isinstance(self.device, str), "device", "None or a str such as 'cpu' or 'cuda'")
-        check(is_int(self.split_seed), "split_seed", "an int")
-        if self.metric is not None:
-            valid = sorted({m for t in self._tasks for m in metric_names(t)})
-            check(isinstance(self.metric, str) and self.metric in valid, "metric", f"a str among {valid}")
+        check_training_options(owner, self._tasks, metric=self.metric, max_epochs=self.max_epochs,
+                               patience=self.patience, min_delta=self.min_delta,
+                               test_size=self.test_size, validation_fraction=self.validation_fraction,
+                               cv=self.cv, split_seed=self.split_seed)
+        if self.device is not None and not isinstance(self.device, str):
+            raise ConfigError(f"The 'device' parameter of {owner} must be None or a str such as "
+                              f"'cpu' or 'cuda'. Got {self.device!r} instead.")
         parse_params(self.fixed_params, self._tasks, owner)  # names, types, ranges
 
     def fit(self, params: Mapping[str, Any], data: Any, reporter: Reporter) -> TrialResult:

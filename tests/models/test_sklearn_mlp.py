@@ -140,9 +140,10 @@ def test_constructor_stores_arguments_verbatim():
         ({"patience": 0}, "The 'patience' parameter of SklearnMLPClassifierTrainer must be an int >= 1. Got 0 instead."),
         ({"max_epochs": 2.5}, "The 'max_epochs' parameter of SklearnMLPClassifierTrainer must be an int >= 1. Got 2.5 instead."),
         ({"min_delta": -0.1}, "The 'min_delta' parameter of SklearnMLPClassifierTrainer must be a float >= 0. Got -0.1 instead."),
-        ({"cv": 1}, "The 'cv' parameter of SklearnMLPClassifierTrainer must be an int >= 2 or None. Got 1 instead."),
+        ({"cv": 1}, "The 'cv' parameter of SklearnMLPClassifierTrainer must be None or an int >= 2. Got 1 instead."),
         ({"test_size": 1.5}, "The 'test_size' parameter of SklearnMLPClassifierTrainer must be a float in [0, 1). Got 1.5 instead."),
-        ({"metric": "auc"}, "Unknown metric 'auc'; use one of"),
+        ({"metric": "auc"}, "The 'metric' parameter of SklearnMLPClassifierTrainer must be a str among ['accuracy', 'balanced_accuracy', 'f1', 'log_loss', 'roc_auc']. Got 'auc' instead."),
+        ({"metric": "r2"}, "The 'metric' parameter of SklearnMLPClassifierTrainer must be a str among ['accuracy', 'balanced_accuracy', 'f1', 'log_loss', 'roc_auc']. Got 'r2' instead."),
         ({"dropout": 0.1}, "Unknown parameter(s) ['dropout'] for SklearnMLPClassifierTrainer; accepted: ['activation', 'alpha'"),
     ],
 )
