@@ -28,7 +28,8 @@ from hpo.errors import SearchSpaceExhausted, TrialPruned
 from hpo.objective import TrialResult, check_finite
 from hpo.running import RunningTrial, prune_artifacts
 from hpo.samplers.base import Direction, Proposal, seed_sequence
-from hpo.storage import ClaimStatus
+from hpo.storage import ClaimStatus, Outcome
+from hpo.trial import TrialState
 
 if TYPE_CHECKING:
     from hpo.study import Study
@@ -52,8 +53,12 @@ def _as_proposal(raw: Proposal | dict[str, Any]) -> Proposal:
 
 
 def claim_next(study: Study, *, worker_id: str, budget: int | None,
-               heartbeat: bool = True) -> RunningTrial | None:
+               heartbeat: bool = True, finish: Outcome | None = None) -> RunningTrial | None:
     """Claim the next trial for this worker: a WAITING one first, else a new proposal.
+
+    Args:
+        finish: this worker's previous result, stored before the claim (in the same
+            transaction when the sampler ignores history, so the budget check sees it).
 
     Returns None when the budget is reached or the sampler is exhausted.
     """
@@ -67,11 +72,14 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
 
         try:  # one transaction: a WAITING trial if any, else a new one proposed under the lock
             claim = storage.claim_new(study.id, worker_id, propose, budget=budget,
-                                      heartbeat=heartbeat, take_waiting=True)
+                                      heartbeat=heartbeat, take_waiting=True, finish=finish)
         except SearchSpaceExhausted:
             return None
         return RunningTrial(study, claim.trial) if claim.trial is not None else None
 
+    if finish is not None:  # a history-based sampler must see this result in its snapshot
+        storage.finish(finish.trial_id, finish.state, value=finish.value, metrics=finish.metrics,
+                       error=finish.error)
     asking = 0.0
     for attempt in range(4 * OPTIMISTIC_ATTEMPTS):
         snap = storage.snapshot(study.id, with_history=True, with_curves=True)
@@ -111,50 +119,53 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-def run_trial(study: Study, trial: RunningTrial, objective: Callable[..., Any], *,
-              deferred: Callable[[], AbstractContextManager[Any]] = nullcontext) -> str:
-    """Evaluate one claimed trial and store how it ended. Returns the final state's name.
+def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *,
+             deferred: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Outcome:
+    """Run the objective on one claimed trial and say how it ended (nothing is written yet).
 
-    Exceptions from the objective end the trial FAILED with the reason; they do not
+    Exceptions from the objective become a FAILED outcome with the reason; they do not
     escape, so the study goes on. Ctrl-C and SIGTERM release the trial (FAILED
     "interrupted", params re-queued) and re-raise.
 
     Args:
-        deferred: a context in which signals are held back while the result is written.
+        deferred: a context in which signals are held back while the trial is released.
     """
-    storage = study.storage
     started = time.perf_counter()
     try:
         result = TrialResult.coerce(objective(dict(trial.params), trial))
         check_finite(result.value)
     except TrialPruned:
-        with deferred():
-            storage.finish(trial.trial_id, _state("PRUNED"), value=trial.last_value,
-                           metrics={"pruned_at_step": max(trial.curve) if trial.curve else None})
-        return "PRUNED"
+        return Outcome(trial.trial_id, TrialState.PRUNED, trial.last_value,
+                       {"pruned_at_step": max(trial.curve) if trial.curve else None})
     except (KeyboardInterrupt, WorkerInterrupted):
         with deferred():
-            storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
+            study.storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
         raise
     except Exception as e:  # noqa: BLE001 - any failure of user code ends only this trial
         log.warning("Trial %d failed: %s", trial.number, _describe(e))
-        with deferred():
-            storage.finish(trial.trial_id, _state("FAILED"), error=_describe(e))
-        return "FAILED"
+        return Outcome(trial.trial_id, TrialState.FAILED, error=_describe(e))
     metrics = dict(result.metrics)
     metrics.setdefault("duration_s", round(time.perf_counter() - started, 4))
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
-    with deferred():
-        storage.finish(trial.trial_id, _state("COMPLETE"), value=result.value, metrics=metrics)
-    if study.artifacts_root is not None and study.artifacts_root.exists():
+    return Outcome(trial.trial_id, TrialState.COMPLETE, result.value, metrics)
+
+
+def after_recorded(study: Study, outcome: Outcome) -> None:
+    """Once a result is stored: keep trained weights only for the best trials."""
+    root = study.artifacts_root
+    if outcome.state == TrialState.COMPLETE and root is not None and root.exists():
         prune_artifacts(study)
-    return "COMPLETE"
 
 
-def _state(name: str) -> Any:
-    from hpo.trial import TrialState
-
-    return TrialState(name)
+def run_trial(study: Study, trial: RunningTrial, objective: Callable[..., Any], *,
+              deferred: Callable[[], AbstractContextManager[Any]] = nullcontext) -> str:
+    """Evaluate one claimed trial and store how it ended. Returns the final state's name."""
+    outcome = evaluate(study, trial, objective, deferred=deferred)
+    with deferred():
+        study.storage.finish(outcome.trial_id, outcome.state, value=outcome.value,
+                             metrics=outcome.metrics, error=outcome.error)
+    after_recorded(study, outcome)
+    return outcome.state.value
 
 
 class Heartbeat:
@@ -310,6 +321,9 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
     with Heartbeat(study, interval, check_stale=heartbeat_on) as beat, \
             interrupts_as_exceptions() as signals:
         trial: RunningTrial | None = None
+        # The result of trial k is written by the transaction that claims trial k+1 (one
+        # commit per trial); `unsaved` holds it in between and is flushed on every exit.
+        unsaved: Outcome | None = None
         try:
             while True:
                 if timeout is not None and time.monotonic() - start >= timeout:
@@ -321,26 +335,35 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                               "`hpo show %s`.", worker_id, finished["FAILED"], study.name)
                     break
                 with signals.deferred():
+                    done, unsaved = unsaved, None
                     trial = claim_next(study, worker_id=worker_id, budget=n_trials,
-                                       heartbeat=heartbeat_on)
+                                       heartbeat=heartbeat_on, finish=done)
+                if done is not None:
+                    after_recorded(study, done)
                 if trial is None:
                     if n_trials is not None and heartbeat_on and _others_running(study):
                         time.sleep(min(0.2, interval))  # re-check soon: a slot may free up
                         if not _budget_reached(study, n_trials):
                             continue  # a running trial may fail (or go stale) and free a slot
                     break
-                beat.trial_id = trial.trial_id
-                state = run_trial(study, trial, objective, deferred=signals.deferred)
-                beat.trial_id = None
+                beat.trial_id = trial.trial_id  # keeps beating until its result is written
+                unsaved = evaluate(study, trial, objective, deferred=signals.deferred)
                 trial = None
-                finished[state] += 1
+                finished[unsaved.state.value] += 1
                 if on_trial_end is not None:
-                    on_trial_end(state)
+                    on_trial_end(unsaved.state.value)
         except (KeyboardInterrupt, WorkerInterrupted):
             if trial is not None:
                 with signals.deferred():
                     study.storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
             raise
+        finally:
+            if unsaved is not None:  # the loop ended before a next claim could carry it
+                with signals.deferred():
+                    study.storage.finish(unsaved.trial_id, unsaved.state, value=unsaved.value,
+                                         metrics=unsaved.metrics, error=unsaved.error)
+                after_recorded(study, unsaved)
+            beat.trial_id = None
     return WorkerStats(worker_id, finished, time.monotonic() - start)
 
 

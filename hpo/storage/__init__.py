@@ -6,6 +6,7 @@ from hpo.storage.engine import DEFAULT_STORAGE, is_memory, is_sqlite, normalize_
 from hpo.storage.storage import (
     Claim,
     ClaimStatus,
+    Outcome,
     Snapshot,
     Storage,
     StudyRecord,
@@ -13,7 +14,7 @@ from hpo.storage.storage import (
     utcnow,
 )
 
-__all__ = ["Storage", "StudyRecord", "StudySummary", "Snapshot", "Claim", "ClaimStatus",
+__all__ = ["Storage", "StudyRecord", "StudySummary", "Snapshot", "Claim", "ClaimStatus", "Outcome",
            "DEFAULT_STORAGE", "get_storage", "is_memory", "is_sqlite", "sqlite_path", "utcnow"]
 
 _OPEN: dict[str, Storage] = {}

@@ -77,6 +77,17 @@ class ClaimStatus(enum.Enum):
     BUDGET_REACHED = "budget_reached"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How an evaluated trial ended, before it is written: what ``Storage.finish`` stores."""
+
+    trial_id: int
+    state: TrialState
+    value: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
 @dataclass
 class Claim:
     status: ClaimStatus

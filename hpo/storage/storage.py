@@ -40,6 +40,7 @@ from hpo.storage._records import (
     _WAITING_IDS,
     Claim,
     ClaimStatus,
+    Outcome,
     Snapshot,
     StudyRecord,
     StudySummary,
@@ -58,6 +59,16 @@ from hpo.storage.schema import (
     TrialRow,
 )
 from hpo.trial import FrozenTrial, TrialState
+
+
+class _NotRunning(Exception):
+    """Inside a claim: the previous trial's result cannot be written in one statement."""
+
+
+def _finish_params(outcome: Outcome) -> dict[str, Any]:
+    return {"tid": outcome.trial_id, "p_state": outcome.state.value,
+            "p_value": _finite_or_none(outcome.value), "p_metrics": outcome.metrics or {},
+            "p_error": outcome.error, "p_now": utcnow()}
 
 
 class Storage:
@@ -348,7 +359,7 @@ class Storage:
     def claim_new(self, study_id: int, worker_id: str, proposal: Proposal | Callable[[int], Proposal],
                   *, expected_number: int | None = None, budget: int | None = None,
                   heartbeat: bool = True, state: TrialState = TrialState.RUNNING,
-                  take_waiting: bool = False) -> Claim:
+                  take_waiting: bool = False, finish: Outcome | None = None) -> Claim:
         """Create a trial with the next number, atomically (or take a WAITING one first).
 
         Args:
@@ -360,9 +371,15 @@ class Storage:
                 WAITING trials reach it.
             take_waiting: claim the oldest WAITING trial (enqueued or a retry) instead, if
                 there is one, in the same transaction; the proposal is then unused.
+            finish: the result of this worker's previous trial, written in the same
+                transaction (one commit per trial instead of two). Whenever that cannot be
+                done in one statement (the trial is no longer RUNNING) or the transaction
+                fails, the result is written by :meth:`finish` on its own: never lost.
         """
         def fn(conn: Connection) -> Claim:
-            number = self._lock_study(conn, study_id)
+            number = self._lock_study(conn, study_id)  # study row first: the one lock order
+            if finish is not None and conn.execute(_FINISH_RUNNING, _finish_params(finish)).rowcount != 1:
+                raise _NotRunning  # roll back; the slow path below handles a late result
             if take_waiting:
                 waiting = self._take_waiting(conn, study_id, number, worker_id, budget, heartbeat)
                 if waiting is not None:
@@ -389,12 +406,31 @@ class Storage:
 
         try:
             return self.tx.run_core(fn, integrity_errors=True)
+        except _NotRunning:
+            pass  # the previous trial stopped being RUNNING (declared stale): slow path below
         except IntegrityError as e:
-            if "grid" in str(e.orig).lower() or "uq_trials_study_grid_point" in str(e):
-                return Claim(ClaimStatus.GRID_TAKEN)
-            if "number" in str(e.orig).lower():
-                return Claim(ClaimStatus.NUMBER_TAKEN)
-            raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
+            self._store(finish)
+            return self._claim_conflict(e)
+        except BaseException:
+            self._store(finish)  # the claim failed, and rolled the result back with it
+            raise
+        self._store(finish)
+        return self.claim_new(study_id, worker_id, proposal, expected_number=expected_number,
+                              budget=budget, heartbeat=heartbeat, state=state,
+                              take_waiting=take_waiting)
+
+    def _store(self, outcome: Outcome | None) -> None:
+        if outcome is not None:
+            self.finish(outcome.trial_id, outcome.state, value=outcome.value,
+                        metrics=outcome.metrics, error=outcome.error)
+
+    def _claim_conflict(self, e: IntegrityError) -> Claim:
+        """A unique violation during a claim: which race was lost."""
+        if "grid" in str(e.orig).lower() or "uq_trials_study_grid_point" in str(e):
+            return Claim(ClaimStatus.GRID_TAKEN)
+        if "number" in str(e.orig).lower():
+            return Claim(ClaimStatus.NUMBER_TAKEN)
+        raise translate(e, self.engine.url.render_as_string(hide_password=True)) from e
 
     # ------------------------------------------------------------------ running trials
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
@@ -423,11 +459,9 @@ class Storage:
         A result that arrives after the trial was declared stale is still kept (a
         completed result is never thrown away); its unclaimed retry is then cancelled.
         """
-        params = {"tid": trial_id, "p_state": state.value, "p_value": _finite_or_none(value),
-                  "p_metrics": metrics or {}, "p_error": error}
+        params = _finish_params(Outcome(trial_id, state, value, metrics or {}, error))
         # the common case, one statement: the trial is still RUNNING (atomic on both backends)
-        if self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, {**params, "p_now": utcnow()})
-                            .rowcount) == 1:
+        if self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, params).rowcount) == 1:
             return True
 
         def fn(session: Session) -> bool:
