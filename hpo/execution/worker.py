@@ -151,9 +151,10 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
 
 
 def after_recorded(study: Study, outcome: Outcome) -> None:
-    """Once a result is stored: keep trained weights only for the best trials."""
+    """Once a result is stored: keep trained weights only for the best completed trials
+    (a pruned or failed trial may have written some before it stopped)."""
     root = study.artifacts_root
-    if outcome.state == TrialState.COMPLETE and root is not None and root.exists():
+    if root is not None and root.exists():
         prune_artifacts(study)
 
 
