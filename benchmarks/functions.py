@@ -3,6 +3,8 @@
 Each :class:`Problem` has box ``bounds: (d, 2)``, ``f(x: (d,)) -> float`` and the optimal
 value ``f_opt``; :meth:`Problem.space` is the matching hpo search space (one Float each).
 Definitions follow the Virtual Library of Simulation Experiments (Surjanovic & Bingham).
+The real tuning tasks ``mlp-<dataset>`` (:mod:`benchmarks.mlp_tasks`) have no known optimum:
+their ``f_opt`` is NaN and the suite measures regret against the best value any run found.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.mlp_tasks import MLP_BOUNDS, MLP_DATASETS, mlp_objective
 from hpo.space import Float, SearchSpace
 
 __all__ = ["Problem", "PROBLEMS", "get_problem"]
@@ -38,8 +41,16 @@ class Problem:
     def __call__(self, params: dict[str, float]) -> float:
         return float(self.f(np.array([params[f"x{i}"] for i in range(self.dim)])))
 
-    def regret(self, value: float) -> float:
-        return max(float(value) - self.f_opt, 0.0)
+    @property
+    def known_optimum(self) -> bool:
+        return not math.isnan(self.f_opt)
+
+    def regret(self, value: float, f_best: float | None = None) -> float:
+        """``value`` minus the optimum (or ``f_best``, the best value seen, when unknown)."""
+        ref = self.f_opt if self.known_optimum else f_best
+        if ref is None:
+            raise ValueError(f"{self.name} has no known optimum; pass f_best.")
+        return max(float(value) - ref, 0.0)
 
 
 def branin(x: NDArray[np.float64]) -> float:
@@ -99,6 +110,7 @@ PROBLEMS: dict[str, Problem] = {
         Problem("rosenbrock4", _box(-5, 10, 4), rosenbrock, 0.0),
         Problem("rastrigin4", _box(-5.12, 5.12, 4), rastrigin, 0.0),
         Problem("ackley10", _box(-32.768, 32.768, 10), ackley, 0.0),
+        *[Problem(f"mlp-{d}", MLP_BOUNDS.copy(), mlp_objective(d), math.nan) for d in MLP_DATASETS],
     ]
 }
 

@@ -1,0 +1,106 @@
+"""Real tuning tasks: a scikit-learn MLP's cross-validated error on small datasets.
+
+``mlp-digits``, ``mlp-breast_cancer``, ``mlp-wine`` (classification, objective 1 - CV
+accuracy) and ``mlp-diabetes`` (regression, objective 1 - CV R², clipped to [0, 1]: worse
+than predicting the mean counts as the mean). All four share one continuous 4-D box that
+every peer handles:
+
+* ``x0`` = log10 alpha (L2 penalty) in [-6, -1]
+* ``x1`` = log10 learning_rate_init (Adam) in [-4, -1]
+* ``x2`` = log2 hidden units (one layer) in [3, 7], rounded to an integer (8-128 units)
+* ``x3`` = log2 batch size in [5, 8], rounded to an integer (32-256; 16 made one digits
+  evaluation take up to 2.3 s)
+
+Each evaluation is deterministic: inputs standardized inside a Pipeline (the diabetes
+target too), ``random_state=0`` for the network, a fixed stratified/shuffled 3-fold split
+(digits: on a fixed stratified subset of 900 of its 1,797 images),
+``max_iter`` 40 epochs without early stopping, ConvergenceWarnings silenced, one BLAS
+thread. Evaluations are cached per process on the parameters after rounding the integers
+(and the floats to 1e-9). The optimum is unknown: ``f_opt`` is NaN and the suite measures
+regret against the best value any run found on the problem.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import warnings
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+__all__ = ["MLP_BOUNDS", "MLP_DATASETS", "decode", "mlp_objective"]
+
+MLP_DATASETS = ("digits", "breast_cancer", "wine", "diabetes")
+MLP_BOUNDS = np.array([[-6.0, -1.0], [-4.0, -1.0], [3.0, 7.0], [5.0, 8.0]])
+MAX_ITER = 40
+FOLDS = 3
+DIGITS_SUBSAMPLE = 900
+
+
+def decode(x: NDArray[np.float64]) -> dict[str, float | int]:
+    """MLP hyperparameters for a point of ``MLP_BOUNDS`` (clipped into the box)."""
+    x = np.clip(np.asarray(x, dtype=float), MLP_BOUNDS[:, 0], MLP_BOUNDS[:, 1])
+    return {"alpha": 10 ** float(x[0]), "learning_rate_init": 10 ** float(x[1]),
+            "hidden": 2 ** round(float(x[2])), "batch_size": 2 ** round(float(x[3]))}
+
+
+@functools.cache
+def _data(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from sklearn import datasets
+
+    loader = {"digits": datasets.load_digits, "breast_cancer": datasets.load_breast_cancer,
+              "wine": datasets.load_wine, "diabetes": datasets.load_diabetes}[name]
+    X, y = loader(return_X_y=True)
+    if name == "digits":  # a fixed, stratified 900-sample subset halves the cost of each fit
+        from sklearn.model_selection import train_test_split
+
+        X, _, y, _ = train_test_split(X, y, train_size=DIGITS_SUBSAMPLE, stratify=y, random_state=0)
+    return X.astype(float), y
+
+
+@functools.lru_cache(maxsize=100_000)
+def _cv_error(name: str, alpha_log: float, lr_log: float, hidden: int, batch: int) -> float:
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _data(name)
+    kw = {"hidden_layer_sizes": (hidden,), "alpha": 10**alpha_log, "learning_rate_init": 10**lr_log,
+          "batch_size": batch, "max_iter": MAX_ITER, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow when a large step diverges
+        warnings.simplefilter("ignore", UserWarning)  # batch_size above a small fold: clipped
+        if name == "diabetes":
+            model = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(**kw)),
+                                               transformer=StandardScaler())
+            cv = KFold(FOLDS, shuffle=True, random_state=0)
+            score = float(np.mean(cross_val_score(model, X, y, cv=cv, scoring="r2")))
+        else:
+            model = make_pipeline(StandardScaler(), MLPClassifier(**kw))
+            cv = StratifiedKFold(FOLDS, shuffle=True, random_state=0)
+            score = float(np.mean(cross_val_score(model, X, y, cv=cv, scoring="accuracy")))
+    err = 1.0 - score
+    return min(max(err, 0.0), 1.0) if math.isfinite(err) else 1.0
+
+
+def mlp_objective(name: str):  # noqa: ANN201 - a Problem's f
+    """``f(x) -> 1 - CV score`` of an MLP on dataset ``name`` at the point ``x`` (4-D)."""
+    if name not in MLP_DATASETS:
+        raise KeyError(f"Unknown dataset {name!r}; use one of {MLP_DATASETS}.")
+
+    def f(x: NDArray[np.float64]) -> float:
+        x = np.clip(np.asarray(x, dtype=float), MLP_BOUNDS[:, 0], MLP_BOUNDS[:, 1])
+        return _cv_error(name, round(float(x[0]), 9), round(float(x[1]), 9), 2 ** round(float(x[2])),
+                         2 ** round(float(x[3])))
+
+    f.__name__ = f"mlp_{name}"
+    return f
