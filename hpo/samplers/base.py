@@ -9,7 +9,7 @@ and the number the new trial will get, so the same study replays the same propos
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -84,20 +84,3 @@ class Sampler(ABC):
 def seed_sequence(seed: int, number: int, attempt: int = 0) -> np.random.Generator:
     """The generator for trial ``number``: a pure function of (seed, number, attempt)."""
     return np.random.default_rng([int(seed) % (2**63), int(number), int(attempt)])
-
-
-def values_of(history: Sequence[FrozenTrial]) -> dict[int, float]:
-    """Trial number -> value for completed trials with a finite value."""
-    return {
-        t.number: float(t.value)
-        for t in history
-        if t.value is not None and t.state.value == "COMPLETE" and np.isfinite(t.value)
-    }
-
-
-def check_kwargs(owner: str, given: Mapping[str, Any], allowed: Sequence[str]) -> None:
-    from hpo.errors import ConfigError
-
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{owner} got unknown option(s) {unknown}; allowed: {sorted(allowed)}.")
