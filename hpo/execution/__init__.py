@@ -30,9 +30,6 @@ def run_study(study: Study, *, n_trials: int, n_workers: int = 1, timeout: float
             "share it. Use a file, e.g. storage='sqlite:///studies/hpo.db'.")
     with StudyProgress(study, n_trials, enabled=show_progress) as progress:
         if n_workers == 1:
-            from hpo.resources import threads_per_worker
-
-            _ = threads_per_worker(1)
             worker_loop(study, n_trials=n_trials, timeout=timeout,
                         on_trial_end=lambda _state: progress.refresh(force=True))
         else:
