@@ -2,8 +2,8 @@
 
 Same data, architecture (128, 128), Adam (lr 1e-3) and batch size for every loop:
 
-(a) ``ours``: :func:`models.torch_train.train_epoch` on a network built by the trainer's
-    own :func:`~models.torch_train.make_model` / :func:`~models.torch_train.make_optimizer`;
+(a) ``ours``: :func:`hpo.models.torch_components.train_epoch` on a network built by the trainer's
+    own :func:`~hpo.models.torch_components.make_model` / :func:`~hpo.models.torch_components.make_optimizer`;
 (b) ``minimal``: a hand-written PyTorch loop slicing pre-shuffled tensors;
 (c) ``sklearn``: ``MLPClassifier.partial_fit`` (one call = one epoch);
 (d) ``dataloader``: the hand-written loop fed by ``DataLoader(TensorDataset)``.
@@ -38,9 +38,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from models.datasets import load_dataset
-from models.metrics import get_metric
-from models.torch_train import (
+from hpo.models.datasets import load_dataset
+from hpo.models.metrics import get_metric
+from hpo.models.torch_components import (
     make_loss,
     make_model,
     make_optimizer,
@@ -48,7 +48,7 @@ from models.torch_train import (
     predict_raw,
     train_epoch,
 )
-from models.torch_trainer import outputs_to_predictions
+from hpo.models.torch_trainer import outputs_to_predictions
 
 HIDDEN = (128, 128)
 

@@ -56,3 +56,7 @@ class SearchSpaceExhausted(HPOError):
 
 class TrialPruned(HPOError):
     """Raised by an objective (or its reporter) to end a trial as PRUNED."""
+
+
+class WorkerInterrupted(BaseException):
+    """SIGTERM arrived: stop after releasing the running trial (a BaseException, like Ctrl-C)."""

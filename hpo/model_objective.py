@@ -1,7 +1,7 @@
 """Turning a stored (model, dataset, metric, options) spec into an objective callable.
 
 This is how ``hpo worker STUDY`` can run a study it knows only from the database:
-model families come from the registry, datasets from ``models.datasets``.
+model families come from the registry, datasets from ``hpo.models.datasets``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class ModelObjective:
     @property
     def data(self) -> Any:
         if self._data is None:
-            from models.datasets import load_dataset
+            from hpo.models.datasets import load_dataset
 
             self._data = load_dataset(self.dataset)
         return self._data
@@ -54,7 +54,7 @@ class ModelObjective:
 
 def metric_direction(metric: str | None, model: str) -> str:
     """'maximize' or 'minimize' for a model family's metric (its default metric if None)."""
-    from models.metrics import default_metric, get_metric
+    from hpo.models.metrics import default_metric, get_metric
 
     if metric is None:
         metric = default_metric("regression" if "regressor" in model else "multiclass")

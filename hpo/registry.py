@@ -14,10 +14,10 @@ from typing import Any
 from hpo.errors import ConfigError
 
 _BUILTIN: dict[str, str] = {
-    "sklearn-mlp-classifier": "models.sklearn_mlp:SklearnMLPClassifierTrainer",
-    "sklearn-mlp-regressor": "models.sklearn_mlp:SklearnMLPRegressorTrainer",
-    "torch-mlp-classifier": "models.torch_fcnn:TorchMLPClassifierTrainer",
-    "torch-mlp-regressor": "models.torch_fcnn:TorchMLPRegressorTrainer",
+    "sklearn-mlp-classifier": "hpo.models.sklearn_mlp:SklearnMLPClassifierTrainer",
+    "sklearn-mlp-regressor": "hpo.models.sklearn_mlp:SklearnMLPRegressorTrainer",
+    "torch-mlp-classifier": "hpo.models.torch_fcnn:TorchMLPClassifierTrainer",
+    "torch-mlp-regressor": "hpo.models.torch_fcnn:TorchMLPRegressorTrainer",
 }
 _USER: dict[str, Any] = {}
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from hpo.errors import ConfigError, StudyMismatchError
 from hpo.model_objective import ModelObjective, callable_path, import_callable, metric_direction
 from hpo.pruning import Pruner, make_pruner
-from hpo.running import RunningTrial
+from hpo.execution.running import RunningTrial
 from hpo.samplers import Sampler, make_sampler, sampler_from_config
 from hpo.space import SearchSpace
 from hpo.storage import DEFAULT_STORAGE, Storage, StudyRecord, get_storage, sqlite_path
@@ -168,7 +168,7 @@ class Study:
 
         Returns the trial number it was given.
         """
-        from hpo.samplers.base import Proposal
+        from hpo.trial import Proposal
         from hpo.storage import ClaimStatus
 
         checked = self.space.validate_params(params, field="enqueue(params)")
@@ -208,14 +208,14 @@ class Study:
 
     def leaderboard(self, top: int | None = 10) -> pd.DataFrame:
         """Completed trials best first: rank, number, value, params, metrics, duration."""
-        from hpo.reporting import trials_frame
+        from hpo.reports.tables import trials_frame
 
         return trials_frame(self.storage.leaderboard(self.id, self.direction, top), self.space,
                             ranked=True)
 
     def trials_dataframe(self) -> pd.DataFrame:
         """Every trial, one row each, in number order."""
-        from hpo.reporting import trials_frame
+        from hpo.reports.tables import trials_frame
 
         return trials_frame(self.storage.trials(self.id), self.space, ranked=False)
 
@@ -234,7 +234,7 @@ def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dat
     if model is not None:
         if dataset is None:
             raise ConfigError(f"model={model!r} needs dataset= (a name such as 'digits', a CSV/.npz path, or (X, y)).")
-        from models.datasets import dataset_to_spec
+        from hpo.models.datasets import dataset_to_spec
 
         if isinstance(dataset, (str, Mapping)):
             spec = dataset_to_spec(dataset)  # a typo or missing file fails here, before any write
@@ -263,7 +263,7 @@ def _build_objective(spec: Mapping[str, Any], objective: Callable[..., Any] | No
             return None
         model_objective = ModelObjective(spec["model"], data, spec.get("metric"), spec.get("options"))
         if spec.get("dataset") is None:
-            from models.datasets import load_dataset
+            from hpo.models.datasets import load_dataset
 
             model_objective._data = load_dataset(dataset)
         return model_objective

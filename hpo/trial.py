@@ -57,3 +57,12 @@ class FrozenTrial:
     @property
     def last_step(self) -> int | None:
         return max(self.intermediate) if self.intermediate else None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What ``Sampler.ask`` returns: the params, and the grid index for finite samplers."""
+
+    params: dict[str, Any]
+    grid_id: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)

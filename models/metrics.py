@@ -56,7 +56,7 @@ class Metric:
 
     @property
     def mode(self) -> Literal["max", "min"]:
-        """``"max"`` or ``"min"``, as :class:`models.early_stopping.EarlyStopping` wants it."""
+        """``"max"`` or ``"min"``, as :class:`hpo.models.early_stopping.EarlyStopping` wants it."""
         return "max" if self.greater_is_better else "min"
 
     @property

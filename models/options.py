@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import ConfigError
-from models.metrics import metric_names
+from hpo.models.metrics import metric_names
 
 
 def _is_int(value: Any) -> bool:

@@ -37,11 +37,11 @@ from threadpoolctl import threadpool_limits
 from hpo.errors import ConfigError
 from hpo.objective import Reporter, TrialResult
 from hpo.resources import threads_per_worker
-from models.data import Fold, make_folds
-from models.datasets import Dataset, load_dataset
-from models.early_stopping import EarlyStopping
-from models.metrics import Metric, default_metric, get_metric
-from models.options import check_training_options
+from hpo.models.splits import Fold, make_folds
+from hpo.models.datasets import Dataset, load_dataset
+from hpo.models.early_stopping import EarlyStopping
+from hpo.models.metrics import Metric, default_metric, get_metric
+from hpo.models.options import check_training_options
 
 LBFGS_STEPS_PER_EPOCH = 10
 _UNITS_K = re.compile(r"units_([1-9]\d*)")
@@ -93,7 +93,7 @@ class _SklearnMLPTrainer:
         """Store the options verbatim (checked here so a bad study fails before it starts).
 
         Args:
-            metric: the validation metric to optimize (see ``models.metrics``); None uses
+            metric: the validation metric to optimize (see ``hpo.models.metrics``); None uses
                 the task's default (accuracy, or r2 for regression).
             max_epochs: most epochs per trial; a ``max_epochs`` param overrides it.
             patience: epochs without improvement before stopping; a param overrides it.

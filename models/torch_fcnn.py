@@ -2,9 +2,9 @@
 
 One hidden block is ``Linear -> [BatchNorm1d] -> activation -> [Dropout]``; the output
 layer is a plain ``Linear`` (logits for classification, values for regression).
-Training, losses and optimizers live in :mod:`models.torch_train`; the trainers
+Training, losses and optimizers live in :mod:`hpo.models.torch_components`; the trainers
 registered as ``torch-mlp-classifier`` / ``torch-mlp-regressor`` and ``load_model`` live
-in :mod:`models.torch_trainer` and are re-exported here (lazily: no import cycle).
+in :mod:`hpo.models.torch_trainer` and are re-exported here (lazily: no import cycle).
 
 Initialization (``init``): ``"default"`` picks what suits the activation (Kaiming-He
 normal for the ReLU family, Xavier-Glorot uniform for tanh/sigmoid, LeCun normal for
@@ -121,7 +121,7 @@ class FCNN(nn.Sequential):
 def __getattr__(name: str) -> Any:
     """Re-export the trainers and loader (the registry imports them from this module)."""
     if name in ("TorchMLPClassifierTrainer", "TorchMLPRegressorTrainer", "load_model", "TorchPredictor"):
-        from models import torch_trainer
+        from hpo.models import torch_trainer
 
         return getattr(torch_trainer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,12 @@
 """The PyTorch MLP model family: ``TorchMLPClassifierTrainer`` / ``TorchMLPRegressorTrainer``.
 
 ``fit(params, data, reporter)`` loads the dataset, splits it with
-:func:`models.data.make_folds` (test part + holdout validation or ``cv`` folds,
+:func:`hpo.models.splits.make_folds` (test part + holdout validation or ``cv`` folds,
 standardized on training rows only; regression targets too), trains one network per
 fold in lockstep, reports the mean validation score every epoch, stops early on it
 and restores the best epoch's weights. With ``cv``, the fold models form an ensemble
 (mean probabilities, or mean values): it gives the test score and is what is saved,
-like :mod:`models.sklearn_mlp`.
+like :mod:`hpo.models.sklearn_mlp`.
 
 ``split_seed`` (default 0) fixes the splits so every trial of a study sees the same
 rows; the trial's ``reporter.seed`` drives weight init, shuffling and dropout.
@@ -30,13 +30,13 @@ import torch
 from hpo.errors import ConfigError
 from hpo.objective import Reporter, TrialResult
 from hpo.resources import threads_per_worker
-from models.data import Fold, Splits, make_folds
-from models.datasets import Dataset, load_dataset
-from models.early_stopping import EarlyStopping
-from models.metrics import Metric, default_metric, get_metric
-from models.options import check_training_options
-from models.torch_fcnn import FCNN
-from models.torch_train import (
+from hpo.models.splits import Fold, Splits, make_folds
+from hpo.models.datasets import Dataset, load_dataset
+from hpo.models.early_stopping import EarlyStopping
+from hpo.models.metrics import Metric, default_metric, get_metric
+from hpo.models.options import check_training_options
+from hpo.models.torch_fcnn import FCNN
+from hpo.models.torch_components import (
     TorchParams,
     make_loss,
     make_model,
@@ -137,7 +137,7 @@ class _TorchMLPTrainer:
         """Store the options verbatim (checked here so a bad study fails before it starts).
 
         Args:
-            metric: validation metric (see :mod:`models.metrics`); None: the task's default.
+            metric: validation metric (see :mod:`hpo.models.metrics`); None: the task's default.
             max_epochs: most epochs per trial; a ``max_epochs`` param overrides it.
             patience: epochs without improvement before stopping; a param overrides it.
             min_delta: smallest improvement that resets patience; a param overrides it.
@@ -147,7 +147,7 @@ class _TorchMLPTrainer:
             device: "cpu", "cuda", "cuda:N"; None picks CUDA when available.
             split_seed: seeds the data splits, the same for every trial of a study.
             **fixed_params: hyperparameters fixed for every trial (see
-                :mod:`models.torch_train`); a trial's params override them.
+                :mod:`hpo.models.torch_components`); a trial's params override them.
         """
         self.metric = metric
         self.max_epochs = max_epochs
@@ -177,7 +177,7 @@ class _TorchMLPTrainer:
 
         Args:
             params: the trial's hyperparameters (merged over the fixed ones).
-            data: anything :func:`models.datasets.load_dataset` accepts.
+            data: anything :func:`hpo.models.datasets.load_dataset` accepts.
             reporter: receives ``report(epoch, mean validation score)`` every epoch; its
                 ``seed`` seeds init, shuffling and dropout.
 

@@ -4,7 +4,7 @@ Each layer's width is conditional on the depth (``when=``). Asynchronous success
 halving (ASHA) compares trials at epochs 2, 6, 18 and keeps the top third at each rung,
 so poor configurations stop after a few epochs. Trained weights of the 5 best trials are
 kept under studies/artifacts/digits-torch/trial-N/ (``model.pt`` + ``model.json``;
-reload them with ``models.torch_fcnn.load_model``). Needs the ``torch`` extra.
+reload them with ``hpo.models.torch_fcnn.load_model``). Needs the ``torch`` extra.
 
     hpo run studies/digits_torch.py
 """

@@ -10,7 +10,7 @@ pytest.importorskip("matplotlib")
 
 import hpo  # noqa: E402
 from hpo.errors import ConfigError  # noqa: E402
-from hpo.plots import KINDS, param_importance, save_plot  # noqa: E402
+from hpo.reports.plots import KINDS, param_importance, save_plot  # noqa: E402
 from hpo.space import Categorical, Float, Int  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from rich.console import Console
 
-from hpo.reporting import (
+from hpo.reports.tables import (
     curves_frame,
     format_duration,
     format_number,

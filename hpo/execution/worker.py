@@ -24,9 +24,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from hpo.errors import SearchSpaceExhausted, TrialPruned
+from hpo.errors import SearchSpaceExhausted, TrialPruned, WorkerInterrupted
 from hpo.objective import TrialResult, check_finite
-from hpo.running import RunningTrial, prune_artifacts
+from hpo.execution.running import RunningTrial, prune_artifacts
 from hpo.samplers.base import Direction, Proposal, seed_sequence
 from hpo.storage import ClaimStatus, Outcome
 from hpo.trial import TrialState
@@ -38,10 +38,6 @@ log = logging.getLogger("hpo.worker")
 
 REPROPOSE_SECONDS = 0.5  # sampler time per claim after which a lost race is not re-proposed
 OPTIMISTIC_ATTEMPTS = 6  # re-proposals after losing a race, before taking the number regardless
-
-
-class WorkerInterrupted(BaseException):
-    """SIGTERM arrived: stop after releasing the running trial (a BaseException, like Ctrl-C)."""
 
 
 def new_worker_id() -> str:

@@ -10,24 +10,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from hpo.space import SearchSpace
-from hpo.trial import FrozenTrial
+from hpo.trial import FrozenTrial, Proposal
 
 Direction = Literal["minimize", "maximize"]
 
-
-@dataclass(frozen=True)
-class Proposal:
-    """What ``Sampler.ask`` returns: the params, and the grid index for finite samplers."""
-
-    params: dict[str, Any]
-    grid_id: int | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Direction", "Proposal", "Sampler", "seed_sequence"]
 
 
 class Sampler(ABC):

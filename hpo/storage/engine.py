@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from hpo.errors import StorageError
+from hpo.storage import DEFAULT_STORAGE  # noqa: F401  (re-exported for callers of engine)
 
 T = TypeVar("T")
 
-DEFAULT_STORAGE = "sqlite:///studies/hpo.db"
 BUSY_TIMEOUT_MS = 30_000
 _TRANSIENT = ("database is locked", "database is busy", "deadlock detected",
               "could not serialize", "server closed the connection", "connection reset")

@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hpo.errors import SchemaVersionError, StorageError, StudyNotFoundError
-from hpo.samplers.base import Proposal
 from hpo.storage._records import (
     _COUNT_STATE,
     _FINISH_RUNNING,
@@ -58,7 +57,7 @@ from hpo.storage.schema import (
     StudyRow,
     TrialRow,
 )
-from hpo.trial import FrozenTrial, TrialState
+from hpo.trial import FrozenTrial, Proposal, TrialState
 
 
 class _NotRunning(Exception):

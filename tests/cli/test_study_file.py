@@ -11,7 +11,7 @@ import cloudpickle
 import pytest
 
 from hpo.errors import ConfigError
-from hpo.study_file import load_attribute, load_study_file
+from hpo.cli.study_file import load_attribute, load_study_file
 
 QUADRATIC = Path(__file__).with_name("quadratic_study.py")
 

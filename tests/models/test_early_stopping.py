@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from models.early_stopping import EarlyStopping
+from hpo.models.early_stopping import EarlyStopping
 
 
 def run(stopper: EarlyStopping, scores: list[float]) -> int:

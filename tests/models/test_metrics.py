@@ -9,7 +9,7 @@ import pytest
 from sklearn import metrics as skm
 
 from hpo.errors import ConfigError
-from models.metrics import default_metric, get_metric, metric_names
+from hpo.models.metrics import default_metric, get_metric, metric_names
 
 rng = np.random.default_rng(0)
 Y_BIN = rng.integers(0, 2, 50)

@@ -15,12 +15,12 @@ from torch import nn
 from hpo.errors import ConfigError, TrialPruned
 from hpo.objective import NullReporter
 from hpo.registry import get_model
-from models import torch_trainer
-from models.data import make_folds
-from models.datasets import load_dataset
-from models.torch_fcnn import ACTIVATIONS, FCNN, INITS
-from models.torch_train import parse_params
-from models.torch_trainer import TorchMLPClassifierTrainer, TorchMLPRegressorTrainer, load_model
+from hpo.models import torch_trainer
+from hpo.models.splits import make_folds
+from hpo.models.datasets import load_dataset
+from hpo.models.torch_fcnn import ACTIVATIONS, FCNN, INITS
+from hpo.models.torch_components import parse_params
+from hpo.models.torch_trainer import TorchMLPClassifierTrainer, TorchMLPRegressorTrainer, load_model
 
 MOONS = {"name": "moons", "n_samples": 60, "noise": 0.2}
 POLY = {"name": "poly", "n_samples": 60}

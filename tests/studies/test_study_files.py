@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hpo.study_file import load_study_file
+from hpo.cli.study_file import load_study_file
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 HAS_TORCH = importlib.util.find_spec("torch") is not None

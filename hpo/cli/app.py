@@ -22,8 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from hpo.errors import ConfigError, HPOError, SchemaVersionError, StorageError
-from hpo.execution.worker import WorkerInterrupted
+from hpo.errors import ConfigError, HPOError, SchemaVersionError, StorageError, WorkerInterrupted
 from hpo.storage import DEFAULT_STORAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -165,8 +164,8 @@ def run(
     top: Annotated[int, typer.Option("--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none).")] = 10,
 ) -> None:
     """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
-    from hpo._cli_views import sampler_text
-    from hpo.study_file import load_study_file
+    from hpo.cli.views import sampler_text
+    from hpo.cli.study_file import load_study_file
 
     if sampler is not None:
         _choice(sampler, SAMPLERS, "--sampler")
@@ -202,8 +201,8 @@ def run(
 
 
 def _print_run_summary(study: Any, wall: float, top: int) -> None:
-    from hpo._cli_views import counts_text
-    from hpo.reporting import format_duration, format_number, leaderboard_table, value_label
+    from hpo.cli.views import counts_text
+    from hpo.reports.tables import format_duration, format_number, leaderboard_table, value_label
     from hpo.trial import TrialState
 
     out = _out()
@@ -242,7 +241,7 @@ def worker(
     """Join an existing study as one worker in this process (start several for parallelism)."""
     from hpo.execution.worker import worker_loop
     from hpo.study import load_study
-    from hpo.study_file import load_attribute
+    from hpo.cli.study_file import load_attribute
 
     fn = load_attribute(objective) if objective else None
     the_study = load_study(study, storage=_existing_storage(storage), objective=fn)
@@ -259,7 +258,7 @@ def worker(
 
     with _threads(threads_per_worker(1)):
         stats = worker_loop(the_study, n_trials=trials, timeout=timeout)
-    from hpo._cli_views import counts_text
+    from hpo.cli.views import counts_text
 
     finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
     _out().print(f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
@@ -282,7 +281,7 @@ def leaderboard(
     fmt: Annotated[str, typer.Option("--format", "-f", metavar="[table|csv|json]", help="table for people; csv and json for programs.")] = "table",
 ) -> None:
     """Completed trials of STUDY, best first."""
-    from hpo.reporting import (
+    from hpo.reports.tables import (
         leaderboard_table,
         to_csv,
         to_json,
@@ -311,7 +310,7 @@ def leaderboard(
 @_handle_errors
 def studies(storage: StorageOption = None) -> None:
     """List the studies in a database with their trial counts and best values."""
-    from hpo._cli_views import studies_table
+    from hpo.cli.views import studies_table
     from hpo.study import list_studies
 
     url = _existing_storage(storage)
@@ -330,7 +329,7 @@ def show(
     trial: Annotated[int | None, typer.Option("--trial", min=0, metavar="N", help="Show this trial: params, metrics, error and learning curve.")] = None,
 ) -> None:
     """The definition of STUDY (space, sampler, settings, counts, best trial), or one trial."""
-    from hpo._cli_views import study_view, trial_view
+    from hpo.cli.views import study_view, trial_view
 
     the_study = _load(study, storage)
     if trial is None:
@@ -356,7 +355,7 @@ def plot(
 ) -> None:
     """Draw one plot of STUDY into a PNG file (needs matplotlib: pip install 'hpo[plots]')."""
     _choice(kind, PLOT_KINDS, "--kind")
-    from hpo.plots import save_plot
+    from hpo.reports.plots import save_plot
 
     the_study = _load(study, storage)
     path = save_plot(the_study, kind, out or Path(f"{study}-{kind}.png"), top=top)
@@ -373,7 +372,7 @@ def export(
     storage: StorageOption = None,
 ) -> None:
     """Every trial of STUDY (all states), or its learning curves, as CSV, JSON or Parquet."""
-    from hpo.reporting import curves_frame, to_csv, to_json, trial_records, trials_frame
+    from hpo.reports.tables import curves_frame, to_csv, to_json, trial_records, trials_frame
 
     _choice(fmt, FORMATS["export"], "--format")
     if fmt == "parquet" and out is None:

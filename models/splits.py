@@ -22,7 +22,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from hpo.errors import ConfigError
-from models.datasets import Dataset
+from hpo.models.datasets import Dataset
 
 
 @dataclass

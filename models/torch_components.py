@@ -10,7 +10,7 @@ Hyperparameters (a trial's ``params`` merged over the trainer's fixed ones):
                          one layer of 64 units
 ``activation``           relu, leaky_relu (``negative_slope``), elu, selu, gelu, silu/swish,
                          tanh, sigmoid, softplus
-``dropout``              in [0, 1); ``batch_norm`` bool; ``init`` see :mod:`models.torch_fcnn`
+``dropout``              in [0, 1); ``batch_norm`` bool; ``init`` see :mod:`hpo.models.torch_fcnn`
 ``optimizer``            sgd (``momentum``, ``nesterov``), adam, adamw, rmsprop (``momentum``)
 ``lr``                   learning rate; ``weight_decay`` (L2, decoupled for adamw); ``l1``
 ``batch_size``           mini-batch size; batches are re-shuffled every epoch
@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from hpo.errors import ConfigError
-from models.torch_fcnn import ACTIVATIONS, FCNN, INITS
+from hpo.models.torch_fcnn import ACTIVATIONS, FCNN, INITS
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "plateau")
@@ -111,7 +111,7 @@ class TorchParams:
     min_delta: float | None = None
 
     def architecture(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`~models.torch_fcnn.FCNN` (less the sizes)."""
+        """Keyword arguments of :class:`~hpo.models.torch_fcnn.FCNN` (less the sizes)."""
         return {"hidden_layer_sizes": list(self.hidden_layer_sizes), "activation": self.activation,
                 "negative_slope": self.negative_slope, "dropout": self.dropout,
                 "batch_norm": self.batch_norm, "init": self.init}

@@ -1,0 +1,7 @@
+"""The ``hpo`` command line (commands in :mod:`hpo.cli.app`, views and study files beside it)."""
+
+from __future__ import annotations
+
+from hpo.cli.app import app
+
+__all__ = ["app"]

@@ -1,0 +1,77 @@
+"""The installed layout: models/ ships as hpo.models, never as a top-level ``models``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import tomllib
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _declared_packages() -> tuple[list[str], dict[str, str]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    return config["packages"], config["package-dir"]
+
+
+def test_every_package_folder_is_declared() -> None:
+    """A new subpackage missing from pyproject's list would silently vanish from the wheel."""
+    packages, package_dir = _declared_packages()
+    found = set()
+    for name, folder in package_dir.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            parts = [p for p in rel.parts if p]
+            if "__pycache__" in parts:
+                continue
+            found.add(".".join([name, *parts]))
+    assert found - set(packages) == set(), "add these to [tool.setuptools] packages"
+
+
+def test_bare_models_import_is_refused_in_a_checkout() -> None:
+    result = subprocess.run([sys.executable, "-c", "import models"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "hpo.models" in result.stderr
+
+
+@pytest.mark.slow
+def test_wheel_installs_models_as_hpo_models(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path / "dist"), str(ROOT)], check=True,
+                   capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("hpo-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "hpo/models/metrics.py" in names and "hpo/py.typed" in names
+    assert not [n for n in names if n.startswith("models/")]
+
+    # A fresh interpreter that sees the wheel's files and this venv's dependencies, but
+    # not the editable install nor the checkout.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(env_dir),
+                                                        "platbase": str(env_dir)}))
+    zipfile.ZipFile(wheel).extractall(purelib)
+    (purelib / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    python = env_dir / "bin" / "python"
+    code = ("import importlib.util, hpo, hpo.models.metrics as m; "
+            "assert importlib.util.find_spec('models') is None; "
+            "assert hpo.__file__.startswith(%r), hpo.__file__; print(m.get_metric('accuracy').name)"
+            % str(purelib))
+    result = subprocess.run([str(python), "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "accuracy"
+
+
+def test_import_hpo_stays_light() -> None:
+    """``import hpo`` must not pull in the storage, pandas or rich (workers and --help pay for it)."""
+    code = ("import sys, hpo; heavy = [m for m in ('sqlalchemy', 'pandas', 'rich', 'torch', 'sklearn')"
+            " if m in sys.modules]; print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
