@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS := torch,dask,postgres,plots,bench,dev
+EXTRAS := torch,dask,postgres,plots,parquet,bench,dev
 
 .PHONY: run test install lint bench clean
 

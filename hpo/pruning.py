@@ -24,6 +24,9 @@ class Pruner(ABC):
     name: ClassVar[str] = ""
     peer_states: ClassVar[tuple[str, ...]] = ("COMPLETE", "PRUNED")
     """Which trials' curves count as peers."""
+    compares_at_step_only: ClassVar[bool] = True
+    """Whether :meth:`prune` at ``step`` reads peers' values at that step only; then the
+    storage reads one row per peer instead of whole curves. Set False to get whole curves."""
 
     @abstractmethod
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:

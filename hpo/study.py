@@ -146,6 +146,8 @@ class Study:
         A NaN or infinite value makes the trial FAILED with that reason.
         """
         number = trial.number if isinstance(trial, RunningTrial) else int(trial)
+        if isinstance(trial, RunningTrial):
+            trial.flush()  # its buffered learning-curve points go in before its final state
         frozen = self.storage.trial(self.id, number)
         state = TrialState(state) if state is not None else TrialState.COMPLETE
         if state == TrialState.COMPLETE:

@@ -48,8 +48,11 @@ def test_wheel_installs_models_as_hpo_models(tmp_path: Path) -> None:
                    capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("hpo-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "hpo/models/metrics.py" in names and "hpo/py.typed" in names
-    assert not [n for n in names if n.startswith("models/")]
+    for shipped in ("hpo/models/metrics.py", "hpo/py.typed", "hpo/examples/digits_mlp.py",
+                    "hpo/storage/migrations/script.py.mako",
+                    "hpo/storage/migrations/versions/0001_baseline.py"):
+        assert shipped in names
+    assert not [n for n in names if n.startswith(("models/", "studies/"))]
 
     # A fresh interpreter that sees the wheel's files and this venv's dependencies, but
     # not the editable install nor the checkout.
@@ -61,6 +64,7 @@ def test_wheel_installs_models_as_hpo_models(tmp_path: Path) -> None:
     (purelib / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     python = env_dir / "bin" / "python"
     code = ("import importlib.util, hpo, hpo.models.metrics as m; "
+            "from hpo.cli.examples import example_files; assert 'digits_mlp' in example_files(); "
             "assert importlib.util.find_spec('models') is None; "
             "assert hpo.__file__.startswith(%r), hpo.__file__; print(m.get_metric('accuracy').name)"
             % str(purelib))

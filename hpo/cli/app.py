@@ -153,7 +153,7 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
 @app.command()
 @_handle_errors
 def run(
-    study_file: Annotated[Path, typer.Argument(metavar="STUDY_FILE", help="A Python file defining make_study(), e.g. studies/digits_mlp.py.")],
+    study_file: Annotated[Path, typer.Argument(metavar="STUDY_FILE", help="A Python file defining make_study(), e.g. studies/digits_mlp.py, or the name of an example (hpo examples).")],
     workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, metavar="N", help="Worker processes [default: the file's N_WORKERS, else 1].")] = None,
     trials: Annotated[int | None, typer.Option("--trials", "-n", min=1, metavar="N", help="Total finished trials wanted; a resumed study only runs the rest [default: the file's N_TRIALS, else 20].")] = None,
     storage: StorageOption = None,
@@ -164,8 +164,9 @@ def run(
     top: Annotated[int, typer.Option("--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none).")] = 10,
 ) -> None:
     """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
-    from hpo.cli.views import sampler_text
+    from hpo.cli.examples import resolve_study_file
     from hpo.cli.study_file import load_study_file
+    from hpo.cli.views import sampler_text
 
     if sampler is not None:
         _choice(sampler, SAMPLERS, "--sampler")
@@ -174,7 +175,7 @@ def run(
         from hpo.execution.dask import check_storage_for_cluster
 
         check_storage_for_cluster(url)
-    loaded = load_study_file(study_file)
+    loaded = load_study_file(resolve_study_file(study_file))
     study = loaded.build(storage=url, sampler=sampler)
     n_trials = trials or loaded.n_trials or 20
     n_workers = workers or loaded.n_workers or 1
@@ -378,7 +379,7 @@ def export(
     if fmt == "parquet" and out is None:
         raise ConfigError("--format parquet writes a binary file; pass --out PATH.")
     if fmt == "parquet" and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
-        raise ConfigError("--format parquet needs pyarrow; install it with: pip install pyarrow, "
+        raise ConfigError("--format parquet needs pyarrow; install it with: pip install 'hpo[parquet]', "
                           "or use --format csv or json.")
     the_study = _load(study, storage)
     trials = the_study.get_trials(with_curves=True)
@@ -418,6 +419,28 @@ def delete(
         typer.confirm(f"Delete study {study!r} and its {n} trials?", abort=True)
     delete_study(study, storage=the_study.storage)
     _out().print(f"Deleted study {escape(study)!r} ({n} trials).")
+
+
+@app.command()
+@_handle_errors
+def examples() -> None:
+    """List the example studies that ship with hpo; run one with: hpo run NAME."""
+    from hpo.cli.examples import example_files, examples_dir
+    from hpo.cli.study_file import describe_study_file
+
+    out = _out()
+    for name, path in example_files().items():
+        out.print(f"[bold]{escape(name):<22}[/bold] {escape(describe_study_file(path))}")
+    out.print(f"\nRun one with: hpo run NAME (e.g. hpo run digits_mlp). Files: {escape(str(examples_dir()))}")
+
+
+def _register_subcommands() -> None:
+    from hpo.cli.db import db_app
+
+    app.add_typer(db_app)
+
+
+_register_subcommands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -209,3 +209,14 @@ def load_attribute(target: str) -> Any:
     from hpo.model_objective import import_callable
 
     return import_callable(target)
+
+
+def describe_study_file(path: Path) -> str:
+    """The first line of a study file's docstring (what ``hpo examples`` prints)."""
+    import ast
+
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,13 @@ from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from hpo.study import Study
+
+log = logging.getLogger("hpo.worker")
+
+FLUSH_SECONDS = 1.0
+"""Buffered learning-curve points are written at least this often (and at pruning checks,
+and when the trial ends): a crash loses at most this much of a trial's curve, never its
+result, while a run of short epochs pays one transaction per second, not one per epoch."""
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -36,21 +45,50 @@ class RunningTrial:
         self.seed = trial_seed(study.seed, frozen.number)
         self.retry_of = frozen.retry_of
         self.curve: dict[int, float] = {}
+        self._unwritten: dict[int, float] = {}
+        self._written_at = time.monotonic()
         self._pruned_at: int | None = None
 
     def __repr__(self) -> str:
         return f"RunningTrial(number={self.number}, params={self.params!r})"
 
     def report(self, step: int, value: float) -> None:
-        """Store ``value`` at ``step``; raise TrialPruned if the pruner stops this trial."""
+        """Record ``value`` at ``step``; raise TrialPruned if the pruner stops this trial.
+
+        Points are buffered and written together (see :data:`FLUSH_SECONDS`); at a step
+        where the pruner compares trials, this trial's points are written first, so every
+        pruning decision, this trial's and its peers', is taken on current data.
+        """
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
             raise HPOError(f"report() needs a step that is an int >= 0. Got {step!r}.")
-        value = float(value)
-        self.curve[int(step)] = value
+        step, value = int(step), float(value)
+        self.curve[step] = value
         if math.isfinite(value):
-            self.study.storage.report(self.trial_id, int(step), value)
-        if self._check_prune(int(step)):
+            self._unwritten[step] = value
+        checks = self.study.pruner.wants_peers(step)
+        if checks or time.monotonic() - self._written_at >= FLUSH_SECONDS:
+            self.flush()
+        if checks and self._check_prune(step):
             raise TrialPruned(f"Trial {self.number} pruned at step {step} (value {value:.6g}).")
+
+    def flush(self) -> None:
+        """Write the buffered learning-curve points in one transaction."""
+        if self._unwritten:
+            points, self._unwritten = self._unwritten, {}
+            try:
+                self.study.storage.report_many(self.trial_id, points)
+            except BaseException:
+                self._unwritten = {**points, **self._unwritten}  # keep them for the next try
+                raise
+        self._written_at = time.monotonic()
+
+    def flush_quietly(self) -> None:
+        """:meth:`flush` on the way out of a trial: a failed write is logged, not raised,
+        so it never hides how the trial itself ended."""
+        try:
+            self.flush()
+        except Exception as e:  # noqa: BLE001 - the curve is a by-product; the result matters
+            log.warning("Trial %d: could not write its last learning-curve points: %s", self.number, e)
 
     def should_prune(self) -> bool:
         return self._pruned_at is not None or (bool(self.curve) and self._check_prune(max(self.curve)))
@@ -59,7 +97,8 @@ class RunningTrial:
         pruner = self.study.pruner
         if not pruner.wants_peers(step):
             return False
-        peers = self.study.storage.curves(self.study.id, [TrialState(s) for s in pruner.peer_states])
+        peers = self.study.storage.curves(self.study.id, [TrialState(s) for s in pruner.peer_states],
+                                          step=step if pruner.compares_at_step_only else None)
         peers.pop(self.number, None)
         if pruner.prune(step, self.curve, peers, self.study.direction == "maximize"):
             self._pruned_at = step

@@ -140,6 +140,8 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
     except Exception as e:  # noqa: BLE001 - any failure of user code ends only this trial
         log.warning("Trial %d failed: %s", trial.number, _describe(e))
         return Outcome(trial.trial_id, TrialState.FAILED, error=_describe(e))
+    finally:
+        trial.flush_quietly()  # the learning-curve points still buffered
     metrics = dict(result.metrics)
     metrics.setdefault("duration_s", round(time.perf_counter() - started, 4))
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}

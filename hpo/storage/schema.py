@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # bump with a new script in migrations/versions/ (and migrations.REVISIONS)
 
 
 class Base(DeclarativeBase):
@@ -38,6 +38,14 @@ class SchemaInfo(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class AlembicVersion(Base):
+    """Alembic's own bookkeeping table, declared here so new databases are stamped without Alembic."""
+
+    __tablename__ = "alembic_version"
+
+    version_num: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class StudyRow(Base):
@@ -98,6 +106,7 @@ class IntermediateRow(Base):
     """One point of a trial's learning curve: the value reported at ``step``."""
 
     __tablename__ = "intermediate_values"
+    __table_args__ = (Index("ix_intermediate_step_trial", "step", "trial_id"),)
 
     trial_id: Mapped[int] = mapped_column(
         ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True

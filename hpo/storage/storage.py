@@ -8,7 +8,7 @@ numbers are unique and contiguous and the budget is never overshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     delete,
     func,
+    insert,
     inspect,
     select,
     update,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from hpo._version import __version__
 from hpo.errors import SchemaVersionError, StorageError, StudyNotFoundError
 from hpo.storage._records import (
     _COUNT_STATE,
@@ -49,8 +51,10 @@ from hpo.storage._records import (
     utcnow,
 )
 from hpo.storage.engine import Transactions, is_memory, make_engine, normalize_url, translate
+from hpo.storage.migrations import HEAD
 from hpo.storage.schema import (
     SCHEMA_VERSION,
+    AlembicVersion,
     Base,
     IntermediateRow,
     SchemaInfo,
@@ -78,16 +82,22 @@ class Storage:
             (in memory, private to this process) or ``postgresql://user@host/db``.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
         self.url = normalize_url(url)
         self.engine: Engine = make_engine(self.url)
         self.tx = Transactions(self.engine)
         self.in_memory = is_memory(self.url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
-        self._init_schema()
+        if check_schema:  # False only for `hpo db upgrade`, which must open an older schema
+            self._init_schema()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked: what may be printed or logged."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     def __repr__(self) -> str:
-        return f"Storage({self.engine.url.render_as_string(hide_password=True)!r})"
+        return f"Storage({self.display_url!r})"
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -112,24 +122,60 @@ class Storage:
         conn = session.connection()
         tables = set(inspect(conn).get_table_names())
         if SchemaInfo.__tablename__ not in tables:
-            ours = {t.name for t in Base.metadata.sorted_tables}
+            ours = {t.name for t in Base.metadata.sorted_tables} - {AlembicVersion.__tablename__}
             if tables & ours:
                 raise StorageError(
                     f"The database at {self!r} has tables named {sorted(tables & ours)} but no "
                     "hpo schema version: it was not written by hpo. Use another database."
                 )
             Base.metadata.create_all(conn)
-            session.add(SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)))
+            session.add_all([SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)),
+                             SchemaInfo(key="hpo_version", value=__version__),
+                             AlembicVersion(version_num=HEAD)])
             return
-        found = session.get(SchemaInfo, "schema_version")
-        version = int(found.value) if found else -1
+        version = self._stored_schema_version(session)
         if version != SCHEMA_VERSION:
-            hint = ("Upgrade hpo to open it." if version > SCHEMA_VERSION
-                    else "No migration exists from it; export it with an older hpo.")
+            if version > SCHEMA_VERSION:
+                hint = "It was written by a newer hpo: upgrade hpo to open it."
+            else:
+                hint = (f"Back it up, then upgrade it in place with: "
+                        f"hpo db upgrade --storage '{self.display_url}'")
             raise SchemaVersionError(
-                f"The database at {self!r} has hpo schema version {version}; this hpo reads "
-                f"version {SCHEMA_VERSION}. {hint}"
+                f"The database at {self!r} has hpo schema version {version}; this hpo "
+                f"({__version__}) reads version {SCHEMA_VERSION}. {hint}"
             )
+
+    def _stored_schema_version(self, session: Session) -> int:
+        found = session.get(SchemaInfo, "schema_version")
+        if found is None:
+            return -1
+        try:
+            return int(found.value)
+        except ValueError:
+            raise SchemaVersionError(
+                f"The database at {self!r} stores schema version {found.value!r}, which is not a "
+                "number: the hpo_schema table was edited or damaged. Restore it from a backup."
+            ) from None
+
+    def upgrade_schema(self) -> list[str]:
+        """Migrate the database to this hpo's schema; return the revisions applied (oldest first)."""
+        from hpo.storage import migrations
+
+        def fn(session: Session) -> list[str]:
+            conn = session.connection()
+            if SchemaInfo.__tablename__ not in set(inspect(conn).get_table_names()):
+                raise SchemaVersionError(f"The database at {self!r} holds no hpo schema to upgrade.")
+            version = self._stored_schema_version(session)
+            if version > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"The database at {self!r} has schema version {version}, newer than this "
+                    f"hpo's ({SCHEMA_VERSION}): upgrade hpo instead.")
+            applied = migrations.upgrade(conn, from_schema_version=version)
+            conn.execute(delete(SchemaInfo).where(SchemaInfo.key == "hpo_version"))
+            conn.execute(insert(SchemaInfo).values(key="hpo_version", value=__version__))
+            return applied
+
+        return self.tx.run(fn)
 
     # ------------------------------------------------------------------ studies
     def create_study(self, *, name: str, direction: str, space: dict[str, Any],
@@ -287,17 +333,23 @@ class Storage:
 
         return self.tx.run(fn, write=False)
 
-    def curves(self, study_id: int, states: Iterable[TrialState]) -> dict[int, dict[int, float]]:
-        """Trial number -> {step: value} for trials in ``states`` (what pruners compare against)."""
+    def curves(self, study_id: int, states: Iterable[TrialState], *,
+               step: int | None = None) -> dict[int, dict[int, float]]:
+        """Trial number -> {step: value} for trials in ``states`` (what pruners compare against).
+
+        With ``step``, only that step's points: a pruning check then reads one row per peer
+        (through the ``(step, trial_id)`` index), not every epoch of every peer.
+        """
         def fn(session: Session) -> dict[int, dict[int, float]]:
-            rows = session.execute(
-                select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
-                .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
-                .where(TrialRow.study_id == study_id, TrialRow.state.in_([s.value for s in states]))
-            )
+            query = (select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
+                     .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
+                     .where(TrialRow.study_id == study_id,
+                            TrialRow.state.in_([s.value for s in states])))
+            if step is not None:
+                query = query.where(IntermediateRow.step == step)
             out: dict[int, dict[int, float]] = {}
-            for number, step, value in rows:
-                out.setdefault(number, {})[step] = value
+            for number, at, value in session.execute(query):
+                out.setdefault(number, {})[at] = value
             return out
 
         return self.tx.run(fn, write=False)
@@ -442,14 +494,25 @@ class Storage:
 
     def report(self, trial_id: int, step: int, value: float) -> None:
         """Store one learning-curve point (the latest report for a step wins)."""
-        def fn(session: Session) -> None:
-            existing = session.get(IntermediateRow, (trial_id, step))
-            if existing is None:
-                session.add(IntermediateRow(trial_id=trial_id, step=step, value=value))
-            else:
-                existing.value = value
+        self.report_many(trial_id, {step: value})
 
-        self.tx.run(fn)
+    def report_many(self, trial_id: int, points: Mapping[int, float]) -> None:
+        """Store several learning-curve points of one trial in one short transaction.
+
+        The latest report for a step wins. One Core statement per existing/new split, no
+        ORM unit of work: this runs once per flush of a trial's buffered epochs.
+        """
+        if not points:
+            return
+        rows = [{"trial_id": trial_id, "step": int(k), "value": float(v)} for k, v in points.items()]
+
+        def fn(conn: Connection) -> None:
+            table = IntermediateRow.__table__
+            conn.execute(delete(table).where(table.c.trial_id == trial_id,
+                                             table.c.step.in_([r["step"] for r in rows])))
+            conn.execute(insert(table), rows)
+
+        self.tx.run_core(fn)
 
     def finish(self, trial_id: int, state: TrialState, *, value: float | None = None,
                metrics: dict[str, Any] | None = None, error: str | None = None) -> bool:

@@ -18,8 +18,8 @@ import pytest
 STUDY_FILE = Path(__file__).with_name("quadratic_study.py")
 
 
-def hpo(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120", "QUADRATIC_SLEEP": "0.2"}
+def hpo(*args: object, cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", "QUADRATIC_SLEEP": "0.05", **extra_env}
     env.pop("HPO_STORAGE", None)
     return subprocess.run([sys.executable, "-m", "hpo", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -28,7 +28,8 @@ def hpo(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_run_with_two_workers_then_join_with_a_worker_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    run = hpo("run", STUDY_FILE, "--workers", "2", "--trials", "10", "--storage", url, cwd=tmp_path)
+    run = hpo("run", STUDY_FILE, "--workers", "2", "--trials", "10", "--storage", url, cwd=tmp_path,
+              QUADRATIC_RENDEZVOUS=str(tmp_path / "rendezvous"))  # both workers get trials
     assert run.returncode == 0, run.stderr
     assert "10 complete" in run.stdout
     assert "Traceback" not in run.stderr

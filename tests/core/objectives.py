@@ -16,4 +16,21 @@ def quadratic(params, reporter):
 def slow_quadratic(params, reporter):
     """Like quadratic, but takes a while, so a test can kill the process mid-trial."""
     time.sleep(float(os.environ.get("HPO_TEST_SLEEP", "0.15")))
+    rendezvous()
     return (params["x"] - 1.0) ** 2
+
+
+def rendezvous(parties: int = 2, timeout: float = 60.0) -> None:
+    """With HPO_TEST_RENDEZVOUS=DIR, wait until ``parties`` processes have run a trial.
+
+    Lets a test assert that every worker process got work without betting on speed: the
+    first process's trial waits (up to ``timeout``) until another process claims one.
+    """
+    folder = os.environ.get("HPO_TEST_RENDEZVOUS")
+    if not folder:
+        return
+    os.makedirs(folder, exist_ok=True)
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + timeout
+    while len(os.listdir(folder)) < parties and time.monotonic() < deadline:
+        time.sleep(0.02)

@@ -163,8 +163,9 @@ def test_unusable_storage_urls(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_share_a_study(sqlite_url, monkeypatch):
+def test_two_workers_share_a_study(sqlite_url, monkeypatch, tmp_path):
     monkeypatch.setenv("HPO_TEST_SLEEP", "0.1")
+    monkeypatch.setenv("HPO_TEST_RENDEZVOUS", str(tmp_path / "rendezvous"))  # both get a trial
     study = make(sqlite_url, objective=slow_quadratic)
     study.optimize(n_trials=12, n_workers=2)
     trials = study.trials

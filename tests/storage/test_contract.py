@@ -49,8 +49,8 @@ def test_schema_created_once_and_reopened(fresh_url):
 def test_other_schema_version_is_refused(fresh_url):
     Storage(fresh_url).dispose()
     _raw(fresh_url, "UPDATE hpo_schema SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(SchemaVersionError, match=re.escape(
-            f"has hpo schema version 99; this hpo reads version {SCHEMA_VERSION}. Upgrade hpo to open it.")):
+    with pytest.raises(SchemaVersionError, match=rf"schema version 99;.*reads version {SCHEMA_VERSION}"
+                                                 r".*upgrade hpo to open it"):
         Storage(fresh_url)
 
 

@@ -1,0 +1,142 @@
+"""Where the time of a run goes: training versus hpo's own overhead.
+
+Three measurements, each a subcommand:
+
+``study FILE``: run a study file with ``hpo run`` in a fresh database and split its wall
+time into start-up (launch to the first trial's start), training (inside the objective,
+from stored timings) and everything else (claims, sampler, result writes, reporting).
+Works for any study file::
+
+    python -m benchmarks.overhead study studies/digits_mlp.py --workers 2 --trials 40
+
+``epochs``: the cost of reporting one learning-curve point, amortized, written per epoch
+(one transaction each, as before buffering) against buffered (hpo's reporter)::
+
+    python -m benchmarks.overhead epochs --epochs 2000
+
+``pruning``: the cost of one pruning check as the study grows (100 .. 10,000 trials x 50
+epochs): it reads the peers' values at the current step only, so it should stay flat::
+
+    python -m benchmarks.overhead pruning --sizes 100,1000,10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+
+def study_split(file: str, workers: int, trials: int) -> None:
+    import hpo
+    from hpo.reports.overhead import overhead_split
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/hpo.db"
+        launched = time.time()
+        subprocess.run([sys.executable, "-m", "hpo", "run", file, "--workers", str(workers),
+                        "--trials", str(trials), "--storage", url, "--top", "0", "--no-progress"],
+                       check=True, stdout=subprocess.DEVNULL)
+        wall = time.time() - launched
+        (summary,) = hpo.list_studies(url)
+        study = hpo.load_study(summary.name, storage=url)
+        trials_ = [t for t in study.trials if t.started_at is not None]
+        first = min(t.started_at.timestamp() for t in trials_)  # type: ignore[union-attr]
+        split = overhead_split(trials_)
+        assert split is not None
+    startup = first - launched
+    training_wall = split.training_seconds / workers
+    other = max(0.0, wall - startup - training_wall)
+    print(f"{file}: {len(trials_)} trials on {workers} worker(s), wall {wall:.2f} s")
+    print(f"  start-up to first trial  {startup:7.2f} s  {100 * startup / wall:5.1f}%")
+    print(f"  training (objective)     {training_wall:7.2f} s  {100 * training_wall / wall:5.1f}%")
+    print(f"  everything else          {other:7.2f} s  {100 * other / wall:5.1f}%")
+    print(f"  stored split: overhead {100 * split.overhead_fraction:.1f}% of the time workers "
+          f"held (claims, sampler, writes, gaps between trials)")
+
+
+def epoch_writes(epochs: int) -> None:
+    import hpo
+    from hpo.space import Float
+
+    with tempfile.TemporaryDirectory() as tmp:
+        study = hpo.create_study("epochs", space={"x": Float(0, 1)}, objective=lambda p, r: 0.0,
+                                 storage=f"sqlite:///{tmp}/hpo.db", seed=0)
+        per_epoch = study.ask()
+        t = time.perf_counter()
+        for step in range(epochs):
+            study.storage.report(per_epoch.trial_id, step, 0.5)
+        unbuffered = (time.perf_counter() - t) / epochs
+        buffered_trial = study.ask()
+        t = time.perf_counter()
+        for step in range(epochs):
+            buffered_trial.report(step, 0.5)
+        buffered_trial.flush()
+        buffered = (time.perf_counter() - t) / epochs
+    print(f"one transaction per epoch: {1e3 * unbuffered:.3f} ms/epoch")
+    print(f"buffered reporter:         {1e3 * buffered:.3f} ms/epoch (amortized, "
+          f"{unbuffered / buffered:.0f}x less)")
+
+
+def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> None:
+    import hpo
+    from hpo.space import Float
+    from hpo.storage.schema import IntermediateRow, TrialRow
+    from hpo.storage.storage import utcnow
+    from hpo.trial import TrialState
+
+    print(f"{'trials':>8} {'rows':>10} {'step-only check':>16} {'whole-curve read':>17}")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            study = hpo.create_study("pruning", space={"x": Float(0, 1)}, objective=lambda p, r: 0.0,
+                                     storage=f"sqlite:///{tmp}/hpo.db", seed=0)
+            now = utcnow()
+            with study.storage.engine.begin() as conn:  # prefill in bulk
+                conn.execute(TrialRow.__table__.insert(), [
+                    {"study_id": study.id, "number": i, "state": "COMPLETE", "params": {"x": 0.5},
+                     "value": 0.5, "metrics": {}, "user_attrs": {}, "started_at": now,
+                     "finished_at": now} for i in range(n)])
+                ids = [r[0] for r in conn.execute(TrialRow.__table__.select()
+                                                  .with_only_columns(TrialRow.id))]
+                conn.execute(IntermediateRow.__table__.insert(), [
+                    {"trial_id": tid, "step": s, "value": 0.5} for tid in ids for s in range(epochs)])
+            states = [TrialState.COMPLETE, TrialState.PRUNED]
+            t = time.perf_counter()
+            for _ in range(repeats):
+                study.storage.curves(study.id, states, step=epochs // 2)
+            step_only = (time.perf_counter() - t) / repeats
+            t = time.perf_counter()
+            study.storage.curves(study.id, states)
+            whole = time.perf_counter() - t
+        print(f"{n:>8} {n * epochs:>10} {1e3 * step_only:>13.2f} ms {1e3 * whole:>14.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("study")
+    s.add_argument("file")
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--trials", type=int, default=20)
+    e = sub.add_parser("epochs")
+    e.add_argument("--epochs", type=int, default=2000)
+    p = sub.add_parser("pruning")
+    p.add_argument("--sizes", default="100,1000,10000")
+    args = parser.parse_args()
+    if args.what == "study":
+        study_split(str(Path(args.file)), args.workers, args.trials)
+    elif args.what == "epochs":
+        epoch_writes(args.epochs)
+    else:
+        pruning_checks([int(x) for x in args.sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()

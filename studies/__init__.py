@@ -1,0 +1,1 @@
+"""Example study files; installed as ``hpo.examples`` (``hpo examples`` lists them)."""
