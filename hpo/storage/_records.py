@@ -38,8 +38,6 @@ _FINISH_RUNNING = update(_TRIALS).where(_TRIALS.c.id == bindparam("tid"),
                                         _TRIALS.c.state == _RUNNING).values(
     state=bindparam("p_state"), value=bindparam("p_value"), metrics=bindparam("p_metrics"),
     error=bindparam("p_error"), finished_at=bindparam("p_now"))
-FINISHED = (TrialState.COMPLETE.value, TrialState.PRUNED.value, TrialState.FAILED.value)
-PENDING = (TrialState.RUNNING.value, TrialState.WAITING.value)
 
 
 def utcnow() -> datetime:
