@@ -54,10 +54,6 @@ class FrozenTrial:
             return None
         return (self.finished_at - self.started_at).total_seconds()
 
-    @property
-    def last_step(self) -> int | None:
-        return max(self.intermediate) if self.intermediate else None
-
 
 @dataclass(frozen=True)
 class Proposal:

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from hpo.errors import ConfigError
 from hpo.execution.progress import StudyProgress
-from hpo.execution.worker import claim_next, run_trial, worker_loop
+from hpo.execution.worker import claim_next, worker_loop
 
 if TYPE_CHECKING:
     from hpo.study import Study
 
-__all__ = ["run_study", "worker_loop", "claim_next", "run_trial", "StudyProgress"]
+__all__ = ["run_study", "worker_loop", "claim_next", "StudyProgress"]
 
 
 def run_study(study: Study, *, n_trials: int, n_workers: int = 1, timeout: float | None = None,

@@ -156,17 +156,6 @@ def after_recorded(study: Study, outcome: Outcome) -> None:
         prune_artifacts(study)
 
 
-def run_trial(study: Study, trial: RunningTrial, objective: Callable[..., Any], *,
-              deferred: Callable[[], AbstractContextManager[Any]] = nullcontext) -> str:
-    """Evaluate one claimed trial and store how it ended. Returns the final state's name."""
-    outcome = evaluate(study, trial, objective, deferred=deferred)
-    with deferred():
-        study.storage.finish(outcome.trial_id, outcome.state, value=outcome.value,
-                             metrics=outcome.metrics, error=outcome.error)
-    after_recorded(study, outcome)
-    return outcome.state.value
-
-
 class Heartbeat:
     """A daemon thread that keeps the worker's running trial alive and finds dead workers' trials.
 

@@ -60,6 +60,3 @@ class GridSampler(Sampler):
             if int(grid_id) not in taken:
                 return Proposal(dict(grid[grid_id]), grid_id=int(grid_id))
         raise SearchSpaceExhausted(f"All {len(grid)} grid points have been proposed.")
-
-    def grid_size(self, space: SearchSpace) -> int:
-        return len(self.points(space)[0])
