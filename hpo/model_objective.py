@@ -15,8 +15,6 @@ from hpo.errors import ConfigError
 from hpo.objective import Reporter, TrialResult
 from hpo.registry import get_model
 
-Objective = Callable[[dict[str, Any], Reporter], Any]
-
 
 class ModelObjective:
     """``objective(params, reporter)`` that trains one registered model family on one dataset."""
@@ -36,11 +34,22 @@ class ModelObjective:
 
     @property
     def data(self) -> Any:
+        """The loaded Dataset (loaded on first use, in the process that trains)."""
         if self._data is None:
             from hpo.models.datasets import load_dataset
 
             self._data = load_dataset(self.dataset)
         return self._data
+
+    def preload(self) -> ModelObjective:
+        """Load the dataset now and return self.
+
+        For in-memory data (arrays, a Dataset) that no stored spec can rebuild: loading
+        checks it before a study is written, and the loaded arrays then travel with the
+        objective to worker processes (a named or file dataset travels as its spec).
+        """
+        _ = self.data
+        return self
 
     def __call__(self, params: dict[str, Any], reporter: Reporter) -> TrialResult:
         return self.trainer.fit(params, self.data, reporter)

@@ -264,11 +264,7 @@ def _build_objective(spec: Mapping[str, Any], objective: Callable[..., Any] | No
         if data is None:
             return None
         model_objective = ModelObjective(spec["model"], data, spec.get("metric"), spec.get("options"))
-        if spec.get("dataset") is None:
-            from hpo.models.datasets import load_dataset
-
-            model_objective._data = load_dataset(dataset)
-        return model_objective
+        return model_objective.preload() if spec.get("dataset") is None else model_objective
     if spec.get("callable"):
         try:
             return import_callable(spec["callable"])
