@@ -27,7 +27,7 @@ from typing import Any, Literal
 from hpo.errors import ConfigError
 
 __all__ = ["Interval", "Options", "Predicate", "Constraint", "describe", "is_satisfied",
-           "validate", "check_param"]
+           "validate", "check_param", "check_names"]
 
 
 def _is_bool(value: Any) -> bool:
@@ -154,6 +154,19 @@ def check_param(name: str, value: Any, constraints: Iterable[Constraint], *, own
                           f"Got {value!r} instead.")
 
 
+def check_names(params: Iterable[str], valid: Iterable[str], *, owner: str, note: str = "") -> None:
+    """Refuse a name that is not among ``valid``, listing the valid ones (``note`` adds a hint).
+
+    Raises:
+        ConfigError: "Unknown parameter 'lrr' of Owner; valid parameters are [...]."
+    """
+    known = set(valid)
+    extra = sorted(str(name) for name in params if name not in known)
+    if extra:
+        raise ConfigError(f"Unknown parameter {extra[0]!r} of {owner}; valid parameters are "
+                          f"{sorted(known)}{note}.")
+
+
 def validate(spec: Mapping[str, Iterable[Constraint]], params: Mapping[str, Any], *,
              owner: str, unknown: Literal["raise", "ignore"] = "ignore") -> None:
     """Check every parameter of ``params`` that ``spec`` constrains.
@@ -168,10 +181,7 @@ def validate(spec: Mapping[str, Iterable[Constraint]], params: Mapping[str, Any]
         ConfigError: naming the first parameter that meets none of its constraints.
     """
     if unknown == "raise":
-        extra = sorted(set(params) - set(spec))
-        if extra:
-            raise ConfigError(f"Unknown parameter {extra[0]!r} of {owner}; valid parameters are "
-                              f"{sorted(spec)}.")
+        check_names(params, spec, owner=owner)
     for name, constraints in spec.items():
         if name in params:
             check_param(name, params[name], constraints, owner=owner)
