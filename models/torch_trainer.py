@@ -1,12 +1,11 @@
 """The PyTorch MLP model family: ``TorchMLPClassifierTrainer`` / ``TorchMLPRegressorTrainer``.
 
-``fit(params, data, reporter)`` loads the dataset, splits it with
-:func:`hpo.models.splits.make_folds` (test part + holdout validation or ``cv`` folds,
-standardized on training rows only; regression targets too), trains one network per
-fold in lockstep, reports the mean validation score every epoch, stops early on it
-and restores the best epoch's weights. With ``cv``, the fold models form an ensemble
-(mean probabilities, or mean values): it gives the test score and is what is saved,
-like :mod:`hpo.models.sklearn_mlp`.
+The loop (splits, one network per fold trained in lockstep, the mean validation score
+reported every epoch, early stopping with the best epoch's weights restored, the fold
+ensemble's test score) is :class:`~hpo.models.base.EpochTrainer`'s; this module builds
+the networks (:mod:`hpo.models.torch_components`), trains one epoch, predicts, and
+saves the ensemble. With ``cv``, the fold models form an ensemble (mean probabilities,
+or mean values): it gives the test score and is what is saved.
 
 ``split_seed`` (default 0) fixes the splits so every trial of a study sees the same
 rows; the trial's ``reporter.seed`` drives weight init, shuffling and dropout.
@@ -18,24 +17,19 @@ When ``reporter.artifact_dir()`` gives a folder, ``model.pt`` (state_dicts) and
 from __future__ import annotations
 
 import json
-import math
-import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from hpo.errors import ConfigError
-from hpo.objective import Reporter, TrialResult
-from hpo.resources import threads_per_worker
-from hpo.models.splits import Fold, Splits, make_folds
-from hpo.models.datasets import Dataset, load_dataset
-from hpo.models.early_stopping import EarlyStopping
-from hpo.models.metrics import Metric, default_metric, get_metric
-from hpo.models.options import check_training_options
-from hpo.models.torch_fcnn import FCNN
+from hpo.models.base import OPTION_CONSTRAINTS, EpochTrainer, TrainingRun
+from hpo.models.splits import Fold
 from hpo.models.torch_components import (
     TorchParams,
     make_loss,
@@ -46,6 +40,9 @@ from hpo.models.torch_components import (
     predict_raw,
     train_epoch,
 )
+from hpo.models.torch_fcnn import FCNN
+from hpo.objective import Reporter
+from hpo.resources import threads_per_worker
 
 FORMAT_VERSION = 1
 
@@ -73,37 +70,27 @@ def outputs_to_predictions(out: torch.Tensor, task: str, y_mean: float = 0.0,
     return out[:, 0].cpu().numpy() * y_scale + y_mean, None
 
 
-class _FoldRun:
-    """One network being trained on one fold (tensors on the device, optimizer, schedule)."""
+@dataclass
+class _Member:
+    """One network being trained on one fold: tensors on the device, optimizer, schedule."""
 
-    def __init__(self, fold: Fold, hp: TorchParams, task: str, n_outputs: int, device: torch.device,
-                 max_epochs: int, mode: str) -> None:
-        self.fold, self.hp, self.task = fold, hp, task
-        self.model = make_model(hp, fold.X_train.shape[1], n_outputs).to(device)
-        self.optimizer = make_optimizer(hp, self.model)
-        self.scheduler = make_scheduler(hp, self.optimizer, max_epochs, mode)
-        self.loss_fn = make_loss(hp, task)
-        self.X = torch.as_tensor(fold.X_train, dtype=torch.float32, device=device)
-        self.y = _target_tensor(fold.y_train, task, device)
-        self.X_val = torch.as_tensor(fold.X_val, dtype=torch.float32, device=device)
-        self.y_val = fold.y_val if task != "regression" else fold.unscale_y(fold.y_val)
+    model: FCNN
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    loss_fn: nn.Module
+    X: torch.Tensor
+    y: torch.Tensor
+    X_val: torch.Tensor
+    X_val_source: np.ndarray  # the fold's array X_val was made from: validation reuses the tensor
+    task: str
 
-    def train_epoch(self, generator: torch.Generator) -> torch.Tensor:
-        hp = self.hp
-        return train_epoch(self.model, self.X, self.y, self.loss_fn, self.optimizer, hp.batch_size,
-                           generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm)
 
-    def score(self, metric: Metric) -> float:
-        """The metric on this fold's validation rows (NaN when outputs are NaN/inf)."""
-        out = predict_raw(self.model, self.X_val)
-        pred, proba = outputs_to_predictions(out, self.task, self.fold.y_mean, self.fold.y_scale)
-        return _check_score(metric, self.y_val, pred, proba)
+@dataclass
+class _Session:
+    """What one fit shares across its folds: the device and the shuffling generator."""
 
-    def step_schedule(self, score: float) -> None:
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(score)
-        elif self.scheduler is not None:
-            self.scheduler.step()
+    device: torch.device
+    generator: torch.Generator
 
 
 def _target_tensor(y: np.ndarray, task: str, device: torch.device) -> torch.Tensor:
@@ -125,156 +112,107 @@ def resolve_device(device: str | None) -> torch.device:
     return dev
 
 
-class _TorchMLPTrainer:
+class _TorchMLPTrainer(EpochTrainer):
     """Shared by the classifier and the regressor; see the module docstring."""
 
-    _tasks: tuple[str, ...] = ()
+    option_constraints = {**OPTION_CONSTRAINTS, "device": [None, str]}
 
-    def __init__(self, *, metric: str | None = None, max_epochs: int = 100, patience: int = 10,
-                 min_delta: float = 0.0, test_size: float = 0.2, validation_fraction: float = 0.2,
-                 cv: int | None = None, device: str | None = None, split_seed: int = 0,
-                 **fixed_params: Any) -> None:
-        """Store the options verbatim (checked here so a bad study fails before it starts).
+    def __init__(self, *, device: str | None = None, **options: Any) -> None:
+        """Store the options (checked here so a bad study fails before it starts).
 
         Args:
-            metric: validation metric (see :mod:`hpo.models.metrics`); None: the task's default.
-            max_epochs: most epochs per trial; a ``max_epochs`` param overrides it.
-            patience: epochs without improvement before stopping; a param overrides it.
-            min_delta: smallest improvement that resets patience; a param overrides it.
-            test_size: fraction of rows held out for the test score (0: none).
-            validation_fraction: fraction of training rows validated on when ``cv`` is None.
-            cv: k for k-fold cross-validation on the training rows, or None.
             device: "cpu", "cuda", "cuda:N"; None picks CUDA when available.
-            split_seed: seeds the data splits, the same for every trial of a study.
-            **fixed_params: hyperparameters fixed for every trial (see
-                :mod:`hpo.models.torch_components`); a trial's params override them.
+            **options: the options every family takes (see
+                :class:`~hpo.models.base.EpochTrainer`) and hyperparameters fixed for every
+                trial (see :mod:`hpo.models.torch_components`).
         """
-        self.metric = metric
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.min_delta = min_delta
-        self.test_size = test_size
-        self.validation_fraction = validation_fraction
-        self.cv = cv
         self.device = device
-        self.split_seed = split_seed
-        self.fixed_params = fixed_params
-        self._validate()
+        super().__init__(**options)
 
-    def _validate(self) -> None:
-        owner = type(self).__name__
-        check_training_options(owner, self._tasks, metric=self.metric, max_epochs=self.max_epochs,
-                               patience=self.patience, min_delta=self.min_delta,
-                               test_size=self.test_size, validation_fraction=self.validation_fraction,
-                               cv=self.cv, split_seed=self.split_seed)
-        if self.device is not None and not isinstance(self.device, str):
-            raise ConfigError(f"The 'device' parameter of {owner} must be None or a str such as "
-                              f"'cpu' or 'cuda'. Got {self.device!r} instead.")
-        parse_params(self.fixed_params, self._tasks, owner)  # names, types, ranges
+    def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> TorchParams:
+        return parse_params(params, task, self.name)
 
-    def fit(self, params: Mapping[str, Any], data: Any, reporter: Reporter) -> TrialResult:
-        """Train one configuration and score it.
-
-        Args:
-            params: the trial's hyperparameters (merged over the fixed ones).
-            data: anything :func:`hpo.models.datasets.load_dataset` accepts.
-            reporter: receives ``report(epoch, mean validation score)`` every epoch; its
-                ``seed`` seeds init, shuffling and dropout.
-
-        Returns:
-            value: the best epoch's validation score (mean over folds with ``cv``);
-            metrics: ``test_<metric>`` (absent with ``test_size=0``), ``best_epoch``,
-            ``n_epochs``, ``stopped_early``, ``train_seconds``, ``train_loss`` (of the
-            best epoch), ``n_params``, ``device``.
-
-        Raises:
-            ConfigError: bad parameters, or data whose task does not fit this trainer.
-            TrialPruned: from ``reporter.report``.
-            ValueError: the loss or the validation score diverged (NaN/inf).
-            MemoryError: the device ran out of memory (use a smaller batch_size).
-        """
-        owner = type(self).__name__
-        dataset = load_dataset(data)
-        if dataset.task not in self._tasks:
-            other = "torch-mlp-regressor" if dataset.task == "regression" else "torch-mlp-classifier"
-            raise ConfigError(f"{owner} cannot fit dataset {dataset.name!r} with task {dataset.task!r}; "
-                              f"use model {other!r}.")
-        hp = parse_params({**self.fixed_params, **params}, dataset.task, owner)
-        metric = get_metric(self.metric or default_metric(dataset.task), dataset.task)
+    @contextmanager
+    def session(self, run: TrainingRun) -> Iterator[_Session]:
+        """Seeded init and shuffling, a thread cap, and out-of-memory as a MemoryError."""
         device = resolve_device(self.device)
-        splits = make_folds(dataset, test_size=self.test_size, validation_fraction=self.validation_fraction,
-                            cv=self.cv, seed=self.split_seed, standardize_target=dataset.task == "regression")
         threads = torch.get_num_threads()
         torch.set_num_threads(threads_per_worker())
+        torch.manual_seed(run.seed)
         try:
-            return self._fit(hp, metric, splits, dataset, device, reporter)
+            yield _Session(device, torch.Generator().manual_seed(run.seed))
         except torch.OutOfMemoryError as e:
-            raise _oom(hp, device) from e
+            raise _oom(run.hp, device) from e
         except RuntimeError as e:
             if "out of memory" in str(e) or "can't allocate memory" in str(e):
-                raise _oom(hp, device) from e
+                raise _oom(run.hp, device) from e
             raise
         finally:
             torch.set_num_threads(threads)
 
-    def _fit(self, hp: TorchParams, metric: Metric, splits: Splits, dataset: Dataset,
-             device: torch.device, reporter: Reporter) -> TrialResult:
-        max_epochs = hp.max_epochs or self.max_epochs
-        patience = hp.patience or self.patience
-        min_delta = float(self.min_delta if hp.min_delta is None else hp.min_delta)
-        n_outputs = splits.n_classes if splits.task == "multiclass" else 1
-        torch.manual_seed(reporter.seed)
-        generator = torch.Generator().manual_seed(reporter.seed)
-        runs = [_FoldRun(f, hp, splits.task, n_outputs, device, max_epochs, metric.mode) for f in splits.folds]
-        stopper = EarlyStopping(patience, min_delta, metric.mode)
-        start = time.perf_counter()
-        for epoch in range(1, max_epochs + 1):
-            loss = torch.stack([run.train_epoch(generator) for run in runs]).mean().item()
-            score = float(np.mean([run.score(metric) for run in runs]))
-            if not (math.isfinite(loss) and math.isfinite(score)):
-                raise ValueError(
-                    f"{type(self).__name__} diverged at epoch {epoch}: training loss {loss}, validation "
-                    f"{metric.name} {score}. Use a smaller lr (got {hp.lr:g}) or set clip_grad_norm.")
-            for run in runs:
-                run.step_schedule(score)
-            reporter.report(epoch, score)
-            weights = [{k: v.detach() for k, v in run.model.state_dict().items()} for run in runs]
-            if stopper.update(score, {"weights": weights, "loss": loss}):
-                break
-        train_seconds = time.perf_counter() - start
-        for run, state in zip(runs, stopper.best_state_["weights"], strict=True):
-            run.model.load_state_dict(state)
-        predictor = TorchPredictor([run.model for run in runs], _meta(runs, hp, dataset, splits.task, n_outputs))
-        metrics: dict[str, Any] = {}
-        if len(splits.y_test):
-            pred, proba = predictor.predict_encoded(splits.X_test)
-            metrics[f"test_{metric.name}"] = _check_score(metric, splits.y_test, pred, proba)
-        metrics.update(best_epoch=stopper.best_epoch_, n_epochs=stopper.n_epochs_,
-                       stopped_early=stopper.n_epochs_ < max_epochs, train_seconds=round(train_seconds, 4),
-                       train_loss=stopper.best_state_["loss"], n_params=runs[0].model.n_params(),
-                       device=str(device))
+    def build(self, hp: TorchParams, fold: Fold, run: TrainingRun) -> _Member:
+        device = run.context.device
+        model = make_model(hp, fold.X_train.shape[1], run.n_outputs).to(device)
+        optimizer = make_optimizer(hp, model)
+        return _Member(model, optimizer, make_scheduler(hp, optimizer, run.max_epochs, run.metric.mode),
+                       make_loss(hp, run.task),
+                       torch.as_tensor(fold.X_train, dtype=torch.float32, device=device),
+                       _target_tensor(fold.y_train, run.task, device),
+                       torch.as_tensor(fold.X_val, dtype=torch.float32, device=device), fold.X_val, run.task)
+
+    def train_epoch(self, member: _Member, fold: Fold, run: TrainingRun) -> torch.Tensor:
+        hp = run.hp
+        return train_epoch(member.model, member.X, member.y, member.loss_fn, member.optimizer, hp.batch_size,
+                           run.context.generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm)
+
+    def after_epoch(self, member: _Member, score: float) -> None:
+        if isinstance(member.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            member.scheduler.step(score)
+        elif member.scheduler is not None:
+            member.scheduler.step()
+
+    def _outputs(self, member: _Member, X: np.ndarray) -> torch.Tensor:
+        device = next(member.model.parameters()).device
+        Xt = member.X_val if X is member.X_val_source else torch.as_tensor(X, dtype=torch.float32, device=device)
+        return predict_raw(member.model, Xt)
+
+    def predict(self, member: _Member, X: np.ndarray) -> np.ndarray:
+        return outputs_to_predictions(self._outputs(member, X), "regression")[0]
+
+    def predict_proba(self, member: _Member, X: np.ndarray) -> np.ndarray:
+        proba = outputs_to_predictions(self._outputs(member, X), member.task)[1]
+        assert proba is not None
+        return proba
+
+    def get_state(self, member: _Member) -> dict[str, torch.Tensor]:
+        return {k: v.detach() for k, v in member.model.state_dict().items()}
+
+    def set_state(self, member: _Member, state: dict[str, torch.Tensor]) -> None:
+        member.model.load_state_dict(state)
+
+    def divergence_hint(self, hp: TorchParams) -> str:
+        return f"Use a smaller lr (got {hp.lr:g}) or set clip_grad_norm."
+
+    def finish(self, run: TrainingRun, metrics: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+        """``n_params`` and ``device``; saves the fold ensemble when the trial keeps weights."""
+        models = [m.model for m in run.members]
+        extra = {"n_params": models[0].n_params(), "device": str(run.context.device)}
         folder = reporter.artifact_dir()
         if folder is not None:
-            predictor.meta.update(metric=metric.name, **metrics)
+            predictor = TorchPredictor(models, _meta(run))
+            predictor.meta.update(metric=run.metric.name, **metrics, **extra)
             predictor.save(Path(folder))
-        assert stopper.best_score_ is not None  # epoch 1 was finite, or it raised above
-        return TrialResult(stopper.best_score_, metrics)
+        return extra
 
 
-def _check_score(metric: Metric, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
-    """The metric of (pred, proba) against y, NaN when any output is NaN/inf."""
-    if not np.all(np.isfinite(pred if proba is None else proba)):
-        return math.nan
-    return metric(y, proba if metric.needs_proba and proba is not None else pred)
-
-
-def _meta(runs: list[_FoldRun], hp: TorchParams, dataset: Dataset, task: str, n_outputs: int) -> dict[str, Any]:
+def _meta(run: TrainingRun) -> dict[str, Any]:
+    folds = run.splits.folds
     return {
-        "format": FORMAT_VERSION, "task": task, "classes": dataset.classes,
-        "feature_names": list(dataset.feature_names), "n_inputs": int(runs[0].X.shape[1]),
-        "n_outputs": n_outputs, "architecture": hp.architecture(),
-        "members": [{"x_mean": r.fold.scaler.mean_.tolist(), "x_scale": r.fold.scaler.scale_.tolist(),
-                     "y_mean": r.fold.y_mean, "y_scale": r.fold.y_scale} for r in runs],
+        "format": FORMAT_VERSION, "task": run.task, "classes": run.dataset.classes,
+        "feature_names": list(run.dataset.feature_names), "n_inputs": int(folds[0].X_train.shape[1]),
+        "n_outputs": run.n_outputs, "architecture": run.hp.architecture(),
+        "members": [{"x_mean": f.scaler.mean_.tolist(), "x_scale": f.scaler.scale_.tolist(),
+                     "y_mean": f.y_mean, "y_scale": f.y_scale} for f in folds],
     }
 
 
@@ -287,13 +225,15 @@ def _oom(hp: TorchParams, device: torch.device) -> MemoryError:
 class TorchMLPClassifierTrainer(_TorchMLPTrainer):
     """PyTorch MLP for binary (one logit, BCE) and multiclass (logits, cross-entropy) data."""
 
-    _tasks = ("binary", "multiclass")
+    tasks = ("binary", "multiclass")
+    sibling = "torch-mlp-regressor"
 
 
 class TorchMLPRegressorTrainer(_TorchMLPTrainer):
     """PyTorch MLP for regression (linear output; mse, l1 or huber loss on standardized y)."""
 
-    _tasks = ("regression",)
+    tasks = ("regression",)
+    sibling = "torch-mlp-classifier"
 
 
 # --- saved models ----------------------------------------------------------------------

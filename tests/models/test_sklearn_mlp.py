@@ -144,7 +144,7 @@ def test_constructor_stores_arguments_verbatim():
         ({"test_size": 1.5}, "The 'test_size' parameter of SklearnMLPClassifierTrainer must be a float in [0, 1). Got 1.5 instead."),
         ({"metric": "auc"}, "The 'metric' parameter of SklearnMLPClassifierTrainer must be a str among ['accuracy', 'balanced_accuracy', 'f1', 'log_loss', 'roc_auc']. Got 'auc' instead."),
         ({"metric": "r2"}, "The 'metric' parameter of SklearnMLPClassifierTrainer must be a str among ['accuracy', 'balanced_accuracy', 'f1', 'log_loss', 'roc_auc']. Got 'r2' instead."),
-        ({"dropout": 0.1}, "Unknown parameter(s) ['dropout'] for SklearnMLPClassifierTrainer; accepted: ['activation', 'alpha'"),
+        ({"dropout": 0.1}, "Unknown parameter 'dropout' of SklearnMLPClassifierTrainer; valid parameters are ['activation', 'alpha'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, message):
@@ -155,30 +155,30 @@ def test_bad_constructor_arguments(kwargs, message):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"lr": 0.1}, "Unknown parameter(s) ['lr'] for SklearnMLPClassifierTrainer; accepted: ['activation', 'alpha', 'batch_size'"),
-        ({"activation": "gelu"}, "The 'activation' parameter of SklearnMLPClassifierTrainer must be one of ['relu', 'tanh', 'logistic', 'identity']. Got 'gelu' instead."),
-        ({"solver": "rmsprop"}, "must be one of ['adam', 'sgd', 'lbfgs']. Got 'rmsprop' instead."),
-        ({"learning_rate_init": 0.0}, "The 'learning_rate_init' parameter of SklearnMLPClassifierTrainer must be a float > 0. Got 0.0 instead."),
-        ({"momentum": 1.5}, "The 'momentum' parameter of SklearnMLPClassifierTrainer must be a float >= 0 and <= 1. Got 1.5 instead."),
-        ({"beta_2": 1.0}, "The 'beta_2' parameter of SklearnMLPClassifierTrainer must be a float >= 0 and < 1. Got 1.0 instead."),
-        ({"batch_size": 0}, "The 'batch_size' parameter of SklearnMLPClassifierTrainer must be an int >= 1. Got 0 instead."),
-        ({"units_2": 0, "n_layers": 2}, "The 'units_2' parameter of SklearnMLPClassifierTrainer must be an int >= 1. Got 0 instead."),
-        ({"nesterovs_momentum": "yes"}, "The 'nesterovs_momentum' parameter of SklearnMLPClassifierTrainer must be a bool. Got 'yes' instead."),
-        ({"hidden_layer_sizes": (64, 0)}, "The 'hidden_layer_sizes' parameter of SklearnMLPClassifierTrainer must be ints >= 1 such as (64, 32)"),
-        ({"hidden_layer_sizes": (8,), "units": 4}, "got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'"),
+        ({"lr": 0.1}, ("Unknown parameter 'lr' of SklearnMLPClassifierTrainer; valid parameters are ['activation', 'alpha', 'batch_size'",)),
+        ({"activation": "gelu"}, ("The 'activation' parameter of SklearnMLPClassifierTrainer must be", "Got 'gelu' instead.")),
+        ({"solver": "rmsprop"}, ("The 'solver' parameter of SklearnMLPClassifierTrainer must be", "Got 'rmsprop' instead.")),
+        ({"learning_rate_init": 0.0}, ("The 'learning_rate_init' parameter of SklearnMLPClassifierTrainer must be", "Got 0.0 instead.")),
+        ({"momentum": 1.5}, ("The 'momentum' parameter of SklearnMLPClassifierTrainer must be", "Got 1.5 instead.")),
+        ({"beta_2": 1.0}, ("The 'beta_2' parameter of SklearnMLPClassifierTrainer must be", "Got 1.0 instead.")),
+        ({"batch_size": 0}, ("The 'batch_size' parameter of SklearnMLPClassifierTrainer must be", "Got 0 instead.")),
+        ({"units_2": 0, "n_layers": 2}, ("The 'units_2' parameter of SklearnMLPClassifierTrainer must be an int >= 1. Got 0 instead.")),
+        ({"nesterovs_momentum": "yes"}, ("The 'nesterovs_momentum' parameter of SklearnMLPClassifierTrainer must be", "Got 'yes' instead.")),
+        ({"hidden_layer_sizes": (64, 0)}, ("The 'hidden_layer_sizes' parameter of SklearnMLPClassifierTrainer must be ints >= 1 such as (64, 32)",)),
+        ({"hidden_layer_sizes": (8,), "units": 4}, ("got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'",)),
     ],
 )
 def test_bad_params_fail_before_training(params, message):
     reporter = NullReporter()
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=".*".join(map(re.escape, message))):
         SklearnMLPClassifierTrainer().fit(params, "iris", reporter)
     assert reporter.values == {}
 
 
 def test_wrong_task_names_the_other_model():
-    with pytest.raises(ConfigError, match=re.escape("'diabetes' is regression. Use model 'sklearn-mlp-regressor'.")):
+    with pytest.raises(ConfigError, match=r"'diabetes' with task 'regression'.*'sklearn-mlp-regressor'"):
         SklearnMLPClassifierTrainer().fit({}, "diabetes", NullReporter())
-    with pytest.raises(ConfigError, match=re.escape("'iris' is multiclass. Use model 'sklearn-mlp-classifier'")):
+    with pytest.raises(ConfigError, match=r"'iris' with task 'multiclass'.*'sklearn-mlp-classifier'"):
         SklearnMLPRegressorTrainer().fit({}, "iris", NullReporter())
 
 

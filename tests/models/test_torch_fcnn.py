@@ -309,7 +309,7 @@ def test_bad_trial_params_and_data_fail_at_fit() -> None:
     trainer = TorchMLPClassifierTrainer(max_epochs=1)
     with pytest.raises(ConfigError, match=re.escape(f"The 'loss' parameter of {C} must be a str among ['bce'] for a binary task. Got 'cross_entropy' instead.")):
         trainer.fit({"loss": "cross_entropy"}, MOONS, NullReporter())
-    with pytest.raises(ConfigError, match=re.escape(f"{C} cannot fit dataset 'poly' with task 'regression'; use model 'torch-mlp-regressor'.")):
+    with pytest.raises(ConfigError, match=rf"{C} cannot fit dataset 'poly' with task 'regression'.*'torch-mlp-regressor'"):
         trainer.fit({}, POLY, NullReporter())
     with pytest.raises(ConfigError, match=re.escape("Unknown device 'tpu9'; use 'cpu', 'cuda' or 'cuda:N'.")):
         TorchMLPClassifierTrainer(device="tpu9").fit({}, MOONS, NullReporter())
