@@ -16,6 +16,8 @@ from hpo.errors import ConfigError
 _BUILTIN: dict[str, str] = {
     "sklearn-mlp-classifier": "hpo.models.sklearn_mlp:SklearnMLPClassifierTrainer",
     "sklearn-mlp-regressor": "hpo.models.sklearn_mlp:SklearnMLPRegressorTrainer",
+    "sklearn-sgd-classifier": "hpo.models.sklearn_sgd:SklearnSGDClassifierTrainer",
+    "sklearn-sgd-regressor": "hpo.models.sklearn_sgd:SklearnSGDRegressorTrainer",
     "torch-mlp-classifier": "hpo.models.torch_fcnn:TorchMLPClassifierTrainer",
     "torch-mlp-regressor": "hpo.models.torch_fcnn:TorchMLPRegressorTrainer",
 }
