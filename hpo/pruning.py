@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hpo.errors import ConfigError
+from hpo.validation import Constraint, Interval, check_names, validate
 
 Curves = Mapping[int, Mapping[int, float]]
 
@@ -62,13 +63,6 @@ class NopPruner(Pruner):
         return False
 
 
-def _positive_int(owner: str, field: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"The '{field}' parameter of {owner} must be an int >= {minimum}. "
-                          f"Got {value!r} instead.")
-    return value
-
-
 class MedianPruner(Pruner):
     """Prune when the trial's best value so far is worse than the median of earlier trials at that step.
 
@@ -80,10 +74,16 @@ class MedianPruner(Pruner):
 
     name = "median"
 
+    _constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_startup_trials": [Interval(int, 0)], "n_warmup_steps": [Interval(int, 0)],
+        "interval_steps": [Interval(int, 1)],
+    }
+
     def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 5, interval_steps: int = 1) -> None:
-        self.n_startup_trials = _positive_int("MedianPruner", "n_startup_trials", n_startup_trials, 0)
-        self.n_warmup_steps = _positive_int("MedianPruner", "n_warmup_steps", n_warmup_steps, 0)
-        self.interval_steps = _positive_int("MedianPruner", "interval_steps", interval_steps, 1)
+        validate(self._constraints, locals(), owner="MedianPruner")
+        self.n_startup_trials = int(n_startup_trials)
+        self.n_warmup_steps = int(n_warmup_steps)
+        self.interval_steps = int(interval_steps)
 
     def config(self) -> dict[str, Any]:
         return {"n_startup_trials": self.n_startup_trials, "n_warmup_steps": self.n_warmup_steps,
@@ -117,13 +117,17 @@ class SuccessiveHalvingPruner(Pruner):
     name = "asha"
     peer_states = ("COMPLETE", "PRUNED", "RUNNING")  # asynchronous: running trials compete too
 
+    _constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "min_resource": [Interval(int, 1)], "reduction_factor": [Interval(int, 2)],
+        "min_early_stopping_rate": [Interval(int, 0)],
+    }
+
     def __init__(self, min_resource: int = 1, reduction_factor: int = 3,
                  min_early_stopping_rate: int = 0) -> None:
-        self.min_resource = _positive_int("SuccessiveHalvingPruner", "min_resource", min_resource, 1)
-        self.reduction_factor = _positive_int("SuccessiveHalvingPruner", "reduction_factor",
-                                              reduction_factor, 2)
-        self.min_early_stopping_rate = _positive_int("SuccessiveHalvingPruner", "min_early_stopping_rate",
-                                                     min_early_stopping_rate, 0)
+        validate(self._constraints, locals(), owner="SuccessiveHalvingPruner")
+        self.min_resource = int(min_resource)
+        self.reduction_factor = int(reduction_factor)
+        self.min_early_stopping_rate = int(min_early_stopping_rate)
 
     def config(self) -> dict[str, Any]:
         return {"min_resource": self.min_resource, "reduction_factor": self.reduction_factor,
@@ -171,4 +175,6 @@ def make_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner:
     name = config.pop("name", None)
     if name not in _PRUNERS:
         raise ConfigError(f"Unknown pruner {name!r}; use one of {sorted(_PRUNERS)}.")
-    return _PRUNERS[name](**config)
+    pruner_cls = _PRUNERS[name]
+    check_names(config, getattr(pruner_cls, "_constraints", {}), owner=pruner_cls.__name__)
+    return pruner_cls(**config)

@@ -6,6 +6,12 @@ import copy
 import math
 from typing import Any, Literal
 
+from hpo.validation import Constraint, Interval, Options, validate
+
+_CONSTRAINTS: dict[str, list[Constraint]] = {
+    "patience": [Interval(int, 1)], "min_delta": [Interval(float, 0)], "mode": [Options({"max", "min"})],
+}
+
 
 class EarlyStopping:
     """Tracks a validation score and says when to stop.
@@ -22,12 +28,7 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int = 10, min_delta: float = 0.0, mode: Literal["max", "min"] = "max") -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"The 'patience' parameter of EarlyStopping must be an int >= 1. Got {patience!r} instead.")
-        if not isinstance(min_delta, (int, float)) or not min_delta >= 0:
-            raise ValueError(f"The 'min_delta' parameter of EarlyStopping must be a float >= 0. Got {min_delta!r} instead.")
-        if mode not in ("max", "min"):
-            raise ValueError(f"The 'mode' parameter of EarlyStopping must be 'max' or 'min'. Got {mode!r} instead.")
+        validate(_CONSTRAINTS, locals(), owner="EarlyStopping")
         self.patience = patience
         self.min_delta = min_delta
         self.mode = mode

@@ -17,15 +17,21 @@ from numpy.typing import NDArray
 from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
-from hpo.errors import ConfigError
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, fit_gp, fit_kernel_params
 from hpo.samplers.gp.optimize import maximize, snap_to_grids
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
+from hpo.validation import Constraint, Interval, Options, validate
 
 __all__ = ["GPSampler"]
+
+_CONSTRAINTS: dict[str, list[Constraint]] = {
+    "n_startup_trials": [Interval(int, 0)], "max_fit_points": [Interval(int, 10)],
+    "n_candidates": [Interval(int, 2)], "xi": [Interval(float, 0)], "beta": [Interval(float, 0)],
+    "pending": [Options({"believer", "liar"})],
+}
 
 _COARSE = 64  # fitting sets larger than this start from a fit on this many points
 MAX_GRID_VALUES = 4096  # discrete parameters with more values are treated as continuous + rounded
@@ -63,18 +69,7 @@ class GPSampler(Sampler):
                  seed: int | None = None) -> None:
         super().__init__(seed=seed)
         canonical_name(acquisition)
-        for field, value, low in (("n_startup_trials", n_startup_trials, 0),
-                                  ("max_fit_points", max_fit_points, 10), ("n_candidates", n_candidates, 2)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"The '{field}' parameter of GPSampler must be an int >= {low}. "
-                                  f"Got {value!r} instead.")
-        for field, number in (("xi", xi), ("beta", beta)):
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or not number >= 0:
-                raise ConfigError(f"The '{field}' parameter of GPSampler must be a number >= 0. "
-                                  f"Got {number!r} instead.")
-        if pending not in ("believer", "liar"):
-            raise ConfigError("The 'pending' parameter of GPSampler must be 'believer' or 'liar'. "
-                              f"Got {pending!r} instead.")
+        validate(_CONSTRAINTS, locals(), owner="GPSampler")
         self.acquisition = acquisition
         self.pending = pending
         self.xi = xi
