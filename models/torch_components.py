@@ -28,19 +28,17 @@ Hyperparameters (a trial's ``params`` merged over the trainer's fixed ones):
 
 from __future__ import annotations
 
-import math
-import numbers
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from hpo.errors import ConfigError
+from hpo.models.base import is_layer_param, resolve_layers
 from hpo.models.torch_fcnn import ACTIVATIONS, FCNN, INITS
+from hpo.validation import Constraint, Interval, Options, check_names, validate
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "plateau")
@@ -55,31 +53,24 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.0, "l1": 0.0, "batch_size": 64, "lr_schedule": "none", "lr_gamma": 0.1,
     "lr_step_size": 10, "lr_patience": 5, "clip_grad_norm": None, "loss": None, "huber_delta": 1.0,
 }
-_UNITS_I = re.compile(r"units_([1-9][0-9]*)")
-
-
-def _is_int(v: Any, low: int) -> bool:
-    """Whether ``v`` is an integral number >= low (``3``, ``np.int64(3)`` and ``3.0`` are)."""
-    return _is_real(v) and float(v).is_integer() and v >= low
-
-
-def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+_INT1 = Interval(int, 1, integral_floats=True)
+CONSTRAINTS: dict[str, list[Constraint]] = {
+    "batch_size": [_INT1], "lr_step_size": [_INT1], "lr_patience": [Interval(int, 0, integral_floats=True)],
+    "max_epochs": [None, _INT1], "patience": [None, _INT1], "min_delta": [None, Interval(float, 0)],
+    "negative_slope": [Interval(float, 0)], "weight_decay": [Interval(float, 0)], "l1": [Interval(float, 0)],
+    "lr": [Interval(float, 0, closed="neither")], "huber_delta": [Interval(float, 0, closed="neither")],
+    "dropout": [Interval(float, 0, 1, closed="left")], "momentum": [Interval(float, 0, 1, closed="left")],
+    "lr_gamma": [Interval(float, 0, 1, closed="right")],
+    "clip_grad_norm": [None, Interval(float, 0, closed="neither")],
+    "batch_norm": [bool], "nesterov": [bool],
+    "activation": [Options(ACTIVATIONS)], "init": [Options(INITS)], "optimizer": [Options(OPTIMIZERS)],
+    "lr_schedule": [Options(SCHEDULES)],
+}
+"""What each hyperparameter must be (the layer ones are :data:`hpo.models.base.LAYER_CONSTRAINTS`)."""
 
 
 def _opt_int(v: Any) -> int | None:
     return None if v is None else int(v)
-
-
-def _check(ok: bool, name: str, owner: str, expected: str, got: Any) -> None:
-    if not ok:
-        raise ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.")
-
-
-def _choice(params: Mapping[str, Any], name: str, owner: str, choices: tuple[str, ...]) -> str:
-    v = params[name]
-    _check(isinstance(v, str) and v in choices, name, owner, f"a str among {sorted(choices)}", v)
-    return v
 
 
 @dataclass(frozen=True)
@@ -129,29 +120,10 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
     Raises:
         ConfigError: naming the parameter, what was expected and what was got.
     """
-    unknown = [k for k in params if k not in DEFAULTS and not _UNITS_I.fullmatch(str(k))]
-    if unknown:
-        raise ConfigError(f"Unknown parameter {unknown[0]!r} for {owner}; valid parameters are "
-                          f"{sorted(DEFAULTS)} and units_1, units_2, ... (with n_layers).")
+    check_names([k for k in params if not is_layer_param(k)], DEFAULTS, owner=owner,
+                note=" and units_1, units_2, ... (with n_layers)")
     p = {**DEFAULTS, **params}
-    ints = {"batch_size": 1, "lr_step_size": 1, "lr_patience": 0, "max_epochs": 1, "patience": 1}
-    for name, low in ints.items():
-        if p[name] is None and name in ("max_epochs", "patience"):
-            continue
-        _check(_is_int(p[name], low), name, owner, f"an int >= {low}", p[name])
-    for name in ("negative_slope", "lr", "weight_decay", "l1", "huber_delta"):
-        strict = name in ("lr", "huber_delta")
-        ok = _is_real(p[name]) and (p[name] > 0 if strict else p[name] >= 0)
-        _check(ok, name, owner, f"a float {'>' if strict else '>='} 0", p[name])
-    if p["min_delta"] is not None:
-        _check(_is_real(p["min_delta"]) and p["min_delta"] >= 0, "min_delta", owner, "a float >= 0", p["min_delta"])
-    for name in ("dropout", "momentum"):
-        _check(_is_real(p[name]) and 0 <= p[name] < 1, name, owner, "a float in [0, 1)", p[name])
-    _check(_is_real(p["lr_gamma"]) and 0 < p["lr_gamma"] <= 1, "lr_gamma", owner, "a float in (0, 1]", p["lr_gamma"])
-    clip = p["clip_grad_norm"]
-    _check(clip is None or (_is_real(clip) and clip > 0), "clip_grad_norm", owner, "None or a float > 0", clip)
-    for name in ("batch_norm", "nesterov"):
-        _check(isinstance(p[name], (bool, np.bool_)), name, owner, "a bool", p[name])
+    validate(CONSTRAINTS, p, owner=owner)
     if p["nesterov"] and not (p["optimizer"] == "sgd" and p["momentum"] > 0):
         raise ConfigError(f"The 'nesterov' parameter of {owner} needs optimizer='sgd' and momentum > 0. "
                           f"Got optimizer={p['optimizer']!r}, momentum={p['momentum']!r}.")
@@ -161,47 +133,23 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
         raise ConfigError(f"The 'batch_size' parameter of {owner} must be >= 2 with batch_norm=True "
                           "(BatchNorm cannot train on one row). Got 1 instead.")
     loss = p["loss"] if p["loss"] is not None else losses[0]
-    _check(isinstance(loss, str) and loss in losses, "loss", owner,
-           f"a str among {losses} for a {' or '.join(tasks)} task", loss)
+    if not (isinstance(loss, str) and loss in losses):
+        raise ConfigError(f"The 'loss' parameter of {owner} must be a str among {losses} for a "
+                          f"{' or '.join(tasks)} task. Got {loss!r} instead.")
     return TorchParams(
-        hidden_layer_sizes=_layer_sizes(p, params, owner),
-        activation=_choice(p, "activation", owner, tuple(ACTIVATIONS)),
-        negative_slope=float(p["negative_slope"]), dropout=float(p["dropout"]),
-        batch_norm=bool(p["batch_norm"]), init=_choice(p, "init", owner, INITS),
-        optimizer=_choice(p, "optimizer", owner, OPTIMIZERS), lr=float(p["lr"]),
+        hidden_layer_sizes=resolve_layers({k: v for k, v in params.items() if is_layer_param(k)},
+                                          owner=owner, default_units=DEFAULTS["units"]),
+        activation=p["activation"], negative_slope=float(p["negative_slope"]), dropout=float(p["dropout"]),
+        batch_norm=bool(p["batch_norm"]), init=p["init"], optimizer=p["optimizer"], lr=float(p["lr"]),
         momentum=float(p["momentum"]), nesterov=bool(p["nesterov"]),
         weight_decay=float(p["weight_decay"]), l1=float(p["l1"]), batch_size=int(p["batch_size"]),
-        lr_schedule=_choice(p, "lr_schedule", owner, SCHEDULES), lr_gamma=float(p["lr_gamma"]),
+        lr_schedule=p["lr_schedule"], lr_gamma=float(p["lr_gamma"]),
         lr_step_size=int(p["lr_step_size"]), lr_patience=int(p["lr_patience"]),
-        clip_grad_norm=None if clip is None else float(clip), loss=loss,
+        clip_grad_norm=None if p["clip_grad_norm"] is None else float(p["clip_grad_norm"]), loss=loss,
         huber_delta=float(p["huber_delta"]), max_epochs=_opt_int(p["max_epochs"]),
         patience=_opt_int(p["patience"]),
         min_delta=None if p["min_delta"] is None else float(p["min_delta"]),
     )
-
-
-def _layer_sizes(p: Mapping[str, Any], given: Mapping[str, Any], owner: str) -> tuple[int, ...]:
-    per_layer = {int(m.group(1)): k for k in p if (m := _UNITS_I.fullmatch(str(k)))}
-    sizes, n_layers = p["hidden_layer_sizes"], p["n_layers"]
-    if sizes is not None:
-        if n_layers is not None or per_layer or "units" in given:
-            raise ConfigError(f"{owner} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'; "
-                              "use one way to set the layers.")
-        items = sizes if isinstance(sizes, (list, tuple)) else [sizes]
-        if isinstance(sizes, str):
-            items = [int(t) if t.isdigit() else t for t in re.split(r"[\s,\-x()\[\]]+", sizes) if t] or [sizes]
-        ok = all(_is_int(u, 1) for u in items)
-        _check(ok, "hidden_layer_sizes", owner, "ints >= 1 such as (64, 32) or '64-32'", sizes)
-        return tuple(int(u) for u in items)
-    if n_layers is None:
-        n_layers = max(per_layer, default=1)
-    _check(_is_int(n_layers, 0), "n_layers", owner, "an int >= 0", n_layers)
-    out = []
-    for i in range(1, int(n_layers) + 1):  # units_k with k > n_layers: inactive, ignored
-        name = per_layer.get(i, "units")
-        _check(_is_int(p[name], 1), name, owner, "an int >= 1", p[name])
-        out.append(int(p[name]))
-    return tuple(out)
 
 
 def make_model(hp: TorchParams, n_inputs: int, n_outputs: int) -> FCNN:

@@ -291,7 +291,7 @@ C = "TorchMLPClassifierTrainer"
     ({"optimizer": "adagrad"}, f"The 'optimizer' parameter of {C} must be a str among ['adam', 'adamw', 'rmsprop', 'sgd']. Got 'adagrad' instead."),
     ({"init": "orthogonal"}, f"The 'init' parameter of {C} must be a str among {sorted(INITS)}. Got 'orthogonal' instead."),
     ({"loss": "mse"}, f"The 'loss' parameter of {C} must be a str among ['bce', 'cross_entropy'] for a binary or multiclass task. Got 'mse' instead."),
-    ({"lrr": 0.1}, f"Unknown parameter 'lrr' for {C}; valid parameters are"),
+    ({"lrr": 0.1}, f"Unknown parameter 'lrr' of {C}; valid parameters are"),
     ({"lr": 0}, f"The 'lr' parameter of {C} must be a float > 0. Got 0 instead."),
     ({"dropout": 1.0}, f"The 'dropout' parameter of {C} must be a float in [0, 1). Got 1.0 instead."),
     ({"batch_size": 0}, f"The 'batch_size' parameter of {C} must be an int >= 1. Got 0 instead."),
