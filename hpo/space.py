@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hpo.errors import InvalidSpaceError
+from hpo.validation import Constraint, Interval, validate
 
 __all__ = ["Float", "Int", "Categorical", "Condition", "SearchSpace", "Param", "MAX_GRID_POINTS"]
 
@@ -154,12 +155,11 @@ class _Param:
         return f"{self.kind}({args})"
 
 
-def _check_number(owner: _Param, field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise owner._fail(f"'{field}' must be a number. Got {value!r} instead.")
-    if not math.isfinite(float(value)):
-        raise owner._fail(f"'{field}' must be finite. Got {value!r} instead.")
-    return float(value)
+_BOUNDS: dict[str, dict[str, list[Constraint]]] = {
+    "Float": {"low": [Interval(float)], "high": [Interval(float)],
+              "step": [None, Interval(float, 0, closed="neither")]},
+    "Int": {"low": [Interval(int)], "high": [Interval(int)], "step": [Interval(int, 1)]},
+}
 
 
 class _Numeric(_Param):
@@ -176,18 +176,16 @@ class _Numeric(_Param):
         self.step = step
 
     def _validate_bounds(self) -> None:
-        low = _check_number(self, "low", self.low)
-        high = _check_number(self, "high", self.high)
+        owner = f"{self.kind} parameter '{self.name}'" if self.name else self._label
+        validate(_BOUNDS[self.kind], {"low": self.low, "high": self.high, "step": self.step},
+                 owner=owner, error=InvalidSpaceError)
+        low, high = float(self.low), float(self.high)
         if low > high:
             raise self._fail(f"low must be <= high. Got low={self.low}, high={self.high}; swap them.")
         if self.log and low <= 0:
             raise self._fail(
                 f"log=True needs low > 0. Got low={self.low}; use a positive low or log=False."
             )
-        if self.step is not None:
-            step = _check_number(self, "step", self.step)
-            if step <= 0:
-                raise self._fail(f"step must be > 0. Got {self.step} instead.")
 
 
 class Float(_Numeric):
@@ -270,9 +268,6 @@ class Int(_Numeric):
     def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1,
                  when: WhenSpec = None) -> None:
         super().__init__(low, high, log=log, step=step, when=when)
-        for field, v in (("low", low), ("high", high), ("step", step)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise self._fail(f"'{field}' must be an int. Got {v!r} instead.")
         self._validate_bounds()
         self.low, self.high, self.step = int(low), int(high), int(step)
         if log and self.step != 1:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hpo.errors import ConfigError
+from hpo.errors import ConfigError, HPOError
 
 __all__ = ["Interval", "Options", "Predicate", "Constraint", "describe", "is_satisfied",
            "validate", "check_param", "check_names"]
@@ -146,12 +146,13 @@ def describe(constraints: Iterable[Constraint]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
-def check_param(name: str, value: Any, constraints: Iterable[Constraint], *, owner: str) -> None:
-    """Raise :class:`ConfigError` unless ``value`` meets one of ``constraints``."""
+def check_param(name: str, value: Any, constraints: Iterable[Constraint], *, owner: str,
+                error: type[HPOError] = ConfigError) -> None:
+    """Raise ``error`` (:class:`ConfigError` unless told) unless ``value`` meets one of ``constraints``."""
     constraints = list(constraints)
     if not is_satisfied(constraints, value):
-        raise ConfigError(f"The {name!r} parameter of {owner} must be {describe(constraints)}. "
-                          f"Got {value!r} instead.")
+        raise error(f"The {name!r} parameter of {owner} must be {describe(constraints)}. "
+                    f"Got {value!r} instead.")
 
 
 def check_names(params: Iterable[str], valid: Iterable[str], *, owner: str, note: str = "") -> None:
@@ -168,7 +169,8 @@ def check_names(params: Iterable[str], valid: Iterable[str], *, owner: str, note
 
 
 def validate(spec: Mapping[str, Iterable[Constraint]], params: Mapping[str, Any], *,
-             owner: str, unknown: Literal["raise", "ignore"] = "ignore") -> None:
+             owner: str, unknown: Literal["raise", "ignore"] = "ignore",
+             error: type[HPOError] = ConfigError) -> None:
     """Check every parameter of ``params`` that ``spec`` constrains.
 
     Args:
@@ -176,12 +178,14 @@ def validate(spec: Mapping[str, Iterable[Constraint]], params: Mapping[str, Any]
         params: the values to check; names ``spec`` lacks are ignored, or refused with
             ``unknown="raise"`` (a misspelled option then fails with the valid names).
         owner: the class or function the parameters belong to, for the message.
+        error: the exception class to raise (``InvalidSpaceError`` for search spaces).
 
     Raises:
-        ConfigError: naming the first parameter that meets none of its constraints.
+        ConfigError: (or ``error``) naming the first parameter that meets none of its
+            constraints.
     """
     if unknown == "raise":
         check_names(params, spec, owner=owner)
     for name, constraints in spec.items():
         if name in params:
-            check_param(name, params[name], constraints, owner=owner)
+            check_param(name, params[name], constraints, owner=owner, error=error)

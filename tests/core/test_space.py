@@ -31,9 +31,9 @@ def space() -> SearchSpace:
     (lambda: Categorical([[1], {"a": 1}]), "is not a JSON-able hashable value"),
     (lambda: Float(0.0, 1.0, step=0.3), "high - low must be a multiple of step"),
     (lambda: Float(1e-3, 1.0, log=True, step=0.1), "cannot be combined"),
-    (lambda: Int(1.5, 3), "'low' must be an int. Got 1.5 instead."),
-    (lambda: Float("a", 1), "'low' must be a number. Got 'a' instead."),
-    (lambda: Float(0, float("inf")), "'high' must be finite"),
+    (lambda: Int(1.5, 3), "'low' parameter of Int(low=1.5, high=3) must be an int. Got 1.5 instead."),
+    (lambda: Float("a", 1), "'low' parameter of Float(low='a', high=1) must be a float. Got 'a' instead."),
+    (lambda: Float(0, float("inf")), "'high' parameter of Float(low=0, high=inf) must be a float. Got inf instead."),
     (lambda: Float(0, 1, grid=[2.0]), "grid points [2.0] lie outside [0, 1]"),
 ])
 def test_invalid_parameters_fail_at_definition(make, message):
