@@ -76,8 +76,10 @@ _SIZES = "ints >= 1 such as (64, 32) or '64-32'"
 
 
 def is_layer_param(name: Any) -> bool:
-    """Whether ``name`` sets the hidden layers (``hidden_layer_sizes``, ``n_layers``, ``units``, ``units_k``)."""
-    return name in ("hidden_layer_sizes", "n_layers", "units") or bool(_UNITS_K.fullmatch(str(name)))
+    """Whether ``name`` sets the hidden layers (hidden_layer_sizes, n_layers, units, units_k)."""
+    return name in ("hidden_layer_sizes", "n_layers", "units") or bool(
+        _UNITS_K.fullmatch(str(name))
+    )
 
 
 def resolve_layers(params: Mapping[str, Any], *, owner: str, default_units: int) -> tuple[int, ...]:
@@ -99,24 +101,33 @@ def resolve_layers(params: Mapping[str, Any], *, owner: str, default_units: int)
     sizes = params.get("hidden_layer_sizes")
     if sizes is not None:
         if params.get("n_layers") is not None or "units" in params or per_layer:
-            raise ConfigError(f"{owner} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'; "
-                              "use one way to set the layers.")
+            raise ConfigError(
+                f"{owner} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'; "
+                "use one way to set the layers."
+            )
         return _parse_sizes(sizes, owner)
     n_layers = params.get("n_layers")
     n_layers = max(per_layer, default=1) if n_layers is None else int(n_layers)
     units = int(params.get("units", default_units))
-    return tuple(int(params[per_layer[i]]) if i in per_layer else units for i in range(1, n_layers + 1))
+    return tuple(
+        int(params[per_layer[i]]) if i in per_layer else units for i in range(1, n_layers + 1)
+    )
 
 
 def _parse_sizes(value: Any, owner: str) -> tuple[int, ...]:
     items: Any = value
     if isinstance(value, str):
-        items = [int(t) if t.isdigit() else t for t in re.split(r"[\s,\-x()\[\]]+", value) if t] or [value]
+        items = [
+            int(t) if t.isdigit() else t for t in re.split(r"[\s,\-x()\[\]]+", value) if t
+        ] or [value]
     elif not isinstance(value, (list, tuple)):
         items = [value]
     width = LAYER_CONSTRAINTS["units"][0]
     if not all(width.is_satisfied_by(u) for u in items):  # type: ignore[union-attr]
-        raise ConfigError(f"The 'hidden_layer_sizes' parameter of {owner} must be {_SIZES}. Got {value!r} instead.")
+        raise ConfigError(
+            f"The 'hidden_layer_sizes' parameter of {owner} must be {_SIZES}. "
+            f"Got {value!r} instead."
+        )
     return tuple(int(u) for u in items)
 
 
@@ -171,9 +182,19 @@ class EpochTrainer:
     default_max_epochs: ClassVar[int] = 100
     option_constraints: ClassVar[dict[str, list[Constraint]]] = OPTION_CONSTRAINTS
 
-    def __init__(self, *, metric: str | None = None, max_epochs: int | None = None, patience: int = 10,
-                 min_delta: float = 0.0, test_size: float = 0.2, validation_fraction: float = 0.2,
-                 cv: int | None = None, split_seed: int = 0, **fixed_params: Any) -> None:
+    def __init__(
+        self,
+        *,
+        metric: str | None = None,
+        max_epochs: int | None = None,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        test_size: float = 0.2,
+        validation_fraction: float = 0.2,
+        cv: int | None = None,
+        split_seed: int = 0,
+        **fixed_params: Any,
+    ) -> None:
         """Store the options (checked here, so a bad study fails before it starts).
 
         Args:
@@ -210,8 +231,11 @@ class EpochTrainer:
         return type(self).__name__
 
     def _check_options(self) -> None:
-        validate(self.option_constraints, {k: getattr(self, k) for k in self.option_constraints},
-                 owner=self.name)
+        validate(
+            self.option_constraints,
+            {k: getattr(self, k) for k in self.option_constraints},
+            owner=self.name,
+        )
         if self.metric is not None:
             valid = sorted({m for task in self.tasks for m in metric_names(task)})
             check_param("metric", self.metric, [Options(valid)], owner=self.name)
@@ -265,19 +289,23 @@ class EpochTrainer:
         yield np.random.default_rng(run.seed)
 
     def after_epoch(self, member: Any, score: float) -> None:
-        """Called after every epoch's validation with the mean score (e.g. to step an LR schedule)."""
+        """Called after each epoch's validation with the mean score (to step an LR schedule)."""
 
     def divergence_hint(self, hp: Any) -> str:
         """The fix the divergence message suggests."""
         return "Use a smaller learning rate."
 
-    def finish(self, run: TrainingRun, metrics: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    def finish(
+        self, run: TrainingRun, metrics: dict[str, Any], reporter: Reporter
+    ) -> dict[str, Any]:
         """After the best states are restored and scored: save weights, add metrics."""
         return {}
 
     # --- the loop ------------------------------------------------------------------------
 
-    def fit(self, params: Mapping[str, Any], data: Dataset | Any, reporter: Reporter) -> TrialResult:
+    def fit(
+        self, params: Mapping[str, Any], data: Dataset | Any, reporter: Reporter
+    ) -> TrialResult:
         """Train one configuration, reporting the validation score after every epoch.
 
         Args:
@@ -300,13 +328,21 @@ class EpochTrainer:
         hp_params, overrides = self._split_overrides({**self.fixed_params, **dict(params)})
         dataset = data if isinstance(data, Dataset) else load_dataset(data)
         if dataset.task not in self.tasks:
-            raise ConfigError(f"{self.name} cannot fit dataset {dataset.name!r} with task "
-                              f"{dataset.task!r}; it fits {' or '.join(self.tasks)} data. "
-                              f"Use model {self.sibling!r}.")
+            raise ConfigError(
+                f"{self.name} cannot fit dataset {dataset.name!r} with task "
+                f"{dataset.task!r}; it fits {' or '.join(self.tasks)} data. "
+                f"Use model {self.sibling!r}."
+            )
         hp = self.parse(hp_params, dataset.task)
         metric = get_metric(self.metric or default_metric(dataset.task), dataset.task)
-        splits = make_folds(dataset, test_size=self.test_size, validation_fraction=self.validation_fraction,
-                            cv=self.cv, seed=self.split_seed, standardize_target=dataset.task == "regression")
+        splits = make_folds(
+            dataset,
+            test_size=self.test_size,
+            validation_fraction=self.validation_fraction,
+            cv=self.cv,
+            seed=self.split_seed,
+            standardize_target=dataset.task == "regression",
+        )
         run = TrainingRun(hp, dataset, metric, splits, int(reporter.seed), **overrides)
         with self.session(run) as run.context:
             start = time.perf_counter()
@@ -315,10 +351,15 @@ class EpochTrainer:
             if len(splits.y_test):
                 out = self._ensemble(run.members, splits.folds, splits.X_test, task=run.task)
                 metrics[f"test_{metric.name}"] = _score(metric, run.task, splits.y_test, out)
-            assert run.stopper is not None and run.stopper.best_score_ is not None  # epoch 1 was finite
-            metrics.update(best_epoch=run.stopper.best_epoch_, n_epochs=run.stopper.n_epochs_,
-                           stopped_early=run.stopper.n_epochs_ < run.max_epochs,
-                           train_seconds=round(time.perf_counter() - start, 4))
+            assert (
+                run.stopper is not None and run.stopper.best_score_ is not None
+            )  # epoch 1 was finite
+            metrics.update(
+                best_epoch=run.stopper.best_epoch_,
+                n_epochs=run.stopper.n_epochs_,
+                stopped_early=run.stopper.n_epochs_ < run.max_epochs,
+                train_seconds=round(time.perf_counter() - start, 4),
+            )
             if loss is not None:
                 metrics["train_loss"] = loss
             metrics.update(self.finish(run, metrics, reporter))
@@ -330,9 +371,11 @@ class EpochTrainer:
         hp = {k: v for k, v in params.items() if k not in TRIAL_OVERRIDES}
         given = {k: params[k] for k in TRIAL_OVERRIDES if k in params}
         validate(OPTION_CONSTRAINTS, given, owner=self.name)
-        return hp, {"max_epochs": int(given.get("max_epochs", self.max_epochs)),
-                    "patience": int(given.get("patience", self.patience)),
-                    "min_delta": float(given.get("min_delta", self.min_delta))}
+        return hp, {
+            "max_epochs": int(given.get("max_epochs", self.max_epochs)),
+            "patience": int(given.get("patience", self.patience)),
+            "min_delta": float(given.get("min_delta", self.min_delta)),
+        }
 
     def _train(self, run: TrainingRun, reporter: Reporter) -> float | None:
         """The epochs; leaves the members at the best epoch. Returns that epoch's training loss."""
@@ -341,17 +384,30 @@ class EpochTrainer:
         run.stopper = stopper = EarlyStopping(run.patience, run.min_delta, run.metric.mode)
         for epoch in range(1, run.max_epochs + 1):
             raw = [self.train_epoch(m, f, run) for m, f in zip(run.members, folds, strict=True)]
-            score = float(np.mean([self._validation_score(m, f, run) for m, f in zip(run.members, folds, strict=True)]))
+            score = float(
+                np.mean(
+                    [
+                        self._validation_score(m, f, run)
+                        for m, f in zip(run.members, folds, strict=True)
+                    ]
+                )
+            )
             losses = [float(x) for x in raw if x is not None]
             loss = float(np.mean(losses)) if losses else None
             if not math.isfinite(score) or (loss is not None and not math.isfinite(loss)):
-                seen = ("" if loss is None else f"training loss {loss}, ") + f"validation {run.metric.name} {score}"
-                raise ValueError(f"{self.name} diverged at epoch {epoch}: {seen}. {self.divergence_hint(run.hp)}")
+                seen = (
+                    "" if loss is None else f"training loss {loss}, "
+                ) + f"validation {run.metric.name} {score}"
+                raise ValueError(
+                    f"{self.name} diverged at epoch {epoch}: {seen}. {self.divergence_hint(run.hp)}"
+                )
             for member in run.members:
                 self.after_epoch(member, score)
             run.curve.append(score)
             reporter.report(epoch, score)
-            if stopper.update(score, {"states": [self.get_state(m) for m in run.members], "loss": loss}):
+            if stopper.update(
+                score, {"states": [self.get_state(m) for m in run.members], "loss": loss}
+            ):
                 break
         for member, state in zip(run.members, stopper.best_state_["states"], strict=True):
             self.set_state(member, state)
@@ -362,8 +418,15 @@ class EpochTrainer:
         y = fold.unscale_y(fold.y_val) if run.task == "regression" else fold.y_val
         return _score(run.metric, run.task, y, out)
 
-    def _ensemble(self, members: Sequence[Any], folds: Sequence[Fold], X: np.ndarray, *, task: str,
-                  standardized: bool = False) -> np.ndarray:
+    def _ensemble(
+        self,
+        members: Sequence[Any],
+        folds: Sequence[Fold],
+        X: np.ndarray,
+        *,
+        task: str,
+        standardized: bool = False,
+    ) -> np.ndarray:
         """Mean probabilities (classification) or mean values in original units (regression)."""
         outputs = []
         for member, fold in zip(members, folds, strict=True):
@@ -402,7 +465,7 @@ class EpochTrainer:
 
 
 def _score(metric: Metric, task: str, y: np.ndarray, out: np.ndarray) -> float:
-    """The metric of (n,) values or (n, k) probabilities against y; NaN when any output is NaN/inf."""
+    """The metric of (n,) values or (n, k) probabilities against y; NaN if any output is NaN/inf."""
     if not np.all(np.isfinite(out)):
         return math.nan
     if task != "regression" and not metric.needs_proba:
@@ -410,5 +473,12 @@ def _score(metric: Metric, task: str, y: np.ndarray, out: np.ndarray) -> float:
     return metric(y, out)
 
 
-__all__ = ["EpochTrainer", "TrainingRun", "OPTION_CONSTRAINTS", "TRIAL_OVERRIDES", "LAYER_CONSTRAINTS",
-           "is_layer_param", "resolve_layers"]
+__all__ = [
+    "EpochTrainer",
+    "TrainingRun",
+    "OPTION_CONSTRAINTS",
+    "TRIAL_OVERRIDES",
+    "LAYER_CONSTRAINTS",
+    "is_layer_param",
+    "resolve_layers",
+]

@@ -29,19 +29,34 @@ from hpo.models.sklearn_partial_fit import PartialFitTrainer
 from hpo.models.splits import Fold
 
 LBFGS_STEPS_PER_EPOCH = 10
-_ESTIMATOR_PARAMS = ("activation", "alpha", "batch_size", "beta_1", "beta_2", "epsilon", "learning_rate",
-                     "learning_rate_init", "momentum", "nesterovs_momentum", "power_t", "solver")
+_ESTIMATOR_PARAMS = (
+    "activation",
+    "alpha",
+    "batch_size",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "learning_rate",
+    "learning_rate_init",
+    "momentum",
+    "nesterovs_momentum",
+    "power_t",
+    "solver",
+)
 _LAYER_PARAMS = ("hidden_layer_sizes", "n_layers", "units")
-ACCEPTED_PARAMS: tuple[str, ...] = tuple(sorted((*_ESTIMATOR_PARAMS, *_LAYER_PARAMS,
-                                                 "max_epochs", "patience", "min_delta")))
+ACCEPTED_PARAMS: tuple[str, ...] = tuple(
+    sorted((*_ESTIMATOR_PARAMS, *_LAYER_PARAMS, "max_epochs", "patience", "min_delta"))
+)
 
 
 class _SklearnMLPTrainer(PartialFitTrainer):
     """What the classifier and the regressor share: layers, L-BFGS epochs, weights."""
 
     accepted_params = _ESTIMATOR_PARAMS
-    names_note = (", the layers (hidden_layer_sizes, or n_layers, units, units_1, units_2, ...) "
-                  "and max_epochs, patience, min_delta")
+    names_note = (
+        ", the layers (hidden_layer_sizes, or n_layers, units, units_1, units_2, ...) "
+        "and max_epochs, patience, min_delta"
+    )
     state_attrs = ("coefs_", "intercepts_")
     default_max_epochs = 200
 
@@ -88,5 +103,9 @@ class SklearnMLPRegressorTrainer(_SklearnMLPTrainer):
     sibling = "sklearn-mlp-classifier"
 
 
-__all__ = ["ACCEPTED_PARAMS", "LBFGS_STEPS_PER_EPOCH", "SklearnMLPClassifierTrainer",
-           "SklearnMLPRegressorTrainer"]
+__all__ = [
+    "ACCEPTED_PARAMS",
+    "LBFGS_STEPS_PER_EPOCH",
+    "SklearnMLPClassifierTrainer",
+    "SklearnMLPRegressorTrainer",
+]

@@ -85,8 +85,11 @@ class PartialFitTrainer(EpochTrainer):
 
     @contextmanager
     def session(self, run: TrainingRun) -> Iterator[np.random.Generator]:
-        with warnings.catch_warnings(), threadpool_limits(threads_per_worker()), \
-                np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with (
+            warnings.catch_warnings(),
+            threadpool_limits(threads_per_worker()),
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+        ):
             warnings.simplefilter("ignore", ConvergenceWarning)
             yield np.random.default_rng(run.seed)
 
@@ -107,8 +110,11 @@ class PartialFitTrainer(EpochTrainer):
     def epoch_loss(self, member: Any) -> float | None:
         """The training loss after an epoch (None if the estimator keeps none); NaN if the
         learned attributes stopped being finite."""
-        finite = all(np.all(np.isfinite(np.asarray(a, dtype=float)))
-                     for attr in self.state_attrs for a in _arrays(getattr(member, attr)))
+        finite = all(
+            np.all(np.isfinite(np.asarray(a, dtype=float)))
+            for attr in self.state_attrs
+            for a in _arrays(getattr(member, attr))
+        )
         return None if finite else math.nan
 
     def predict(self, member: Any, X: np.ndarray) -> np.ndarray:

@@ -16,8 +16,18 @@ from sklearn.linear_model import SGDClassifier, SGDRegressor
 
 from hpo.models.sklearn_partial_fit import PartialFitTrainer
 
-_PARAMS = ("loss", "penalty", "alpha", "l1_ratio", "fit_intercept", "epsilon", "learning_rate", "eta0",
-           "power_t", "average")
+_PARAMS = (
+    "loss",
+    "penalty",
+    "alpha",
+    "l1_ratio",
+    "fit_intercept",
+    "epsilon",
+    "learning_rate",
+    "eta0",
+    "power_t",
+    "average",
+)
 
 
 class SklearnSGDClassifierTrainer(PartialFitTrainer):

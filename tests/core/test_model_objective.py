@@ -40,15 +40,24 @@ def test_preload_checks_in_memory_data_before_a_study_is_written(tmp_path: Path)
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     X, y = _arrays()
     with pytest.raises(ConfigError, match="tuple"):
-        create_study("bad", space=SPACE,
-                     storage=url, model="sklearn-mlp-classifier", dataset=(X, y, y))
-    study = create_study("arrays", space=SPACE,
-                         storage=url, model="sklearn-mlp-classifier", dataset=(X, y),
-                         model_options={"max_epochs": 2}, seed=0)
+        create_study(
+            "bad", space=SPACE, storage=url, model="sklearn-mlp-classifier", dataset=(X, y, y)
+        )
+    study = create_study(
+        "arrays",
+        space=SPACE,
+        storage=url,
+        model="sklearn-mlp-classifier",
+        dataset=(X, y),
+        model_options={"max_epochs": 2},
+        seed=0,
+    )
     study.optimize(2)
     assert study.counts()["COMPLETE"] == 2
 
 
 def test_bad_model_options_fail_when_the_objective_is_built() -> None:
-    with pytest.raises(ConfigError, match=r"'patience' parameter of SklearnMLPClassifierTrainer.*Got 0"):
+    with pytest.raises(
+        ConfigError, match=r"'patience' parameter of SklearnMLPClassifierTrainer.*Got 0"
+    ):
         ModelObjective("sklearn-mlp-classifier", "iris", options={"patience": 0})

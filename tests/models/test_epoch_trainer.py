@@ -65,30 +65,49 @@ def test_params_override_the_epoch_options_and_are_checked() -> None:
     trainer = GradientDescentRegressor(max_epochs=50)
     result = trainer.fit({"max_epochs": 4, "patience": 100}, POLY, NullReporter())
     assert result.metrics["n_epochs"] == 4 and not result.metrics["stopped_early"]
-    with pytest.raises(ConfigError, match=r"'max_epochs' parameter of GradientDescentRegressor.*Got 0 instead"):
+    with pytest.raises(
+        ConfigError, match=r"'max_epochs' parameter of GradientDescentRegressor.*Got 0 instead"
+    ):
         trainer.fit({"max_epochs": 0}, POLY, NullReporter())
 
 
 def test_divergence_names_the_epoch_and_the_hint() -> None:
-    with pytest.raises(ValueError, match=r"GradientDescentRegressor diverged at epoch \d+: training loss"), \
-            np.errstate(over="ignore", invalid="ignore"):
-        GradientDescentRegressor(max_epochs=500, patience=500).fit({"lr": 50.0}, POLY, NullReporter())
+    with (
+        pytest.raises(
+            ValueError, match=r"GradientDescentRegressor diverged at epoch \d+: training loss"
+        ),
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
+        GradientDescentRegressor(max_epochs=500, patience=500).fit(
+            {"lr": 50.0}, POLY, NullReporter()
+        )
 
 
-@pytest.mark.parametrize(("options", "field", "value"), [
-    ({"patience": 0}, "patience", "0"), ({"cv": 1}, "cv", "1"), ({"test_size": 1.0}, "test_size", "1.0"),
-    ({"validation_fraction": -0.1}, "validation_fraction", "-0.1"), ({"split_seed": "a"}, "split_seed", "'a'"),
-    ({"metric": "accuracy"}, "metric", "'accuracy'"),
-])
+@pytest.mark.parametrize(
+    ("options", "field", "value"),
+    [
+        ({"patience": 0}, "patience", "0"),
+        ({"cv": 1}, "cv", "1"),
+        ({"test_size": 1.0}, "test_size", "1.0"),
+        ({"validation_fraction": -0.1}, "validation_fraction", "-0.1"),
+        ({"split_seed": "a"}, "split_seed", "'a'"),
+        ({"metric": "accuracy"}, "metric", "'accuracy'"),
+    ],
+)
 def test_shared_options_are_checked_for_every_family(options: dict, field: str, value: str) -> None:
-    with pytest.raises(ConfigError, match=rf"'{field}' parameter of GradientDescentRegressor.*Got {value} instead"):
+    with pytest.raises(
+        ConfigError, match=rf"'{field}' parameter of GradientDescentRegressor.*Got {value} instead"
+    ):
         GradientDescentRegressor(**options)
 
 
 def test_one_trainer_serves_concurrent_trials_without_sharing_their_state() -> None:
-    """Per-trial state lives in the fit call: two threads on one trainer get what each gets alone."""
+    """Per-trial state lives in the fit call: two threads on one trainer get what each gets alone"""
     trainer = SklearnSGDClassifierTrainer(max_epochs=8, patience=8, metric="log_loss")
-    alone = {seed: trainer.fit({"alpha": 1e-3}, "digits", NullReporter(seed=seed)).value for seed in (1, 2)}
+    alone = {
+        seed: trainer.fit({"alpha": 1e-3}, "digits", NullReporter(seed=seed)).value
+        for seed in (1, 2)
+    }
     together: dict[int, float] = {}
 
     def run(seed: int) -> None:
@@ -102,10 +121,16 @@ def test_one_trainer_serves_concurrent_trials_without_sharing_their_state() -> N
     assert together == alone and alone[1] != alone[2]
 
 
-@pytest.mark.parametrize(("params", "sizes"), [
-    ({}, (7,)), ({"n_layers": 2}, (7, 7)), ({"units": 3, "units_2": 5, "n_layers": 3}, (3, 5, 3)),
-    ({"hidden_layer_sizes": "4-2"}, (4, 2)), ({"units_2": 4}, (7, 4)),
-])
+@pytest.mark.parametrize(
+    ("params", "sizes"),
+    [
+        ({}, (7,)),
+        ({"n_layers": 2}, (7, 7)),
+        ({"units": 3, "units_2": 5, "n_layers": 3}, (3, 5, 3)),
+        ({"hidden_layer_sizes": "4-2"}, (4, 2)),
+        ({"units_2": 4}, (7, 4)),
+    ],
+)
 def test_layers_resolve_one_way_for_every_family(params: dict, sizes: tuple) -> None:
     assert resolve_layers(params, owner="T", default_units=7) == sizes
 

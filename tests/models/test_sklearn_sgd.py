@@ -43,7 +43,8 @@ def test_same_seed_same_curve_other_seed_differs() -> None:
 def test_a_loss_without_probabilities_is_scored_on_decision_scores() -> None:
     reporter = NullReporter(seed=0)
     result = SklearnSGDClassifierTrainer(metric="roc_auc", max_epochs=10).fit(
-        {"loss": "hinge", "penalty": "elasticnet", "l1_ratio": 0.2}, "breast_cancer", reporter)
+        {"loss": "hinge", "penalty": "elasticnet", "l1_ratio": 0.2}, "breast_cancer", reporter
+    )
     assert result.value > 0.95 and result.metrics["test_roc_auc"] > 0.9
 
 
@@ -73,21 +74,34 @@ def test_pruning_stops_training() -> None:
 def test_divergence_fails_with_the_fix() -> None:
     params = {"learning_rate": "constant", "eta0": 1e200, "penalty": None}
     with pytest.raises(ValueError, match=r"SklearnSGDRegressorTrainer diverged at epoch \d+.*eta0"):
-        SklearnSGDRegressorTrainer(max_epochs=20).fit(params, {"name": "poly", "n_samples": 200}, NullReporter())
+        SklearnSGDRegressorTrainer(max_epochs=20).fit(
+            params, {"name": "poly", "n_samples": 200}, NullReporter()
+        )
 
 
-@pytest.mark.parametrize(("params", "field", "value"), [
-    ({"penalty": "l3"}, "penalty", "'l3'"),
-    ({"alpha": -1.0}, "alpha", "-1.0"),
-    ({"loss": "mse"}, "loss", "'mse'"),
-])
-def test_scikit_learn_checks_its_own_params_and_we_name_the_trainer(params: dict, field: str, value: str) -> None:
-    with pytest.raises(ConfigError, match=rf"'{field}' parameter of SklearnSGDClassifierTrainer.*Got {value}"):
+@pytest.mark.parametrize(
+    ("params", "field", "value"),
+    [
+        ({"penalty": "l3"}, "penalty", "'l3'"),
+        ({"alpha": -1.0}, "alpha", "-1.0"),
+        ({"loss": "mse"}, "loss", "'mse'"),
+    ],
+)
+def test_scikit_learn_checks_its_own_params_and_we_name_the_trainer(
+    params: dict, field: str, value: str
+) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"'{field}' parameter of SklearnSGDClassifierTrainer.*Got {value}"
+    ):
         SklearnSGDClassifierTrainer(**params)
 
 
 def test_loop_owned_params_are_refused() -> None:
-    with pytest.raises(ConfigError, match=r"Unknown parameter 'max_iter' of SklearnSGDClassifierTrainer"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown parameter 'max_iter' of SklearnSGDClassifierTrainer"
+    ):
         SklearnSGDClassifierTrainer(max_iter=5)
-    with pytest.raises(ConfigError, match=r"'diabetes' with task 'regression'.*'sklearn-sgd-regressor'"):
+    with pytest.raises(
+        ConfigError, match=r"'diabetes' with task 'regression'.*'sklearn-sgd-regressor'"
+    ):
         SklearnSGDClassifierTrainer().fit({}, "diabetes", NullReporter())
