@@ -93,6 +93,12 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage!r})"
 
+    def opener(self) -> Callable[[], Study]:
+        """A picklable callable that reopens this study in another process (a remote worker):
+        by name from the storage URL, with this study's sampler and objective."""
+        return functools.partial(load_study, self.name, storage=self.storage.url,
+                                 objective=self.objective, sampler=self.sampler)
+
     # -------------------------------------------------------------- running
     def optimize(self, n_trials: int, *, n_workers: int = 1, timeout: float | None = None,
                  executor: Any = None, show_progress: bool | None = None) -> Study:

@@ -9,12 +9,13 @@ from hpo.execution.progress import StudyProgress
 from hpo.execution.worker import claim_next, worker_loop
 
 if TYPE_CHECKING:
-    from hpo.study import Study
+    from hpo.execution.handle import StudyHandle
 
 __all__ = ["run_study", "worker_loop", "claim_next", "StudyProgress"]
 
 
-def run_study(study: Study, *, n_trials: int, n_workers: int = 1, timeout: float | None = None,
+def run_study(study: StudyHandle, *, n_trials: int, n_workers: int = 1,
+              timeout: float | None = None,
               executor: Any = None, show_progress: bool | None = None) -> None:
     """Run workers until the study reaches ``n_trials`` finished trials (see Study.optimize)."""
     if executor is not None:
@@ -35,5 +36,6 @@ def run_study(study: Study, *, n_trials: int, n_workers: int = 1, timeout: float
         else:
             from hpo.execution.local import run_processes
 
-            run_processes(study, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
-                          progress=progress)
+            # local.py still annotates hpo.study.Study; any StudyHandle with an opener works
+            run_processes(study, n_trials=n_trials, n_workers=n_workers,  # type: ignore[arg-type]
+                          timeout=timeout, progress=progress)

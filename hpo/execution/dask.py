@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from threadpoolctl import threadpool_limits
@@ -23,7 +24,7 @@ from hpo.resources import thread_env_for
 from hpo.storage import is_sqlite
 
 if TYPE_CHECKING:
-    from hpo.study import Study
+    from hpo.execution.handle import StudyHandle
 
 
 def check_storage_for_cluster(url: str) -> None:
@@ -36,13 +37,16 @@ def check_storage_for_cluster(url: str) -> None:
             "For processes on this machine only, use n_workers= without executor=.")
 
 
-def _task(storage_url: str, study_name: str, sampler: Any, objective: Any, n_trials: int | None,
-          timeout: float | None, stop_name: str) -> dict[str, Any]:
-    """One Dask task: run the worker loop until the study is done or the client says stop."""
+def _task(open_study: Callable[[], StudyHandle], n_trials: int | None, timeout: float | None,
+          stop_name: str) -> dict[str, Any]:
+    """One Dask task: run the worker loop until the study is done or the client says stop.
+
+    Args:
+        open_study: the study's ``opener()``: reopens it by name from its storage URL.
+    """
     from distributed import Event, get_client
 
     from hpo.execution.worker import worker_loop
-    from hpo.study import load_study
 
     stop = Event(stop_name, client=get_client())
     checked = [0.0]
@@ -55,7 +59,7 @@ def _task(storage_url: str, study_name: str, sampler: Any, objective: Any, n_tri
 
     threads = _threads_for_this_task()
     os.environ.update(thread_env_for(threads))
-    study = load_study(study_name, storage=storage_url, objective=objective, sampler=sampler)
+    study = open_study()
     with threadpool_limits(threads):
         stats = worker_loop(study, n_trials=n_trials, timeout=timeout, should_stop=should_stop)
     return {"worker_id": stats.worker_id, **stats.finished}
@@ -82,7 +86,7 @@ def _threads_for_this_task() -> int:
     return max(1, cpu_count() // max(1, on_host))
 
 
-def run_dask(study: Study, *, executor: Any, n_trials: int | None, n_workers: int,
+def run_dask(study: StudyHandle, *, executor: Any, n_trials: int | None, n_workers: int,
              timeout: float | None = None, progress: Any = None) -> list[dict[str, Any]]:
     """Run ``n_workers`` worker-loop tasks on a Dask cluster and wait for them.
 
@@ -115,8 +119,7 @@ def run_dask(study: Study, *, executor: Any, n_trials: int | None, n_workers: in
     client = executor
     run_id = uuid.uuid4().hex[:8]
     stop = Event(f"hpo-stop-{run_id}", client=client)
-    futures = [client.submit(_task, study.storage.url, study.name, study.sampler, study.objective,
-                             n_trials, timeout, stop.name, pure=False,
+    futures = [client.submit(_task, study.opener(), n_trials, timeout, stop.name, pure=False,
                              key=f"hpo-worker-{study.name}-{run_id}-{i}")
                for i in range(n_workers)]
     try:

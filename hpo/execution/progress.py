@@ -11,13 +11,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hpo.study import Study
+    from hpo.execution.handle import StudyHandle
 
 
 class StudyProgress:
     """``with StudyProgress(study, n_trials): ...`` shows done/total, best so far and ETA."""
 
-    def __init__(self, study: Study, n_trials: int, *, enabled: bool | None = None,
+    def __init__(self, study: StudyHandle, n_trials: int, *, enabled: bool | None = None,
                  min_interval: float = 0.25) -> None:
         self.study = study
         self.n_trials = n_trials
@@ -59,7 +59,7 @@ class StudyProgress:
         if not force and now - self._last < self.min_interval:
             return
         self._last = now
-        counts = self.study.counts()
+        counts = self.study.storage.counts(self.study.id)
         done = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
         best = self.study.storage.leaderboard(self.study.id, self.study.direction, top=1)
         running = counts.get("RUNNING", 0)

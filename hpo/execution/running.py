@@ -15,7 +15,7 @@ from hpo.errors import HPOError, TrialPruned
 from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
-    from hpo.study import Study
+    from hpo.execution.handle import StudyHandle
 
 log = logging.getLogger("hpo.worker")
 
@@ -37,7 +37,7 @@ class RunningTrial:
     point and raises :class:`~hpo.errors.TrialPruned` when the study's pruner says so.
     """
 
-    def __init__(self, study: Study, frozen: FrozenTrial) -> None:
+    def __init__(self, study: StudyHandle, frozen: FrozenTrial) -> None:
         self.study = study
         self.number = frozen.number
         self.params = dict(frozen.params)
@@ -123,7 +123,7 @@ class RunningTrial:
         self.study.storage.set_trial_user_attr(self.trial_id, key, value)
 
 
-def prune_artifacts(study: Study) -> None:
+def prune_artifacts(study: StudyHandle) -> None:
     """Keep trained weights only for the study's ``keep_weights`` best completed trials."""
     root = study.artifacts_root
     if root is None or not root.exists():

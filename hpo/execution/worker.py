@@ -32,7 +32,7 @@ from hpo.storage import ClaimStatus, Outcome
 from hpo.trial import TrialState
 
 if TYPE_CHECKING:
-    from hpo.study import Study
+    from hpo.execution.handle import StudyHandle as Study  # execution never imports hpo.study
 
 log = logging.getLogger("hpo.worker")
 
