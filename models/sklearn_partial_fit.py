@@ -98,7 +98,8 @@ class PartialFitTrainer(EpochTrainer):
 
     def train_epoch(self, member: Any, fold: Fold, run: TrainingRun) -> float | None:
         order = run.context.permutation(len(fold.y_train))
-        extra = {"classes": np.arange(run.splits.n_classes)} if self.is_classifier else {}
+        first = self.is_classifier and not hasattr(member, "classes_")  # later calls re-check them
+        extra = {"classes": np.arange(run.splits.n_classes)} if first else {}
         try:
             member.partial_fit(fold.X_train[order], fold.y_train[order], **extra)
         except (ValueError, FloatingPointError) as e:
