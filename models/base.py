@@ -351,9 +351,8 @@ class EpochTrainer:
             if len(splits.y_test):
                 out = self._ensemble(run.members, splits.folds, splits.X_test, task=run.task)
                 metrics[f"test_{metric.name}"] = _score(metric, run.task, splits.y_test, out)
-            assert (
-                run.stopper is not None and run.stopper.best_score_ is not None
-            )  # epoch 1 was finite
+            # every score was finite (or _train raised), so epoch 1 was a best
+            assert run.stopper is not None and run.stopper.best_score_ is not None
             metrics.update(
                 best_epoch=run.stopper.best_epoch_,
                 n_epochs=run.stopper.n_epochs_,
@@ -383,21 +382,15 @@ class EpochTrainer:
         run.members = [self.build(run.hp, fold, run) for fold in folds]
         run.stopper = stopper = EarlyStopping(run.patience, run.min_delta, run.metric.mode)
         for epoch in range(1, run.max_epochs + 1):
-            raw = [self.train_epoch(m, f, run) for m, f in zip(run.members, folds, strict=True)]
-            score = float(
-                np.mean(
-                    [
-                        self._validation_score(m, f, run)
-                        for m, f in zip(run.members, folds, strict=True)
-                    ]
-                )
-            )
+            pairs = list(zip(run.members, folds, strict=True))
+            raw = [self.train_epoch(m, f, run) for m, f in pairs]  # all folds queued, then synced
+            score = float(np.mean([self._validation_score(m, f, run) for m, f in pairs]))
             losses = [float(x) for x in raw if x is not None]
             loss = float(np.mean(losses)) if losses else None
             if not math.isfinite(score) or (loss is not None and not math.isfinite(loss)):
-                seen = (
-                    "" if loss is None else f"training loss {loss}, "
-                ) + f"validation {run.metric.name} {score}"
+                seen = f"validation {run.metric.name} {score}"
+                if loss is not None:
+                    seen = f"training loss {loss}, {seen}"
                 raise ValueError(
                     f"{self.name} diverged at epoch {epoch}: {seen}. {self.divergence_hint(run.hp)}"
                 )
