@@ -4,7 +4,11 @@ A dataset spec is one of:
 
 - a built-in name (:func:`dataset_names`): scikit-learn's shipped loaders
   (``digits``, ``breast_cancer``, ``wine``, ``iris``, ``diabetes``; nothing is
-  downloaded) and generated problems (``xor``, ``moons``, ``poly``);
+  downloaded), generated problems (``xor``, ``moons``, ``poly``), ``concrete``
+  (Yeh 1998, shipped as ``models/data/concrete.csv``; see its README) and the
+  MNIST-format image sets ``mnist`` and ``fashion_mnist`` read from IDX files
+  (:mod:`hpo.models.idx`: where they are looked for, options ``path``, ``n_train``,
+  ``n_test``);
 - a dict: ``{"name": "moons", "n_samples": 500, "noise": 0.2}`` (options of a
   generated dataset) or ``{"path": "data.csv", "target": "y"}``; any dict may
   also say ``"task"`` (to override inference) and ``"seed"``;
@@ -14,7 +18,10 @@ A dataset spec is one of:
 
 Everything becomes a :class:`Dataset` with ``X`` of shape (n, d) float64 and ``y``
 of shape (n,): class indices 0..k-1 for classification (original labels kept in
-``classes``), float64 for regression. In-memory arrays work in-process, but only
+``classes``), float64 for regression. Image sets keep ``X`` as float32 (the full
+Fashion-MNIST is 70,000 x 784) and carry their official test split: the last
+``n_test`` rows are the t10k images, and :func:`hpo.models.splits.make_folds` tests on
+exactly those instead of splitting off ``test_size``. In-memory arrays work in-process, but only
 names, dicts and paths can be stored in a study (:func:`dataset_to_spec`), because
 workers in other processes must be able to load the data themselves.
 """
@@ -29,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hpo.errors import ConfigError
+from hpo.models import idx
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -39,6 +47,10 @@ _GENERATED: dict[str, dict[str, Any]] = {  # name -> accepted options and their 
     "moons": {"n_samples": 200, "noise": 0.2},
     "poly": {"n_samples": 200, "n_features": 1, "degree": 3, "noise": 0.1},
 }
+_SHIPPED = {"concrete": ("concrete.csv", "compressive_strength")}  # name -> (file in data/, target)
+_IMAGE_OPTIONS = ("path", "n_train", "n_test")
+_CLASS_NAMES = {"fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                                  "Shirt", "Sneaker", "Bag", "Ankle boot"]}
 _COMMON_KEYS = ("task", "seed")
 _MAX_CLASSES_INFERRED = 20  # integral targets with more distinct values are regression
 
@@ -49,12 +61,14 @@ class Dataset:
 
     Attributes:
         name: a short label (the built-in name or the file name).
-        X: (n, d) float64 features, finite.
+        X: (n, d) float64 features, finite (float32 for image sets).
         y: (n,) targets: int class indices 0..k-1, or float64 for regression.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
         feature_names: d column names.
         classes: the original label of each class index (None for regression).
         spec: a JSON-able spec that reloads this dataset, or None for in-memory arrays.
+        n_test: the last ``n_test`` rows are the dataset's own test set (t10k for
+            image sets); 0 when it has none and a trainer splits one off.
     """
 
     name: str
@@ -64,6 +78,7 @@ class Dataset:
     feature_names: list[str]
     classes: list | None = None
     spec: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    n_test: int = 0
 
     @property
     def n_samples(self) -> int:
@@ -81,7 +96,7 @@ class Dataset:
 
 def dataset_names() -> list[str]:
     """The built-in dataset names, sorted."""
-    return sorted((*_SKLEARN, *_GENERATED))
+    return sorted((*_SKLEARN, *_GENERATED, *_SHIPPED, *idx.IMAGE_SETS))
 
 
 def load_dataset(spec: Any, *, target: str | None = None, seed: int = 0) -> Dataset:
@@ -141,12 +156,18 @@ def dataset_to_spec(spec: Any, *, target: str | None = None, seed: int | None = 
     else:
         load_dataset(spec)  # raises the generic message
         raise _not_storable()
-    if target is not None and "path" in out:
+    image_set = out.get("name") in idx.IMAGE_SETS
+    if target is not None and "path" in out and not image_set:
         out.setdefault("target", target)
-    if seed is not None and out.get("name") in _GENERATED:
+    if seed is not None and (out.get("name") in _GENERATED or image_set):
         out.setdefault("seed", int(seed))
     _check_keys(out)
-    if "path" in out:
+    if image_set:  # fail before the study is stored, not in every worker
+        _image_options(out["name"], {k: v for k, v in out.items() if k not in ("name", *_COMMON_KEYS)})
+        if "path" in out:
+            out["path"] = str(Path(out["path"]).expanduser().resolve())
+        idx.find_files(out["name"], out.get("path"))
+    elif "path" in out:
         out["path"] = str(Path(out["path"]).expanduser().resolve())
         if not Path(out["path"]).is_file():
             raise ConfigError(f"Dataset file {out['path']!r} does not exist. Check the path.")
@@ -162,7 +183,7 @@ def _load_dict(spec: dict[str, Any], target: str | None, seed: int) -> Dataset:
     _check_keys(spec)
     task = spec.get("task")
     seed = int(spec.get("seed", seed))
-    if "path" in spec:
+    if "path" in spec and spec.get("name") not in idx.IMAGE_SETS:
         path = Path(spec["path"]).expanduser()
         tgt = spec.get("target", target)
         stored = {**spec, "path": str(path.resolve())}
@@ -179,6 +200,22 @@ def _load_dict(spec: dict[str, Any], target: str | None, seed: int) -> Dataset:
         ds = _finalize(name, X, y, names, task=task, spec=dict(spec))
         if classes is not None and ds.task != "regression":
             ds.classes = classes
+        return ds
+    if name in _SHIPPED:
+        if options:
+            raise ConfigError(f"Dataset {name!r} takes no options; got {sorted(options)}.")
+        file, column = _SHIPPED[name]
+        X, y, names = _read_csv(Path(__file__).with_name("data") / file, column)
+        return _finalize(name, X, y, names, task=task, spec=dict(spec))
+    if name in idx.IMAGE_SETS:
+        opts = _image_options(name, options)
+        X, y, n_test, _ = idx.load_image_set(name, opts.get("path"), n_train=opts.get("n_train"),
+                                             n_test=opts.get("n_test"), seed=seed)
+        side = int(round(np.sqrt(X.shape[1])))
+        names = [f"px{r}_{c}" for r in range(side) for c in range(side)] if side * side == X.shape[1] else None
+        ds = _finalize(name, X, y, names, task=task or "multiclass", spec=dict(spec), n_test=n_test)
+        if name in _CLASS_NAMES and ds.classes == list(range(len(_CLASS_NAMES[name]))):
+            ds.classes = list(_CLASS_NAMES[name])
         return ds
     if name in _GENERATED:
         X, y = _generate(name, options, seed)
@@ -230,6 +267,22 @@ def _generate(name: str, options: dict[str, Any], seed: int) -> tuple[np.ndarray
     coef = rng.normal(0.0, 1.0, size=int(opt["degree"]) + 1)
     y = np.polynomial.polynomial.polyval(X, coef).sum(axis=1)
     return X, y + rng.normal(0.0, float(opt["noise"]), n)
+
+
+def _image_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Check the options of an image set (``path``, ``n_train``, ``n_test``)."""
+    unknown = sorted(set(options) - set(_IMAGE_OPTIONS))
+    if unknown:
+        raise ConfigError(f"Unknown option(s) {unknown} for dataset {name!r}; accepted: "
+                          f"{list(_IMAGE_OPTIONS)} (plus {list(_COMMON_KEYS)}).")
+    for key in ("n_train", "n_test"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ConfigError(f"Option {key!r} of dataset {name!r} must be an int >= 1 or None. Got {value!r} instead.")
+    path = options.get("path")
+    if path is not None and not isinstance(path, (str, Path)):
+        raise ConfigError(f"Option 'path' of dataset {name!r} must be a folder (str). Got {path!r} instead.")
+    return options
 
 
 def _read_file(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str] | None]:
@@ -287,7 +340,8 @@ def _read_npz(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str
 # --- validation and encoding ----------------------------------------------------------
 
 
-def _finalize(name: str, X: Any, y: Any, feature_names: list[str] | None, *, task: str | None, spec: dict | None) -> Dataset:
+def _finalize(name: str, X: Any, y: Any, feature_names: list[str] | None, *, task: str | None, spec: dict | None,
+              n_test: int = 0) -> Dataset:
     """Check shapes and values, infer the task, encode labels; the one place every loader ends."""
     y = np.asarray(y)
     X = _as_float_matrix(name, X, feature_names)
@@ -318,7 +372,7 @@ def _finalize(name: str, X: Any, y: Any, feature_names: list[str] | None, *, tas
             raise ConfigError(f"Dataset {name!r}: task 'regression' needs numeric targets; got {y.dtype} values such as {y[0]!r}.") from e
         if not np.isfinite(y_float).all():
             raise ConfigError(f"Dataset {name!r} has inf target values; drop those rows.")
-        return Dataset(name, X, y_float, "regression", feature_names, None, spec)
+        return Dataset(name, X, y_float, "regression", feature_names, None, spec, n_test)
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ConfigError(
@@ -328,7 +382,7 @@ def _finalize(name: str, X: Any, y: Any, feature_names: list[str] | None, *, tas
     inferred: Task = "binary" if len(classes) == 2 else "multiclass"
     if task == "binary" and inferred != "binary":
         raise ConfigError(f"Dataset {name!r}: task 'binary' needs 2 classes; got {len(classes)}. Use task='multiclass'.")
-    return Dataset(name, X, codes.astype(np.int64), inferred, feature_names, classes.tolist(), spec)
+    return Dataset(name, X, codes.astype(np.int64), inferred, feature_names, classes.tolist(), spec, n_test)
 
 
 def _as_float_matrix(name: str, X: Any, feature_names: list[str] | None) -> np.ndarray:
@@ -337,6 +391,8 @@ def _as_float_matrix(name: str, X: Any, feature_names: list[str] | None) -> np.n
         if bad:
             raise ConfigError(f"Dataset {name!r} has non-numeric feature column(s) {bad}; encode them as numbers or drop them.")
     arr = np.asarray(X)
+    if arr.dtype == np.float32 and arr.ndim == 2:  # image sets: keep half the memory
+        return arr
     if arr.ndim != 2:
         raise ConfigError(
             f"Dataset {name!r}: X must be 2-D (n_samples, n_features); got shape {arr.shape}. "
@@ -378,12 +434,13 @@ def _infer_task(y: np.ndarray) -> Task:
 
 
 def _check_keys(spec: dict[str, Any]) -> None:
-    if ("name" in spec) == ("path" in spec):
+    named_folder = spec.get("name") in idx.IMAGE_SETS  # {"name": "mnist", "path": DIR}
+    if ("name" in spec) == ("path" in spec) and not named_folder:
         raise ConfigError(
             f"A dataset dict needs exactly one of 'name' (one of {dataset_names()}) or 'path' "
             f"(a .csv/.npz file); got keys {sorted(spec)}."
         )
-    if "path" in spec:
+    if "path" in spec and "name" not in spec:
         unknown = sorted(set(spec) - {"path", "target", *_COMMON_KEYS})
         if unknown:
             raise ConfigError(f"Unknown key(s) {unknown} in a file dataset spec; accepted: ['path', 'target', 'task', 'seed'].")

@@ -95,11 +95,15 @@ def make_folds(
 
     Splits are stratified by class for classification and reproducible from ``seed``;
     use the same seed for every trial of a study so trials are compared on the same rows.
+    A dataset with its own test split (``data.n_test > 0``: MNIST's t10k images) is
+    tested on exactly those rows, and ``test_size`` is not used: scores stay comparable
+    with everyone else's on that set.
 
     Args:
         data: the dataset, (n, d) features.
         test_size: fraction of rows held out for the final test score, in [0, 1);
-            0 means no test part (``X_test`` has 0 rows).
+            0 means no test part (``X_test`` has 0 rows). Ignored when the dataset has
+            its own test split.
         validation_fraction: fraction of the training part used for validation when
             ``cv`` is None, in [0, 1); 0 validates on the training rows themselves (only
             sensible for toy problems such as the 4-point XOR table).
@@ -122,7 +126,9 @@ def make_folds(
     classify = data.task != "regression"
     scale_y = standardize_target and not classify
     idx = np.arange(data.n_samples)
-    if test_size > 0:
+    if data.n_test > 0:  # the dataset's official split: its last n_test rows
+        train_idx, test_idx = idx[:-data.n_test], idx[-data.n_test:]
+    elif test_size > 0:
         train_idx, test_idx = _split(idx, data.y, test_size, seed, classify, "test_size")
     else:
         train_idx, test_idx = idx, idx[:0]

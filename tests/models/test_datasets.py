@@ -38,7 +38,8 @@ def test_builtin_datasets_load_as_float_matrices(name, shape, task, n_classes):
 
 
 def test_dataset_names_lists_every_builtin():
-    assert dataset_names() == ["breast_cancer", "diabetes", "digits", "iris", "moons", "poly", "wine", "xor"]
+    assert dataset_names() == ["breast_cancer", "concrete", "diabetes", "digits", "fashion_mnist", "iris",
+                               "mnist", "moons", "poly", "wine", "xor"]
 
 
 def test_builtin_keeps_original_class_names():
@@ -113,7 +114,7 @@ def test_in_memory_arrays_work_but_cannot_be_stored():
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("mnist", "Unknown dataset 'mnist'; use one of ['breast_cancer', 'diabetes', 'digits'"),
+        ("mnst", "Unknown dataset 'mnst'; use one of ['breast_cancer', 'concrete', 'diabetes', 'digits'"),
         ({"name": "moons", "noize": 0.1}, "Unknown option(s) ['noize'] for dataset 'moons'; accepted: ['n_samples', 'noise']"),
         ({"name": "moons", "n_samples": 0}, "Option 'n_samples' of dataset 'moons' must be an int >= 1. Got 0 instead."),
         ({"name": "iris", "n_samples": 5}, "Dataset 'iris' takes no options"),
