@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+	bash scripts/ensure_datasets.sh
 
 run: $(STAMP)
 	$(VENV)/bin/hpo run studies/digits_mlp.py --workers 2 --trials 40
@@ -22,6 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_postgres.sh
+	bash scripts/ensure_datasets.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
