@@ -10,6 +10,10 @@ L-BFGS is not stochastic and has no ``partial_fit``: with ``solver="lbfgs"`` one
 is ``LBFGS_STEPS_PER_EPOCH`` L-BFGS iterations via ``warm_start`` (its curvature memory
 restarts each epoch, a small price for per-epoch validation).
 
+The course's contrasts: ``shuffle=False`` keeps the rows in order every epoch, and
+``batch_size="full"`` takes the whole training part in one step per epoch
+(``batch_size=1``: pure stochastic gradient).
+
 The layers come from ``hidden_layer_sizes`` or ``n_layers``/``units``/``units_k``
 (:func:`~hpo.models.base.resolve_layers`, default one layer of 100); the other
 params are ``MLPClassifier``'s own, checked by scikit-learn. Regression targets are
@@ -41,8 +45,10 @@ _ESTIMATOR_PARAMS = (
     "momentum",
     "nesterovs_momentum",
     "power_t",
+    "shuffle",
     "solver",
 )
+FULL_BATCH = "full"  # batch_size spelling for one full-batch step per epoch
 _LAYER_PARAMS = ("hidden_layer_sizes", "n_layers", "units")
 ACCEPTED_PARAMS: tuple[str, ...] = tuple(
     sorted((*_ESTIMATOR_PARAMS, *_LAYER_PARAMS, "max_epochs", "patience", "min_delta"))
@@ -62,16 +68,20 @@ class _SklearnMLPTrainer(PartialFitTrainer):
 
     def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> dict[str, Any]:
         layers = {k: v for k, v in params.items() if is_layer_param(k)}
-        kwargs = super().parse({k: v for k, v in params.items() if k not in layers}, task)
+        full = params.get("batch_size") == FULL_BATCH  # scikit-learn knows "auto" or an int
+        rest = {k: v for k, v in params.items() if k not in layers and not (full and k == "batch_size")}
+        kwargs = super().parse(rest, task)
         kwargs["hidden_layer_sizes"] = resolve_layers(layers, owner=self.name, default_units=100)
-        kwargs.setdefault("batch_size", "auto")
+        kwargs["batch_size"] = FULL_BATCH if full else kwargs.get("batch_size", "auto")
         return kwargs
 
     def build(self, hp: dict[str, Any], fold: Fold, run: TrainingRun) -> Any:
-        kwargs = dict(hp)
-        if isinstance(kwargs["batch_size"], int):
+        kwargs = {**hp, "shuffle": False}  # the loop orders the rows (hp's shuffle)
+        if kwargs["batch_size"] == FULL_BATCH:
+            kwargs["batch_size"] = len(fold.y_train)
+        elif isinstance(kwargs["batch_size"], int):
             kwargs["batch_size"] = min(kwargs["batch_size"], len(fold.y_train))
-        return self.estimator_cls(**kwargs, random_state=run.seed, shuffle=False, max_iter=1)
+        return self.estimator_cls(**kwargs, random_state=run.seed, max_iter=1)
 
     def train_epoch(self, member: Any, fold: Fold, run: TrainingRun) -> float | None:
         if member.solver != "lbfgs":

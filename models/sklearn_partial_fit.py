@@ -2,7 +2,8 @@
 
 :class:`PartialFitTrainer` adapts any such estimator to :class:`~hpo.models.base.EpochTrainer`:
 one epoch is one ``partial_fit`` over the fold's training rows in a fresh order drawn
-from the trial's seed (so the estimator's own ``shuffle`` is off), early stopping keeps
+from the trial's seed, or in row order with the param ``shuffle=False`` (the
+estimator's own ``shuffle`` is always off: the loop orders the rows), early stopping keeps
 the estimator's learned attributes (``state_attrs``), and the estimator validates its
 own parameters: hpo never re-lists scikit-learn's constraints, it translates
 scikit-learn's error into a :class:`~hpo.errors.ConfigError` of the same shape.
@@ -94,10 +95,11 @@ class PartialFitTrainer(EpochTrainer):
             yield np.random.default_rng(run.seed)
 
     def build(self, hp: dict[str, Any], fold: Fold, run: TrainingRun) -> Any:
-        return self.estimator_cls(**hp, random_state=run.seed, shuffle=False)
+        return self.estimator_cls(**{**hp, "shuffle": False}, random_state=run.seed)
 
     def train_epoch(self, member: Any, fold: Fold, run: TrainingRun) -> float | None:
-        order = run.context.permutation(len(fold.y_train))
+        n = len(fold.y_train)
+        order = run.context.permutation(n) if run.hp.get("shuffle", True) else np.arange(n)
         first = self.is_classifier and not hasattr(member, "classes_")  # later calls re-check them
         extra = {"classes": np.arange(run.splits.n_classes)} if first else {}
         try:

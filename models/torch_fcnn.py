@@ -9,7 +9,15 @@ in :mod:`hpo.models.torch_trainer` and are re-exported here (lazily: no import c
 Initialization (``init``): ``"default"`` picks what suits the activation (Kaiming-He
 normal for the ReLU family, Xavier-Glorot uniform for tanh/sigmoid, LeCun normal for
 SELU); ``"torch"`` keeps PyTorch's own ``nn.Linear`` initialization. Named schemes use
-the activation's gain on hidden layers, gain 1 on the output layer, and zero biases.
+the activation's gain on hidden layers, gain 1 on the output layer, and zero biases;
+``he``, ``xavier`` and ``lecun`` are the course's names for ``kaiming_normal``,
+``xavier_uniform`` and ``lecun_normal``.
+
+Two schemes are deliberately bad, for the lesson on vanishing and exploding signals:
+``"constant"`` sets every weight to ``init_scale`` (every unit of a layer computes the
+same thing and gets the same gradient, so the symmetry never breaks), and ``"normal"``
+draws weights from N(0, ``init_scale``^2) whatever the layer's fan-in (with the default
+``init_scale=1`` a 784-input layer's outputs are ~28x too large, and grow layer by layer).
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ ACTIVATIONS: dict[str, Callable[[float], nn.Module]] = {
     "softplus": lambda slope: nn.Softplus(),
 }
 INITS = ("default", "kaiming_uniform", "kaiming_normal", "xavier_uniform", "xavier_normal",
-         "lecun_normal", "torch")
+         "lecun_normal", "torch", "he", "xavier", "lecun", "constant", "normal")
+INIT_ALIASES = {"he": "kaiming_normal", "xavier": "xavier_uniform", "lecun": "lecun_normal"}
 _DEFAULT_INIT = {"tanh": "xavier_uniform", "sigmoid": "xavier_uniform", "selu": "lecun_normal"}
 
 
@@ -54,10 +63,21 @@ def gain(activation: str, negative_slope: float = 0.01) -> float:
     return math.sqrt(2.0)  # relu, elu, gelu, silu/swish, softplus
 
 
-def init_linear(layer: nn.Linear, init: str, g: float) -> None:
-    """Initialize ``layer`` in place with scheme ``init`` and gain ``g`` (bias -> 0)."""
+def init_linear(layer: nn.Linear, init: str, g: float, scale: float = 1.0) -> None:
+    """Initialize ``layer`` in place with scheme ``init`` and gain ``g`` (bias -> 0);
+    ``scale`` is the weight of ``"constant"`` and the std of ``"normal"``."""
+    init = INIT_ALIASES.get(init, init)
     if init == "torch":
         layer.reset_parameters()
+        return
+    if init in ("constant", "normal"):
+        with torch.no_grad():
+            if init == "constant":
+                layer.weight.fill_(scale)
+            else:
+                layer.weight.normal_(0.0, scale)
+            if layer.bias is not None:
+                layer.bias.zero_()
         return
     fan_out, fan_in = layer.weight.shape
     if init in ("kaiming_uniform", "kaiming_normal"):
@@ -90,11 +110,12 @@ class FCNN(nn.Sequential):
         dropout: drop probability after each hidden activation (AlphaDropout for SELU).
         batch_norm: add ``BatchNorm1d`` between each hidden Linear and its activation.
         init: a name in :data:`INITS`; ``"default"`` suits the activation.
+        init_scale: the weight of ``init="constant"``, the std of ``init="normal"``.
     """
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden_layer_sizes: Sequence[int] = (64,),
                  activation: str = "relu", negative_slope: float = 0.01, dropout: float = 0.0,
-                 batch_norm: bool = False, init: str = "default") -> None:
+                 batch_norm: bool = False, init: str = "default", init_scale: float = 1.0) -> None:
         layers: list[nn.Module] = []
         width = n_inputs
         for units in hidden_layer_sizes:
@@ -110,8 +131,8 @@ class FCNN(nn.Sequential):
         scheme = default_init(activation) if init == "default" else init
         linears = [m for m in self if isinstance(m, nn.Linear)]
         for layer in linears[:-1]:
-            init_linear(layer, scheme, gain(activation, negative_slope))
-        init_linear(linears[-1], scheme, gain("linear"))
+            init_linear(layer, scheme, gain(activation, negative_slope), init_scale)
+        init_linear(linears[-1], scheme, gain("linear"), init_scale)
 
     def n_params(self) -> int:
         """Number of trainable scalars."""
@@ -127,4 +148,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ACTIVATIONS", "INITS", "FCNN", "default_init", "gain", "init_linear"]
+__all__ = ["ACTIVATIONS", "INITS", "INIT_ALIASES", "FCNN", "default_init", "gain", "init_linear"]

@@ -163,7 +163,8 @@ class _TorchMLPTrainer(EpochTrainer):
     def train_epoch(self, member: _Member, fold: Fold, run: TrainingRun) -> torch.Tensor:
         hp = run.hp
         return train_epoch(member.model, member.X, member.y, member.loss_fn, member.optimizer, hp.batch_size,
-                           run.context.generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm)
+                           run.context.generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm,
+                           shuffle=hp.shuffle)
 
     def after_epoch(self, member: _Member, score: float) -> None:
         if isinstance(member.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -217,7 +218,7 @@ def _meta(run: TrainingRun) -> dict[str, Any]:
 
 
 def _oom(hp: TorchParams, device: torch.device) -> MemoryError:
-    return MemoryError(f"Out of memory on {device} training with batch_size={hp.batch_size} and "
+    return MemoryError(f"Out of memory on {device} training with batch_size={hp.batch_size or 'full'} and "
                        f"hidden_layer_sizes={list(hp.hidden_layer_sizes)}; use a smaller batch_size "
                        f"(or smaller layers, or fewer workers per device).")
 

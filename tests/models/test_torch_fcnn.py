@@ -290,11 +290,11 @@ C = "TorchMLPClassifierTrainer"
     ({"activation": "swishy"}, f"The 'activation' parameter of {C} must be a str among {sorted(ACTIVATIONS)}. Got 'swishy' instead."),
     ({"optimizer": "adagrad"}, f"The 'optimizer' parameter of {C} must be a str among ['adam', 'adamw', 'rmsprop', 'sgd']. Got 'adagrad' instead."),
     ({"init": "orthogonal"}, f"The 'init' parameter of {C} must be a str among {sorted(INITS)}. Got 'orthogonal' instead."),
-    ({"loss": "mse"}, f"The 'loss' parameter of {C} must be a str among ['bce', 'cross_entropy'] for a binary or multiclass task. Got 'mse' instead."),
+    ({"loss": "huber"}, f"The 'loss' parameter of {C} must be a str among ['bce', 'mse', 'cross_entropy'] for a binary or multiclass task. Got 'huber' instead."),
     ({"lrr": 0.1}, f"Unknown parameter 'lrr' of {C}; valid parameters are"),
     ({"lr": 0}, f"The 'lr' parameter of {C} must be a float > 0. Got 0 instead."),
     ({"dropout": 1.0}, f"The 'dropout' parameter of {C} must be a float in [0, 1). Got 1.0 instead."),
-    ({"batch_size": 0}, f"The 'batch_size' parameter of {C} must be an int >= 1. Got 0 instead."),
+    ({"batch_size": 0}, f"The 'batch_size' parameter of {C} must be an int >= 1 or a str among ['full']. Got 0 instead."),
     ({"batch_norm": True, "batch_size": 1}, f"The 'batch_size' parameter of {C} must be >= 2 with batch_norm=True"),
     ({"nesterov": True, "optimizer": "adam"}, f"The 'nesterov' parameter of {C} needs optimizer='sgd' and momentum > 0."),
     ({"hidden_layer_sizes": [8], "n_layers": 2}, f"{C} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'"),
@@ -307,7 +307,7 @@ def test_bad_options_fail_fast_with_the_field_named(options: dict, message: str)
 
 def test_bad_trial_params_and_data_fail_at_fit() -> None:
     trainer = TorchMLPClassifierTrainer(max_epochs=1)
-    with pytest.raises(ConfigError, match=re.escape(f"The 'loss' parameter of {C} must be a str among ['bce'] for a binary task. Got 'cross_entropy' instead.")):
+    with pytest.raises(ConfigError, match=re.escape(f"The 'loss' parameter of {C} must be a str among ['bce', 'mse'] for a binary task. Got 'cross_entropy' instead.")):
         trainer.fit({"loss": "cross_entropy"}, MOONS, NullReporter())
     with pytest.raises(ConfigError, match=rf"{C} cannot fit dataset 'poly' with task 'regression'.*'torch-mlp-regressor'"):
         trainer.fit({}, POLY, NullReporter())
