@@ -74,7 +74,7 @@ def callable_path(fn: Callable[..., Any]) -> str | None:
     """``"module:qualname"`` if a fresh process can import ``fn`` by that path, else None."""
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", "")
-    if not module or module == "__main__" or "<" in qualname:
+    if not module or module == "__main__" or not qualname or "<" in qualname:  # instances have none
         return None
     return f"{module}:{qualname}"
 
