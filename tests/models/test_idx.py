@@ -185,6 +185,7 @@ def test_other_idx_types_read_big_endian(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_idx(tmp_path / "f.idx"), values)
 
 
+@pytest.mark.slow
 @needs_fashion
 def test_real_fashion_mnist_from_debian() -> None:
     ds = load_dataset("fashion_mnist")
