@@ -31,6 +31,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from hpo.models.base import TrainingRun, is_layer_param, resolve_layers
 from hpo.models.sklearn_partial_fit import PartialFitTrainer
 from hpo.models.splits import Fold
+from hpo.validation import Options, check_param
 
 LBFGS_STEPS_PER_EPOCH = 10
 _ESTIMATOR_PARAMS = (
@@ -68,6 +69,8 @@ class _SklearnMLPTrainer(PartialFitTrainer):
 
     def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> dict[str, Any]:
         layers = {k: v for k, v in params.items() if is_layer_param(k)}
+        if isinstance(params.get("batch_size"), str):  # scikit-learn's message would not say "full"
+            check_param("batch_size", params["batch_size"], [Options({"auto", FULL_BATCH})], owner=self.name)
         full = params.get("batch_size") == FULL_BATCH  # scikit-learn knows "auto" or an int
         rest = {k: v for k, v in params.items() if k not in layers and not (full and k == "batch_size")}
         kwargs = super().parse(rest, task)

@@ -272,5 +272,7 @@ def test_sklearn_full_batch_is_one_step_per_epoch() -> None:
     assert full.estimators_[0]._optimizer.t == 3  # Adam's step counter: one per epoch
     mini = _sk_fit(batch_size=8)
     assert mini.estimators_[0]._optimizer.t == 3 * int(np.ceil(len(mini.splits_.folds[0].y_train) / 8))
-    with pytest.raises(ConfigError, match=r"'shuffle' parameter of SklearnMLPClassifierTrainer must be a bool. Got 1"):
+    with pytest.raises(ConfigError, match=r"'shuffle' parameter of SklearnMLPClassifierTrainer must be .*bool.* Got 1 "):
         SklearnMLPClassifierTrainer(shuffle=1)
+    with pytest.raises(ConfigError, match=r"'batch_size' parameter of SklearnMLPClassifierTrainer .*'full'.* Got 'half'"):
+        SklearnMLPClassifierTrainer(batch_size="half")
