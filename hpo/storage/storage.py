@@ -50,6 +50,7 @@ from hpo.storage._records import (
     _record,
     utcnow,
 )
+from hpo.storage._recovery import _Recovery
 from hpo.storage.engine import Transactions, is_memory, make_engine, normalize_url, translate
 from hpo.storage.migrations import HEAD
 from hpo.storage.schema import (
@@ -74,7 +75,7 @@ def _finish_params(outcome: Outcome) -> dict[str, Any]:
             "p_error": outcome.error, "p_now": utcnow()}
 
 
-class Storage:
+class Storage(_Recovery):
     """All persistence of studies and trials, behind one SQLAlchemy URL.
 
     Args:
@@ -518,8 +519,9 @@ class Storage:
                metrics: dict[str, Any] | None = None, error: str | None = None) -> bool:
         """Record a final state. Returns False if the trial had already been finished.
 
-        A result that arrives after the trial was declared stale is still kept (a
-        completed result is never thrown away); its unclaimed retry is then cancelled.
+        A result that arrives after the trial was declared stale counts if it is the
+        first result of its params (its retries are then superseded); otherwise it is
+        kept on the row but not counted. See :mod:`hpo.storage._recovery`.
         """
         params = _finish_params(Outcome(trial_id, state, value, metrics or {}, error))
         # the common case, one statement: the trial is still RUNNING (atomic on both backends)
@@ -527,24 +529,22 @@ class Storage:
             return True
 
         def fn(session: Session) -> bool:
+            study_id = session.scalar(select(TrialRow.study_id).where(TrialRow.id == trial_id))
+            if study_id is None:
+                raise StorageError(f"Trial id {trial_id} does not exist in {self!r}.")
+            self._lock_study(session, study_id)  # study first, then trials: one lock order
             row = self._lock_trial(session, trial_id)
             if row is None:
                 raise StorageError(f"Trial id {trial_id} does not exist in {self!r}.")
-            late = row.state == TrialState.FAILED.value and (row.error or "").startswith("stale")
-            if row.state != TrialState.RUNNING.value and not (late and state == TrialState.COMPLETE):
+            if row.state == TrialState.FAILED.value:  # declared stale, or superseded meanwhile
+                return self._late_result(session, row, state, value, metrics or {})
+            if row.state != TrialState.RUNNING.value:
                 return False
             row.state = state.value
             row.value = _finite_or_none(value)
             row.metrics = metrics or {}
             row.error = error
             row.finished_at = utcnow()
-            if late:
-                session.execute(
-                    update(TrialRow).where(TrialRow.study_id == row.study_id,
-                                           TrialRow.retry_of == row.number,
-                                           TrialRow.state == TrialState.WAITING.value)
-                    .values(state=TrialState.FAILED.value, finished_at=utcnow(),
-                            error=f"superseded: trial {row.number} finished after being declared stale"))
             return True
 
         return self.tx.run(fn)

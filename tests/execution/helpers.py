@@ -44,7 +44,40 @@ def grid(params: dict[str, Any], reporter: Any) -> float:
     return float(params["b"]) + "pqrstu".index(params["a"])
 
 
-OBJECTIVES = {"fast": fast, "slow": slow, "grid": grid}
+def sleepy(params: dict[str, Any], reporter: Any) -> float:
+    """Any space: HPO_TEST_SLEEP seconds, then a value computed from the params."""
+    time.sleep(float(os.environ.get("HPO_TEST_SLEEP", "0.3")))
+    return float(sum(hash(str(v)) % 97 for v in params.values()))
+
+
+def swallows_ctrl_c(params: dict[str, Any], reporter: Any) -> float:
+    """Like scikit-learn's partial_fit: catch KeyboardInterrupt, warn, and carry on."""
+    import warnings
+
+    for epoch in range(int(float(os.environ.get("HPO_TEST_SLEEP", "1.0")) * 10)):
+        try:
+            time.sleep(0.1)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=1)
+        reporter.report(epoch, float(epoch))
+    return 1.0
+
+
+def fails_at_zero(params: dict[str, Any], reporter: Any) -> float:
+    """A grid point that always fails: x == 0."""
+    if params["x"] == 0:
+        raise RuntimeError("x=0 always fails")
+    return float(params["x"])
+
+
+def flaky_at_zero(params: dict[str, Any], reporter: Any) -> float:
+    """x == 0 fails on its first attempt only (a retry has ``retry_of`` set)."""
+    if params["x"] == 0 and reporter.retry_of is None:
+        raise RuntimeError("x=0 fails the first time")
+    return float(params["x"])
+
+
+OBJECTIVES = {"fast": fast, "slow": slow, "grid": grid, "sleepy": sleepy}
 
 
 class SlowSampler(Sampler):
@@ -88,16 +121,23 @@ def main(argv: list[str] | None = None) -> int:
 _CTX = multiprocessing.get_context("forkserver")
 # the sampler registry imports the GP sampler and with it scipy.stats (seconds): import once
 _CTX.set_forkserver_preload(["hpo.study", "hpo.execution.worker", "hpo.samplers.gp.sampler",
-                             "tests.execution.helpers"])
+                             "hpo.cli.app", "tests.execution.helpers"])
 
 
 def _child(argv: list[str], out_path: str, env: dict[str, str]) -> None:
-    """Body of a worker process: stderr to a file, stats to ``out_path``, exit code as main()."""
+    """Body of a worker process: stderr to a file, stats to ``out_path``, exit code as main().
+
+    ``argv[0] == "hpo"`` runs the real command line instead (``hpo worker ...``).
+    """
     os.environ.update(env)
     fd = os.open(out_path + ".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as long as the process
     sys.stdout = open(out_path, "w", buffering=1)  # noqa: SIM115
+    if argv[:1] == ["hpo"]:
+        from hpo.cli.app import app
+
+        app(argv[1:], prog_name="hpo")  # exits with the command's status
     sys.exit(main(argv))
 
 
@@ -142,6 +182,11 @@ def start_worker(url: str, study: str, *args: str, sleep: float | None = None) -
     return Worker(url, study, args, sleep)
 
 
+def start_cli_worker(url: str, study: str, *args: str, sleep: float | None = None) -> Worker:
+    """Start ``hpo worker STUDY --storage URL ARGS...`` (the real command) in a fresh process."""
+    return Worker("hpo", "worker", [study, "--storage", url, *args], sleep)
+
+
 def finish(worker: Worker, timeout: float = 60) -> tuple[int, dict[str, Any], str]:
     """Wait for a worker: (exit code, its stats or {}, its stderr)."""
     code = worker.wait(timeout)
@@ -152,15 +197,20 @@ def finish(worker: Worker, timeout: float = 60) -> tuple[int, dict[str, Any], st
     return code, (json.loads(lines[-1]) if lines else {}), err
 
 
-def wait_for(predicate: Any, *, timeout: float = 30, every: float = 0.05) -> Any:
-    """Poll until ``predicate()`` is truthy; return it (fail the test on timeout)."""
+def wait_for(predicate: Any, *, timeout: float = 30, every: float = 0.05,
+             describe: Any = None) -> Any:
+    """Poll until ``predicate()`` is truthy; return it (fail the test on timeout).
+
+    ``describe()``, if given, says what was seen instead (in the failure message).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
         if result:
             return result
         time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s")
+    seen = f"; seen: {describe()}" if describe is not None else ""
+    raise AssertionError(f"condition not met within {timeout} s{seen}")
 
 
 def worker_pid(worker_id: str) -> int:
