@@ -75,7 +75,8 @@ def _handle_errors(fn: F) -> F:
                          "again to resume.[/yellow]")
             raise typer.Exit(130) from None
         except WorkerInterrupted:  # SIGTERM (docker stop, kill): the trial was released and re-queued
-            _err().print("[yellow]Stopped by SIGTERM. The running trial was re-queued.[/yellow]")
+            _err().print("[yellow]Stopped by SIGTERM. Running trials were released and re-queued."
+                         "[/yellow]")
             raise typer.Exit(143) from None
         except OSError as e:
             _fail(f"{type(e).__name__}: {e}", 1)
@@ -228,6 +229,18 @@ def _print_run_summary(study: Any, wall: float, top: int) -> None:
     if not best:
         hint = f" See why with: hpo show {study.name} --trial {failed[0].number}" if failed else ""
         raise _Failure(f"No trial of study {study.name!r} completed.{hint}")
+    _check_failed_grid_points(study)
+
+
+def _check_failed_grid_points(study: Any) -> None:
+    """Exit 1 when grid points stayed FAILED after their retries: the grid has holes."""
+    from hpo.cli.views import failed_points_text
+
+    points = study.storage.failed_grid_points(study.id)
+    if points:
+        raise _Failure(f"{len(points)} grid point(s) of study {study.name!r} have no successful "
+                       f"trial (every attempt FAILED; max_retries={study.settings['max_retries']}): "
+                       f"{failed_points_text(points, limit=3)}. See them with: hpo show {study.name}")
 
 
 @app.command()
@@ -264,6 +277,7 @@ def worker(
     finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
     _out().print(f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
                  f"Study {escape(study)!r} now has ", counts_text(the_study.counts()), ".", sep="")
+    _check_failed_grid_points(the_study)
 
 
 def _threads(n: int) -> Any:

@@ -131,12 +131,23 @@ def study_view(study: Study) -> Group:
     info.add_row("seed", str(study.seed))
     info.add_row("created", record.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
     info.add_row("trials", counts_text(study.counts()))
+    failed_points = study.storage.failed_grid_points(study.id)
+    if failed_points:
+        info.add_row("failed grid points", Text(failed_points_text(failed_points), style="red"))
     parts: list[Any] = [info, Text(), space_table(record.space)]
     best = study.storage.leaderboard(study.id, study.direction, top=1)
     if best:
         parts += [Text(), _best_view(best[0], value_label(record.objective)),
                   Text(f"Details: hpo show {study.name} --trial {best[0].number}", style="dim")]
     return Group(*parts)
+
+
+def failed_points_text(points: Sequence[FrozenTrial], limit: int = 10) -> str:
+    """``#12 x=0, b=3 (RuntimeError: ...); ...``: grid points whose every trial failed."""
+    shown = [f"#{t.number} " + ", ".join(f"{k}={format_param(v)}" for k, v in t.params.items())
+             + f" ({(t.error or 'failed').splitlines()[0][:120]})" for t in points[:limit]]
+    more = f"; and {len(points) - limit} more" if len(points) > limit else ""
+    return "; ".join(shown) + more
 
 
 def _best_view(trial: FrozenTrial, label: str) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from hpo.errors import ConfigError
@@ -11,6 +12,8 @@ from hpo.execution.worker import claim_next, worker_loop
 if TYPE_CHECKING:
     from hpo.execution.handle import StudyHandle
 
+log = logging.getLogger("hpo.worker")
+
 __all__ = ["run_study", "worker_loop", "claim_next", "StudyProgress"]
 
 
@@ -18,6 +21,17 @@ def run_study(study: StudyHandle, *, n_trials: int, n_workers: int = 1,
               timeout: float | None = None,
               executor: Any = None, show_progress: bool | None = None) -> None:
     """Run workers until the study reaches ``n_trials`` finished trials (see Study.optimize)."""
+    _run(study, n_trials=n_trials, n_workers=n_workers, timeout=timeout, executor=executor,
+         show_progress=show_progress)
+    failed = study.storage.failed_grid_points(study.id)
+    if failed:  # the command line exits 1 on this; the API says it once
+        log.warning("Study %r: %d grid point(s) have no successful trial (every attempt FAILED), "
+                    "e.g. trial %d %s: %s", study.name, len(failed), failed[0].number,
+                    failed[0].params, failed[0].error)
+
+
+def _run(study: StudyHandle, *, n_trials: int, n_workers: int, timeout: float | None, executor: Any,
+         show_progress: bool | None) -> None:
     if executor is not None:
         from hpo.execution.dask import run_dask
 

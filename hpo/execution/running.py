@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpo.errors import HPOError, TrialPruned
+from hpo.execution.interrupts import check_interrupted
 from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -58,7 +59,11 @@ class RunningTrial:
         Points are buffered and written together (see :data:`FLUSH_SECONDS`); at a step
         where the pruner compares trials, this trial's points are written first, so every
         pruning decision, this trial's and its peers', is taken on current data.
+
+        Also raises the worker's pending Ctrl-C / SIGTERM if a library in the objective
+        swallowed it, so one Ctrl-C stops the trial at the end of the running epoch.
         """
+        check_interrupted()
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
             raise HPOError(f"report() needs a step that is an int >= 0. Got {step!r}.")
         step, value = int(step), float(value)

@@ -13,23 +13,23 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import socket
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from hpo.errors import SearchSpaceExhausted, TrialPruned, WorkerInterrupted
-from hpo.objective import TrialResult, check_finite
+from hpo.errors import SearchSpaceExhausted, StorageError, TrialPruned, WorkerInterrupted
+from hpo.execution.interrupts import check_interrupted, interrupts_as_exceptions
 from hpo.execution.running import RunningTrial, prune_artifacts
+from hpo.objective import TrialResult, check_finite
 from hpo.samplers.base import Direction, Proposal, seed_sequence
 from hpo.storage import ClaimStatus, Outcome
-from hpo.trial import TrialState
+from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from hpo.execution.handle import StudyHandle as Study  # execution never imports hpo.study
@@ -121,14 +121,21 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
 
     Exceptions from the objective become a FAILED outcome with the reason; they do not
     escape, so the study goes on. Ctrl-C and SIGTERM release the trial (FAILED
-    "interrupted", params re-queued) and re-raise.
+    "interrupted", params re-queued) and re-raise, also when a library inside the
+    objective caught the KeyboardInterrupt and carried on (scikit-learn's
+    ``partial_fit`` does). A :class:`StorageError` escapes too: the database failed,
+    not the trial, and the worker loop releases the trial and stops.
 
     Args:
         deferred: a context in which signals are held back while the trial is released.
     """
     started = time.perf_counter()
     try:
-        result = TrialResult.coerce(objective(dict(trial.params), trial))
+        try:
+            raw = objective(dict(trial.params), trial)
+        finally:
+            check_interrupted()  # a Ctrl-C that the objective's libraries swallowed
+        result = TrialResult.coerce(raw)
         check_finite(result.value)
     except TrialPruned:
         return Outcome(trial.trial_id, TrialState.PRUNED, trial.last_value,
@@ -136,6 +143,8 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
     except (KeyboardInterrupt, WorkerInterrupted):
         with deferred():
             study.storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
+        raise
+    except StorageError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure of user code ends only this trial
         log.warning("Trial %d failed: %s", trial.number, _describe(e))
@@ -198,57 +207,6 @@ def fail_stale(study: Study, settings: dict[str, Any] | None = None) -> list[int
     settings = settings or study.settings
     return study.storage.fail_stale(study.id, grace_seconds=float(settings["grace_period"]),
                                     max_retries=int(settings["max_retries"]))
-
-
-class _Signals:
-    """SIGTERM -> WorkerInterrupted and SIGINT -> KeyboardInterrupt in the main thread.
-
-    While a claim, a result or a release is being written (``deferred()``), a signal
-    is held back and raised right after, so a trial is never claimed-but-unknown or
-    half-finished: the loop always knows which trial to release.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.pending: BaseException | None = None
-
-    def handler(self, signum: int, frame: Any) -> None:
-        exc: BaseException = (KeyboardInterrupt() if signum == signal.SIGINT
-                              else WorkerInterrupted(f"signal {signum}"))
-        if self.depth:
-            self.pending = self.pending or exc
-            return
-        raise exc
-
-    @contextmanager
-    def deferred(self) -> Any:
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-            if not self.depth and self.pending is not None:
-                exc, self.pending = self.pending, None
-                raise exc
-
-
-@contextmanager
-def interrupts_as_exceptions() -> Any:
-    """Inside the block, SIGTERM and SIGINT raise in the main thread (deferred around writes).
-
-    Off the main thread (a Dask task, a thread pool) signals cannot be caught; the
-    block then only provides a no-op ``deferred()``.
-    """
-    signals = _Signals()
-    if threading.current_thread() is not threading.main_thread():
-        yield signals
-        return
-    previous = {sig: signal.signal(sig, signals.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield signals
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 sigterm_as_interrupt = interrupts_as_exceptions  # the earlier name
@@ -324,15 +282,20 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                     break
                 with signals.deferred():
                     done, unsaved = unsaved, None
-                    trial = claim_next(study, worker_id=worker_id, budget=n_trials,
-                                       heartbeat=heartbeat_on, finish=done)
+                    try:
+                        trial = claim_next(study, worker_id=worker_id, budget=n_trials,
+                                           heartbeat=heartbeat_on, finish=done)
+                    except BaseException:
+                        unsaved = done  # flushed below (writing it twice changes nothing)
+                        raise
                 if done is not None:
                     after_recorded(study, done)
                 if trial is None:
-                    if n_trials is not None and heartbeat_on and _others_running(study):
-                        time.sleep(min(0.2, interval))  # re-check soon: a slot may free up
-                        if not _budget_reached(study, n_trials):
-                            continue  # a running trial may fail (or go stale) and free a slot
+                    if _retry_failed_grid_points(study, n_trials):
+                        continue  # a failed grid point was re-queued: claim it
+                    if heartbeat_on and _wait_for_others(study, n_trials):
+                        time.sleep(min(0.2, interval))
+                        continue  # a running trial may fail or go stale: its retry is ours
                     break
                 beat.trial_id = trial.trial_id  # keeps beating until its result is written
                 unsaved = evaluate(study, trial, objective, deferred=signals.deferred)
@@ -345,21 +308,77 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                 with signals.deferred():
                     study.storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
             raise
+        except StorageError as e:  # e.g. "database or disk is full": stop, but release first
+            if trial is not None:
+                with signals.deferred():
+                    _release_after_storage_error(study, trial, e)
+            raise
         finally:
             if unsaved is not None:  # the loop ended before a next claim could carry it
                 with signals.deferred():
-                    study.storage.finish(unsaved.trial_id, unsaved.state, value=unsaved.value,
-                                         metrics=unsaved.metrics, error=unsaved.error)
-                after_recorded(study, unsaved)
+                    _flush(study, unsaved)
             beat.trial_id = None
     return WorkerStats(worker_id, finished, time.monotonic() - start)
 
 
-def _others_running(study: Study) -> bool:
-    counts = study.storage.counts(study.id)
-    return counts.get("RUNNING", 0) + counts.get("WAITING", 0) > 0
+def _flush(study: Study, outcome: Outcome) -> None:
+    """Write a result the loop still holds; on a storage failure, say so (never mask the cause)."""
+    try:
+        study.storage.finish(outcome.trial_id, outcome.state, value=outcome.value,
+                             metrics=outcome.metrics, error=outcome.error)
+    except StorageError as e:
+        log.error("The result of trial id %d (%s) could not be written: %s",
+                  outcome.trial_id, outcome.state.value, e)
+        return
+    after_recorded(study, outcome)
 
 
-def _budget_reached(study: Study, n_trials: int) -> bool:
+def _release_after_storage_error(study: Study, trial: RunningTrial, error: StorageError) -> None:
+    """Leave nothing RUNNING when the database fails mid-trial (best effort: it may still fail).
+
+    Re-queueing inserts a row; on a full disk only the update of the trial itself may
+    fit, so that is tried next (a grid point left failed is re-queued by a later run).
+    """
+    reason = f"released: the worker stopped on a storage error ({error})"
+    for requeue in (True, False):
+        try:
+            study.storage.release(trial.trial_id, reason=reason[:2000], requeue=requeue)
+            return
+        except StorageError as e:
+            log.error("Could not release trial %d (requeue=%s): %s", trial.number, requeue, e)
+
+
+def _room_left(study: Study, n_trials: int | None) -> int | None:
+    """Trials the budget still allows to start (None: no budget)."""
+    if n_trials is None:
+        return None
     counts = study.storage.counts(study.id)
-    return counts.get("COMPLETE", 0) + counts.get("PRUNED", 0) >= n_trials
+    return n_trials - sum(counts.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
+
+
+def _retry_failed_grid_points(study: Study, n_trials: int | None) -> bool:
+    """Re-queue grid points whose every trial failed, while they have retries left."""
+    room = _room_left(study, n_trials)
+    if room is not None and room <= 0:
+        return False
+    return bool(study.storage.requeue_failed_grid_points(
+        study.id, max_retries=int(study.settings["max_retries"]), limit=room))
+
+
+def _wait_for_others(study: Study, n_trials: int | None) -> bool:
+    """Nothing to claim: is another worker's trial still running (it may fail or go stale)?
+
+    Only trials with a heartbeat count: one taken with ``Study.ask`` (no heartbeat) is
+    finished by whoever asked for it, and may never be.
+    """
+    if n_trials is not None:
+        counts = study.storage.counts(study.id)
+        if counts.get("COMPLETE", 0) + counts.get("PRUNED", 0) >= n_trials:
+            return False
+    running = study.storage.trials(study.id, [TrialState.RUNNING])
+    return any(t.heartbeat_at is not None for t in running)
+
+
+def failed_grid_points(study: Study) -> list[FrozenTrial]:
+    """Grid points whose every trial FAILED and that have no retry left (a hole in the grid)."""
+    return study.storage.failed_grid_points(study.id)
