@@ -77,6 +77,13 @@ def flaky_at_zero(params: dict[str, Any], reporter: Any) -> float:
     return float(params["x"])
 
 
+def chatty(params: dict[str, Any], reporter: Any) -> float:
+    """A long learning curve: 200 reported steps (fills a database quickly)."""
+    for step in range(200):
+        reporter.report(step, float(step) * float(params["x"]))
+    return float(params["x"])
+
+
 OBJECTIVES = {"fast": fast, "slow": slow, "grid": grid, "sleepy": sleepy}
 
 
