@@ -21,12 +21,12 @@ import signal
 import struct
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 _LENGTH = struct.Struct("!Q")
 
 
-def write_frame(stream: BinaryIO, payload: bytes) -> None:
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
     stream.write(_LENGTH.pack(len(payload)) + payload)
 
 
@@ -101,9 +101,8 @@ def main() -> int:
     sys.path[:] = header["sys_path"]  # before unpickling: objectives may be importable modules
     data = read_frame(stdin)
     _watch_parent(stdin)  # stdin now carries nothing but its end-of-file
-    job = pickle.loads(data)
     try:
-        result = run(job)
+        result = run(pickle.loads(data))  # unpickling imports the objective's module: may fail
         code = 0
     except WorkerInterrupted:
         result, code = {"interrupted": "SIGTERM"}, 143
