@@ -50,6 +50,5 @@ def _run(study: StudyHandle, *, n_trials: int, n_workers: int, timeout: float | 
         else:
             from hpo.execution.local import run_processes
 
-            # local.py still annotates hpo.study.Study; any StudyHandle with an opener works
-            run_processes(study, n_trials=n_trials, n_workers=n_workers,  # type: ignore[arg-type]
-                          timeout=timeout, progress=progress)
+            run_processes(study, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
+                          progress=progress)

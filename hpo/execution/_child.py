@@ -1,8 +1,9 @@
 """One local worker process: ``python -m hpo.execution._child``, started by :mod:`hpo.execution.local`.
 
 The parent writes two length-prefixed pickles to this process's stdin: a header
-(``sys.path``, where to write the result) and the job (study name, storage URL,
-sampler, objective, budget), pickled with cloudpickle so lambdas and closures travel.
+(``sys.path``, where to write the result) and the job (the study's ``opener()``, which
+carries its name, storage URL, sampler and objective, and the budget), pickled with
+cloudpickle so lambdas and closures travel.
 It then keeps stdin open for the child's whole life: end-of-file on stdin means the
 parent is gone (even by SIGKILL), and the child stops as if it got SIGTERM
 (releasing its running trial), so no worker ever outlives the run that started it.
@@ -79,15 +80,13 @@ def _write_result(path: str, result: dict[str, Any]) -> None:
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
-    """Open the study by name and run the worker loop with the job's budget."""
+    """Reopen the study (its ``opener()``) and run the worker loop with the job's budget."""
     os.environ.update(job["env"])
     from threadpoolctl import threadpool_limits
 
     from hpo.execution.worker import worker_loop
-    from hpo.study import load_study
 
-    study = load_study(job["study_name"], storage=job["storage_url"], objective=job["objective"],
-                       sampler=job["sampler"])
+    study = job["open_study"]()
     with threadpool_limits(int(job["env"].get("OMP_NUM_THREADS", "1"))):
         stats = worker_loop(study, n_trials=job["n_trials"], timeout=job["timeout"])
     return {"worker_id": stats.worker_id, **stats.finished}

@@ -1,8 +1,8 @@
 """Workers as local processes that never outlive the run that started them.
 
 Each worker is a fresh interpreter (``python -m hpo.execution._child``) that gets its
-job over stdin, pickled with cloudpickle so lambdas and closures travel, and writes
-its result to a file. The parent owns the ``Popen`` objects, so it knows every
+job over stdin (the study's ``opener()`` and the budget, pickled with cloudpickle so
+lambdas and closures travel) and writes its result to a file. The parent owns the ``Popen`` objects, so it knows every
 worker's pid without reaching into a pool's private state, and:
 
 - Ctrl-C or SIGTERM to the parent (alone, or to its process group) sends one SIGTERM
@@ -36,7 +36,7 @@ from hpo.execution.interrupts import interrupts_as_exceptions
 from hpo.resources import thread_env
 
 if TYPE_CHECKING:
-    from hpo.study import Study
+    from hpo.execution.handle import StudyHandle
 
 log = logging.getLogger("hpo.local")
 
@@ -122,7 +122,7 @@ def _kill(workers: list[_Worker]) -> None:
         w.process.wait()
 
 
-def run_processes(study: Study, *, n_trials: int | None, n_workers: int, timeout: float | None,
+def run_processes(study: StudyHandle, *, n_trials: int | None, n_workers: int, timeout: float | None,
                   progress: Any = None) -> list[dict[str, Any]]:
     """Run ``n_workers`` worker processes on this machine and wait for them.
 
@@ -136,9 +136,8 @@ def run_processes(study: Study, *, n_trials: int | None, n_workers: int, timeout
     Raises:
         The first error a worker raised (e.g. StorageError), after every worker exited.
     """
-    job = dumps({"storage_url": study.storage.url, "study_name": study.name,
-                 "sampler": study.sampler, "objective": study.objective, "n_trials": n_trials,
-                 "timeout": timeout, "env": thread_env(n_workers)})
+    job = dumps({"open_study": study.opener(), "n_trials": n_trials, "timeout": timeout,
+                 "env": thread_env(n_workers)})
     env = {**os.environ, **thread_env(n_workers)}
     workers: list[_Worker] = []
     with tempfile.TemporaryDirectory(prefix="hpo-workers-") as folder, \
