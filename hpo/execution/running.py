@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo.errors import HPOError, TrialPruned
+from hpo.errors import HPOError, StorageError, TrialPruned
 from hpo.execution.interrupts import check_interrupted
 from hpo.trial import FrozenTrial, TrialState
 
@@ -49,6 +49,7 @@ class RunningTrial:
         self._unwritten: dict[int, float] = {}
         self._written_at = time.monotonic()
         self._pruned_at: int | None = None
+        self.storage_error: StorageError | None = None  # a failed write, swallowed by flush_quietly
 
     def __repr__(self) -> str:
         return f"RunningTrial(number={self.number}, params={self.params!r})"
@@ -94,6 +95,8 @@ class RunningTrial:
             self.flush()
         except Exception as e:  # noqa: BLE001 - the curve is a by-product; the result matters
             log.warning("Trial %d: could not write its last learning-curve points: %s", self.number, e)
+            if isinstance(e, StorageError):
+                self.storage_error = e  # the worker stops once the result is written
 
     def should_prune(self) -> bool:
         return self._pruned_at is not None or (bool(self.curve) and self._check_prune(max(self.curve)))

@@ -299,10 +299,12 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                     break
                 beat.trial_id = trial.trial_id  # keeps beating until its result is written
                 unsaved = evaluate(study, trial, objective, deferred=signals.deferred)
-                trial = None
+                write_failed, trial = trial.storage_error, None
                 finished[unsaved.state.value] += 1
                 if on_trial_end is not None:
                     on_trial_end(unsaved.state.value)
+                if write_failed is not None:  # e.g. a full disk: stop (the result is written below)
+                    raise write_failed
         except (KeyboardInterrupt, WorkerInterrupted):
             if trial is not None:
                 with signals.deferred():
