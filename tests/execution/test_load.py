@@ -45,8 +45,14 @@ def test_eight_workers_hammer_one_study(url, study_name):
     trials = study.trials
     assert len(trials) >= 8  # each worker ran for 3 s of its own; how many is speed, not a property
     assert [t.number for t in trials] == list(range(len(trials)))  # unique, contiguous 0..n-1
-    assert {t.state for t in trials} == {TrialState.COMPLETE}  # one final state each, none lost
-    assert sum(stats["COMPLETE"] for _, stats, _ in results) == len(trials)  # none counted twice
+    # One final state each, none lost. On a loaded machine a worker can be slowed past
+    # grace_period and its trial retried: the first result counts and the other attempt is
+    # FAILED "superseded" (its value kept), so the same params are never COMPLETE twice.
+    late = [t for t in trials if t.state != TrialState.COMPLETE]
+    assert all(t.state == TrialState.FAILED and t.error.startswith("superseded") for t in late), late
+    complete = [tuple(sorted(t.params.items())) for t in trials if t.state == TrialState.COMPLETE]
+    assert len(set(complete)) == len(complete)  # none counted twice
+    assert sum(stats["COMPLETE"] for _, stats, _ in results) == len(trials)  # each evaluated once
     assert len({t.worker_id for t in trials}) == 8
 
 
