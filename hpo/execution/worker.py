@@ -29,7 +29,7 @@ from hpo.execution.running import RunningTrial, prune_artifacts
 from hpo.objective import TrialResult, check_finite
 from hpo.samplers.base import Direction, Proposal, seed_sequence
 from hpo.storage import ClaimStatus, Outcome
-from hpo.trial import FrozenTrial, TrialState
+from hpo.trial import TrialState
 
 if TYPE_CHECKING:
     from hpo.execution.handle import StudyHandle as Study  # execution never imports hpo.study
@@ -379,8 +379,3 @@ def _wait_for_others(study: Study, n_trials: int | None) -> bool:
             return False
     running = study.storage.trials(study.id, [TrialState.RUNNING])
     return any(t.heartbeat_at is not None for t in running)
-
-
-def failed_grid_points(study: Study) -> list[FrozenTrial]:
-    """Grid points whose every trial FAILED and that have no retry left (a hole in the grid)."""
-    return study.storage.failed_grid_points(study.id)
