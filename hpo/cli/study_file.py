@@ -13,7 +13,7 @@ and usually ``if __name__ == "__main__": make_study().optimize(N_TRIALS, n_worke
 
 The file is imported under a unique module name (so two files called ``study.py`` do not
 clash) and registered with cloudpickle *by value*: objectives, samplers or classes defined
-in the file travel to worker processes (loky or Dask), which cannot import the file by
+in the file travel to worker processes (local worker processes or Dask), which cannot import the file by
 its module name.
 """
 
@@ -142,7 +142,7 @@ def _import_file(path: Path) -> ModuleType:
 def _register_by_value(module: ModuleType) -> None:
     """Make every pickler ship the file's functions and classes by value, not by name.
 
-    cloudpickle (used by loky) is told so directly. Dask first tries the standard
+    cloudpickle (used for local worker processes) is told so directly. Dask first tries the standard
     pickle on a whole task, which would store ``module:function`` by name and fail in
     a worker; taking the module out of ``sys.modules`` (after it ran) makes that
     attempt fail here, so Dask falls back to cloudpickle as well.

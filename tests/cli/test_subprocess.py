@@ -1,6 +1,6 @@
 """The real thing: ``python -m hpo`` in fresh processes, 2 worker processes, one SQLite file.
 
-This is the path a person takes: the study file's objective must travel to the loky
+This is the path a person takes: the study file's objective must travel to the local
 worker processes by value (cloudpickle), and a separate ``hpo worker`` process, which
 cannot import the study file by module name, must be told where the objective lives.
 """

@@ -1,5 +1,6 @@
-"""Ctrl-C in a terminal during study.optimize(n_workers=2): SIGINT reaches the whole process
-group (parent and loky workers); every running trial is released and nothing stays RUNNING."""
+"""Ctrl-C in a terminal during study.optimize(n_workers=2): SIGINT reaches the process group,
+the parent forwards it to its workers (in their own session); every running trial is
+released and nothing stays RUNNING."""
 
 from __future__ import annotations
 
