@@ -110,8 +110,7 @@ class GPSampler(Sampler):
         sign = 1.0 if direction == "maximize" else -1.0
         X = np.array([space.encode(t.params) for t in done])
         raw = sign * np.array([t.value for t in done], dtype=float)
-        sd = raw.std()
-        y = (raw - raw.mean()) / (sd if sd > 0 else 1.0)
+        y = _standardize(raw)
         is_cat = np.array([isinstance(p, Categorical) for p in space.values()])
         fit_idx = None
         if len(y) > self.max_fit_points:
@@ -133,15 +132,18 @@ class GPSampler(Sampler):
             return acq(mean, np.sqrt(var), best)
 
         def score_grad(C: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            # chain rule: GP gradients analytic; the acquisition's own two partial derivatives by
-            # central differences in (mean, std), which keeps acquisitions plain (mean, std, best)
+            # chain rule: GP gradients analytic; the acquisition's partial derivatives in (mean,
+            # std) from its value_and_grad, or central differences for a plain callable
             mean, var, dmean, dvar = gp.posterior_grad(C)
             std = np.sqrt(var)
-            hm, hs = 1e-6, 1e-6 * std
-            a_m = (acq(mean + hm, std, best) - acq(mean - hm, std, best)) / (2 * hm)
-            a_s = (acq(mean, std + hs, best) - acq(mean, std - hs, best)) / (2 * hs)
-            grad = a_m[:, None] * dmean + (a_s / (2 * std))[:, None] * dvar
-            return acq(mean, std, best), grad
+            if hasattr(acq, "value_and_grad"):
+                value, a_m, a_s = acq.value_and_grad(mean, std, best)
+            else:
+                hm, hs = 1e-6, 1e-6 * std
+                value = acq(mean, std, best)
+                a_m = (acq(mean + hm, std, best) - acq(mean - hm, std, best)) / (2 * hm)
+                a_s = (acq(mean, std + hs, best) - acq(mean, std - hs, best)) / (2 * hs)
+            return value, a_m[:, None] * dmean + (a_s / (2 * std))[:, None] * dvar
 
         grids = _grids(space)
         conditional = any(p.conditions for p in space.values())
@@ -192,6 +194,12 @@ class GPSampler(Sampler):
             if _key(space, params) not in taken:
                 break
         return Proposal(params, info={"phase": "startup"})
+
+
+def _standardize(raw: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(n,)`` values (larger is better) -> zero mean, unit standard deviation."""
+    sd = raw.std()
+    return (raw - raw.mean()) / (sd if sd > 0 else 1.0)
 
 
 @functools.lru_cache(maxsize=1)
