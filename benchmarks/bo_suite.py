@@ -65,9 +65,10 @@ def _run_hpo(acq: str, batch: int = 1) -> Runner:
             for _ in range(min(batch, budget - len(history))):
                 number = len(history) + len(pending)
                 p = sampler.ask(space, history, pending, seed_sequence(seed, number), "minimize")
-                pending.append(FrozenTrial(number, TrialState.RUNNING, p.params))
-            history += [FrozenTrial(t.number, TrialState.COMPLETE, t.params, prob(t.params))
-                        for t in pending]
+                pending.append(FrozenTrial(number, TrialState.RUNNING, p.params,
+                                           user_attrs=p.info.get("user_attrs", {})))
+            history += [FrozenTrial(t.number, TrialState.COMPLETE, t.params, prob(t.params),
+                                    user_attrs=t.user_attrs) for t in pending]
         return [t.value for t in history]  # type: ignore[misc]
     return run
 

@@ -19,7 +19,7 @@ from threadpoolctl import ThreadpoolController
 
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
-from hpo.samplers.gp.model import GaussianProcess, fit_gp, fit_kernel_params
+from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
 from hpo.samplers.gp.optimize import maximize, snap_to_grids
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
@@ -34,6 +34,8 @@ _CONSTRAINTS: dict[str, list[Constraint]] = {
 }
 
 _COARSE = 64  # fitting sets larger than this start from a fit on this many points
+WARM_MAXITER = 5  # L-BFGS-B steps from stored kernel parameters (one more trial each time)
+KERNEL_ATTR = "gp_kernel"  # user_attrs key: log kernel parameters fitted for this proposal
 MAX_GRID_VALUES = 4096  # discrete parameters with more values are treated as continuous + rounded
 
 
@@ -117,7 +119,8 @@ class GPSampler(Sampler):
             top = np.argsort(-y, kind="stable")[: self.max_fit_points // 4]
             rest = np.setdiff1d(np.arange(len(y)), top)
             fit_idx = np.sort(np.r_[top, rng.choice(rest, self.max_fit_points - len(top), replace=False)])
-        gp = self._fit(X, y, is_cat, fit_idx, rng)
+        stored = _stored_kernel((*history, *pending), len(space))
+        gp = self._fit(X, y, is_cat, fit_idx, rng, stored)
         best = float(y.max())
         if pending:  # believer: each pending trial returns the GP's mean; liar: the worst value
             Xp = np.array([space.encode(t.params) for t in pending])
@@ -156,19 +159,28 @@ class GPSampler(Sampler):
         starts = X[np.argsort(-y, kind="stable")[:2]]
         res = maximize(score, grids, rng, canonicalize=canonicalize, score_grad=score_grad, starts=starts,
                        is_new=lambda c: _key(space, space.decode(c)) not in taken,
-                       n_candidates=self.n_candidates)
+                       n_candidates=self.n_candidates,
+                       scales=np.minimum(1.0 / np.sqrt(gp.params_.inv_sq_ls), 1.0))
         info = {"phase": "gp", "acquisition": canonical_name(self.acquisition),
-                "n_fit": len(y) if fit_idx is None else len(fit_idx), "exhausted": res.exhausted}
+                "n_fit": len(y) if fit_idx is None else len(fit_idx), "exhausted": res.exhausted,
+                "warm_start": stored is not None,
+                "user_attrs": {KERNEL_ATTR: [round(float(v), 12) for v in gp.params_.to_theta()]}}
         return Proposal(space.decode(res.x), info=info)
 
     @staticmethod
     def _fit(X: NDArray[np.float64], y: NDArray[np.float64], is_cat: NDArray[np.bool_],
-             fit_idx: NDArray[np.intp] | None, rng: np.random.Generator) -> GaussianProcess:
-        """Fit the GP; above ``_COARSE`` fitting points, warm-start from a fit on a subset.
+             fit_idx: NDArray[np.intp] | None, rng: np.random.Generator,
+             stored: KernelParams | None = None) -> GaussianProcess:
+        """Fit the GP: from ``stored`` parameters when a trial carries them, else from scratch.
 
-        Measured on 400 Hartmann-6 points, fit on 200: the coarse-to-fine fit reaches a
-        log marginal likelihood within 2 nats of the direct fit in half the time.
+        A warm start (the kernel fitted for the latest trial, read back from its
+        ``user_attrs``) needs a few L-BFGS-B steps instead of a full fit. From scratch, above
+        ``_COARSE`` fitting points the fit starts from a fit on a random subset: measured on
+        400 Hartmann-6 points, fit on 200, that reaches a log marginal likelihood within 2
+        nats of the direct fit in half the time.
         """
+        if stored is not None:
+            return fit_gp(X, y, is_cat, fit_idx=fit_idx, init=stored, maxiter=WARM_MAXITER)
         rows = np.arange(len(y)) if fit_idx is None else fit_idx
         if len(rows) <= _COARSE:
             return fit_gp(X, y, is_cat, fit_idx=fit_idx)
@@ -205,6 +217,25 @@ def _standardize(raw: NDArray[np.float64]) -> NDArray[np.float64]:
 @functools.lru_cache(maxsize=1)
 def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+def _stored_kernel(trials: Sequence[FrozenTrial], d: int) -> KernelParams | None:
+    """Kernel parameters stored by this sampler on the highest-numbered trial that has them.
+
+    Reading them from the trials (not from memory) keeps a proposal a pure function of the
+    history: a resumed study or another worker sees the same stored values.
+    """
+    for t in sorted(trials, key=lambda t: t.number, reverse=True):
+        theta = t.user_attrs.get(KERNEL_ATTR) if t.user_attrs else None
+        if theta is None:
+            continue
+        try:
+            arr = np.asarray(theta, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if arr.shape == (d + 2,) and np.all(np.isfinite(arr)):
+            return KernelParams.from_theta(arr)
+    return None
 
 
 def _key(space: SearchSpace, params: dict[str, Any]) -> bytes:
