@@ -22,7 +22,8 @@ Example (the configuration in benchmarks/README.md)::
 
 Samplers: ``hpo-ei hpo-ucb hpo-pi`` (ours), ``hpo-ei-b4`` (ours, batches of 4 proposed with
 the other 3 pending), ``random``, ``optuna-tpe``, ``optuna-gp``, ``bo-ucb bo-ei bo-pi``
-(bayes_opt), ``skopt-ei skopt-pi skopt-lcb``.
+(bayes_opt), ``skopt-ei skopt-pi skopt-lcb``, ``botorch-logei`` (SingleTaskGP + LogEI),
+``smac-bb`` (SMAC3 BlackBoxFacade, when ``smac`` is installed).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from benchmarks.functions import PROBLEMS, Problem, get_problem  # noqa: E402
 
 OURS = ["hpo-ei", "hpo-ucb", "hpo-pi"]
 PEERS = ["random", "optuna-tpe", "optuna-gp", "bo-ucb", "bo-ei", "bo-pi", "skopt-ei", "skopt-pi",
-         "skopt-lcb"]
+         "skopt-lcb", "botorch-logei", "smac-bb"]
 ALL = [*OURS, "hpo-ei-b4", *PEERS]
 REF = "random-ref"  # extra random runs: the score's 0 on problems without a known optimum
 Runner = Callable[[Problem, int, int], list[float]]
@@ -65,9 +66,10 @@ def _run_hpo(acq: str, batch: int = 1) -> Runner:
             for _ in range(min(batch, budget - len(history))):
                 number = len(history) + len(pending)
                 p = sampler.ask(space, history, pending, seed_sequence(seed, number), "minimize")
-                pending.append(FrozenTrial(number, TrialState.RUNNING, p.params))
-            history += [FrozenTrial(t.number, TrialState.COMPLETE, t.params, prob(t.params))
-                        for t in pending]
+                pending.append(FrozenTrial(number, TrialState.RUNNING, p.params,
+                                           user_attrs=p.info.get("user_attrs", {})))
+            history += [FrozenTrial(t.number, TrialState.COMPLETE, t.params, prob(t.params),
+                                    user_attrs=t.user_attrs) for t in pending]
         return [t.value for t in history]  # type: ignore[misc]
     return run
 
@@ -134,13 +136,72 @@ def _run_skopt(kind: str) -> Runner:
     return run
 
 
+def _run_botorch(prob: Problem, budget: int, seed: int) -> list[float]:
+    """BoTorch's documented loop: SingleTaskGP (its default priors, inputs in the unit cube,
+    outcomes standardized), fit_gpytorch_mll, LogExpectedImprovement maximized by
+    optimize_acqf (10 restarts from 512 raw samples); 10 scrambled-Sobol start-up points."""
+    import torch
+    from botorch.acquisition import LogExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Standardize
+    from botorch.optim import optimize_acqf
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+    from scipy.stats import qmc
+
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    lo, hi = prob.bounds[:, 0], prob.bounds[:, 1]
+    U = list(qmc.Sobol(prob.dim, scramble=True, seed=seed).random(16)[:min(10, budget)])
+    out = [prob.f(lo + u * (hi - lo)) for u in U]
+    unit = torch.stack([torch.zeros(prob.dim), torch.ones(prob.dim)]).double()
+    while len(out) < budget:
+        X = torch.tensor(np.array(U), dtype=torch.double)
+        Y = -torch.tensor(out, dtype=torch.double)[:, None]  # BoTorch maximizes
+        model = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        acq = LogExpectedImprovement(model, best_f=Y.max())
+        x, _ = optimize_acqf(acq, bounds=unit, q=1, num_restarts=10, raw_samples=512)
+        u = x[0].detach().numpy()
+        U.append(u)
+        out.append(prob.f(lo + u * (hi - lo)))
+    return out
+
+
+def _run_smac(prob: Problem, budget: int, seed: int) -> list[float]:
+    """SMAC3's BlackBoxFacade (a GP with MCMC-free MAP fit, EI, its own Sobol initial design)
+    through ask/tell, at its defaults; the box is its ConfigSpace of uniform floats."""
+    import logging
+
+    from ConfigSpace import ConfigurationSpace, Float
+    from smac import BlackBoxFacade, Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("smac").setLevel(logging.ERROR)
+    cs = ConfigurationSpace(seed=seed)
+    cs.add([Float(f"x{i}", (float(lo), float(hi))) for i, (lo, hi) in enumerate(prob.bounds)])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Scenario(cs, deterministic=True, n_trials=budget, seed=seed, output_directory=tmp)
+        smac = BlackBoxFacade(scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40)
+        out: list[float] = []
+        for _ in range(budget):
+            info = smac.ask()
+            out.append(prob({k: float(v) for k, v in dict(info.config).items()}))
+            smac.tell(info, TrialValue(cost=out[-1]))
+    return out
+
+
 RUNNERS: dict[str, Runner] = {
     "hpo-ei": _run_hpo("ei"), "hpo-ucb": _run_hpo("ucb"), "hpo-pi": _run_hpo("pi"),
     "hpo-ei-b4": _run_hpo("ei", batch=4), "random": _run_random,
     "optuna-tpe": _run_optuna("tpe"), "optuna-gp": _run_optuna("gp"),
     "bo-ucb": _run_bayes_opt("ucb"), "bo-ei": _run_bayes_opt("ei"), "bo-pi": _run_bayes_opt("pi"),
     "skopt-ei": _run_skopt("EI"), "skopt-pi": _run_skopt("PI"), "skopt-lcb": _run_skopt("LCB"),
-    REF: _run_random,
+    "botorch-logei": _run_botorch, "smac-bb": _run_smac, REF: _run_random,
 }
 
 

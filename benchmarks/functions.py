@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.mlp_tasks import MLP_BOUNDS, MLP_DATASETS, mlp_objective
+from benchmarks.mlp_tasks import (
+    MLP12_BOUNDS,
+    MLP_BOUNDS,
+    MLP_DATASETS,
+    mlp12_objective,
+    mlp_objective,
+)
 from hpo.space import Float, SearchSpace
 
 __all__ = ["Problem", "PROBLEMS", "get_problem"]
@@ -110,7 +116,10 @@ PROBLEMS: dict[str, Problem] = {
         Problem("rosenbrock4", _box(-5, 10, 4), rosenbrock, 0.0),
         Problem("rastrigin4", _box(-5.12, 5.12, 4), rastrigin, 0.0),
         Problem("ackley10", _box(-32.768, 32.768, 10), ackley, 0.0),
+        Problem("levy10", _box(-10, 10, 10), levy, 0.0),
+        Problem("rosenbrock20", _box(-5, 10, 20), rosenbrock, 0.0),
         *[Problem(f"mlp-{d}", MLP_BOUNDS.copy(), mlp_objective(d), math.nan) for d in MLP_DATASETS],
+        *[Problem(f"mlp12-{d}", MLP12_BOUNDS.copy(), mlp12_objective(d), math.nan) for d in MLP_DATASETS],
     ]
 }
 

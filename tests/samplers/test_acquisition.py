@@ -72,3 +72,23 @@ def test_aliases_and_optimizer_forms() -> None:
     assert make_acquisition("pi", xi=0, beta=2, for_optimizer=True).log  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match=re.escape("Got 'lcb' instead.")):
         make_acquisition("lcb", xi=0, beta=2)
+
+
+@pytest.mark.parametrize("acq", [LogExpectedImprovement(xi=0.1), ExpectedImprovement(),
+                                 UpperConfidenceBound(beta=2.0), ProbabilityOfImprovement(xi=0.05),
+                                 ProbabilityOfImprovement(xi=0.05, log=True)], ids=repr)
+def test_value_and_grad_matches_central_differences(acq: object) -> None:
+    value, d_mean, d_std = acq.value_and_grad(MEAN, STD, BEST)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(value, acq(MEAN, STD, BEST), rtol=1e-12)  # type: ignore[operator]
+    h = 1e-6
+    fd_mean = (acq(MEAN + h, STD, BEST) - acq(MEAN - h, STD, BEST)) / (2 * h)  # type: ignore[operator]
+    fd_std = (acq(MEAN, STD + h, BEST) - acq(MEAN, STD - h, BEST)) / (2 * h)  # type: ignore[operator]
+    np.testing.assert_allclose(d_mean, fd_mean, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(d_std, fd_std, rtol=1e-5, atol=1e-9)
+
+
+def test_log_ei_gradient_stays_finite_and_exact_far_in_the_tail() -> None:
+    # d/dmean log EI -> -z / std as z -> -inf; plain EI's gradient has underflowed to 0 there
+    _, d_mean, d_std = LogExpectedImprovement().value_and_grad(np.array([-1e3, -40.0]), np.ones(2), 0.0)
+    np.testing.assert_allclose(d_mean, [1e3, 40.0], rtol=2e-3)
+    assert np.all(np.isfinite(d_std)) and np.all(d_std > 0)

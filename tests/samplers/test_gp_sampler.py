@@ -13,6 +13,7 @@ import pytest
 from hpo.errors import ConfigError
 from hpo.samplers import GPSampler, RandomSampler, sampler_from_config
 from hpo.samplers.base import Proposal, seed_sequence
+from hpo.samplers.gp.sampler import KERNEL_ATTR
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
@@ -43,8 +44,11 @@ def optimize(sampler: Any, space: SearchSpace, f: Callable[[dict[str, Any]], flo
              seed: int = 0, direction: str = "minimize") -> list[FrozenTrial]:
     history: list[FrozenTrial] = []
     for i in range(n):
-        p = params_of(sampler.ask(space, history, [], seed_sequence(seed, i), direction))
-        history.append(done(i, p, f(p)))
+        prop = sampler.ask(space, history, [], seed_sequence(seed, i), direction)
+        p = params_of(prop)
+        attrs = prop.info.get("user_attrs", {}) if isinstance(prop, Proposal) else {}
+        history.append(FrozenTrial(number=i, state=TrialState.COMPLETE, params=p, value=f(p),
+                                   user_attrs=attrs))  # as storage keeps them
     return history
 
 
@@ -110,6 +114,34 @@ def test_same_history_and_rng_give_the_same_proposal_as_an_uninterrupted_run() -
     assert params_of(a) == params_of(b)
 
 
+def test_kernel_parameters_ride_with_each_trial_and_warm_start_the_next_fit() -> None:
+    history = _history()
+    stored = [t.user_attrs.get(KERNEL_ATTR) for t in history]
+    assert stored[:10] == [None] * 10  # start-up design: no GP yet
+    assert all(len(v) == len(QUAD) + 2 and all(map(math.isfinite, v)) for v in stored[10:])
+    warm = GPSampler(seed=0).ask(QUAD, history, [], seed_sequence(0, 14))
+    assert warm.info["warm_start"] is True
+    again = GPSampler(seed=0).ask(QUAD, list(reversed(history)), [], seed_sequence(0, 14))
+    assert again.params == warm.params and again.info["user_attrs"] == warm.info["user_attrs"]
+    cold_history = [done(t.number, t.params, t.value) for t in history]  # e.g. trials enqueued
+    cold = GPSampler(seed=0).ask(QUAD, cold_history, [], seed_sequence(0, 14))
+    assert cold.info["warm_start"] is False
+    # warm or cold, length scales and signal variance agree (log scale); the noise variance of
+    # this noiseless function sits near its floor, where the likelihood is flat
+    np.testing.assert_allclose(cold.info["user_attrs"][KERNEL_ATTR][:-1],
+                               warm.info["user_attrs"][KERNEL_ATTR][:-1], atol=0.5)
+
+
+def test_stored_kernel_of_the_wrong_size_or_type_is_ignored() -> None:
+    history = _history(12)
+    last = history[-1]
+    for bad in ([1.0, 2.0], "nonsense", [float("nan")] * (len(QUAD) + 2)):
+        broken = [*history[:-1], FrozenTrial(last.number, last.state, last.params, last.value,
+                                             user_attrs={KERNEL_ATTR: bad})]
+        prop = GPSampler(seed=0).ask(QUAD, broken[:-1] + broken[-1:], [], seed_sequence(0, 12))
+        assert QUAD.validate_params(prop.params) == prop.params
+
+
 def test_startup_design_is_a_pure_function_of_the_trial_count() -> None:
     s = GPSampler(seed=7)
     first = [params_of(s.ask(QUAD, [], [], seed_sequence(7, i))) for i in range(1)]
@@ -145,7 +177,8 @@ def test_failed_and_pruned_trials_do_not_enter_the_model() -> None:
 
 def test_maximize_is_minimize_of_the_negated_values() -> None:
     history = _history()
-    flipped = [done(t.number, t.params, -t.value) for t in history]  # type: ignore[operator]
+    flipped = [FrozenTrial(t.number, t.state, t.params, -t.value, user_attrs=t.user_attrs)  # type: ignore[operator]
+               for t in history]
     s = GPSampler(seed=0)
     a = params_of(s.ask(QUAD, history, [], seed_sequence(0, 14), "minimize"))
     b = params_of(s.ask(QUAD, flipped, [], seed_sequence(0, 14), "maximize"))
@@ -205,6 +238,8 @@ def test_through_a_real_sqlite_study_resume_replays_the_uninterrupted_run(tmp_pa
     b = [t.params for t in sorted(resumed.trials, key=lambda t: t.number)]
     assert a == b and len(a) == 9
     assert len({(p["x"], p["y"]) for p in a}) == 9
+    kernels = [t.user_attrs.get(KERNEL_ATTR) for t in sorted(resumed.trials, key=lambda t: t.number)]
+    assert kernels[:4] == [None] * 4 and all(k is not None for k in kernels[4:])  # stored, read back
     first, second = whole.ask(), whole.ask()  # the second sees the first as RUNNING
     assert first.params != second.params
     whole.tell(first, quad(first.params))

@@ -21,7 +21,7 @@ from scipy.special import erfcx, log_ndtr, ndtr
 
 from hpo.errors import ConfigError
 
-__all__ = ["Acquisition", "ExpectedImprovement", "LogExpectedImprovement", "UpperConfidenceBound",
+__all__ = ["Acquisition", "ExpectedImprovement", "log_ei_grad", "LogExpectedImprovement", "UpperConfidenceBound",
            "ProbabilityOfImprovement", "log_h", "log_ei", "make_acquisition", "ALIASES"]
 
 _C1 = 0.5 * math.log(2 * math.pi)
@@ -30,6 +30,8 @@ _INV_SQRT_EPS = 1.0 / math.sqrt(np.finfo(float).eps)
 
 
 class Acquisition(Protocol):
+    """``(mean, std, best) -> score``; an optimizer also uses ``value_and_grad`` when present."""
+
     def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
                  best: float) -> NDArray[np.float64]: ...
 
@@ -62,6 +64,22 @@ def log_ei(mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> 
     return np.log(std) + log_h((mean - best) / std)
 
 
+Grad = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+
+def log_ei_grad(mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+    """log EI and its partial derivatives in ``mean`` and ``std``.
+
+    ``d log_h / dz = Phi(z) / h(z)`` (since ``h' = Phi``), taken as ``exp(log_ndtr - log_h)``
+    so that it stays exact (about ``-z``) where both factors underflow.
+    """
+    std = np.maximum(std, 1e-300)
+    z = (mean - best) / std
+    lh = log_h(z)
+    dz = np.exp(log_ndtr(z) - lh)
+    return np.log(std) + lh, dz / std, (1.0 - dz * z) / std
+
+
 class LogExpectedImprovement:
     """log EI(x) with improvement measured over ``best + xi``."""
 
@@ -71,6 +89,10 @@ class LogExpectedImprovement:
     def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
                  best: float) -> NDArray[np.float64]:
         return log_ei(mean, std, best + self.xi)
+
+    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+        """Scores and their partial derivatives in ``mean`` and ``std``, each ``(m,)``."""
+        return log_ei_grad(mean, std, best + self.xi)
 
 
 class ExpectedImprovement:
@@ -83,6 +105,11 @@ class ExpectedImprovement:
                  best: float) -> NDArray[np.float64]:
         return np.exp(log_ei(mean, std, best + self.xi))
 
+    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+        """Scores and their partial derivatives in ``mean`` and ``std``: ``Phi(z)``, ``phi(z)``."""
+        z = (mean - best - self.xi) / np.maximum(std, 1e-300)
+        return self(mean, std, best), ndtr(z), np.exp(-0.5 * z * z - _C1)
+
 
 class UpperConfidenceBound:
     """UCB(x) = mean(x) + sqrt(beta) * std(x), for maximization."""
@@ -93,6 +120,10 @@ class UpperConfidenceBound:
     def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
                  best: float) -> NDArray[np.float64]:
         return mean + math.sqrt(self.beta) * std
+
+    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+        """Scores and their partial derivatives in ``mean`` (1) and ``std`` (``sqrt(beta)``)."""
+        return self(mean, std, best), np.ones_like(mean), np.full_like(std, math.sqrt(self.beta))
 
 
 class ProbabilityOfImprovement:
@@ -109,6 +140,18 @@ class ProbabilityOfImprovement:
                  best: float) -> NDArray[np.float64]:
         z = (mean - best - self.xi) / np.maximum(std, 1e-300)
         return log_ndtr(z) if self.log else ndtr(z)
+
+    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+        """Scores and their partial derivatives in ``mean`` and ``std``."""
+        std = np.maximum(std, 1e-300)
+        z = (mean - best - self.xi) / std
+        log_phi = -0.5 * z * z - _C1
+        if self.log:
+            value = log_ndtr(z)
+            dz = np.exp(log_phi - value)  # phi / Phi, about -z far in the tail
+        else:
+            value, dz = ndtr(z), np.exp(log_phi)
+        return value, dz / std, -dz * z / std
 
 
 ALIASES = {"ei": "ExpectedImprovement", "logei": "LogExpectedImprovement",

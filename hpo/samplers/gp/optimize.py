@@ -11,11 +11,13 @@ Strategy:
 1. Score many scrambled-Sobol candidates (every combination of the discrete dimensions
    when there are few, so none is missed) plus the caller's starting points (incumbents).
 2. From the best candidate, a few more drawn with probability ``exp(score - best)`` (diverse
-   starts, as Optuna does) and the caller's starts, refine all at once: one L-BFGS-B run on
-   the sum of their scores over the continuous dimensions (and ordinal ones with many values,
-   relaxed then rounded), with the caller's gradient or central differences, holding the
-   discrete ones fixed; then a coordinate sweep over each small discrete dimension trying
-   all its values; repeat while it improves.
+   starts, as Optuna does) and the caller's starts, refine each: an L-BFGS-B run per start
+   over the continuous dimensions (and ordinal ones with many values, relaxed then rounded),
+   preconditioned by the caller's ``scales``, with the caller's gradient or central
+   differences, holding the discrete ones fixed. The runs are independent (own curvature,
+   line search, stopping test) but share one vectorized evaluation per round. Then a
+   coordinate sweep over each small discrete dimension trying all its values; repeat while
+   it improves.
 3. Return the best point for which ``is_new(C_row)`` holds (a never-evaluated, non-pending
    configuration), falling back to fresh random points; if nothing new is found the space
    is treated as exhausted and the best point is returned with ``exhausted=True``.
@@ -31,6 +33,11 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 from scipy.stats import qmc
+
+try:  # lets independent L-BFGS-B runs share one vectorized evaluation per round
+    import greenlet
+except ImportError:  # pragma: no cover - a core dependency; sequential runs otherwise
+    greenlet = None  # type: ignore[assignment]
 
 __all__ = ["maximize", "OptimizeResult", "snap_to_grids"]
 
@@ -76,6 +83,7 @@ def _candidates(d: int, grids: Sequence[NDArray[np.float64] | None], n: int,
 
 
 _H = 1e-6  # central-difference step when no gradient is given
+GTOL = 1e-2  # projected-gradient tolerance, in score units per unit of x / scales (Optuna's)
 
 
 def _fd_grad(score: ScoreFn, P: NDArray[np.float64], mask: NDArray[np.bool_]
@@ -92,30 +100,87 @@ def _fd_grad(score: ScoreFn, P: NDArray[np.float64], mask: NDArray[np.bool_]
     return s[:k], grad
 
 
-def _lbfgs_batch(P0: NDArray[np.float64], mask: NDArray[np.bool_], score: ScoreFn,
-                 score_grad: GradFn | None, maxiter: int) -> NDArray[np.float64]:
-    """Maximize the scores of ``k`` points ``P0: (k, d)`` at once over their ``mask`` coordinates.
+BatchFn = Callable[[NDArray[np.intp], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]]
 
-    One L-BFGS-B run on the sum of the (independent) scores: a single scipy call and one
-    batched score evaluation per step, however many starts there are.
+
+def _batched_lbfgsb(fun: BatchFn, Z0: NDArray[np.float64], upper: NDArray[np.float64],
+                    maxiter: int) -> NDArray[np.float64]:
+    """Independent L-BFGS-B minimizations from the rows of ``Z0: (k, p)`` over ``[0, upper]``.
+
+    ``fun(idx: (j,), Z: (j, p)) -> (values (j,), gradients (j, p))`` evaluates the runs
+    ``idx`` at their points ``Z``, all in one call. Each run is its own scipy L-BFGS-B (own
+    curvature pairs, line search and stopping test) inside a greenlet that hands its next
+    point back here, as Optuna's ``_gp/batched_lbfgsb.py`` does: starts converge
+    independently while the caller pays one vectorized evaluation per round. Without
+    greenlet installed the runs go one after another.
     """
-    def neg(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        P = P0.copy()
-        P[mask] = z
-        s, g = score_grad(P) if score_grad is not None else _fd_grad(score, P, mask)
-        ok = np.isfinite(s)
-        return -float(np.where(ok, s, -1e10).sum()), -np.where(ok[:, None], g, 0.0)[mask]
+    bounds = list(zip(np.zeros(len(upper)), upper, strict=True))
+    opts = {"maxiter": maxiter, "gtol": GTOL}
+    out = Z0.copy()
+    if greenlet is None:
+        for i in range(len(Z0)):
+            def one_seq(z: NDArray[np.float64], i: int = i) -> tuple[float, NDArray[np.float64]]:
+                v, g = fun(np.array([i]), z[None])
+                return float(v[0]), g[0]
+            out[i] = scipy.optimize.minimize(one_seq, Z0[i], jac=True, method="L-BFGS-B",
+                                             bounds=bounds, options=opts).x
+        return out
 
-    res = scipy.optimize.minimize(neg, P0[mask], jac=True, method="L-BFGS-B",
-                                  bounds=[(0.0, 1.0)] * int(mask.sum()), options={"maxiter": maxiter})
+    def run(i: int) -> None:
+        def one(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+            v, g = greenlet.getcurrent().parent.switch((i, z))
+            return float(v), g
+        out[i] = scipy.optimize.minimize(one, Z0[i], jac=True, method="L-BFGS-B", bounds=bounds,
+                                         options=opts).x
+
+    runs = [greenlet.greenlet(run) for _ in range(len(Z0))]
+    asks = [g.switch(i) for i, g in enumerate(runs)]  # (index, point), or None once finished
+    while True:
+        live = [(g, a) for g, a in zip(runs, asks, strict=True) if a is not None]
+        if not live:
+            return out
+        runs = [g for g, _ in live]
+        values, grads = fun(np.array([a[0] for _, a in live]), np.array([a[1] for _, a in live]))
+        asks = [g.switch((values[j], grads[j].copy())) for j, g in enumerate(runs)]
+
+
+def _lbfgs_batch(P0: NDArray[np.float64], mask: NDArray[np.bool_], score: ScoreFn,
+                 score_grad: GradFn | None, maxiter: int,
+                 scales: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Maximize the score from each row of ``P0: (k, d)`` over its ``mask`` coordinates.
+
+    The rows are independent local searches evaluated together (:func:`_batched_lbfgsb`);
+    rows with different masks (conditional parameters) form separate groups. With ``scales
+    (d,)`` (e.g. a GP's length scales) the search runs on ``x / scales``, which makes the
+    problem about equally curved in every coordinate (Optuna's preconditioning).
+    """
+    scales = np.ones(P0.shape[1]) if scales is None else np.asarray(scales, dtype=float)
     P = P0.copy()
-    P[mask] = np.clip(res.x, 0.0, 1.0)
+    for m in np.unique(mask, axis=0):
+        if not m.any():
+            continue
+        rows = np.flatnonzero((mask == m).all(1))
+        sc = scales[m]
+
+        def neg(idx: NDArray[np.intp], Z: NDArray[np.float64], rows: NDArray[np.intp] = rows,
+                m: NDArray[np.bool_] = m, sc: NDArray[np.float64] = sc,
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            Q = P0[rows[idx]].copy()
+            Q[:, m] = Z * sc
+            s, g = score_grad(Q) if score_grad is not None else \
+                _fd_grad(score, Q, np.broadcast_to(m, Q.shape))
+            ok = np.isfinite(s)
+            return -np.where(ok, s, -1e10), -np.where(ok[:, None], g[:, m], 0.0) * sc
+
+        Z = _batched_lbfgsb(neg, P0[np.ix_(rows, np.flatnonzero(m))] / sc, 1.0 / sc, maxiter)
+        P[np.ix_(rows, np.flatnonzero(m))] = np.clip(Z * sc, 0.0, 1.0)
     return P
 
 
 def _refine(X: NDArray[np.float64], s: NDArray[np.float64], score: ScoreFn, score_grad: GradFn | None,
             canonicalize: ScoreFn, grids: Sequence[NDArray[np.float64] | None],
-            maxiter: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            maxiter: int, scales: NDArray[np.float64] | None = None,
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Local search from raw points ``X: (k, d)`` scoring ``s: (k,)``; returns improved copies."""
     relax = np.array([g is None or len(g) > MAX_SWEEP_VALUES for g in grids])
     sweep = [k for k, g in enumerate(grids) if g is not None and len(g) <= MAX_SWEEP_VALUES]
@@ -125,7 +190,7 @@ def _refine(X: NDArray[np.float64], s: NDArray[np.float64], score: ScoreFn, scor
         C = canonicalize(X)
         mask = relax[None, :] & ~np.isnan(C)
         if mask.any():
-            P = _lbfgs_batch(np.where(mask, X, C), mask, score, score_grad, maxiter)
+            P = _lbfgs_batch(np.where(mask, X, C), mask, score, score_grad, maxiter, scales)
             cand = np.where(mask, P, X)
             sc = score(canonicalize(cand))
             better = sc > best
@@ -167,8 +232,9 @@ def maximize(
     starts: NDArray[np.float64] | None = None,
     is_new: Callable[[NDArray[np.float64]], bool] | None = None,
     n_candidates: int = 1024,
-    n_local: int = 8,
-    maxiter: int = 50,
+    n_local: int = 6,
+    maxiter: int = 30,
+    scales: NDArray[np.float64] | None = None,
 ) -> OptimizeResult:
     """Maximize ``score`` over the mixed unit cube.
 
@@ -184,6 +250,8 @@ def maximize(
         n_candidates: Sobol candidates (rounded up to a power of two).
         n_local: how many of the best candidates to refine locally.
         maxiter: L-BFGS-B iterations per refinement.
+        scales: ``(d,)`` positive preconditioning scales of the continuous coordinates (a GP's
+            length scales, capped at 1): the local search runs on ``x / scales``.
 
     Returns:
         The best acceptable canonical point ``(d,)`` and its score.
@@ -202,7 +270,7 @@ def maximize(
     local = local[np.isfinite(s[local])]
     pool_R, pool_s = [R], [s]
     if len(local):
-        Xr, sr = _refine(R[local], s[local], score, score_grad, canon, grids, maxiter)
+        Xr, sr = _refine(R[local], s[local], score, score_grad, canon, grids, maxiter, scales)
         pool_R.append(Xr)
         pool_s.append(sr)
     allR, alls = np.vstack(pool_R), np.concatenate(pool_s)
