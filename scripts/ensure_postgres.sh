@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Make sure the local PostgreSQL test server is up and the hpo_test database exists.
+# Make sure the local PostgreSQL test server is up and the hpo_test database exists, empty:
+# it is a scratch database, recreated on every run so that no schema left behind by an
+# earlier run (or another checkout of another hpo version) can fail or skew the tests.
 # Under CI=true a missing server is an error (the PostgreSQL tests must run there);
 # elsewhere the tests that need it skip and say why.
 set -u
@@ -18,8 +20,8 @@ if ! pg_isready -h "$HOST" -p "$PORT" -q; then
   fi
 fi
 if pg_isready -h "$HOST" -p "$PORT" -q; then
-  psql -h "$HOST" -p "$PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
-    || psql -h "$HOST" -p "$PORT" -U postgres -c "CREATE DATABASE $DB" >/dev/null
+  psql -h "$HOST" -p "$PORT" -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+  psql -h "$HOST" -p "$PORT" -U postgres -qc "CREATE DATABASE $DB" >/dev/null
   echo "ensure_postgres: PostgreSQL at $HOST:$PORT, database $DB ready."
 else
   echo "ensure_postgres: PostgreSQL at $HOST:$PORT is not reachable; PostgreSQL tests will skip."
