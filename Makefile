@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS := torch,dask,postgres,plots,parquet,bench,dev
+EXTRAS := torch,dask,postgres,plots,parquet,dashboard,bench,dev
 
 .PHONY: run test install lint bench clean
 
@@ -24,6 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure_postgres.sh
 	bash scripts/ensure_datasets.sh
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -448,6 +448,20 @@ def examples() -> None:
     out.print(f"\nRun one with: hpo run NAME (e.g. hpo run digits_mlp). Files: {escape(str(examples_dir()))}")
 
 
+@app.command()
+@_handle_errors
+def dashboard(
+    storage: StorageOption = None,
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, metavar="PORT", help="TCP port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to bind; 0.0.0.0 lets other machines in (there is no login).")] = "127.0.0.1",
+) -> None:
+    """Serve a live, read-only web dashboard of every study in the storage (needs hpo[dashboard])."""
+    from hpo.dashboard.server import require_extra, serve
+
+    require_extra()
+    serve(_existing_storage(storage), host=host, port=port, echo=lambda line: _out().print(escape(line)))
+
+
 def _register_subcommands() -> None:
     from hpo.cli.db import db_app
 

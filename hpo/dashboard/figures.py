@@ -72,7 +72,10 @@ def history(conn: Connection, study_id: int, *, max_points: int = MAX_POINTS) ->
         numbers = np.asarray([p[0] for p in pairs], dtype=np.int64)
         values = np.asarray([p[1] for p in pairs], dtype=np.float64)
         if state == "COMPLETE":
-            out["best"] = dict(zip(("x", "y"), best_so_far(numbers, values, maximize), strict=True))
+            x, y = best_so_far(numbers, values, maximize)
+            if x and rows[-1].number > x[-1]:  # the line runs on to the latest finished trial
+                x, y = [*x, rows[-1].number], [*y, y[-1]]
+            out["best"] = {"x": x, "y": y}
         keep = _thin(numbers, values, max_points if state == "COMPLETE" else max_points // 4)
         out[state.lower()] = {"x": numbers[keep].tolist(), "y": values[keep].tolist(),
                               "n": len(pairs)}

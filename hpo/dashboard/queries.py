@@ -53,7 +53,7 @@ def family(objective: Mapping[str, Any]) -> str:
         return str(objective["model"])
     if objective.get("callable"):
         return f"callable {objective['callable']}"
-    return "ask/tell"
+    return "python callable" if "callable" in objective else "ask/tell"
 
 
 def _counts(conn: Connection, study_id: int | None = None) -> dict[int, dict[str, int]]:

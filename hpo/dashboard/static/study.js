@@ -135,17 +135,18 @@
     const node = $("history-plot");
     const label = view.study.metric || "value";
     const traces = [
-      { x: h.complete.x, y: h.complete.y, mode: "markers", type: "scattergl", name: `complete (${h.complete.n})`,
+      { x: h.complete.x, y: h.complete.y, mode: "markers", type: "scatter", name: `complete (${h.complete.n})`,
         marker: { color: hpo.colors.COMPLETE, size: 5, opacity: 0.6 } },
-      { x: h.pruned.x, y: h.pruned.y, mode: "markers", type: "scattergl", name: `pruned (${h.pruned.n}), last value`,
+      { x: h.pruned.x, y: h.pruned.y, mode: "markers", type: "scatter", name: `pruned (${h.pruned.n}), last value`,
         marker: { color: hpo.colors.PRUNED, size: 6, symbol: "triangle-down" } },
       { x: h.best.x, y: h.best.y, mode: "lines", line: { shape: "hv", color: hpo.colors.best, width: 2 }, name: "best so far" },
-      { x: h.failed.x, y: h.failed.x.map(() => 0), yaxis: "y2", mode: "markers", type: "scattergl", name: `failed (${h.failed.n})`,
+      { x: h.failed.x, y: h.failed.x.map(() => 0), yaxis: "y2", mode: "markers", type: "scatter", name: `failed (${h.failed.n})`,
         marker: { color: hpo.colors.FAILED, symbol: "x", size: 7 } }];
     await hpo.plot(node, traces, {
-      xaxis: { title: { text: "trial number" } },
-      yaxis: { title: { text: label }, domain: [0.14, 1] },
-      yaxis2: { domain: [0, 0.07], showticklabels: false, title: { text: "failed", font: { size: 10 } }, fixedrange: true },
+      xaxis: { title: { text: "trial number" }, anchor: "y2", zeroline: false },
+      yaxis: { title: { text: label }, domain: [0.12, 1] },
+      yaxis2: { domain: [0, 0.06], showticklabels: false, showgrid: false, zeroline: false, fixedrange: true,
+                title: { text: "failed", font: { size: 10 } } },
       legend: { orientation: "h", y: 1.08 } });
     $("history-note").textContent = h.downsampled
       ? `${h.total} finished trials; ${h.shown} drawn (per bucket of trial numbers the lowest and highest value, every improvement of the best kept).`
@@ -157,14 +158,16 @@
     const top = $("curves-top").value || 10;
     const curves = await hpo.get(api(`/curves?top=${top}&numbers=${numbers}`));
     const traces = [];
-    for (const c of curves) {
+    const palette = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e", "#d62728"];
+    for (const [i, c] of curves.entries()) {
+      const color = palette[i % palette.length];
       const dash = c.state === "PRUNED" ? "dash" : c.state === "RUNNING" ? "dot" : "solid";
       traces.push({ x: c.curve.steps, y: c.curve.values, mode: "lines", name: `#${c.number} ${c.state.toLowerCase()}`,
-                    line: { dash, width: c.state === "COMPLETE" ? 2 : 1.5 }, legendgroup: String(c.number) });
+                    line: { dash, color, width: c.state === "COMPLETE" ? 2 : 1.5 }, legendgroup: String(c.number) });
       if (c.best_epoch !== null && c.best_epoch !== undefined) {
         const at = c.curve.steps.indexOf(c.best_epoch);
         if (at >= 0) traces.push({ x: [c.best_epoch], y: [c.curve.values[at]], mode: "markers", showlegend: false,
-          legendgroup: String(c.number), marker: { symbol: "star", size: 11, line: { width: 1, color: "#333" } },
+          legendgroup: String(c.number), marker: { symbol: "star", size: 12, color, line: { width: 1, color: "#333" } },
           hovertext: `#${c.number}: early stopping kept epoch ${c.best_epoch}`, hoverinfo: "text" });
       }
     }
@@ -196,14 +199,15 @@
     const x = $("slice-x").value, y = $("slice-y").value;
     const s = await hpo.get(api(`/slice?x=${encodeURIComponent(x)}&y=${encodeURIComponent(y)}`));
     const label = view.study.metric || "value";
-    const axis = (a, extra) => ({ title: { text: a.label }, tickvals: a.tickvals, ticktext: a.ticktext, range: a.range, ...extra });
+    const pad = (r) => [r[0] - 0.04 * (r[1] - r[0]), r[1] + 0.04 * (r[1] - r[0])];  // edge points stay whole
+    const axis = (a, extra) => ({ title: { text: a.label }, tickvals: a.tickvals, ticktext: a.ticktext, range: pad(a.range), ...extra });
     const marker = { color: s.value, colorscale: "Viridis", reversescale: s.direction === "minimize", size: 5, opacity: 0.7 };
     const traces = [
-      { x: s.x_axis.values, y: s.value, mode: "markers", type: "scattergl", marker, xaxis: "x", yaxis: "y", name: x, text: s.numbers.map((n) => "#" + n) },
-      { x: s.y_axis.values, y: s.value, mode: "markers", type: "scattergl", marker, xaxis: "x2", yaxis: "y2", name: y, text: s.numbers.map((n) => "#" + n) },
+      { x: s.x_axis.values, y: s.value, mode: "markers", type: "scatter", marker, xaxis: "x", yaxis: "y", name: x, text: s.numbers.map((n) => "#" + n) },
+      { x: s.y_axis.values, y: s.value, mode: "markers", type: "scatter", marker, xaxis: "x2", yaxis: "y2", name: y, text: s.numbers.map((n) => "#" + n) },
       { x: s.grid.x, y: s.grid.y, z: s.grid.z, type: "contour", xaxis: "x3", yaxis: "y3", colorscale: "Viridis",
         reversescale: s.direction === "minimize", connectgaps: true, contours: { coloring: "heatmap" }, colorbar: { title: { text: label } }, name: "best per cell" },
-      { x: s.x_axis.values, y: s.y_axis.values, mode: "markers", type: "scattergl", xaxis: "x3", yaxis: "y3",
+      { x: s.x_axis.values, y: s.y_axis.values, mode: "markers", type: "scatter", xaxis: "x3", yaxis: "y3",
         marker: { color: "rgba(0,0,0,0.45)", size: 3 }, name: "trials", text: s.numbers.map((n) => "#" + n) }];
     await hpo.plot($("slice-plot"), traces, { showlegend: false, height: 460,
       xaxis: axis(s.x_axis, { domain: [0, 0.28] }), yaxis: { title: { text: label } },
