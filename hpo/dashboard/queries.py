@@ -122,15 +122,19 @@ def study(conn: Connection, study_id: int) -> dict[str, Any]:
 def version(conn: Connection, study_id: int) -> str:
     """A marker that changes whenever a trial starts, finishes, or reports an epoch.
 
-    Cheap on purpose (pages poll it every second): the study's trial counter, counts by
-    state (index only), and the number of curve points of its RUNNING trials.
+    Cheap on purpose (every open page polls it each second), so it reads no more than the
+    study's recent trials: the trial counter, the RUNNING trials and their curve points
+    (the (study, state) index), and how many of the most recent trials have finished.
     """
     row = _study_row(conn, study_id)
-    counts = _counts(conn, study_id).get(study_id, {})
     running = select(TRIALS.c.id).where(TRIALS.c.study_id == study_id, TRIALS.c.state == "RUNNING")
+    n_running = conn.execute(select(func.count()).select_from(running.subquery())).scalar() or 0
     points = conn.execute(select(func.count()).select_from(POINTS)
                           .where(POINTS.c.trial_id.in_(running))).scalar() or 0
-    return f"{row.next_number}:" + ",".join(str(counts.get(s, 0)) for s in STATES) + f":{points}"
+    recent = conn.execute(select(func.count(TRIALS.c.finished_at), func.max(TRIALS.c.finished_at))
+                          .where(_recent(study_id, row.next_number))).first()
+    finished, last = (recent or (0, None))
+    return f"{row.next_number}:{n_running}:{points}:{finished}:{iso(last)}"
 
 
 # ---------------------------------------------------------------------- leaderboard
@@ -211,7 +215,9 @@ def trials_page(conn: Connection, study_id: int, query: TrialQuery) -> dict[str,
     if descending is None:
         descending = query.sort == "value" and row.direction == "maximize"
     column = _sort_column(query, space)
-    order = (column.desc() if descending else column.asc()).nulls_last()
+    order = column.desc() if descending else column.asc()
+    if not (query.sort == "value" and query.states == ["COMPLETE"]):  # a COMPLETE trial has a value;
+        order = order.nulls_last()  # without NULLS LAST the value index serves the default view
     total = conn.execute(select(func.count()).select_from(TRIALS).where(*where)).scalar() or 0
     rows = conn.execute(select(TRIALS).where(*where).order_by(order, TRIALS.c.number)
                         .offset((query.page - 1) * query.page_size).limit(query.page_size)).all()
@@ -272,7 +278,8 @@ def retry_chain(conn: Connection, study_id: int, row: Any) -> list[dict[str, Any
         chain.insert(0, found)
         seen.add(found.number)
         earlier = found.retry_of
-    frontier = [row.number]
+    # only a FAILED trial (stale or interrupted) is ever re-queued: skip the scan for the rest
+    frontier = [row.number] if row.state == "FAILED" else []
     while frontier:
         later = conn.execute(select(TRIALS).where(TRIALS.c.study_id == study_id,
                                                   TRIALS.c.retry_of.in_(frontier))).all()

@@ -61,9 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epoch-seconds", type=float, default=EPOCH_SECONDS)
     args = parser.parse_args(argv)
     EPOCH_SECONDS = args.epoch_seconds
+    from hpo.errors import WorkerInterrupted
     from hpo.execution.worker import worker_loop
 
-    worker_loop(create(args.url, args.study), n_trials=args.trials)
+    try:
+        worker_loop(create(args.url, args.study), n_trials=args.trials)
+    except WorkerInterrupted:  # SIGTERM: the running trial was released and re-queued
+        return 143
     return 0
 
 

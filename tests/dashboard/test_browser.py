@@ -52,7 +52,7 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
     url = f"sqlite:///{tmp_path / 'live.db'}"
     study = create(url, "live-demo")
     storage = study.storage
-    worker = start_worker(url, "live-demo", trials=14, epoch_seconds=0.08)
+    worker = start_worker(url, "live-demo", trials=60, epoch_seconds=0.08)  # outlives the checks
     try:
         _wait(lambda: _finished(storage, study.id) >= 4, 60, "4 finished trials")
         server = dashboard_server(url)
@@ -64,8 +64,11 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
         page.evaluate("window.__notReloaded = true")
 
         # live: a trial that had not started when the page loaded shows up without a reload
+        # (the leaderboard lists COMPLETE trials by default, all of them on page 1 here)
         newest = storage.snapshot(study.id, with_history=False).next_number
-        page.wait_for_selector(f"#leaderboard-table tr[data-number='{newest}']", timeout=20_000)
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('#leaderboard-table tr[data-number]')]"
+            ".some(row => Number(row.dataset.number) >= n)", arg=newest, timeout=30_000)
         assert page.evaluate("window.__notReloaded") is True
         assert page.locator("#workers tbody tr").count() >= 1
         assert "s ago" in page.locator("#workers tbody").inner_text()
@@ -78,10 +81,11 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
         assert len(paths.first.get_attribute("d") or "") > 10
         _shot(page, artifacts, "curves-live")
 
-        assert worker.wait(120) == 0, worker.stderr.read() if worker.stderr else ""
+        stop(worker)  # SIGTERM: its running trial is released and re-queued; the study is now still
+        assert worker.returncode == 143, worker.stderr.read() if worker.stderr else ""
         best = storage.leaderboard(study.id, study.direction, top=1)[0]
 
-        # the leaderboard shows the right best trial, highlighted and first, once the worker is done
+        # the leaderboard shows the right best trial, highlighted and first, once the worker stopped
         page.click("button[data-tab=leaderboard]")
         _wait(lambda: page.locator("#leaderboard-table tr.best").count() == 1
               and page.locator("#leaderboard-table tr.best").get_attribute("data-number") == str(best.number)

@@ -8,7 +8,7 @@
   const api = (path) => `/api/studies/${sid}${path}`;
   const main = document.getElementById("main");
   const $ = (id) => document.getElementById(id);
-  const view = { sort: "value", desc: null, page: 1, pageSize: 25, states: [], ranges: {}, choices: {},
+  const view = { sort: "value", desc: null, page: 1, pageSize: 25, states: ["COMPLETE"], ranges: {}, choices: {},
                  selected: new Set(), tab: location.hash.slice(1) || "leaderboard", study: null, version: null };
   const TABS = [["leaderboard", "Leaderboard"], ["history", "History"], ["curves", "Learning curves"],
                 ["parallel", "Parallel coordinates"], ["importance", "Importance"], ["slice", "Slice / contour"]];
@@ -91,9 +91,9 @@
     view.page = 1; refreshTrials();
   }
 
-  async function refreshTrials() {
+  async function refreshTrials(prefetched) {
     const t0 = performance.now();
-    const data = await hpo.get(trialsUrl());
+    const data = prefetched || await hpo.get(trialsUrl());
     const study = view.study;
     const metrics = [];
     for (const t of data.trials) for (const k of Object.keys(t.metrics)) if (!metrics.includes(k) && k !== "duration_s") metrics.push(k);
@@ -125,7 +125,7 @@
     $("leaderboard-table").replaceChildren(hpo.el("thead", {}, head), hpo.el("tbody", {}, rows.length ? rows :
       hpo.el("tr", {}, hpo.el("td", { colspan: columns.length + 5, class: "muted" }, "No trial matches."))));
     $("leaderboard-pager").replaceChildren(pager);
-    window.hpoTimings = { ...(window.hpoTimings || {}), leaderboardMs: performance.now() - t0 };
+    window.hpoTimings = { readyAt: performance.now(), ...(window.hpoTimings || {}), leaderboardMs: performance.now() - t0 };
     document.body.dataset.ready = "1";
   }
 
@@ -236,24 +236,25 @@
       hpo.el("div", { id: "slice-plot", class: "plot" }));
   }
 
-  async function show(tab) {
+  async function show(tab, { skipLeaderboard = false } = {}) {
     view.tab = tab;
     history.replaceState(null, "", "#" + tab);
     for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.tab === tab);
     for (const p of document.querySelectorAll(".panel")) p.classList.toggle("active", p.id === `panel-${tab}`);
-    if (view.study) await draw[tab]();
+    if (view.study && !(skipLeaderboard && tab === "leaderboard")) await draw[tab]();
   }
 
   // ------------------------------------------------------------------ start and live loop
   async function start() {
     view.version = (await hpo.get(api("/version"))).version;  // before the data: no change is missed
-    const study = await hpo.get(api(""));
+    const [study, trials] = await Promise.all([hpo.get(api("")), hpo.get(trialsUrl())]);
     view.study = study;
     hpo.header([hpo.el("a", { href: `/studies/${sid}` }, study.name)]);
     renderSummary(study);
     buildPanels(study);
-    await show(TABS.some(([k]) => k === view.tab) ? view.tab : "leaderboard");
-    if (view.tab !== "leaderboard") await refreshTrials();
+    await refreshTrials(trials);
+    if (!TABS.some(([k]) => k === view.tab)) view.tab = "leaderboard";
+    await show(view.tab, { skipLeaderboard: true });
   }
 
   start().then(() => {
