@@ -102,6 +102,7 @@ class Dashboard:
         self.reader = reader
         self.host = host
         self._importance: dict[int, tuple[float, int, dict[str, Any]]] = {}
+        self._history: dict[int, tuple[str, dict[str, Any]]] = {}
 
     async def _read(self, fn: Callable[[Connection], Any]) -> JSONResponse:
         try:
@@ -149,8 +150,18 @@ class Dashboard:
         return await self._read(lambda c: queries.trial(c, sid, number))
 
     async def history(self, request: Request) -> JSONResponse:
+        """Cached per study until its version marker moves (several open pages share one read)."""
         sid = request.path_params["sid"]
-        return await self._read(lambda c: figures.history(c, sid))
+
+        def fn(conn: Connection) -> dict[str, Any]:
+            marker = queries.version(conn, sid)
+            cached = self._history.get(sid)
+            if cached is None or cached[0] != marker:
+                cached = (marker, figures.history(conn, sid))
+                self._history[sid] = cached
+            return cached[1]
+
+        return await self._read(fn)
 
     async def curves(self, request: Request) -> JSONResponse:
         sid = request.path_params["sid"]

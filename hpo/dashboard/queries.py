@@ -219,13 +219,51 @@ def trials_page(conn: Connection, study_id: int, query: TrialQuery) -> dict[str,
     if not (query.sort == "value" and query.states == ["COMPLETE"]):  # a COMPLETE trial has a value;
         order = order.nulls_last()  # without NULLS LAST the value index serves the default view
     total = conn.execute(select(func.count()).select_from(TRIALS).where(*where)).scalar() or 0
-    rows = conn.execute(select(TRIALS).where(*where).order_by(order, TRIALS.c.number)
-                        .offset((query.page - 1) * query.page_size).limit(query.page_size)).all()
+    offset = (query.page - 1) * query.page_size
+    if query.sort == "value" and query.states == ["COMPLETE"]:
+        ids = _value_page_ids(conn, where, descending, offset, query.page_size)
+    else:  # sort and skip (key, id) pairs only: the sorter never carries unshown JSON columns
+        ids = list(conn.execute(select(TRIALS.c.id).where(*where).order_by(order, TRIALS.c.number)
+                                .offset(offset).limit(query.page_size)).scalars())
+    found = {r.id: r for r in conn.execute(select(TRIALS).where(TRIALS.c.id.in_(ids)))}
+    rows = [found[i] for i in ids]
     best = _best(conn, study_id, row.direction)
     return {"total": total, "page": query.page, "page_size": query.page_size,
             "pages": max(1, math.ceil(total / query.page_size)), "sort": query.sort,
             "descending": descending, "best_number": best.number if best else None,
             "trials": [trial_brief(r) for r in rows]}
+
+
+def _value_page_ids(conn: Connection, where: list[Any], descending: bool, offset: int,
+                    limit: int) -> list[int]:
+    """One page of COMPLETE trials by value (ties by number), read off the value index.
+
+    Ordering by ``value, number`` makes SQLite sort every matching row (``number`` is not in
+    the ``(study_id, state, value)`` index). Instead: the page's first and last values come
+    from the index with OFFSET, the trials strictly better than the first are counted there
+    too, and only the band between the two values is sorted by (value, number).
+    """
+    value = TRIALS.c.value
+    order = value.desc() if descending else value.asc()
+
+    def value_at(position: int) -> float | None:
+        return conn.execute(select(value).where(*where).order_by(order)
+                            .offset(position).limit(1)).scalar()
+
+    first = value_at(offset)
+    if first is None:
+        return []
+    last = value_at(offset + limit - 1)
+    better, worse_or_equal = (value > first, value <= first) if descending else \
+        (value < first, value >= first)
+    ahead = conn.execute(select(func.count()).select_from(TRIALS)
+                         .where(*where, better)).scalar() or 0
+    band = [worse_or_equal]
+    if last is not None:
+        band.append(value >= last if descending else value <= last)
+    return list(conn.execute(select(TRIALS.c.id).where(*where, *band)
+                             .order_by(order, TRIALS.c.number)
+                             .offset(offset - ahead).limit(limit)).scalars())
 
 
 def trial_brief(row: Any) -> dict[str, Any]:

@@ -70,6 +70,27 @@ def test_leaderboard_pages_cover_every_trial_once_best_first(study_and_reader) -
     assert all(t["value"] is None for t in seen[len(values):])
 
 
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_value_pages_of_complete_trials_are_exact_with_ties(storage_url: str, study_name: str,
+                                                           direction: str) -> None:
+    """The index-served value pages: same order as sorting by (value, number), ties included."""
+    study = hpo.create_study(study_name, space=SPACE, storage=storage_url, direction=direction,
+                             sampler="random", seed=5)
+    for i in range(23):
+        trial = study.ask()
+        study.tell(trial, float(i % 4))  # four distinct values, many ties
+    sign = -1 if direction == "maximize" else 1
+    expected = [t.number for t in sorted(study.trials, key=lambda t: (sign * t.value, t.number))]
+    reader = Reader(storage_url)
+    got = []
+    for page in range(1, 6):
+        data = reader.run(lambda c, p=page: queries.trials_page(
+            c, study.id, queries.TrialQuery(states=["COMPLETE"], page=p, page_size=5)))
+        got += [t["number"] for t in data["trials"]]
+    reader.dispose()
+    assert got == expected
+
+
 def test_leaderboard_filters_and_sorts_in_sql(study_and_reader) -> None:
     study, reader = study_and_reader
     query = queries.TrialQuery(states=["COMPLETE"], ranges={"lr": (1e-3, 3e-2)},
