@@ -53,9 +53,9 @@ def _score(lr: float, layers: int, act: str) -> float:
 # ---------------------------------------------------------------------- build
 def build(db: Path, n: int, epochs: int = 10, seed: int = 0) -> None:
     """A study named ``big`` of ``n`` finished trials, inserted in bulk (80% complete)."""
-    import hpo
     from sqlalchemy import insert, update
 
+    import hpo
     from hpo.storage import utcnow
     from hpo.storage.schema import IntermediateRow, StudyRow, TrialRow
 
@@ -161,7 +161,7 @@ def pages(db: Path, repeat: int) -> None:
         with sync_playwright() as p:
             browser = _browser(p)
             rows = []
-            for run in range(repeat):
+            for _ in range(repeat):
                 context = browser.new_context(viewport={"width": 1300, "height": 900})
                 page = context.new_page()
                 for warm in (False, True):
@@ -215,22 +215,79 @@ def worker(url: str, name: str) -> None:
     worker_loop(load_study(name, storage=url, objective=objective), n_trials=10**7)
 
 
-def _window_rate(url: str, name: str, warmup: float, seconds: float) -> float:
-    """Trials finished per second in [first finish + warmup, + seconds]."""
+def _finished_since(url: str, name: str, since: Any) -> list[Any]:
     from hpo.study import load_study
 
     study = load_study(name, storage=url, objective=objective)
-    done = sorted(t.finished_at for t in study.trials if t.finished_at is not None
-                  and t.state.value == "COMPLETE")
-    begin = done[0] + timedelta(seconds=warmup)
-    end = begin + timedelta(seconds=seconds)
-    return sum(1 for f in done if begin <= f < end) / seconds
+    return [t for t in study.get_trials([hpo_state("COMPLETE")])
+            if t.finished_at is not None and t.finished_at >= since]
 
 
-def writers(rounds: int, n_workers: int, seconds: float, warmup: float) -> None:
-    """trials/s of ``n_workers`` processes without and with the study page open, alternating."""
-    import hpo
+def _measure(url: str, name: str, n_workers: int, seconds: float) -> float:
+    """Once every worker has finished a trial, trials/s finished in the next ``seconds``."""
+    from hpo.storage import utcnow
+
+    since = utcnow()
+    deadline = time.monotonic() + 180
+    while len({t.worker_id for t in _finished_since(url, name, since)}) < n_workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workers did not all finish a trial within 180 s")
+        time.sleep(0.5)
+    begin = utcnow()
+    time.sleep(seconds)
+    end = utcnow()
+    done = [t for t in _finished_since(url, name, begin) if t.finished_at < end]
+    return len(done) / (end - begin).total_seconds()
+
+
+def hpo_state(name: str) -> Any:
+    from hpo.trial import TrialState
+
+    return TrialState(name)
+
+
+class PagePoller:
+    """What an open study page asks of the server, without a browser: the version marker every
+    second and, when it moved, the summary, the leaderboard page and the curves tab."""
+
+    def __init__(self, base: str) -> None:
+        import threading
+
+        self.base, self.stop, self.requests = base, threading.Event(), 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _get(self, path: str) -> bytes:
+        self.requests += 1
+        with urllib.request.urlopen(self.base + path, timeout=60) as answer:
+            return answer.read()
+
+    def _run(self) -> None:
+        seen = b""
+        while not self.stop.wait(1.0):
+            version = self._get("/api/studies/1/version")
+            if version != seen:
+                seen = version
+                for path in ("", "/trials?state=COMPLETE", "/curves", "/workers"):
+                    self._get("/api/studies/1" + path)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+def writers(rounds: int, n_workers: int, seconds: float, base_db: Path | None = None,
+            client: str = "chromium") -> None:
+    """trials/s of ``n_workers`` processes without and with the study page open, alternating.
+
+    With ``base_db`` (a database from ``build``) every round starts from a copy of it and the
+    workers continue its 100,000-trial study ``big``: the dashboard then reads a big study.
+    """
+    import shutil
+
     from playwright.sync_api import sync_playwright
+
+    import hpo
 
     results: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
@@ -238,36 +295,49 @@ def writers(rounds: int, n_workers: int, seconds: float, warmup: float) -> None:
         for r in range(rounds):
             for watched in ((False, True) if r % 2 == 0 else (True, False)):
                 url = f"sqlite:///{tmp}/w{r}{int(watched)}.db"
-                name = "writers"
-                hpo.create_study(name, space=_space(), storage=url, direction="maximize",
-                                 sampler="random", seed=r, objective=objective).storage.engine.dispose()
-                server = page = None
+                if base_db is not None:
+                    shutil.copy(base_db, f"{tmp}/w{r}{int(watched)}.db")
+                    name = "big"
+                else:
+                    name = "writers"
+                    hpo.create_study(name, space=_space(), storage=url, direction="maximize",
+                                     sampler="random", seed=r,
+                                     objective=objective).storage.engine.dispose()
+                server = page = history = poller = None
                 if watched:
                     server = Dashboard(url)
-                    page = browser.new_page()
-                    page.goto(f"{server.base}/studies/1#curves")
-                    history = browser.new_page()
-                    history.goto(f"{server.base}/studies/1#history")
+                    if client == "chromium":
+                        page = browser.new_page()
+                        page.goto(f"{server.base}/studies/1#curves")
+                        history = browser.new_page()
+                        history.goto(f"{server.base}/studies/1#history")
+                    else:
+                        poller = PagePoller(server.base)
                 procs = [subprocess.Popen([sys.executable, __file__, "worker", url, name],
-                                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                          for _ in range(n_workers)]
-                time.sleep(warmup + seconds + 4)
-                for proc in procs:
-                    proc.terminate()
+                try:
+                    rate = _measure(url, name, n_workers, seconds)
+                finally:
+                    for proc in procs:
+                        proc.terminate()
                 for proc in procs:
                     proc.wait(30)
                 if server is not None:
-                    page.close()
-                    history.close()
+                    if poller is not None:
+                        poller.close()
+                    else:
+                        page.close()
+                        history.close()
                     server.close()
-                rate = _window_rate(url, name, warmup, seconds)
                 results[watched].append(rate)
                 print(f"round {r}: {'with' if watched else 'without'} dashboard: {rate:.1f} trials/s "
                       f"(load average {os.getloadavg()[0]:.1f})", flush=True)
         browser.close()
     without, with_ = statistics.mean(results[False]), statistics.mean(results[True])
     print(f"{n_workers} workers, mean over {rounds} rounds: without {without:.1f} trials/s, with the "
-          f"study page open {with_:.1f} trials/s: {100 * with_ / without:.0f}%")
+          f"dashboard open ({client}) {with_:.1f} trials/s: {100 * with_ / without:.0f}%")
 
 
 def main() -> None:
@@ -283,7 +353,11 @@ def main() -> None:
     w.add_argument("--rounds", type=int, default=3)
     w.add_argument("--workers", type=int, default=4)
     w.add_argument("--seconds", type=float, default=20.0)
-    w.add_argument("--warmup", type=float, default=3.0)
+    w.add_argument("--client", choices=["chromium", "http"], default="chromium",
+                   help="chromium: two study pages open in Chromium on this machine; http: the "
+                        "requests one open page makes, without a browser")
+    w.add_argument("--base-db", type=Path, default=None,
+                   help="continue the 'big' study of this database (from build) in every round")
     wk = sub.add_parser("worker")
     wk.add_argument("url")
     wk.add_argument("name")
@@ -293,7 +367,7 @@ def main() -> None:
     elif args.command == "pages":
         pages(args.db, args.repeat)
     elif args.command == "writers":
-        writers(args.rounds, args.workers, args.seconds, args.warmup)
+        writers(args.rounds, args.workers, args.seconds, args.base_db, args.client)
     else:
         worker(args.url, args.name)
 

@@ -261,7 +261,7 @@ def test_postgres_password_stays_out_of_every_answer(pg_url: str, study_name: st
     with_password = pg_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret-pw@")
     client = TestClient(create_app(with_password))
     for path in ["/api/info", "/api/studies", f"/api/studies/{study.id}",
-                 f"/api/studies/{study.id}/trials", f"/api/studies/999999"]:
+                 f"/api/studies/{study.id}/trials", "/api/studies/999999"]:
         body = client.get(path).text
         assert "s3cret" not in body, path
     assert "***" in client.get("/api/info").json()["storage"]
