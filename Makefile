@@ -19,7 +19,6 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/hpo run studies/digits_mlp.py --workers 2 --trials 40
-	$(VENV)/bin/hpo leaderboard digits-mlp --storage sqlite:///studies/hpo.db --top 10
 
 test: $(STAMP)
 	bash scripts/ensure_postgres.sh

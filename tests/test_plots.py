@@ -57,3 +57,31 @@ def test_errors(tmp_path: Path, study: hpo.Study) -> None:
         save_plot(empty, "history", tmp_path / "h.png")
     with pytest.raises(ConfigError, match="Unknown plot kind 'pie'"):
         save_plot(study, "pie", tmp_path / "p.png")
+
+
+# ---------------------------------------------------------------------- axes that tell the truth
+def test_parallel_axes_label_log_scale_and_inner_ticks() -> None:
+    from hpo.reports.plots import _axis_label, _axis_ticks
+
+    lr, layers = Float(1e-4, 1e-1, log=True), Int(1, 9)
+    lr.name, layers.name = "lr", "layers"
+    assert [text for _, text in _axis_ticks(lr)] == ["0.0001", "0.001", "0.01", "0.1"]
+    assert [text for _, text in _axis_ticks(layers)] == ["1", "3", "5", "7", "9"]
+    positions = [u for u, _ in _axis_ticks(lr)]
+    assert positions == sorted(positions) and positions[0] == pytest.approx(0.0)
+    assert _axis_label("lr", lr) == "lr\n(log)" and _axis_label("layers", layers) == "layers"
+
+
+def test_history_says_how_many_trials_are_beyond_its_axis(tmp_path: Path) -> None:
+    """One disastrous trial is clipped off the y axis, and the legend says so with its value."""
+    from hpo.reports.plots import _pyplot, plot_history
+
+    s = hpo.create_study("outlier", space={"x": Float(0, 1)}, direction="maximize",
+                         storage=f"sqlite:///{tmp_path / 'o.db'}", seed=0)
+    for i in range(20):
+        trial = s.ask()
+        s.tell(trial, -1000.0 if i == 7 else 0.5 + 0.01 * i)
+    fig = plot_history(s)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    _pyplot().close(fig)
+    assert "1 beyond the axis (worst -1000)" in labels

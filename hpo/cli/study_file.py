@@ -99,9 +99,19 @@ def _accepted_kwargs(fn: Callable[..., Any]) -> set[str] | None:
 
 
 def _describe(error: BaseException) -> str:
-    """``TypeError: message (at file.py:12)``, pointing at the innermost frame."""
-    tb = traceback.extract_tb(error.__traceback__)
-    where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
+    """``TypeError: message (at file.py:12)``, pointing at the innermost frame of the user's code.
+
+    A SyntaxError happens before any of the file's code runs, so its traceback ends inside
+    importlib; its own ``filename:lineno`` (and the offending line) say where it is instead.
+    Frames of importlib itself (``<frozen ...>``) are never named.
+    """
+    if isinstance(error, SyntaxError) and error.filename:
+        line = (error.text or "").strip()
+        shown = f": {line}" if line else ""
+        return f"{type(error).__name__}: {error.msg} (at {error.filename}:{error.lineno}{shown})"
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if not f.filename.startswith("<frozen")]
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{where}"
 
 

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, func, select
 
 from hpo.dashboard.queries import TRIALS, _study_row, finite
+from hpo.reports.ticks import linear_ticks, log_ticks
 
 MAX_POINTS = 2000
 
@@ -148,25 +149,10 @@ def _axis(name: str, spec: Mapping[str, Any], values: list[Any]) -> dict[str, An
                            for v in values],
                 "tickvals": [math.log10(t) for t in ticks], "ticktext": [f"{t:g}" for t in ticks],
                 "range": [math.log10(low), math.log10(high)]}
-    ticks = [float(t) for t in np.linspace(low, high, 5)]
-    if kind == "Int":
-        ticks = sorted({int(round(t)) for t in ticks})
+    ticks = linear_ticks(low, high, integer=kind == "Int")
     return {"label": name, "scale": "linear",
             "values": [v if isinstance(v, (int, float)) else None for v in values],
             "tickvals": ticks, "ticktext": [f"{t:.3g}" for t in ticks], "range": [low, high]}
-
-
-def log_ticks(low: float, high: float) -> list[float]:
-    """1-2-5 ticks between ``low`` and ``high`` (more than two, so a log axis reads as one)."""
-    ticks: list[float] = []
-    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
-        for mantissa in (1, 2, 5):
-            t = mantissa * 10.0 ** exponent
-            if low * (1 - 1e-9) <= t <= high * (1 + 1e-9):
-                ticks.append(float(f"{t:.12g}"))
-    if len(ticks) > 9:
-        ticks = [t for t in ticks if f"{t:e}".startswith("1")]
-    return ticks or [low, high]
 
 
 def parallel(conn: Connection, study_id: int, *, max_lines: int = 1000) -> dict[str, Any]:

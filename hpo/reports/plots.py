@@ -25,6 +25,7 @@ import numpy as np
 
 from hpo.errors import ConfigError
 from hpo.reports.tables import format_param, value_label
+from hpo.reports.ticks import linear_ticks, log_ticks
 from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def plot_history(study: Study) -> Figure:
     ax.annotate(f"best #{numbers[i]}: {values[i]:.4g}", (numbers[i], values[i]),
                 xytext=(8, -14 if study.direction == "maximize" else 8), textcoords="offset points",
                 fontsize=9, color="tab:red")
-    _clip_outliers(ax, values, study.direction)
+    _clip_outliers(ax, numbers, values, study.direction)
     ax.set_xlabel("trial number")
     ax.set_ylabel(label)
     ax.set_title(f"{study.name}: optimization history ({study.direction} {label})")
@@ -88,18 +89,32 @@ def plot_history(study: Study) -> Figure:
     return fig
 
 
-def _clip_outliers(ax: Any, values: np.ndarray, direction: str) -> None:
-    """Keep a few terrible trials from squashing the interesting part of the y axis."""
+def _clip_outliers(ax: Any, numbers: np.ndarray, values: np.ndarray, direction: str) -> int:
+    """Keep a few terrible trials from squashing the interesting part of the y axis, and say so.
+
+    Trials beyond the axis are drawn as grey arrows on its edge, counted in the legend, and
+    the worst value is written there: no trial silently leaves the plot. Returns their number.
+    """
     if len(values) < 8:
-        return
+        return 0
     q_lo, q_hi = np.percentile(values, [10, 90]) if direction == "maximize" else np.percentile(values, [5, 90])
     spread = q_hi - q_lo
     if spread <= 0:
-        return
+        return 0
     if direction == "maximize" and values.min() < q_lo - 3 * spread:
-        ax.set_ylim(bottom=q_lo - 1.5 * spread, top=values.max() + 0.1 * spread)
+        bottom, top = q_lo - 1.5 * spread, values.max() + 0.1 * spread
+        out, edge, marker = values < bottom, bottom, "v"
     elif direction == "minimize" and values.max() > q_hi + 3 * spread:
-        ax.set_ylim(bottom=values.min() - 0.1 * spread, top=q_hi + 1.5 * spread)
+        bottom, top = values.min() - 0.1 * spread, q_hi + 1.5 * spread
+        out, edge, marker = values > top, top, "^"
+    else:
+        return 0
+    ax.set_ylim(bottom=bottom, top=top)
+    worst = values.min() if direction == "maximize" else values.max()
+    ax.scatter(numbers[out], np.full(int(out.sum()), edge), marker=marker, s=30, color="0.45",
+               clip_on=False, zorder=3,
+               label=f"{int(out.sum())} beyond the axis (worst {worst:.4g})")
+    return int(out.sum())
 
 
 def plot_curves(study: Study, *, top: int = 10) -> Figure:
@@ -224,9 +239,10 @@ def plot_parallel(study: Study) -> Figure:
         for u, text in _axis_ticks(study.space[name]):
             ax.text(j + 0.03, u, text, fontsize=7, va="center", color="0.25")
     ax.axvline(len(names), color="0.3", linewidth=0.8)
-    for u, v in ((0.0, y.min()), (1.0, y.max())):
-        ax.text(len(names) + 0.03, u, f"{v:.4g}", fontsize=7, va="center", color="0.25")
-    ax.set_xticks(axes_x, [*names, label], rotation=15, ha="right", fontsize=9)
+    for u in np.linspace(0.0, 1.0, 5):
+        ax.text(len(names) + 0.03, u, f"{y.min() + u * span:.4g}", fontsize=7, va="center",
+                color="0.25")
+    ax.set_xticks(axes_x, [*(_axis_label(n, study.space[n]) for n in names), label], fontsize=9)
     ax.set_yticks([])
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlim(-0.2, len(names) + 0.5)
@@ -241,11 +257,20 @@ def plot_parallel(study: Study) -> Figure:
 
 
 def _axis_ticks(param: Any) -> list[tuple[float, str]]:
-    """(unit-cube position, label) pairs for one parameter's axis."""
+    """(unit-cube position, label) pairs for one parameter's axis: every choice, or 1-2-5 ticks
+    per decade on a log axis, or five ticks on a linear one (not only its ends)."""
     if param.kind == "Categorical":
         return [(param.encode(c), format_param(c)) for c in param.choices]
-    return [(param.encode(param.low), format_param(param.low)),
-            (param.encode(param.high), format_param(param.high))]
+    low, high = float(param.low), float(param.high)
+    values = log_ticks(low, high) if param.log else linear_ticks(low, high,
+                                                                 integer=param.kind == "Int")
+    if param.kind == "Int":
+        values = [int(v) for v in values]
+    return [(param.encode(v), format_param(v)) for v in values]
+
+
+def _axis_label(name: str, param: Any) -> str:
+    return f"{name}\n(log)" if getattr(param, "log", False) else name
 
 
 KINDS: dict[str, Callable[..., Figure]] = {

@@ -76,8 +76,35 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, **kwargs)
     except (ImportError, ArgumentError) as e:
-        extra = " Install it with: pip install 'hpo[postgres]'." if "postgres" in url else ""
-        raise StorageError(f"Cannot use storage URL {url!r}: {e}.{extra}") from e
+        raise StorageError(_missing_driver_message(parsed, e)) from e
+
+
+# SQLAlchemy dialect -> (the package its default driver comes from, how to get it)
+_DRIVERS = {
+    "postgresql": ("psycopg", "pip install 'hpo[postgres]'"),
+    "mysql": ("mysqlclient (module MySQLdb)", "pip install mysqlclient, or use a "
+              "'mysql+pymysql://' URL after pip install pymysql"),
+    "mariadb": ("mysqlclient (module MySQLdb)", "pip install mysqlclient"),
+    "mssql": ("pyodbc", "pip install pyodbc"),
+    "oracle": ("oracledb", "pip install oracledb"),
+}
+
+
+def _missing_driver_message(parsed: Any, error: BaseException) -> str:
+    """Which driver a URL needs and how to install it, instead of a bare ModuleNotFoundError."""
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    tested = ("" if backend == "postgresql" else " hpo has no extra for it: it is tested on SQLite "
+              "and PostgreSQL (pip install 'hpo[postgres]').")
+    if isinstance(error, ImportError) and "+" in parsed.drivername:  # a driver named in the URL
+        driver = parsed.get_driver_name()
+        return (f"Storage URL {shown!r} needs the {backend} driver {driver}, which is not "
+                f"installed ({error}). Install it with: pip install {driver}.{tested}")
+    if isinstance(error, ImportError) and backend in _DRIVERS:
+        package, fix = _DRIVERS[backend]
+        return (f"Storage URL {shown!r} needs the {backend} driver {package}, which is not "
+                f"installed ({error}). Install it with: {fix}.{tested}")
+    return f"Cannot use storage URL {shown!r}: {error}.{tested}"
 
 
 def _sqlite_engine(url: str) -> Engine:
