@@ -87,11 +87,19 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
 
         # the leaderboard shows the right best trial, highlighted and first, once the worker stopped
         page.click("button[data-tab=leaderboard]")
-        _wait(lambda: page.locator("#leaderboard-table tr.best").count() == 1
-              and page.locator("#leaderboard-table tr.best").get_attribute("data-number") == str(best.number)
-              and page.locator("#counts").inner_text().startswith(
-                  f"{storage.counts(study.id).get('COMPLETE', 0)} complete"),
-              10, f"trial #{best.number} highlighted as the best")
+        try:
+            _wait(lambda: page.locator("#leaderboard-table tr.best").count() == 1
+                  and page.locator("#leaderboard-table tr.best").get_attribute("data-number")
+                  == str(best.number)
+                  and page.locator("#counts").inner_text().startswith(
+                      f"{storage.counts(study.id).get('COMPLETE', 0)} complete"),
+                  20, f"trial #{best.number} highlighted as the best")
+        except AssertionError:
+            print("page:", page.locator("#counts").inner_text(), page.locator("#live").inner_text(),
+                  page.eval_on_selector_all("#leaderboard-table tr[data-number]",
+                                            "els => els.map(e => e.dataset.number + e.className)"),
+                  "db:", storage.counts(study.id), best.number)
+            raise
         first = page.locator("#leaderboard-table tbody tr").first
         assert first.get_attribute("data-number") == str(best.number)
         assert first.locator("td.value").inner_text() == f"{best.value:.6g}"
