@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +24,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from hpo.errors import ConfigError, HPOError, SchemaVersionError, StorageError, WorkerInterrupted
+from hpo.errors import (
+    ConfigError,
+    HPOError,
+    SchemaVersionError,
+    StorageError,
+    StudyMismatchError,
+    WorkerInterrupted,
+)
 from hpo.storage import DEFAULT_STORAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +77,8 @@ def _handle_errors(fn: F) -> F:
             _fail(str(e), 2)
         except (StorageError, _Failure) as e:
             _fail(str(e), 1)
+        except StudyMismatchError as e:
+            _fail(f"{e} {_mismatch_fix(str(e), kwargs.get('storage'))}", 2)
         except HPOError as e:
             _fail(str(e), 2)
         except KeyboardInterrupt:
@@ -86,6 +97,25 @@ def _handle_errors(fn: F) -> F:
             _fail(f"Unexpected {type(e).__name__}: {e} (set HPO_DEBUG=1 for the traceback).", 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _mismatch_fix(message: str, storage: str | None) -> str:
+    """The command-line way out of a StudyMismatchError (its message names Python's load_study)."""
+    found = re.match(r"Study '(.+?)' already exists", message)
+    name = shlex.quote(found.group(1)) if found else "STUDY"
+    where = f" --storage {shlex.quote(_password_hidden(storage))}" if storage else ""
+    return (f"From the command line: start over with `hpo delete {name}{where} --yes` (it deletes "
+            "the stored trials), or give the study a new name in the study file.")
+
+
+def _password_hidden(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def _fail(message: str, code: int) -> None:
@@ -203,7 +233,7 @@ def run(
 
 
 def _print_run_summary(study: Any, wall: float, top: int) -> None:
-    from hpo.cli.views import counts_text
+    from hpo.cli.views import counts_text, is_interrupted
     from hpo.reports.tables import format_duration, format_number, leaderboard_table, value_label
     from hpo.trial import TrialState
 
@@ -211,7 +241,10 @@ def _print_run_summary(study: Any, wall: float, top: int) -> None:
     counts = study.counts()
     label = value_label(study.objective_spec)
     best = study.storage.leaderboard(study.id, study.direction, top=max(top, 1))
-    summary = counts_text(counts)
+    stopped = study.get_trials([TrialState.FAILED]) if counts.get("FAILED") else []
+    failed = [t for t in stopped if not is_interrupted(t)]
+    interrupted = len(stopped) - len(failed)
+    summary = counts_text(counts, interrupted=interrupted)
     summary.append(f" in {format_duration(wall)} wall time")
     if best and top:
         out.print()
@@ -222,7 +255,9 @@ def _print_run_summary(study: Any, wall: float, top: int) -> None:
     if best:
         out.print(f"Best {label}: [bold green]{format_number(best[0].value, 6)}[/bold green] "
                   f"(trial #{best[0].number}). More: hpo show {study.name} --trial {best[0].number}")
-    failed = study.get_trials([TrialState.FAILED]) if counts.get("FAILED") else []
+    if interrupted:
+        out.print(f"[dim]{interrupted} trial(s) were interrupted (Ctrl-C/SIGTERM) and re-queued; "
+                  "they are not failures of the objective.[/dim]")
     if failed:
         _err().print(escape(f"{len(failed)} trial(s) failed; e.g. #{failed[0].number}: "
                             f"{failed[0].error}"), style="red", soft_wrap=True)
@@ -253,9 +288,9 @@ def worker(
     objective: Annotated[str | None, typer.Option("--objective", metavar="MODULE:FN|FILE.py:FN", help="The objective of a study made with a callable; model-based studies need none.")] = None,
 ) -> None:
     """Join an existing study as one worker in this process (start several for parallelism)."""
+    from hpo.cli.study_file import load_attribute
     from hpo.execution.worker import worker_loop
     from hpo.study import load_study
-    from hpo.cli.study_file import load_attribute
 
     fn = load_attribute(objective) if objective else None
     the_study = load_study(study, storage=_existing_storage(storage), objective=fn)

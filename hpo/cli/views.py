@@ -48,29 +48,49 @@ def sampler_text(sampler: Any) -> str:
     return f"{config.get('name')} ({', '.join(shown)})" if shown else str(config.get("name"))
 
 
-def counts_text(counts: Mapping[str, int]) -> Text:
-    """``38 complete, 2 pruned, 1 failed`` with state colours; zero counts left out."""
+def counts_text(counts: Mapping[str, int], *, interrupted: int = 0) -> Text:
+    """``38 complete, 2 pruned, 1 failed`` with state colours; zero counts left out.
+
+    ``interrupted`` of the FAILED trials were stopped by Ctrl-C/SIGTERM and re-queued: they
+    are shown apart (``2 interrupted``, dim), not as failures of the objective.
+    """
     text = Text()
-    parts = [(state, counts.get(state, 0)) for state in STATES if counts.get(state, 0)]
+    shown = {**counts, "FAILED": counts.get("FAILED", 0) - interrupted}
+    parts = [(state, shown.get(state, 0)) for state in STATES if shown.get(state, 0) > 0]
     for i, (state, n) in enumerate(parts):
         if i:
             text.append(", ")
         text.append(f"{n} {state.lower()}", style=_STATE_STYLE[state])
-    return text if parts else Text("no trials yet", style="dim")
+    if interrupted:
+        text.append(", " if parts else "")
+        text.append(f"{interrupted} interrupted", style="dim")
+    return text if parts or interrupted else Text("no trials yet", style="dim")
+
+
+def is_interrupted(trial: FrozenTrial) -> bool:
+    """A trial released by Ctrl-C/SIGTERM (and re-queued), not a failure of the objective."""
+    return (trial.error or "").startswith("interrupted")
 
 
 def studies_table(summaries: Sequence[StudySummary], storage: str) -> Table:
-    """One row per study: name, direction, model/dataset/metric, counts by state, best."""
+    """One row per study: name, model/dataset/metric, counts by state, best (and direction)."""
+    # Names and model names do not break mid-word at 80 columns: each column is as wide as its
+    # longest name or word (up to 24 characters; longer ones fold), other cells wrap at spaces,
+    # and the direction goes under the name instead of taking a column of its own.
+    objectives = [objective_text(s.objective) for s in summaries]
+    longest_word = max((len(w) for text in objectives for w in text.split()), default=8)
     table = Table(title=f"Studies in {storage}", header_style="bold", title_style="bold",
                   box=box.SIMPLE_HEAD)
-    table.add_column("name", style="bold", overflow="fold")
-    table.add_column("direction")
-    table.add_column("model / dataset / metric", overflow="fold")
-    table.add_column("trials")
-    table.add_column("best", justify="right", style="bold")
-    for s in summaries:
-        table.add_row(escape(s.name), s.direction, escape(objective_text(s.objective)),
-                      counts_text(s.counts), format_number(s.best_value))
+    table.add_column("name", style="bold", overflow="fold",
+                     min_width=min(22, max((len(s.name) for s in summaries), default=4)))
+    table.add_column("model / dataset / metric", overflow="fold", min_width=min(24, longest_word))
+    table.add_column("trials", max_width=14)
+    table.add_column("best", justify="right", no_wrap=True,
+                     min_width=max((len(format_number(s.best_value)) for s in summaries), default=4))
+    for s, objective in zip(summaries, objectives, strict=True):
+        name = Text(s.name, style="bold")
+        name.append(f"\n{s.direction}", style="dim")
+        table.add_row(name, escape(objective), counts_text(s.counts), format_number(s.best_value))
     return table
 
 
