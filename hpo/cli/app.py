@@ -191,7 +191,7 @@ def run(
     timeout: Annotated[float | None, typer.Option("--timeout", "-t", min=0.001, metavar="SECONDS", help="Stop starting new trials after this many seconds.")] = None,
     sampler: Annotated[str | None, typer.Option("--sampler", metavar="[random|grid|gp]", help="Override the file's sampler (stored with the study for later runs).")] = None,
     dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="Run the workers on a Dask cluster, e.g. tcp://scheduler:8786.")] = None,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (it is shown only on a terminal anyway).")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (on a terminal) or progress lines every 10 s (elsewhere).")] = False,
     top: Annotated[int, typer.Option("--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none).")] = 10,
 ) -> None:
     """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
@@ -286,6 +286,7 @@ def worker(
     trials: Annotated[int | None, typer.Option("--trials", "-n", min=1, metavar="N", help="Stop when the study has this many finished trials in total [default: until the sampler is exhausted or --timeout].")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", "-t", min=0.001, metavar="SECONDS", help="Stop starting new trials after this many seconds.")] = None,
     objective: Annotated[str | None, typer.Option("--objective", metavar="MODULE:FN|FILE.py:FN", help="The objective of a study made with a callable; model-based studies need none.")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (on a terminal) or progress lines (elsewhere).")] = False,
 ) -> None:
     """Join an existing study as one worker in this process (start several for parallelism)."""
     from hpo.cli.study_file import load_attribute
@@ -305,8 +306,12 @@ def worker(
                      "Ctrl-C.[/dim]")
     from hpo.resources import threads_per_worker
 
-    with _threads(threads_per_worker(1)):
-        stats = worker_loop(the_study, n_trials=trials, timeout=timeout)
+    from hpo.execution.progress import StudyProgress
+
+    with _threads(threads_per_worker(1)), StudyProgress(
+            the_study, trials, enabled=False if no_progress else None, ticker=True) as progress:
+        stats = worker_loop(the_study, n_trials=trials, timeout=timeout,
+                            on_trial_end=lambda _state: progress.refresh(force=True))
     from hpo.cli.views import counts_text
 
     finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())

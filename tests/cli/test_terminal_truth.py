@@ -85,3 +85,32 @@ def test_interrupted_trials_are_not_reported_as_failures(tmp_path: Path) -> None
     assert again.exit_code == 0, again.output
     assert "1 interrupted" in again.output
     assert "failed" not in again.output.replace("not failures", "")
+
+
+def test_without_a_tty_progress_is_plain_lines_with_eta(tmp_path: Path) -> None:
+    from hpo.execution.progress import StudyProgress
+
+    url = f"sqlite:///{tmp_path / 'hpo.db'}"
+    study = hpo.create_study("lines", space={"x": Float(0, 1)}, storage=url, seed=0,
+                             objective=lambda p, r: p["x"])
+    stream = io.StringIO()  # not a TTY, like | tee, nohup or CI
+    with StudyProgress(study, 6, stream=stream) as progress:
+        for _ in range(3):
+            study.tell(study.ask(), 0.5)
+        progress._line_at -= 60  # as if 10 s had passed: the next refresh prints a line
+        progress.refresh(force=True)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("lines: 0/6 finished")
+    assert any(line.startswith("lines: 3/6 finished") and "ETA" in line for line in lines)
+    assert "\x1b" not in stream.getvalue()  # no bar, no escape codes
+
+
+def test_hpo_worker_prints_progress_lines(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hpo.db'}"
+    first = invoke("run", STUDY_FILE, "--trials", "2", "--storage", url, "--no-progress")
+    assert first.exit_code == 0, first.output
+    result = invoke("worker", "quadratic", "--storage", url, "--trials", "4", "--objective",
+                    f"{STUDY_FILE}:objective")
+    assert result.exit_code == 0, result.output
+    assert "quadratic: 2/4 finished" in result.output
+    assert "quadratic: 4/4 finished" in result.output
