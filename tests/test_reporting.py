@@ -110,13 +110,24 @@ def test_records_nest_params_and_json_round_trips() -> None:
 def test_trials_frame_and_csv() -> None:
     frame = trials_frame(TRIALS, SPACE, ranked=True)
     assert list(frame.index) == [1, 2, 3]
-    assert list(frame.columns[:7]) == ["number", "state", "value", "sizes", "lr", "batch_size", "activation"]
+    # value and parameters first, metrics after, bookkeeping last (issue 13)
+    assert list(frame.columns[:5]) == ["value", "sizes", "lr", "batch_size", "activation"]
+    assert list(frame.columns[-4:]) == ["number", "state", "duration_s", "worker"]
     assert frame.loc[1, "sizes"] == "(128, 64)"
     csv_text = to_csv(frame)
-    assert csv_text.splitlines()[0].startswith("rank,number,state,value,sizes")
+    assert csv_text.splitlines()[0].startswith("rank,value,sizes")
     unranked = trials_frame(TRIALS, SPACE, ranked=False)
     assert to_csv(unranked).splitlines()[0].startswith("number,")
     assert "error" in unranked.columns
+
+
+def test_leaderboard_repr_shows_value_and_every_parameter_within_80_columns() -> None:
+    text = repr(trials_frame(TRIALS, SPACE, ranked=True))
+    assert "..." not in text
+    for column in ("value", "sizes", "lr", "batch_size", "activation", "worker"):
+        assert column in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert type(trials_frame(TRIALS, SPACE, ranked=True).head(1)).__name__ == "TrialsFrame"
 
 
 def test_curves_frame_long_form() -> None:

@@ -30,7 +30,6 @@ __all__ = ["trials_frame", "leaderboard_table", "trial_records", "to_json", "to_
            "curves_frame", "sparkline", "format_number", "format_param", "format_duration",
            "value_label"]
 
-_FIRST = ["rank", "number", "state", "value"]
 _SPARKS = "▁▂▃▄▅▆▇█"
 # Metrics shown in the terminal leaderboard, in this order, with their column headers
 # (test_<metric> columns are added in front of them).
@@ -43,9 +42,12 @@ def _cell(value: Any) -> Any:
 
 
 def trials_frame(trials: Sequence[FrozenTrial], space: SearchSpace, *, ranked: bool) -> pd.DataFrame:
-    """One row per trial: number, state, value, one column per parameter, metrics, timing, error.
+    """One row per trial, as a :class:`TrialsFrame`.
 
-    Parameters keep their own names (tuples shown as text); metrics columns come after them.
+    Ranked (the leaderboard): indexed by rank; value, one column per parameter, metrics, then
+    number, state, duration and worker. Unranked (every trial): number, state, value, params,
+    metrics, duration, worker, error, retry_of. Parameters keep their own names (tuples shown
+    as text).
     """
     rows: list[dict[str, Any]] = []
     metric_names: list[str] = []
@@ -64,12 +66,33 @@ def trials_frame(trials: Sequence[FrozenTrial], space: SearchSpace, *, ranked: b
             row["error"] = t.error
             row["retry_of"] = t.retry_of
         rows.append(row)
-    columns = [c for c in _FIRST if ranked or c != "rank"] + list(space) + \
-        [m for m in metric_names if m not in space and m != "duration_s"] + ["duration_s", "worker"]
-    if not ranked:
-        columns += ["error", "retry_of"]
-    frame = pd.DataFrame(rows, columns=columns)
+    metrics = [m for m in metric_names if m not in space and m != "duration_s"]
+    if ranked:  # what a person compares first: value, params, metrics; bookkeeping last
+        columns = ["rank", "value", *space, *metrics, "number", "state", "duration_s", "worker"]
+    else:  # a log of trials, in number order
+        columns = ["number", "state", "value", *space, *metrics, "duration_s", "worker",
+                   "error", "retry_of"]
+    frame = TrialsFrame(rows, columns=columns)
     return frame.set_index("rank") if ranked else frame
+
+
+class TrialsFrame(pd.DataFrame):
+    """A DataFrame whose ``repr`` shows every column within 80 characters.
+
+    Plain pandas elides the middle columns of a wide frame (``number state ... worker``),
+    which hides the value and every parameter; this one wraps the columns into blocks
+    instead, with 4 significant digits. Everything else is an ordinary DataFrame.
+    """
+
+    @property
+    def _constructor(self) -> type[TrialsFrame]:
+        return TrialsFrame
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 80, "display.max_columns", None,
+                               "display.expand_frame_repr", True, "display.precision", 4,
+                               "display.max_colwidth", 24):
+            return super().__repr__()
 
 
 # ---------------------------------------------------------------------- formatting
