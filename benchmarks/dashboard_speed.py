@@ -147,10 +147,14 @@ def pages(db: Path, repeat: int) -> None:
     server = Dashboard(f"sqlite:///{db}")
     try:
         routes = ["/api/studies", "/api/studies/1", "/api/studies/1/version",
-                  "/api/studies/1/trials", "/api/studies/1/trials?page=2000",
-                  "/api/studies/1/trials?sort=param:lr&desc=1",
+                  # the leaderboard as the page first asks for it, deep pages, other sorts
+                  "/api/studies/1/trials?state=COMPLETE",
+                  "/api/studies/1/trials?state=COMPLETE&page=2000",
+                  "/api/studies/1/trials?state=COMPLETE&page_size=500",
+                  "/api/studies/1/trials?state=COMPLETE&sort=param:lr&desc=1",
                   "/api/studies/1/trials?state=COMPLETE&range.lr=0.001:0.01&choice.act=relu",
-                  "/api/studies/1/trials?page_size=500", "/api/studies/1/trials/4321",
+                  "/api/studies/1/trials?state=COMPLETE&state=PRUNED&state=FAILED",
+                  "/api/studies/1/trials/4321",
                   "/api/studies/1/workers", "/api/studies/1/history", "/api/studies/1/curves",
                   "/api/studies/1/parallel", "/api/studies/1/slice?x=lr&y=layers",
                   "/api/studies/1/importance", "/api/compare?ids=1"]
