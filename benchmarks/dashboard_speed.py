@@ -351,6 +351,82 @@ def writers(rounds: int, n_workers: int, seconds: float, base_db: Path | None = 
           f"dashboard open ({client}) {with_:.1f} trials/s: {100 * with_ / without:.0f}%")
 
 
+# ---------------------------------------------------------------------- optuna-dashboard
+def optuna_compare(n: int, tmp: Path) -> None:
+    """An equal-sized Optuna study (same space, curves, state mix) under optuna-dashboard,
+    next to hpo's on the same trials: the study page in Chromium until the network is idle."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.trial import TrialState, create_trial
+    from playwright.sync_api import sync_playwright
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    hpo_db, optuna_db = tmp / "hpo.db", tmp / "optuna.db"
+    build(hpo_db, n)
+    rng = random.Random(0)
+    dists = {"lr": FloatDistribution(1e-4, 1e-1, log=True), "layers": IntDistribution(1, 4),
+             "width": CategoricalDistribution([32, 64, 128, 256]),
+             "act": CategoricalDistribution(["relu", "tanh"])}
+    trials = []
+    for _ in range(n):
+        params = {"lr": 10 ** rng.uniform(-4, -1), "layers": rng.randint(1, 4),
+                  "width": rng.choice([32, 64, 128, 256]), "act": rng.choice(["relu", "tanh"])}
+        final = _score(params["lr"], params["layers"], params["act"]) + rng.gauss(0, 0.02)
+        roll = rng.random()
+        state = (TrialState.COMPLETE if roll < 0.8 else TrialState.PRUNED if roll < 0.94
+                 else TrialState.FAIL)
+        stop = 10 if state == TrialState.COMPLETE else 3
+        curve = {e: final * (1 - math.exp(-(e + 1) / 3)) for e in range(stop)}
+        trials.append(create_trial(params=params, distributions=dists, state=state,
+                                   value=curve[stop - 1] if state == TrialState.COMPLETE else None,
+                                   intermediate_values={} if state == TrialState.FAIL else curve))
+    t0 = time.perf_counter()
+    study = optuna.create_study(study_name="big", storage=f"sqlite:///{optuna_db}",
+                                direction="maximize")
+    study.add_trials(trials)
+    print(f"optuna study of {n} trials written in {time.perf_counter() - t0:.0f} s")
+    port = _free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("optuna-dashboard")),
+                             f"sqlite:///{optuna_db}", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Dashboard(f"sqlite:///{hpo_db}")
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        pages = {"optuna-dashboard": f"http://127.0.0.1:{port}/dashboard/studies/1",
+                 "hpo dashboard": f"{server.base}/studies/1"}
+        apis = {"optuna-dashboard": f"http://127.0.0.1:{port}/api/studies/1",
+                "hpo dashboard": f"{server.base}/api/studies/1/trials?state=COMPLETE"}
+        with sync_playwright() as p:
+            browser = _browser(p)
+            for name, url in pages.items():
+                api = []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    with urllib.request.urlopen(apis[name], timeout=300) as answer:
+                        size = len(answer.read())
+                    api.append((time.perf_counter() - t) * 1000)
+                loads = []
+                for _ in range(3):
+                    context = browser.new_context(viewport={"width": 1300, "height": 900})
+                    page = context.new_page()
+                    t = time.perf_counter()
+                    page.goto(url, wait_until="networkidle", timeout=300_000)
+                    loads.append((time.perf_counter() - t) * 1000)
+                    context.close()
+                print(f"| {name} | {n} | {statistics.median(api):.0f} ms ({size / 1e6:.1f} MB) | "
+                      f"{statistics.median(loads):.0f} ms |")
+            browser.close()
+    finally:
+        server.close()
+        proc.terminate()
+        proc.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -369,6 +445,9 @@ def main() -> None:
                         "requests one open page makes, without a browser")
     w.add_argument("--base-db", type=Path, default=None,
                    help="continue the 'big' study of this database (from build) in every round")
+    oc = sub.add_parser("optuna")
+    oc.add_argument("--trials", type=int, default=10_000)
+    oc.add_argument("--dir", type=Path, default=Path("/tmp/dash-optuna"))
     wk = sub.add_parser("worker")
     wk.add_argument("url")
     wk.add_argument("name")
@@ -379,6 +458,9 @@ def main() -> None:
         pages(args.db, args.repeat)
     elif args.command == "writers":
         writers(args.rounds, args.workers, args.seconds, args.base_db, args.client)
+    elif args.command == "optuna":
+        args.dir.mkdir(parents=True, exist_ok=True)
+        optuna_compare(args.trials, args.dir)
     else:
         worker(args.url, args.name)
 

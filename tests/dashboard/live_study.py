@@ -64,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     from hpo.errors import WorkerInterrupted
     from hpo.execution.worker import worker_loop
 
+    import hpo
+
+    study = hpo.load_study(args.study, storage=args.url, objective=objective)  # stored sampler
     try:
-        worker_loop(create(args.url, args.study), n_trials=args.trials)
+        worker_loop(study, n_trials=args.trials)
     except WorkerInterrupted:  # SIGTERM: the running trial was released and re-queued
         return 143
     return 0
