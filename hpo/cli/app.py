@@ -304,9 +304,8 @@ def worker(
     if trials is None and timeout is None:
         _err().print("[dim]No --trials or --timeout: running until the sampler is exhausted or "
                      "Ctrl-C.[/dim]")
-    from hpo.resources import threads_per_worker
-
     from hpo.execution.progress import StudyProgress
+    from hpo.resources import threads_per_worker
 
     with _threads(threads_per_worker(1)), StudyProgress(
             the_study, trials, enabled=False if no_progress else None, ticker=True) as progress:

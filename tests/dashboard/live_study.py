@@ -61,10 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epoch-seconds", type=float, default=EPOCH_SECONDS)
     args = parser.parse_args(argv)
     EPOCH_SECONDS = args.epoch_seconds
+    import hpo
     from hpo.errors import WorkerInterrupted
     from hpo.execution.worker import worker_loop
-
-    import hpo
 
     study = hpo.load_study(args.study, storage=args.url, objective=objective)  # stored sampler
     try:
