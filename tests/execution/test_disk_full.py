@@ -41,7 +41,8 @@ def _worker(url: str, name: str, *, cap_dir: Path | None, max_pages: int = 0) ->
     env["PYTHONPATH"] = os.pathsep.join([*paths, os.getcwd()])
     env["HPO_TEST_MAX_PAGES"] = str(max_pages)
     return subprocess.run([sys.executable, "-m", "hpo", "worker", name, "--storage", url,
-                           "--trials", "30", "--objective", "tests.execution.helpers:chatty"],
+                           "--trials", "30", "--objective", "tests.execution.helpers:chatty",
+                           "--no-progress"],  # stderr: only what went wrong, no progress lines
                           capture_output=True, text=True, env=env, timeout=240)
 
 
