@@ -1,7 +1,9 @@
-"""Stop hopeless trials from their learning curves: median stopping and successive halving (ASHA).
+"""Stop hopeless trials from their learning curves: median stopping, successive halving
+(ASHA) and Hyperband (ASHA in several brackets).
 
-A pruner is a pure function of a trial's curve and its peers' curves. The reporter
-asks it after each ``report(step, value)``; ``True`` ends the trial as PRUNED.
+A pruner is a pure function of a trial's number, its curve and its peers' curves. The
+reporter asks it after each ``report(step, value)`` (through :meth:`Pruner.prune_trial`);
+``True`` ends the trial as PRUNED.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ class Pruner(ABC):
             peers: other trials' curves (trial number -> step -> value).
             maximize: whether larger values are better.
         """
+
+    def prune_trial(self, number: int, step: int, curve: Mapping[int, float], peers: Curves,
+                    maximize: bool) -> bool:
+        """:meth:`prune` for trial ``number``; pruners whose rule depends on the trial
+        (Hyperband's bracket) override this, the others ignore the number."""
+        return self.prune(step, curve, peers, maximize)
 
     def wants_peers(self, step: int) -> bool:
         """False when the decision at ``step`` cannot need other trials (saves a query)."""
@@ -152,21 +160,112 @@ class SuccessiveHalvingPruner(Pruner):
         mine = curve[step]
         if not math.isfinite(mine):
             return True
-        values = sorted((c[step] for c in peers.values() if step in c and math.isfinite(c[step])),
-                        reverse=maximize)
-        values.append(mine)
-        values.sort(reverse=maximize)
-        k = max(1, len(values) // self.reduction_factor)
-        threshold = values[k - 1]
-        return mine < threshold if maximize else mine > threshold
+        return not _in_top_fraction(mine, [c[step] for c in peers.values() if step in c],
+                                    self.reduction_factor, maximize)
 
 
-_PRUNERS: dict[str, type[Pruner]] = {p.name: p for p in (NopPruner, MedianPruner, SuccessiveHalvingPruner)}
+def _in_top_fraction(mine: float, others: list[float], eta: int, maximize: bool) -> bool:
+    """Whether ``mine`` is among the best ``max(1, n // eta)`` of ``others + [mine]``."""
+    values = sorted([v for v in others if math.isfinite(v)] + [mine], reverse=maximize)
+    threshold = values[max(1, len(values) // eta) - 1]
+    return mine >= threshold if maximize else mine <= threshold
+
+
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+class HyperbandPruner(Pruner):
+    """Asynchronous Hyperband: ASHA in several brackets, each trial in one bracket.
+
+    Bracket ``s`` (``0 .. n_brackets - 1``) runs ASHA with rungs at
+    ``min_resource * eta**(s + k)`` below ``max_resource``: bracket 0 judges trials from
+    their first rung on, the last bracket never prunes. Several brackets hedge against
+    early epochs that mislead (a slow starter with the best final score survives in the
+    later brackets). A trial competes only with trials of its own bracket.
+
+    The bracket of a trial is a pure function of its number and ``seed`` (a golden-ratio
+    sequence over the brackets' Hyperband budgets, so even a short study follows the
+    budget split), so parallel workers and resumed studies agree on it without storing it.
+
+    Args:
+        min_resource: the first rung (in reported steps, e.g. epochs).
+        max_resource: the full budget (the trainer's ``max_epochs``).
+        reduction_factor: keep the top ``1/eta`` of a bracket's trials at each rung.
+        seed: shifts the bracket sequence (0 keeps it aligned with trial numbers).
+    """
+
+    name = "hyperband"
+    peer_states = ("COMPLETE", "PRUNED", "RUNNING")
+
+    def __init__(self, min_resource: int = 1, max_resource: int = 27, reduction_factor: int = 3,
+                 seed: int = 0) -> None:
+        owner = "HyperbandPruner"
+        self.min_resource = _positive_int(owner, "min_resource", min_resource, 1)
+        self.max_resource = _positive_int(owner, "max_resource", max_resource, 1)
+        self.reduction_factor = _positive_int(owner, "reduction_factor", reduction_factor, 2)
+        self.seed = _positive_int(owner, "seed", seed, 0)
+        if self.max_resource < self.min_resource:
+            raise ConfigError(f"The 'max_resource' parameter of HyperbandPruner must be >= min_resource "
+                              f"({self.min_resource}). Got {max_resource!r} instead.")
+
+    def config(self) -> dict[str, Any]:
+        return {"min_resource": self.min_resource, "max_resource": self.max_resource,
+                "reduction_factor": self.reduction_factor, "seed": self.seed}
+
+    @property
+    def n_brackets(self) -> int:
+        """``floor(log_eta(max_resource / min_resource)) + 1``."""
+        n, r = 1, self.min_resource
+        while r * self.reduction_factor <= self.max_resource:
+            r *= self.reduction_factor
+            n += 1
+        return n
+
+    def rungs(self, bracket: int) -> list[int]:
+        """The steps at which bracket ``bracket`` compares trials (below ``max_resource``)."""
+        out, r = [], self.min_resource * self.reduction_factor ** bracket
+        while r < self.max_resource:
+            out.append(r)
+            r *= self.reduction_factor
+        return out
+
+    def bracket_weights(self) -> list[int]:
+        """Trials per bracket in one Hyperband round: ``ceil(B * eta**s' / (s' + 1))``, s' = B-1-s."""
+        b, eta = self.n_brackets, self.reduction_factor
+        return [math.ceil(b * eta ** (b - 1 - s) / (b - s)) for s in range(b)]
+
+    def bracket(self, number: int) -> int:
+        """The bracket of trial ``number``: a pure function of (number, seed)."""
+        weights = self.bracket_weights()
+        u = ((int(number) + int(self.seed)) * _GOLDEN) % 1.0
+        edges = np.cumsum(weights) / sum(weights)
+        return int(min(np.searchsorted(edges, u, side="right"), len(weights) - 1))
+
+    def wants_peers(self, step: int) -> bool:
+        return any(step in self.rungs(s) for s in range(self.n_brackets))
+
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        raise TypeError("HyperbandPruner needs the trial's number to find its bracket: call prune_trial().")
+
+    def prune_trial(self, number: int, step: int, curve: Mapping[int, float], peers: Curves,
+                    maximize: bool) -> bool:
+        bracket = self.bracket(number)
+        if step not in self.rungs(bracket) or step not in curve:
+            return False
+        mine = curve[step]
+        if not math.isfinite(mine):
+            return True
+        rivals = [c[step] for n, c in peers.items() if step in c and self.bracket(n) == bracket]
+        return not _in_top_fraction(mine, rivals, self.reduction_factor, maximize)
+
+
+_PRUNERS: dict[str, type[Pruner]] = {p.name: p for p in (NopPruner, MedianPruner, SuccessiveHalvingPruner,
+                                                         HyperbandPruner)}
 _PRUNERS["successive_halving"] = SuccessiveHalvingPruner
 
 
 def make_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner:
-    """A pruner from an instance, a name ('none', 'median', 'asha') or a config dict."""
+    """A pruner from an instance, a name ('none', 'median', 'asha', 'hyperband') or a config dict."""
     if isinstance(spec, Pruner):
         return spec
     if spec is None:

@@ -108,7 +108,7 @@ class RunningTrial:
         peers = self.study.storage.curves(self.study.id, [TrialState(s) for s in pruner.peer_states],
                                           step=step if pruner.compares_at_step_only else None)
         peers.pop(self.number, None)
-        if pruner.prune(step, self.curve, peers, self.study.direction == "maximize"):
+        if pruner.prune_trial(self.number, step, self.curve, peers, self.study.direction == "maximize"):
             self._pruned_at = step
             return True
         return False
