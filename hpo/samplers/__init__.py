@@ -11,7 +11,8 @@ from hpo.samplers.base import Proposal, Sampler
 from hpo.samplers.grid import GridSampler
 from hpo.samplers.random import RandomSampler
 
-__all__ = ["Sampler", "Proposal", "GridSampler", "RandomSampler", "GPSampler", "sampler_from_config",
+__all__ = ["Sampler", "Proposal", "GridSampler", "RandomSampler", "GPSampler", "MultiFidelityGPSampler",
+           "sampler_from_config",
            "make_sampler", "sampler_class"]
 
 
@@ -20,6 +21,10 @@ def __getattr__(name: str) -> Any:  # GPSampler pulls in scipy.optimize; load it
         from hpo.samplers.gp.sampler import GPSampler
 
         return GPSampler
+    if name == "MultiFidelityGPSampler":
+        from hpo.samplers.multifidelity import MultiFidelityGPSampler
+
+        return MultiFidelityGPSampler
     if name in ("OptunaSampler",):
         from hpo.samplers import external
 
@@ -34,6 +39,7 @@ _SAMPLERS: dict[str, str] = {
     "random": "hpo.samplers.random:RandomSampler",
     "gp": "hpo.samplers.gp.sampler:GPSampler",
     "optuna": "hpo.samplers.external:OptunaSampler",
+    "mf-gp": "hpo.samplers.multifidelity:MultiFidelityGPSampler",
 }
 
 

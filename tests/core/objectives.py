@@ -34,3 +34,19 @@ def rendezvous(parties: int = 2, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while len(os.listdir(folder)) < parties and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def rising_curve(params, reporter):
+    """Nine epochs of a saturating curve whose ceiling peaks at x = 0.3 (maximize).
+
+    Configurations with a low ceiling are already worse at epoch 1, so Hyperband can
+    prune them; the value is the last epoch's, as a trainer restoring its best epoch returns.
+    Waits at the rendezvous when HPO_TEST_RENDEZVOUS is set (see :func:`rendezvous`).
+    """
+    rendezvous()
+    ceiling = 1.0 - (params["x"] - 0.3) ** 2
+    value = 0.0
+    for epoch in range(1, 10):
+        value = ceiling * (1.0 - 0.5 ** epoch)
+        reporter.report(epoch, value)
+    return value

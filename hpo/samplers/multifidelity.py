@@ -1,0 +1,201 @@
+"""Learning-curve-aware Bayesian optimization: a GP on the largest budget with enough data.
+
+Hyperband (:class:`hpo.pruning.HyperbandPruner`) stops most trials after a few epochs, so
+a GP that learns only from completed trials starves. This sampler follows BOHB's rule
+(Falkner et al., 2018) with a GP instead of a TPE: it models the values reported at the
+largest step (budget) ``b`` that at least ``min_points`` trials have reached, counting
+completed, pruned *and running* trials, and asks :class:`GPSampler` for the next
+configuration on that data.
+
+Trials that stopped short of ``b`` (pruned, or still running) are not thrown away: their
+partial curve is carried to ``b`` by the median shift ``v(b) - v(s)`` that the trials which
+reached both steps showed (``impute="shift"``), a learning-curve model simple enough to be
+a pure function of the stored curves. A pruned configuration therefore still tells the GP
+that its region is poor, which per-budget models alone forget once the budget moves up.
+The choice of both rules was measured on the tabular replay of real learning curves
+(benchmarks/time_to_quality.py; see benchmarks/README.md).
+
+Every proposal is a pure function of ``(space, history with curves, pending, rng)`` and the
+constructor arguments, like every sampler here, so parallel workers and resumed studies
+need nothing but the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from hpo.errors import ConfigError
+from hpo.samplers.base import Direction, Proposal, Sampler
+from hpo.samplers.gp.sampler import GPSampler
+from hpo.space import SearchSpace
+from hpo.trial import FrozenTrial, TrialState
+
+__all__ = ["MultiFidelityGPSampler", "BudgetData", "budget_data"]
+
+IMPUTE = ("shift", "none")
+
+
+@dataclass(frozen=True)
+class BudgetData:
+    """What the GP sees at one budget.
+
+    Attributes:
+        budget: the step whose values are modelled (None: no step has enough trials yet).
+        observed: trials with a value at ``budget`` (value = that value), as COMPLETE trials.
+        imputed: trials whose partial curve was carried to ``budget``, as COMPLETE trials.
+        pending: running or waiting trials with nothing to carry (the GP's believers).
+    """
+
+    budget: int | None
+    observed: list[FrozenTrial]
+    imputed: list[FrozenTrial]
+    pending: list[FrozenTrial]
+
+
+def _finite_curve(trial: FrozenTrial) -> dict[int, float]:
+    return {int(s): float(v) for s, v in trial.intermediate.items() if v is not None and math.isfinite(v)}
+
+
+def _value_at(trial: FrozenTrial, curve: dict[int, float], step: int) -> float | None:
+    """The trial's value at ``step``: reported there, or its final value if it completed earlier."""
+    if step in curve:
+        return curve[step]
+    if (trial.state == TrialState.COMPLETE and trial.value is not None and math.isfinite(trial.value)
+            and (not curve or max(curve) < step)):
+        return float(trial.value)  # finished (e.g. early-stopped) before this step: it stays there
+    return None
+
+
+def _as_complete(trial: FrozenTrial, value: float) -> FrozenTrial:
+    return FrozenTrial(number=trial.number, state=TrialState.COMPLETE, params=dict(trial.params), value=value)
+
+
+def budget_data(history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial], *, min_points: int,
+                impute: str = "shift") -> BudgetData:
+    """Split trials into what the GP sees at the largest budget reached by ``min_points`` trials.
+
+    Args:
+        history: finished trials with their curves (``FrozenTrial.intermediate``).
+        pending: RUNNING / WAITING trials with their curves so far.
+        min_points: trials that must have a value at a budget for it to be modelled.
+        impute: ``"shift"`` carries partial curves to the budget; ``"none"`` leaves them out
+            (running trials then enter as pending).
+    """
+    trials = [t for t in (*history, *pending) if t.state != TrialState.FAILED]
+    curves = {t.number: _finite_curve(t) for t in trials}
+    steps = sorted({s for c in curves.values() for s in c})
+    budget = None
+    at: dict[int, float] = {}
+    for step in reversed(steps):
+        values = {t.number: v for t in trials if (v := _value_at(t, curves[t.number], step)) is not None}
+        if len(values) >= min_points:
+            budget, at = step, values
+            break
+    if budget is None:  # no curves (an objective that does not report) or too few trials
+        done = [t for t in history if t.state == TrialState.COMPLETE and t.value is not None
+                and math.isfinite(t.value)]
+        return BudgetData(None, done, [], [t for t in pending if t.state != TrialState.FAILED])
+    observed = [_as_complete(t, at[t.number]) for t in trials if t.number in at]
+    imputed: list[FrozenTrial] = []
+    waiting: list[FrozenTrial] = []
+    for t in trials:
+        if t.number in at:
+            continue
+        curve = curves[t.number]
+        carried = _carry(curve, budget, curves, at) if impute == "shift" and curve else None
+        if carried is not None:
+            imputed.append(_as_complete(t, carried))
+        elif t.state in (TrialState.RUNNING, TrialState.WAITING):
+            waiting.append(t)
+    return BudgetData(budget, observed, imputed, waiting)
+
+
+def _carry(curve: dict[int, float], budget: int, curves: dict[int, dict[int, float]],
+           at: dict[int, float]) -> float | None:
+    """``v(s) + median(v'(budget) - v'(s))`` over trials with both; s = the last step below budget."""
+    below = [s for s in curve if s < budget]
+    if not below:
+        return None
+    s = max(below)
+    shifts = [at[n] - c[s] for n, c in curves.items() if n in at and s in c]
+    if len(shifts) < 3:
+        return None
+    return curve[s] + float(np.median(shifts))
+
+
+class MultiFidelityGPSampler(Sampler):
+    """BOHB with a GP: learn from every trial's learning curve, pruned and running ones too.
+
+    Pair it with ``pruner="hyperband"`` (or ``"asha"``): the pruner decides how many epochs a
+    trial gets, this sampler decides which configuration to try next. It is the recommended
+    strategy for network studies; see README ("Searching networks").
+
+    Args:
+        acquisition: as :class:`GPSampler` (``"ei"``, ``"ucb"``, ``"pi"``, ...).
+        min_points: trials needed at a budget before the GP models it; before any budget has
+            them, proposals are points of a scrambled Sobol sequence.
+        impute: ``"shift"`` (default, measured better) or ``"none"`` (plain BOHB rule).
+        xi, beta, n_candidates: passed to :class:`GPSampler`.
+        seed: scrambles the initial design.
+    """
+
+    name = "mf-gp"
+
+    def __init__(self, acquisition: str = "ei", *, min_points: int = 10, impute: str = "shift",
+                 xi: float = 0.0, beta: float = 1.0, n_candidates: int = 1024, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 2:
+            raise ConfigError("The 'min_points' parameter of MultiFidelityGPSampler must be an int >= 2. "
+                              f"Got {min_points!r} instead.")
+        if impute not in IMPUTE:
+            raise ConfigError(f"The 'impute' parameter of MultiFidelityGPSampler must be one of {list(IMPUTE)}. "
+                              f"Got {impute!r} instead.")
+        self.acquisition = acquisition
+        self.min_points = min_points
+        self.impute = impute
+        self.xi = xi
+        self.beta = beta
+        self.n_candidates = n_candidates
+        self._gp()  # validates the arguments it shares with GPSampler
+
+    def _gp(self) -> GPSampler:
+        return GPSampler(self.acquisition, xi=self.xi, beta=self.beta, n_startup_trials=self.min_points,
+                         n_candidates=self.n_candidates, seed=self.seed)
+
+    def config(self) -> dict[str, Any]:
+        return {"acquisition": self.acquisition, "min_points": self.min_points, "impute": self.impute,
+                "xi": self.xi, "beta": self.beta, "n_candidates": self.n_candidates, "seed": self.seed}
+
+    def ask(self, space: SearchSpace, history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial],
+            rng: np.random.Generator, direction: Direction = "minimize") -> Proposal:
+        """Propose the next configuration (see :meth:`hpo.samplers.base.Sampler.ask`)."""
+        history = sorted(history, key=lambda t: t.number)
+        pending = sorted(pending, key=lambda t: t.number)
+        data = budget_data(history, pending, min_points=self.min_points, impute=self.impute)
+        model_points = [*data.observed, *data.imputed]
+        if len(model_points) < self.min_points:
+            return self._startup(space, len(history) + len(pending), (*history, *pending), rng)
+        proposal = self._gp().ask(space, model_points, data.pending, rng, direction)
+        info = {**proposal.info, "phase": "mf-gp", "budget": data.budget,
+                "n_observed": len(data.observed), "n_imputed": len(data.imputed)}
+        return Proposal(proposal.params, proposal.grid_id, info)
+
+    def _startup(self, space: SearchSpace, number: int, trials: Sequence[FrozenTrial],
+                 rng: np.random.Generator) -> Proposal:
+        """Point ``number`` of the seeded Sobol design, skipping configurations already tried."""
+        taken = {repr(sorted(t.params.items())) for t in trials}
+        if self.seed is None:
+            points = [space.sample(rng) for _ in range(64)]
+        else:
+            engine = qmc.Sobol(len(space), scramble=True, seed=int(self.seed) % (2**63))
+            if number:
+                engine.fast_forward(number)
+            points = [space.decode(u) for u in engine.random(64)]
+        params = next((p for p in points if repr(sorted(p.items())) not in taken), points[0])
+        return Proposal(params, info={"phase": "startup"})
