@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "MedianPruner": "hpo.pruning",
     "SuccessiveHalvingPruner": "hpo.pruning",
     "NopPruner": "hpo.pruning",
+    "HyperbandPruner": "hpo.pruning",
     "HPOError": "hpo.errors",
     "InvalidSpaceError": "hpo.errors",
     "ConfigError": "hpo.errors",
