@@ -179,7 +179,8 @@ class HyperbandPruner(Pruner):
 
     Bracket ``s`` (``0 .. n_brackets - 1``) runs ASHA with rungs at
     ``min_resource * eta**(s + k)`` below ``max_resource``: bracket 0 judges trials from
-    their first rung on, the last bracket never prunes. Several brackets hedge against
+    their first rung on, the last bracket trains every trial to the end (Hyperband's
+    full-budget bracket). Several brackets hedge against
     early epochs that mislead (a slow starter with the best final score survives in the
     later brackets). A trial competes only with trials of its own bracket.
 
@@ -222,7 +223,13 @@ class HyperbandPruner(Pruner):
         return n
 
     def rungs(self, bracket: int) -> list[int]:
-        """The steps at which bracket ``bracket`` compares trials (below ``max_resource``)."""
+        """The steps at which bracket ``bracket`` compares trials (below ``max_resource``).
+
+        The last bracket has none, as Hyperband's full-budget bracket, even when
+        ``max_resource / min_resource`` is not a power of ``reduction_factor``.
+        """
+        if bracket >= self.n_brackets - 1:
+            return []
         out, r = [], self.min_resource * self.reduction_factor ** bracket
         while r < self.max_resource:
             out.append(r)

@@ -1,8 +1,10 @@
-"""A PyTorch MLP on digits: depth, widths, dropout and optimizer, with GP search and ASHA.
+"""A PyTorch MLP on digits: depth, widths, dropout and optimizer, with the recommended
+network strategy (learning-curve-aware GP + Hyperband).
 
-Each layer's width is conditional on the depth (``when=``). Asynchronous successive
-halving (ASHA) compares trials at epochs 2, 6, 18 and keeps the top third at each rung,
-so poor configurations stop after a few epochs. Trained weights of the 5 best trials are
+Each layer's width is conditional on the depth (``when=``). Hyperband runs asynchronous
+successive halving in three brackets (rungs at epochs 2, 6, 18; 6, 18; none), keeping the
+top third of a bracket at each rung, so poor configurations stop after a few epochs; the
+``mf-gp`` sampler learns from every curve, pruned and running ones included. Trained weights of the 5 best trials are
 kept under studies/artifacts/digits-torch/trial-N/ (``model.pt`` + ``model.json``;
 reload them with ``hpo.models.torch_fcnn.load_model``). Needs the ``torch`` extra.
 
@@ -40,8 +42,8 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         dataset="digits",
         metric="accuracy",
         model_options={"max_epochs": 30, "patience": 5},
-        sampler=sampler or hpo.samplers.GPSampler(acquisition="ei", seed=0),
-        pruner={"name": "asha", "min_resource": 2, "reduction_factor": 3},
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
+        pruner={"name": "hyperband", "min_resource": 2, "max_resource": 30, "reduction_factor": 3},
         seed=0,
         storage=storage,
         load_if_exists=True,

@@ -73,3 +73,8 @@ def test_config_round_trip_and_validation():
         HyperbandPruner(min_resource=0)
     with pytest.raises(TypeError, match="prune_trial"):
         p.prune(2, {2: 0.1}, {}, maximize=True)
+
+
+def test_the_last_bracket_trains_to_the_end_whatever_the_ratio():
+    p = HyperbandPruner(min_resource=2, max_resource=30, reduction_factor=3)
+    assert [p.rungs(s) for s in range(p.n_brackets)] == [[2, 6, 18], [6, 18], []]
