@@ -306,8 +306,8 @@ def create_study(
         objective: ``callable(params, reporter) -> float | TrialResult | dict``.
         model, dataset, metric, model_options: a registered model family instead of ``objective``.
         direction: 'minimize' or 'maximize' (default: from the metric, else 'minimize').
-        sampler: a Sampler, or 'grid' / 'random' / 'gp' (default random).
-        pruner: a Pruner, or 'none' / 'median' / 'asha'.
+        sampler: a Sampler, or 'grid' / 'random' / 'gp' / 'mf-gp' (default random).
+        pruner: a Pruner, or 'none' / 'median' / 'asha' / 'hyperband'.
         seed: seeds the sampler and every trial (random when omitted, then stored).
         load_if_exists: resume an existing study instead of refusing.
         settings: max_retries, heartbeat_interval, grace_period, artifacts, keep_weights.
