@@ -1,0 +1,207 @@
+"""Time to quality: best validation score versus time on real network training.
+
+Which strategy gives the best network after N minutes on 2 workers? Tasks and spaces are in
+benchmarks/ttq_tasks.py, strategies in benchmarks/ttq_strategies.py, the simulator in
+benchmarks/ttq_replay.py. Three steps:
+
+    # 1. record each task's learning-curve table once (resumable; one thread, CPU seconds)
+    python -m benchmarks.time_to_quality record --task mlp-digits --configs 64
+    # 2. replay strategies against the tables: 2 simulated workers, many seeds
+    python -m benchmarks.time_to_quality replay --seeds 5 --budget 10 --jobs 2 --out results.json
+    # 3. the tables of benchmarks/README.md
+    python -m benchmarks.time_to_quality report results.json
+
+``--budget K`` gives every run ``K`` times the table's mean full-training time per worker
+(2K full trainings' worth on 2 workers). Simulated time counts training only; the wall
+time each strategy spent in ``ask`` is reported next to it (it was measured on a shared,
+loaded machine, so it is an upper bound).
+
+Metrics, per task, over seeds: the anytime incumbent (best validation score of a network
+trained the full budget) as median and quartiles on a time grid; the time at which a
+strategy's median curve first reaches the best peer's final median; and the test score of
+each run's final incumbent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
+
+from benchmarks.ttq_replay import RunResult, Table, replay  # noqa: E402
+from benchmarks.ttq_strategies import PEERS, RECOMMENDED, STRATEGIES, make_strategy  # noqa: E402
+from benchmarks.ttq_tasks import load_table, record, table_path, tasks  # noqa: E402
+
+GRID = 101  # points of the anytime curves, 0..budget
+FIRST_SEED = 100  # strategies' seeds 100, 101, ...: not the table's Sobol seed (0), whose design hpo's
+#                   seeded Sobol start-up would otherwise reproduce row by row
+
+
+def _one(task: str, strategy: str, seed: int, budget: float) -> dict[str, Any]:
+    """One replay, in a worker process: the incumbent history and the optimizer's own cost."""
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    table = Table(load_table(table_path(task)))
+    runner = make_strategy(strategy, table.space, seed, table.max_epochs)
+    started = time.perf_counter()
+    result: RunResult = replay(runner, table, budget_s=budget, seed=seed, count_overhead=False)
+    curve = result.incumbent_curve(table.max_epochs)
+    return {"task": task, "strategy": strategy, "seed": seed, "budget_s": budget,
+            "incumbent": [[t, v, int(r), _finite(table.test[r])] for t, v, r in curve],
+            "n_evaluations": len(result.evaluations), "n_full": sum(e.epochs == table.max_epochs for e in
+                                                                   result.evaluations),
+            "ask_s": result.ask_seconds, "n_asks": result.n_asks, "wall_s": time.perf_counter() - started}
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def run_replays(task_names: list[str], strategies: list[str], seeds: int, budget: float, jobs: int,
+                out: Path) -> list[dict[str, Any]]:
+    """Replay every (task, strategy, seed); results are appended to ``out`` as they finish."""
+    done = json.loads(out.read_text()) if out.exists() else []
+    have = {(r["task"], r["strategy"], r["seed"]) for r in done}
+    budgets = {task: budget * float(np.mean(Table(load_table(table_path(task))).times[:, -1]))
+               for task in task_names}
+    # seed-major order: a run cut short still covers every task and strategy with fewer seeds
+    work = [(task, s, seed, budgets[task]) for seed in range(FIRST_SEED, FIRST_SEED + seeds)
+            for task in task_names for s in strategies if (task, s, seed) not in have]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for future in as_completed([pool.submit(_one, *w) for w in work]):
+            res = future.result()
+            done.append(res)
+            out.write_text(json.dumps(done))
+            print(f"{res['task']:18s} {res['strategy']:22s} seed {res['seed']}: "
+                  f"best {res['incumbent'][-1][1] if res['incumbent'] else float('nan'):.4f} "
+                  f"({res['n_evaluations']} evals, {res['wall_s']:.0f} s)", flush=True)
+    return done
+
+
+# ------------------------------------------------------------------ report
+def anytime(runs: list[dict[str, Any]], grid: np.ndarray) -> np.ndarray:
+    """``(n_seeds, len(grid))`` incumbent value at each grid time (-inf before the first)."""
+    out = np.full((len(runs), len(grid)), -np.inf)
+    for i, run in enumerate(runs):
+        for t, v, _row, _test in run["incumbent"]:
+            out[i, grid >= t] = v
+    return out
+
+
+def time_to(median_curve: np.ndarray, grid: np.ndarray, target: float) -> float:
+    hit = np.nonzero(median_curve >= target - 1e-12)[0]
+    return float(grid[hit[0]]) if len(hit) else math.inf
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per task: median/quartile curves, final scores, the target and each strategy's time to it."""
+    summary: dict[str, Any] = {}
+    for task in sorted({r["task"] for r in results}):
+        rows = [r for r in results if r["task"] == task]
+        budget = rows[0]["budget_s"]
+        grid = np.linspace(0.0, budget, GRID)
+        per: dict[str, Any] = {}
+        for s in [s for s in STRATEGIES if any(r["strategy"] == s for r in rows)]:
+            runs = sorted((r for r in rows if r["strategy"] == s), key=lambda r: r["seed"])
+            curves = anytime(runs, grid)
+            tests = [run["incumbent"][-1][3] if run["incumbent"] else None for run in runs]
+            tests_f = np.array([np.nan if t is None else t for t in tests], dtype=float)
+            per[s] = {"median": np.median(curves, axis=0), "q25": np.quantile(curves, 0.25, axis=0),
+                      "q75": np.quantile(curves, 0.75, axis=0), "final": float(np.median(curves[:, -1])),
+                      "test": float(np.nanmedian(tests_f)) if np.isfinite(tests_f).any() else math.nan,
+                      "ask_s": float(np.mean([r["ask_s"] / max(1, r["n_asks"]) for r in runs])),
+                      "evals": float(np.mean([r["n_evaluations"] for r in runs])), "seeds": len(runs)}
+        peers = [s for s in PEERS if s in per]
+        best_peer = max(peers, key=lambda s: per[s]["final"]) if peers else None
+        target = per[best_peer]["final"] if best_peer else math.nan
+        for s, d in per.items():
+            d["time_to_target"] = time_to(d["median"], grid, target)
+        summary[task] = {"grid": grid, "budget_s": budget, "per": per, "best_peer": best_peer, "target": target}
+    return summary
+
+
+def _fmt_t(t: float) -> str:
+    return "not reached" if not math.isfinite(t) else f"{t:.0f}"
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    """Markdown tables for benchmarks/README.md."""
+    summary = summarize(results)
+    lines = []
+    verdicts = []
+    for task, s in summary.items():
+        per, grid = s["per"], s["grid"]
+        lines += [f"**{task}** (budget {s['budget_s']:.0f} simulated s on 2 workers; target = best peer "
+                  f"`{s['best_peer']}`'s final median {s['target']:.4f})", "",
+                  "| strategy | at 25% | at 50% | final median [q25, q75] | time to target (s) | "
+                  "vs best peer | test (median) | evals/run | ask s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        peer_t = per[s["best_peer"]]["time_to_target"] if s["best_peer"] else math.inf
+        for name, d in per.items():
+            q = [int(0.25 * (GRID - 1)), int(0.5 * (GRID - 1))]
+            ratio = d["time_to_target"] / peer_t if math.isfinite(d["time_to_target"]) and peer_t > 0 else math.inf
+            cells = [f"{d['median'][i]:.4f}" if math.isfinite(d["median"][i]) else "—" for i in q]
+            lines.append(f"| {'**' + name + '**' if name == RECOMMENDED else name} | {cells[0]} | {cells[1]} | "
+                         f"{d['final']:.4f} [{d['q25'][-1]:.4f}, {d['q75'][-1]:.4f}] | "
+                         f"{_fmt_t(d['time_to_target'])} | {'—' if not math.isfinite(ratio) else f'{ratio:.2f}'} | "
+                         f"{d['test']:.4f} | {d['evals']:.0f} | {d['ask_s']:.3f} |")
+        lines.append("")
+        if RECOMMENDED in per and s["best_peer"]:
+            rec = per[RECOMMENDED]
+            ratio = rec["time_to_target"] / peer_t if peer_t > 0 else math.inf
+            best_test = max((d["test"] for n, d in per.items() if n != RECOMMENDED and math.isfinite(d["test"])),
+                            default=-math.inf)
+            verdicts.append(f"| {task} | {ratio:.2f} | {'yes' if ratio <= 0.5 else 'no'} | {rec['test']:.4f} | "
+                            f"{best_test:.4f} | {'yes' if rec['test'] >= best_test else 'no'} |")
+    if verdicts:
+        lines += ["| task | recommended / best peer time to target | ≤ 0.5 | test (recommended) | best other test |"
+                  " best test |", "|---|---|---|---|---|---|", *verdicts]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("record", help="train a task's configurations and store their learning curves")
+    rec.add_argument("--task", required=True, choices=sorted(tasks()))
+    rec.add_argument("--configs", type=int, default=64)
+    rep = sub.add_parser("replay", help="replay strategies against the recorded tables")
+    rep.add_argument("--tasks", nargs="*", default=None)
+    rep.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES))
+    rep.add_argument("--seeds", type=int, default=5)
+    rep.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
+    rep.add_argument("--jobs", type=int, default=2)
+    rep.add_argument("--out", type=Path, default=Path("ttq-results.json"))
+    rpt = sub.add_parser("report", help="markdown tables from replay results")
+    rpt.add_argument("results", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    if args.command == "record":
+        import torch
+
+        torch.set_num_threads(1)
+        record(tasks()[args.task], args.configs, table_path(args.task))
+    elif args.command == "replay":
+        names = args.tasks or [t for t in tasks() if table_path(t).exists()]
+        run_replays(names, args.strategies, args.seeds, args.budget, args.jobs, args.out)
+    else:
+        results = [r for path in args.results for r in json.loads(path.read_text())]
+        print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Replay a search strategy against a learning-curve table with simulated time and parallel workers.
+
+The table (benchmarks/ttq_tasks.py) holds, for a fixed set of configurations, the validation
+score after every epoch and the wall-clock time each epoch ended. A proposed configuration
+is looked up as its nearest table row (unit-cube distance over active parameters, a
+mismatch of category or of activeness counting 1), so every strategy searches the same
+space and gets exactly the curve that training that network produced.
+
+Simulated workers (default 2) start a job when free; a job's epoch ``e`` ends at its start
+time plus the recorded time of epoch ``e``. Events run in time order, so a pruner deciding
+at epoch ``e`` sees exactly the curves other jobs had reached by then, and a sampler asked
+at time ``t`` sees finished and running jobs as of ``t``. The wall time a strategy spends
+in ``ask`` is added to the asking worker's clock (the optimizer's own cost counts).
+
+Two kinds of strategies:
+
+* *pruned* (hpo, Optuna): every job aims at the full budget; after each epoch the strategy
+  may stop it (``report`` returns True).
+* *budgeted* (SMAC, DEHB): ``ask`` names a budget in epochs; the job trains that many epochs
+  from scratch (those libraries do not resume a network) and is told its result.
+
+A job's value is the best validation score up to its last epoch (the trainers restore the
+best epoch). The incumbent at any time is the best job that trained the full budget, and its
+test score is the table's test score of that network.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hpo.space import Categorical, SearchSpace
+
+
+class Table:
+    """A learning-curve table: ``values (n, R)``, ``times (n, R)`` cumulative seconds, ``test (n,)``."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.task: str = raw["task"]
+        self.space = SearchSpace.from_dict(raw["space"])
+        self.max_epochs: int = int(raw["max_epochs"])
+        rows = raw["rows"]
+        self.params = [r["params"] for r in rows]
+        self.values = np.array([r["values"] for r in rows], dtype=float)
+        self.times = np.array([r["times"] for r in rows], dtype=float)
+        self.test = np.array([np.nan if r["test"] is None else r["test"] for r in rows], dtype=float)
+        if not raw.get("maximize", True):  # a loss: negated, so every strategy maximizes
+            self.values, self.test = -self.values, -self.test
+        enc = np.array([self.space.encode(p) for p in self.params])
+        self._active = ~np.isnan(enc)
+        self._enc = np.nan_to_num(enc)
+        self._is_cat = np.array([isinstance(p, Categorical) for p in self.space.values()])
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def nearest(self, params: dict[str, Any]) -> int:
+        """The table row closest to ``params`` in the unit cube (ties: the lower row)."""
+        q = self.space.encode(params)
+        active = ~np.isnan(q)
+        q = np.nan_to_num(q)
+        diff = np.where(self._is_cat, (np.abs(self._enc - q) > 1e-9).astype(float), (self._enc - q) ** 2)
+        both = self._active & active
+        dist = np.where(both, diff, (self._active != active).astype(float)).sum(axis=1)
+        return int(np.argmin(dist))
+
+    def best_upto(self, row: int, epochs: int) -> float:
+        """The trainer's value after ``epochs`` epochs: the best validation score so far (NaN: diverged)."""
+        v = self.values[row, :epochs]
+        return float(np.nanmax(v)) if np.isfinite(v).any() else math.nan
+
+    def full_values(self) -> NDArray[np.float64]:
+        return np.array([self.best_upto(i, self.max_epochs) for i in range(len(self))])
+
+
+@dataclass
+class Job:
+    """One evaluation: a table row trained up to ``budget`` epochs from ``start``."""
+
+    key: Any  # the strategy's handle (a trial number, an Optuna trial, a SMAC TrialInfo...)
+    row: int
+    budget: int
+    start: float
+    curve: dict[int, float] = field(default_factory=dict)
+
+
+class Strategy(Protocol):
+    """What the replay drives; see benchmarks/ttq_strategies.py for the adapters."""
+
+    name: str
+    pruned: bool  # True: report() after each epoch may stop the job; False: ask() sets the budget
+
+    def ask(self) -> tuple[Any, dict[str, Any], int]:
+        """-> (handle, params, budget in epochs)."""
+
+    def report(self, key: Any, epoch: int, value: float) -> bool:
+        """A pruned strategy hears each epoch; True stops the job."""
+
+    def finish(self, key: Any, state: str, value: float | None, epochs: int) -> None:
+        """The job ended: state COMPLETE, PRUNED or FAILED, value after ``epochs`` epochs."""
+
+
+@dataclass
+class Evaluation:
+    end: float
+    row: int
+    epochs: int
+    value: float
+    state: str
+
+
+@dataclass
+class RunResult:
+    strategy: str
+    task: str
+    seed: int
+    evaluations: list[Evaluation]
+    ask_seconds: float
+    n_asks: int
+
+    def incumbent_curve(self, max_epochs: int) -> list[tuple[float, float, int]]:
+        """``(time, best full-budget value, row)`` each time the incumbent improves."""
+        out: list[tuple[float, float, int]] = []
+        best = -math.inf
+        for ev in sorted(self.evaluations, key=lambda e: e.end):
+            if ev.epochs == max_epochs and ev.state == "COMPLETE" and ev.value > best:
+                best = ev.value
+                out.append((ev.end, ev.value, ev.row))
+        return out
+
+
+def replay(strategy: Strategy, table: Table, *, budget_s: float, n_workers: int = 2, seed: int = 0,
+           count_overhead: bool = True) -> RunResult:
+    """Run ``strategy`` on ``table`` until ``budget_s`` simulated seconds; return every evaluation."""
+    R = table.max_epochs
+    events: list[tuple[float, int, int, int]] = []  # (time, tie-break, worker, epoch)
+    jobs: dict[int, Job] = {}
+    evaluations: list[Evaluation] = []
+    ask_total, n_asks, tie = 0.0, 0, 0
+
+    def start(worker: int, now: float) -> None:
+        nonlocal ask_total, n_asks, tie
+        if now >= budget_s:
+            return
+        t0 = time.perf_counter()
+        key, params, budget = strategy.ask()
+        spent = time.perf_counter() - t0
+        ask_total += spent
+        n_asks += 1
+        now += spent if count_overhead else 0.0
+        job = Job(key, table.nearest(params), min(int(budget), R), now)
+        jobs[worker] = job
+        first = 1 if strategy.pruned else job.budget
+        tie += 1
+        heapq.heappush(events, (now + table.times[job.row, first - 1], tie, worker, first))
+
+    for w in range(n_workers):
+        start(w, 0.0)
+    while events:
+        now, _, worker, epoch = heapq.heappop(events)
+        job = jobs[worker]
+        value = float(table.values[job.row, epoch - 1])
+        if not math.isfinite(value):
+            strategy.finish(job.key, "FAILED", None, epoch)
+            evaluations.append(Evaluation(now, job.row, epoch, math.nan, "FAILED"))
+            start(worker, now)
+            continue
+        if strategy.pruned:
+            job.curve[epoch] = value
+            if strategy.report(job.key, epoch, value):  # the last epoch too: ASHA may stop it there
+                strategy.finish(job.key, "PRUNED", value, epoch)
+                evaluations.append(Evaluation(now, job.row, epoch, table.best_upto(job.row, epoch), "PRUNED"))
+                start(worker, now)
+                continue
+            if epoch < job.budget:
+                tie += 1
+                heapq.heappush(events, (job.start + table.times[job.row, epoch], tie, worker, epoch + 1))
+                continue
+        final = table.best_upto(job.row, job.budget)
+        strategy.finish(job.key, "COMPLETE", final, job.budget)
+        evaluations.append(Evaluation(now, job.row, job.budget, final, "COMPLETE"))
+        start(worker, now)
+    return RunResult(strategy.name, table.task, seed, evaluations, ask_total, n_asks)
