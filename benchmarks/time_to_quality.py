@@ -128,7 +128,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         peers = [s for s in PEERS if s in per]
         best_peer = max(peers, key=lambda s: per[s]["final"]) if peers else None
         target = per[best_peer]["final"] if best_peer else math.nan
-        for s, d in per.items():
+        for d in per.values():
             d["time_to_target"] = time_to(d["median"], grid, target)
         summary[task] = {"grid": grid, "budget_s": budget, "per": per, "best_peer": best_peer, "target": target}
     return summary
@@ -144,7 +144,7 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = []
     verdicts = []
     for task, s in summary.items():
-        per, grid = s["per"], s["grid"]
+        per = s["per"]
         lines += [f"**{task}** (budget {s['budget_s']:.0f} simulated s on 2 workers; target = best peer "
                   f"`{s['best_peer']}`'s final median {s['target']:.4f})", "",
                   "| strategy | at 25% | at 50% | final median [q25, q75] | time to target (s) | "

@@ -20,7 +20,7 @@ import numpy as np
 
 from hpo.pruning import HyperbandPruner, NopPruner, Pruner, SuccessiveHalvingPruner
 from hpo.samplers.base import Proposal, Sampler, seed_sequence
-from hpo.space import Categorical, Float, Int, SearchSpace
+from hpo.space import Categorical, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
 
@@ -160,8 +160,13 @@ def _optuna_gp(space: SearchSpace, seed: int, R: int) -> OptunaStrategy:
 # ------------------------------------------------------------------ ConfigSpace peers
 def to_configspace(space: SearchSpace, seed: int) -> Any:
     """The hpo space in ConfigSpace (conditions as InConditions over the parent's values)."""
-    from ConfigSpace import (CategoricalHyperparameter, ConfigurationSpace, InCondition,
-                             UniformFloatHyperparameter, UniformIntegerHyperparameter)
+    from ConfigSpace import (
+        CategoricalHyperparameter,
+        ConfigurationSpace,
+        InCondition,
+        UniformFloatHyperparameter,
+        UniformIntegerHyperparameter,
+    )
 
     cs = ConfigurationSpace(seed=seed)
     hps: dict[str, Any] = {}

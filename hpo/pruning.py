@@ -246,7 +246,7 @@ class HyperbandPruner(Pruner):
         weights = self.bracket_weights()
         u = ((int(number) + int(self.seed)) * _GOLDEN) % 1.0
         edges = np.cumsum(weights) / sum(weights)
-        return int(min(np.searchsorted(edges, u, side="right"), len(weights) - 1))
+        return min(int(np.searchsorted(edges, u, side="right")), len(weights) - 1)
 
     def wants_peers(self, step: int) -> bool:
         return any(step in self.rungs(s) for s in range(self.n_brackets))
