@@ -1,0 +1,85 @@
+"""The time-to-quality replay: simulated time, parallel workers, pruning, lookup, incumbents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.ttq_replay import Table, replay
+from hpo.space import Categorical, Float, Int, SearchSpace
+
+SPACE = SearchSpace({"n_layers": Int(1, 2), "units_2": Int(8, 64, log=True, when=("n_layers", ">=", 2)),
+                     "act": Categorical(["relu", "tanh"]), "lr": Float(1e-3, 1e-1, log=True)})
+ROWS = [  # params, values per epoch (3 epochs), cumulative seconds
+    ({"n_layers": 1, "act": "relu", "lr": 0.01}, [0.5, 0.6, 0.7], [1.0, 2.0, 3.0]),
+    ({"n_layers": 2, "units_2": 32, "act": "tanh", "lr": 0.01}, [0.2, 0.9, 0.8], [2.0, 4.0, 6.0]),
+    ({"n_layers": 2, "units_2": 8, "act": "relu", "lr": 0.1}, [0.1, float("nan"), float("nan")], [0.5, 1.0, 1.5]),
+]
+
+
+def _table() -> Table:
+    return Table({"task": "toy", "space": SPACE.to_dict(), "max_epochs": 3, "maximize": True,
+                  "rows": [{"params": p, "values": v, "times": t, "test": 0.1 * i}
+                           for i, (p, v, t) in enumerate(ROWS)]})
+
+
+class Scripted:
+    """Proposes the table's rows in a fixed order; prunes row 2's jobs at epoch 1 when asked to."""
+
+    name = "scripted"
+
+    def __init__(self, order: list[int], *, pruned: bool = True, budgets: list[int] | None = None,
+                 prune_rows: tuple[int, ...] = ()) -> None:
+        self.order, self.pruned, self.budgets, self.prune_rows = order, pruned, budgets, prune_rows
+        self.asked = 0
+        self.finished: list[tuple[int, str, float | None, int]] = []
+
+    def ask(self) -> tuple[Any, dict[str, Any], int]:
+        i = self.asked
+        self.asked += 1
+        row = self.order[i % len(self.order)]
+        return (i, row), dict(ROWS[row][0]), (self.budgets[i % len(self.budgets)] if self.budgets else 3)
+
+    def report(self, key: Any, epoch: int, value: float) -> bool:
+        return key[1] in self.prune_rows and epoch == 1
+
+    def finish(self, key: Any, state: str, value: float | None, epochs: int) -> None:
+        self.finished.append((key[1], state, value, epochs))
+
+
+def test_nearest_row_respects_conditions_and_categories():
+    table = _table()
+    assert table.nearest({"n_layers": 2, "units_2": 30, "act": "tanh", "lr": 0.012}) == 1
+    assert table.nearest({"n_layers": 1, "act": "relu", "lr": 0.09}) == 0  # inactive units_2 matches row 0
+    assert table.best_upto(1, 3) == 0.9  # the trainer restores its best epoch
+    assert table.best_upto(2, 3) == 0.1 and np.isnan(table.values[2, 1])
+
+
+def test_two_workers_run_in_parallel_and_jobs_end_at_their_recorded_times():
+    table = _table()
+    result = replay(Scripted([0, 1]), table, budget_s=6.0, count_overhead=False)
+    ends = sorted((e.end, e.row, e.state) for e in result.evaluations)
+    # worker A: row 0 in 0..3, then row 0 again in 3..6; worker B: row 1 in 0..6; at 6 the budget is spent
+    assert ends == [(3.0, 0, "COMPLETE"), (6.0, 0, "COMPLETE"), (6.0, 1, "COMPLETE")]
+    assert result.incumbent_curve(3) == [(3.0, 0.7, 0), (6.0, 0.9, 1)]  # best-so-far of full trainings
+
+
+def test_pruning_frees_the_worker_at_the_epoch_it_stopped_and_failures_end_jobs():
+    table = _table()
+    pruner = Scripted([1, 2], prune_rows=(1,))
+    result = replay(pruner, table, budget_s=1.0, count_overhead=False)
+    first = {(e.row, e.state): e for e in result.evaluations}
+    assert first[(1, "PRUNED")].end == 2.0 and first[(1, "PRUNED")].epochs == 1  # row 1's first epoch
+    assert first[(2, "FAILED")].end == 1.0 and first[(2, "FAILED")].epochs == 2  # NaN at epoch 2
+    assert result.incumbent_curve(3) == []  # no full-budget training finished
+
+
+def test_budgeted_strategies_retrain_from_scratch_for_the_budget_they_name():
+    table = _table()
+    result = replay(Scripted([1], pruned=False, budgets=[1, 3]), table, budget_s=0.5, count_overhead=False,
+                    n_workers=2)
+    by_budget = {e.epochs: e for e in result.evaluations}
+    assert by_budget[1].end == pytest.approx(2.0) and by_budget[1].value == 0.2
+    assert by_budget[3].end == pytest.approx(6.0) and by_budget[3].value == 0.9
