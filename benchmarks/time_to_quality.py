@@ -72,14 +72,14 @@ def _finite(x: float) -> float | None:
 
 
 def run_replays(task_names: list[str], strategies: list[str], seeds: int, budget: float, jobs: int,
-                out: Path) -> list[dict[str, Any]]:
+                out: Path, first_seed: int = FIRST_SEED) -> list[dict[str, Any]]:
     """Replay every (task, strategy, seed); results are appended to ``out`` as they finish."""
     done = json.loads(out.read_text()) if out.exists() else []
     have = {(r["task"], r["strategy"], r["seed"]) for r in done}
     budgets = {task: budget * float(np.mean(Table(load_table(table_path(task))).times[:, -1]))
                for task in task_names}
     # seed-major order: a run cut short still covers every task and strategy with fewer seeds
-    work = [(task, s, seed, budgets[task]) for seed in range(FIRST_SEED, FIRST_SEED + seeds)
+    work = [(task, s, seed, budgets[task]) for seed in range(first_seed, first_seed + seeds)
             for task in task_names for s in strategies if (task, s, seed) not in have]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for future in as_completed([pool.submit(_one, *w) for w in work]):
@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--tasks", nargs="*", default=None)
     rep.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES))
     rep.add_argument("--seeds", type=int, default=5)
+    rep.add_argument("--first-seed", type=int, default=FIRST_SEED)
     rep.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
     rep.add_argument("--jobs", type=int, default=2)
     rep.add_argument("--out", type=Path, default=Path("ttq-results.json"))
@@ -196,9 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         record(tasks()[args.task], args.configs, table_path(args.task))
     elif args.command == "replay":
         names = args.tasks or [t for t in tasks() if table_path(t).exists()]
-        run_replays(names, args.strategies, args.seeds, args.budget, args.jobs, args.out)
+        run_replays(names, args.strategies, args.seeds, args.budget, args.jobs, args.out, args.first_seed)
     else:
-        results = [r for path in args.results for r in json.loads(path.read_text())]
+        unique = {(r["task"], r["strategy"], r["seed"]): r for path in args.results
+                  for r in json.loads(path.read_text())}  # several result files may overlap
+        results = list(unique.values())
         print(report(results))
     return 0
 
