@@ -1,10 +1,16 @@
 """Replay a search strategy against a learning-curve table with simulated time and parallel workers.
 
 The table (benchmarks/ttq_tasks.py) holds, for a fixed set of configurations, the validation
-score after every epoch and the wall-clock time each epoch ended. A proposed configuration
-is looked up as its nearest table row (unit-cube distance over active parameters, a
-mismatch of category or of activeness counting 1), so every strategy searches the same
-space and gets exactly the curve that training that network produced.
+score after every epoch and the time each epoch ended. A proposed configuration is looked up
+as the nearest table row *that this run has not used yet* (unit-cube distance over active
+parameters, a mismatch of category or of activeness counting 1); the same configuration
+proposed again (a SMAC or DEHB promotion to a larger budget) gets its own row back. Every
+strategy thus searches the same space and gets exactly the curve that training a network
+produced. Mapping to the nearest row, used or not, was tried first and rejected: two nearby
+but distinct proposals became the same network, so the model-based strategies (whose
+proposals cluster) re-trained one row up to 7 times per run while random search did not;
+that measured the table's coarseness (100-200 rows in 11 dimensions), not the strategies.
+When every row is used, the nearest row is reused.
 
 Simulated workers (default 2) start a job when free; a job's epoch ``e`` ends at its start
 time plus the recorded time of epoch ``e``. Events run in time order, so a pruner deciding
@@ -60,14 +66,16 @@ class Table:
     def __len__(self) -> int:
         return len(self.params)
 
-    def nearest(self, params: dict[str, Any]) -> int:
-        """The table row closest to ``params`` in the unit cube (ties: the lower row)."""
+    def nearest(self, params: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()) -> int:
+        """The table row closest to ``params`` in the unit cube, skipping ``exclude`` (ties: the lower row)."""
         q = self.space.encode(params)
         active = ~np.isnan(q)
         q = np.nan_to_num(q)
         diff = np.where(self._is_cat, (np.abs(self._enc - q) > 1e-9).astype(float), (self._enc - q) ** 2)
         both = self._active & active
         dist = np.where(both, diff, (self._active != active).astype(float)).sum(axis=1)
+        if exclude and len(exclude) < len(dist):
+            dist[list(exclude)] = np.inf
         return int(np.argmin(dist))
 
     def best_upto(self, row: int, epochs: int) -> float:
@@ -143,6 +151,13 @@ def replay(strategy: Strategy, table: Table, *, budget_s: float, n_workers: int 
     jobs: dict[int, Job] = {}
     evaluations: list[Evaluation] = []
     ask_total, n_asks, tie = 0.0, 0, 0
+    rows: dict[str, int] = {}  # configuration -> its row in this run
+
+    def lookup(params: dict[str, Any]) -> int:
+        key = repr(sorted((k, round(v, 9) if isinstance(v, float) else v) for k, v in params.items()))
+        if key not in rows:
+            rows[key] = table.nearest(params, exclude=set(rows.values()))
+        return rows[key]
 
     def start(worker: int, now: float) -> None:
         nonlocal ask_total, n_asks, tie
@@ -154,7 +169,7 @@ def replay(strategy: Strategy, table: Table, *, budget_s: float, n_workers: int 
         ask_total += spent
         n_asks += 1
         now += spent if count_overhead else 0.0
-        job = Job(key, table.nearest(params), min(int(budget), R), now)
+        job = Job(key, lookup(params), min(int(budget), R), now)
         jobs[worker] = job
         first = 1 if strategy.pruned else job.budget
         tie += 1

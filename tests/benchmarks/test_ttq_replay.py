@@ -57,6 +57,14 @@ def test_nearest_row_respects_conditions_and_categories():
     assert table.best_upto(2, 3) == 0.1 and np.isnan(table.values[2, 1])
 
 
+def test_a_new_configuration_gets_a_row_not_used_yet_and_a_repeated_one_its_own_row():
+    table = _table()
+    near_0 = {"n_layers": 1, "act": "relu", "lr": 0.011}
+    assert table.nearest(near_0, exclude={0}) != 0
+    result = replay(Scripted([0, 0], pruned=False, budgets=[3]), table, budget_s=1.0, count_overhead=False)
+    assert sorted(e.row for e in result.evaluations) == [0, 0]  # the same params: the same network
+
+
 def test_two_workers_run_in_parallel_and_jobs_end_at_their_recorded_times():
     table = _table()
     result = replay(Scripted([0, 1]), table, budget_s=6.0, count_overhead=False)
