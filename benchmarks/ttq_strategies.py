@@ -76,11 +76,11 @@ def _gp(seed: int) -> Sampler:
     return GPSampler(seed=seed)
 
 
-def _mfgp(impute: str) -> Callable[[int], Sampler]:
+def _mfgp(impute: str, random_fraction: float = 0.0) -> Callable[[int], Sampler]:
     def make(seed: int) -> Sampler:
         from hpo.samplers.multifidelity import MultiFidelityGPSampler
 
-        return MultiFidelityGPSampler(impute=impute, seed=seed)
+        return MultiFidelityGPSampler(impute=impute, random_fraction=random_fraction, seed=seed)
     return make
 
 
@@ -264,6 +264,7 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hpo-gp-asha": _hpo("hpo-gp-asha", _gp, _asha),
     "hpo-gp-hb": _hpo("hpo-gp-hb", _gp, _hyperband),
     "hpo-mfgp-hb-noimpute": _hpo("hpo-mfgp-hb-noimpute", _mfgp("none"), _hyperband),
+    "hpo-mfgp-hb-rf": _hpo("hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband),
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,

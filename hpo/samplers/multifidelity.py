@@ -140,7 +140,10 @@ class MultiFidelityGPSampler(Sampler):
         acquisition: as :class:`GPSampler` (``"ei"``, ``"ucb"``, ``"pi"``, ...).
         min_points: trials needed at a budget before the GP models it; before any budget has
             them, proposals are points of a scrambled Sobol sequence.
-        impute: ``"shift"`` (default, measured better) or ``"none"`` (plain BOHB rule).
+        impute: ``"shift"`` (default) or ``"none"`` (plain BOHB rule).
+        random_fraction: share of proposals drawn uniformly at random instead (BOHB keeps 1/3
+            to go on exploring); which trials are random is decided by the trial's ``rng``, so
+            it stays a pure function of the trial number.
         xi, beta, n_candidates: passed to :class:`GPSampler`.
         seed: scrambles the initial design.
     """
@@ -148,7 +151,8 @@ class MultiFidelityGPSampler(Sampler):
     name = "mf-gp"
 
     def __init__(self, acquisition: str = "ei", *, min_points: int = 10, impute: str = "shift",
-                 xi: float = 0.0, beta: float = 1.0, n_candidates: int = 1024, seed: int | None = None) -> None:
+                 random_fraction: float = 0.0, xi: float = 0.0, beta: float = 1.0, n_candidates: int = 1024,
+                 seed: int | None = None) -> None:
         super().__init__(seed=seed)
         if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 2:
             raise ConfigError("The 'min_points' parameter of MultiFidelityGPSampler must be an int >= 2. "
@@ -156,7 +160,12 @@ class MultiFidelityGPSampler(Sampler):
         if impute not in IMPUTE:
             raise ConfigError(f"The 'impute' parameter of MultiFidelityGPSampler must be one of {list(IMPUTE)}. "
                               f"Got {impute!r} instead.")
+        if (isinstance(random_fraction, bool) or not isinstance(random_fraction, (int, float))
+                or not 0 <= random_fraction <= 1):
+            raise ConfigError("The 'random_fraction' parameter of MultiFidelityGPSampler must be a number in "
+                              f"[0, 1]. Got {random_fraction!r} instead.")
         self.acquisition = acquisition
+        self.random_fraction = random_fraction
         self.min_points = min_points
         self.impute = impute
         self.xi = xi
@@ -170,6 +179,7 @@ class MultiFidelityGPSampler(Sampler):
 
     def config(self) -> dict[str, Any]:
         return {"acquisition": self.acquisition, "min_points": self.min_points, "impute": self.impute,
+                "random_fraction": self.random_fraction,
                 "xi": self.xi, "beta": self.beta, "n_candidates": self.n_candidates, "seed": self.seed}
 
     def ask(self, space: SearchSpace, history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial],
@@ -181,6 +191,8 @@ class MultiFidelityGPSampler(Sampler):
         model_points = [*data.observed, *data.imputed]
         if len(model_points) < self.min_points:
             return self._startup(space, len(history) + len(pending), (*history, *pending), rng)
+        if self.random_fraction and rng.random() < self.random_fraction:
+            return Proposal(space.sample(rng), info={"phase": "random", "budget": data.budget})
         proposal = self._gp().ask(space, model_points, data.pending, rng, direction)
         info = {**proposal.info, "phase": "mf-gp", "budget": data.budget,
                 "n_observed": len(data.observed), "n_imputed": len(data.imputed)}

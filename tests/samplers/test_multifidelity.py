@@ -89,6 +89,16 @@ def test_proposals_are_a_pure_function_of_the_curves_and_use_pruned_ones():
     assert info["budget"] == 3 and info["n_imputed"] == 5
 
 
+def test_a_random_fraction_of_proposals_is_drawn_from_the_trial_rng():
+    history, pending = _history()
+    space = SearchSpace(SPACE)
+    sampler = MultiFidelityGPSampler(min_points=6, random_fraction=1.0, seed=3)
+    a = sampler.ask(space, history, pending, np.random.default_rng([3, 13]), "maximize")
+    b = sampler.ask(space, history, pending, np.random.default_rng([3, 13]), "maximize")
+    assert a.info["phase"] == "random" and a.params == b.params
+    assert make_sampler(sampler.to_config()).random_fraction == 1.0
+
+
 def test_startup_is_a_seeded_design_while_no_budget_has_enough_trials():
     space = SearchSpace(SPACE)
     sampler = MultiFidelityGPSampler(min_points=10, seed=1)
@@ -103,6 +113,8 @@ def test_bad_arguments_name_the_field_and_value():
         MultiFidelityGPSampler(min_points=1)
     with pytest.raises(ConfigError, match=r"'impute'.*Got 'linear' instead"):
         MultiFidelityGPSampler(impute="linear")
+    with pytest.raises(ConfigError, match=r"'random_fraction'.*Got 1.5 instead"):
+        MultiFidelityGPSampler(random_fraction=1.5)
     with pytest.raises(ConfigError, match=r"'xi'.*Got -1"):
         MultiFidelityGPSampler(xi=-1)
 
