@@ -135,18 +135,20 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _fmt_t(t: float) -> str:
-    return "not reached" if not math.isfinite(t) else f"{t:.0f}"
+    return "not reached" if not math.isfinite(t) else f"{t:.2f}"
 
 
 def report(results: list[dict[str, Any]]) -> str:
     """Markdown tables for benchmarks/README.md."""
-    summary = summarize(results)
+    with np.errstate(invalid="ignore"):  # quartiles of curves that start at -inf
+        summary = summarize(results)
     lines = []
     verdicts = []
     for task, s in summary.items():
         per = s["per"]
-        lines += [f"**{task}** (budget {s['budget_s']:.0f} simulated s on 2 workers; target = best peer "
-                  f"`{s['best_peer']}`'s final median {s['target']:.4f})", "",
+        n_seeds = min(d["seeds"] for d in per.values())
+        lines += [f"**{task}** (budget {s['budget_s']:.2f} simulated CPU s on 2 workers, {n_seeds}+ seeds; target = "
+                  f"best peer `{s['best_peer']}`'s final median {s['target']:.4f})", "",
                   "| strategy | at 25% | at 50% | final median [q25, q75] | time to target (s) | "
                   "vs best peer | test (median) | evals/run | ask s |",
                   "|---|---|---|---|---|---|---|---|---|"]
