@@ -259,12 +259,12 @@ class DehbStrategy:
 
 
 STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
-    "hpo-mfgp-hb": _hpo("hpo-mfgp-hb", _mfgp("shift"), _hyperband),  # the recommended default
+    "hpo-mfgp-hb": _hpo("hpo-mfgp-hb", _mfgp("shift"), _hyperband),  # random_fraction 0
     "hpo-gp": _hpo("hpo-gp", _gp, lambda R: NopPruner()),
     "hpo-gp-asha": _hpo("hpo-gp-asha", _gp, _asha),
     "hpo-gp-hb": _hpo("hpo-gp-hb", _gp, _hyperband),
     "hpo-mfgp-hb-noimpute": _hpo("hpo-mfgp-hb-noimpute", _mfgp("none"), _hyperband),
-    "hpo-mfgp-hb-rf": _hpo("hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband),
+    "hpo-mfgp-hb-rf": _hpo("hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband),  # the recommended default
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,
@@ -272,7 +272,7 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "dehb": lambda space, seed, R: DehbStrategy(space, seed, R),
 }
 PEERS = ("optuna-tpe-hb", "optuna-gp", "smac-mf", "dehb")
-RECOMMENDED = "hpo-mfgp-hb"
+RECOMMENDED = "hpo-mfgp-hb-rf"  # MultiFidelityGPSampler() defaults + HyperbandPruner(1, 27, 3)
 
 
 def make_strategy(name: str, space: SearchSpace, seed: int, max_epochs: int) -> Any:

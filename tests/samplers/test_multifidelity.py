@@ -74,7 +74,7 @@ def test_objectives_without_curves_fall_back_to_completed_values():
 def test_proposals_are_a_pure_function_of_the_curves_and_use_pruned_ones():
     history, pending = _history()
     space = SearchSpace(SPACE)
-    sampler = MultiFidelityGPSampler(min_points=6, seed=3)
+    sampler = MultiFidelityGPSampler(min_points=6, random_fraction=0.0, seed=3)
 
     def ask(h: list[FrozenTrial]) -> dict:
         return sampler.ask(space, h, pending, np.random.default_rng([3, 13]), "maximize").params
