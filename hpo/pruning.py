@@ -198,13 +198,18 @@ class HyperbandPruner(Pruner):
     name = "hyperband"
     peer_states = ("COMPLETE", "PRUNED", "RUNNING")
 
+    _constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "min_resource": [Interval(int, 1)], "max_resource": [Interval(int, 1)],
+        "reduction_factor": [Interval(int, 2)], "seed": [Interval(int, 0)],
+    }
+
     def __init__(self, min_resource: int = 1, max_resource: int = 27, reduction_factor: int = 3,
                  seed: int = 0) -> None:
-        owner = "HyperbandPruner"
-        self.min_resource = _positive_int(owner, "min_resource", min_resource, 1)
-        self.max_resource = _positive_int(owner, "max_resource", max_resource, 1)
-        self.reduction_factor = _positive_int(owner, "reduction_factor", reduction_factor, 2)
-        self.seed = _positive_int(owner, "seed", seed, 0)
+        validate(self._constraints, locals(), owner="HyperbandPruner")
+        self.min_resource = int(min_resource)
+        self.max_resource = int(max_resource)
+        self.reduction_factor = int(reduction_factor)
+        self.seed = int(seed)
         if self.max_resource < self.min_resource:
             raise ConfigError(f"The 'max_resource' parameter of HyperbandPruner must be >= min_resource "
                               f"({self.min_resource}). Got {max_resource!r} instead.")

@@ -50,7 +50,10 @@ def make_study(storage: str | None = None, sampler=None, max_epochs: int = 300) 
         space=SPACE,
         objective=families,
         direction="maximize",
-        sampler=sampler or hpo.samplers.GPSampler(acquisition="ei", seed=0),
+        # the recommended network strategy (README, "Searching networks")
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
+        pruner={"name": "hyperband", "min_resource": min(10, max_epochs), "max_resource": max_epochs,
+                "reduction_factor": 3},
         seed=0,
         storage=storage,
         load_if_exists=True,

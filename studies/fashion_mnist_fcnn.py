@@ -1,4 +1,4 @@
-"""MNIST-format images: a PyTorch FCNN on Fashion-MNIST (or MNIST), GP search with ASHA.
+"""MNIST-format images: a PyTorch FCNN on Fashion-MNIST (or MNIST), mf-gp search with Hyperband.
 
 70,000 28x28 grey images in 10 classes, read from IDX files (see hpo.models.idx): the
 official split is kept, so every trial is tested on the same 10,000 t10k images;
@@ -6,8 +6,9 @@ official split is kept, so every trial is tested on the same 10,000 t10k images;
 Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` (``make install`` puts it
 in /usr/share/datasets/fashion-mnist); for MNIST put its four IDX files in
 ``$HPO_DATA/mnist`` and set ``HPO_IMAGE_SET=mnist``. Each layer's width is
-conditional on the depth; ASHA compares trials at epochs 2, 6 and 18 and keeps the
-top third at each rung, so poor configurations stop after a couple of epochs.
+conditional on the depth; Hyperband compares trials at epochs 2, 6 and 18 (in brackets,
+the last never pruned) and keeps the top third at each rung, so poor configurations stop
+after a couple of epochs; the mf-gp sampler learns from every learning curve.
 Needs the ``torch`` extra.
 
     hpo run studies/fashion_mnist_fcnn.py
@@ -57,8 +58,10 @@ def make_study(storage: str | None = None, sampler=None, dataset: str | None = N
         metric="accuracy",
         model_options={"max_epochs": max_epochs, "patience": 4, "validation_fraction": 1 / 6,
                        "optimizer": "adamw"},
-        sampler=sampler or hpo.samplers.GPSampler(acquisition="ei", seed=0),
-        pruner={"name": "asha", "min_resource": 2, "reduction_factor": 3},
+        # the recommended network strategy (README, "Searching networks")
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
+        pruner={"name": "hyperband", "min_resource": min(2, max_epochs), "max_resource": max_epochs,
+                "reduction_factor": 3},
         seed=0,
         storage=storage,
         load_if_exists=True,

@@ -32,8 +32,8 @@ EXPECTED = {
     "diabetes_regression": ("diabetes-regression", "maximize", "mf-gp"),
     "xor_fcnn": ("xor-fcnn", "maximize", "random"),
     "digits_torch": ("digits-torch", "maximize", "mf-gp"),
-    "concrete_strength": ("concrete-strength", "maximize", "gp"),
-    "fashion_mnist_fcnn": ("fashion-mnist-fcnn", "maximize", "gp"),
+    "concrete_strength": ("concrete-strength", "maximize", "mf-gp"),
+    "fashion_mnist_fcnn": ("fashion-mnist-fcnn", "maximize", "mf-gp"),
 }
 
 
