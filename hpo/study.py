@@ -223,6 +223,13 @@ class Study:
     def best_params(self) -> dict[str, Any]:
         return self.best_trial.params
 
+    def best_model(self) -> Any:
+        """The best trial's trained model, for the built-in model families (see
+        :mod:`hpo.best_model`: PyTorch weights are reloaded, scikit-learn MLPs trained again)."""
+        from hpo.best_model import best_model
+
+        return best_model(self)
+
     def counts(self) -> dict[str, int]:
         return self.storage.counts(self.id)
 
