@@ -75,16 +75,16 @@ def test_round_trip_keeps_every_trial(tmp_path, source_kind):
     assert back.direction == original.direction
 
 
-def test_imported_study_continues_with_hpo_samplers(tmp_path):
+def test_imported_study_continues_with_hpo_samplers(tmp_path, storage_url, study_name):
     source = f"sqlite:///{tmp_path / 'optuna.db'}"
     make_optuna_study(source)
-    url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    import_optuna(source, "src", storage=url, name="cont", seed=0)
+    url = storage_url
+    import_optuna(source, "src", storage=url, name=study_name, seed=0)
 
     def objective(params, reporter):
         return params["x"] ** 2 + params["n"] + params["lr"] + (params["c"] == "a")
 
-    study = hpo.load_study("cont", storage=url, objective=objective)
+    study = hpo.load_study(study_name, storage=url, objective=objective)
     before = study.counts()
     total = before.get("COMPLETE", 0) + before.get("PRUNED", 0)
     study.optimize(n_trials=total + 3)  # the GP fits the imported history

@@ -93,15 +93,14 @@ def test_n_jobs_runs_trials_in_hpo_worker_processes(iris, tmp_path):
     assert 1 <= len(pids) <= 2 and str(os.getpid()) not in pids
 
 
-def test_resumes_from_its_storage(iris, tmp_path):
+def test_resumes_from_its_storage(iris, storage_url, study_name):
     X, y = iris
-    url = f"sqlite:///{tmp_path / 'cv.db'}"
-    first = logreg_search(n_trials=4, storage=url, study_name="res").fit(X, y)
-    again = logreg_search(n_trials=7, storage=url, study_name="res").fit(X, y)
+    first = logreg_search(n_trials=4, storage=storage_url, study_name=study_name).fit(X, y)
+    again = logreg_search(n_trials=7, storage=storage_url, study_name=study_name).fit(X, y)
     assert again.cv_results_["params"][:4] == first.cv_results_["params"]
     assert len(again.cv_results_["params"]) == 7
-    assert hpo.load_study("res", storage=url).counts() == {"COMPLETE": 7}
-    assert again.study_ == {"name": "res", "storage": url}
+    assert hpo.load_study(study_name, storage=storage_url).counts() == {"COMPLETE": 7}
+    assert again.study_ == {"name": study_name, "storage": storage_url}
 
 
 def test_resume_with_other_data_is_refused_and_writes_nothing(iris, tmp_path):
