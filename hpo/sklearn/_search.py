@@ -256,11 +256,11 @@ class HPOSearchCV(BaseSearchCV):
         tmp = None
         url: str | Storage | None = self.storage
         if url is None:
-            if n_workers > 1:  # worker processes need a file to share
-                tmp = tempfile.mkdtemp(prefix="hposearchcv-")
-                url = f"sqlite:///{tmp}/search.db"
-            else:
-                url = Storage("sqlite://")  # private to this fit (get_storage would share it)
+            # A private temporary file, not "sqlite://": worker processes need a file to share,
+            # and an in-memory database's one connection would be shared with the worker's
+            # heartbeat thread. A Storage instance, not a URL, so no process-wide cache keeps it.
+            tmp = tempfile.mkdtemp(prefix="hposearchcv-")
+            url = Storage(f"sqlite:///{tmp}/search.db")
         name = self.study_name or f"HPOSearchCV-{type(self.estimator).__name__}"
         try:
             existing = hpo.load_study(name, storage=url) if self.storage is not None and \
