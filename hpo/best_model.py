@@ -8,7 +8,7 @@ Decided per family, by what the family keeps:
 * scikit-learn families save nothing (an MLP is cheap to train again): the best trial is
   trained again with its params, its seed and the study's fixed splits, which reproduces
   the trial's model exactly (the refit's validation score is checked against the stored
-  value); it is returned as a :class:`FittedMLP`. This is the trial's model (trained on
+  value); it is returned as a :class:`FittedModel`. This is the trial's model (trained on
   the trial's training rows), not a refit on all rows as ``HPOSearchCV(refit=True)`` does.
 """
 
@@ -25,34 +25,39 @@ from hpo.objective import NullReporter
 if TYPE_CHECKING:
     from hpo.study import Study
 
-__all__ = ["best_model", "FittedMLP"]
+__all__ = ["best_model", "FittedModel"]
 
 
-class FittedMLP:
-    """A scikit-learn family's trained model: one MLP per fold with its input scaling.
+class FittedModel:
+    """A retrained family's model: one member per fold, each with its fold's input scaling.
 
-    With ``cv`` the folds predict as an ensemble (mean probabilities, or mean values), as
-    the trial's test score was computed.
+    With ``cv`` the members predict as an ensemble (mean probabilities, or mean values), as
+    the trial's test score was computed. Predictions go through the family's own
+    ``predict``/``predict_proba(member, X)`` (the model-family contract).
     """
 
-    def __init__(self, estimators: list[Any], folds: list[Any], classes: list[Any] | None) -> None:
-        self.estimators_ = estimators
+    def __init__(self, trainer: Any, members: list[Any], folds: list[Any], task: str,
+                 classes: list[Any] | None) -> None:
+        self.trainer = trainer
+        self.members_ = members
         self.folds_ = folds
+        self.task = task
         self.classes_ = None if classes is None else np.asarray(classes)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n, k) class probabilities for raw (n, d) X."""
-        if self.classes_ is None:
+        if self.task == "regression":
             raise ValueError("predict_proba needs a classifier; this model is a regressor.")
-        return np.mean([m.predict_proba(f.transform(X)) for m, f in zip(self.estimators_, self.folds_, strict=True)],
-                       axis=0)
+        return np.mean([self.trainer.predict_proba(m, f.transform(X))
+                        for m, f in zip(self.members_, self.folds_, strict=True)], axis=0)
 
     def predict(self, X: Any) -> np.ndarray:
         """(n,) labels (classification) or values (regression) for raw (n, d) X."""
-        if self.classes_ is not None:
-            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return np.mean([f.unscale_y(m.predict(f.transform(X)))
-                        for m, f in zip(self.estimators_, self.folds_, strict=True)], axis=0)
+        if self.task != "regression":
+            index = np.argmax(self.predict_proba(X), axis=1)
+            return index if self.classes_ is None else self.classes_[index]
+        return np.mean([f.unscale_y(self.trainer.predict(m, f.transform(X)))
+                        for m, f in zip(self.members_, self.folds_, strict=True)], axis=0)
 
 
 def best_model(study: Study) -> Any:
@@ -81,7 +86,7 @@ def best_model(study: Study) -> Any:
     return _retrain_sklearn(study, best)
 
 
-def _retrain_sklearn(study: Study, best: Any) -> FittedMLP:
+def _retrain_sklearn(study: Study, best: Any) -> FittedModel:
     from hpo.execution.running import trial_seed
     from hpo.model_objective import ModelObjective
 
@@ -96,4 +101,5 @@ def _retrain_sklearn(study: Study, best: Any) -> FittedMLP:
     if best.value is not None and not math.isclose(result.value, best.value, rel_tol=1e-6, abs_tol=1e-9):
         raise ConfigError(f"Training trial {best.number} of study {study.name!r} again gave {result.value!r}, "
                           f"not its stored {best.value!r}: the dataset or the model family changed since.")
-    return FittedMLP(list(trainer.estimators_), list(trainer.splits_.folds), getattr(data, "classes", None))
+    return FittedModel(trainer, list(trainer.members_), list(trainer.splits_.folds), data.task,
+                       getattr(data, "classes", None))

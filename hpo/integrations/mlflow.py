@@ -77,7 +77,7 @@ class MLflowCallback:
         metrics = [Metric("intermediate", float(v), now, int(step))
                    for step, v in sorted(trial.intermediate.items()) if math.isfinite(v)]
         if trial.value is not None and math.isfinite(trial.value):
-            metrics.append(Metric(self.metric_name, float(trial.value), now, trial.last_step or 0))
+            metrics.append(Metric(self.metric_name, float(trial.value), now, max(trial.intermediate, default=0)))
         for key, v in trial.metrics.items():
             if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v):
                 metrics.append(Metric(str(key), float(v), now, 0))

@@ -54,7 +54,7 @@ class TensorBoardCallback:
         root = self.log_dir / study_folder(study)
         run = [(step, "intermediate", v) for step, v in sorted(trial.intermediate.items())]
         if trial.value is not None and math.isfinite(trial.value):
-            run.append((trial.last_step or 0, "value", trial.value))
+            run.append((max(trial.intermediate, default=0), "value", trial.value))
         writer = _writer(root / f"trial-{trial.number}")
         try:
             _add(writer, run)

@@ -22,7 +22,7 @@ def test_sklearn_family_is_trained_again_to_the_trials_model(sqlite_url):
     pred = model.predict(data.X)
     assert pred.shape == (len(data.y),) and set(np.unique(pred)) <= set(data.classes)
     assert model.predict_proba(data.X).shape == (len(data.y), 3)
-    assert len(model.estimators_) == 2  # cv=2: the two fold models, an ensemble as in the trial
+    assert len(model.members_) == 2  # cv=2: the two fold models, an ensemble as in the trial
     assert np.mean(pred == np.asarray(data.classes)[data.y]) > 0.5
 
 
