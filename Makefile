@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS := torch,dask,postgres,plots,parquet,dashboard,bench,dev
+EXTRAS := torch,dask,postgres,plots,parquet,dashboard,bench,dev,optuna,mlflow,tensorboard
 
 .PHONY: run test install lint bench clean
 

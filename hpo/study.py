@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +101,8 @@ class Study:
 
     # -------------------------------------------------------------- running
     def optimize(self, n_trials: int, *, n_workers: int = 1, timeout: float | None = None,
-                 executor: Any = None, show_progress: bool | None = None) -> Study:
+                 executor: Any = None, show_progress: bool | None = None,
+                 callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None) -> Study:
         """Run trials until the study holds ``n_trials`` finished ones (COMPLETE or PRUNED).
 
         ``n_trials`` is a total, not an increment: resuming a study with 30 completed trials
@@ -115,6 +116,12 @@ class Study:
             timeout: stop claiming new trials after this many seconds.
             executor: a ``dask.distributed.Client`` or scheduler address to run workers on.
             show_progress: a progress bar; default when stderr is a terminal.
+            callbacks: ``fn(study, trial)`` called after each finished trial (COMPLETE,
+                PRUNED or FAILED) in the process that ran it, with the trial as stored
+                (params, value, state, learning curve). With ``n_workers > 1`` they run in
+                the worker processes, so they must pickle. An exception in one stops the
+                worker and is raised. Ready ones: :mod:`hpo.integrations.mlflow`,
+                :mod:`hpo.integrations.tensorboard`.
         """
         from hpo.execution import run_study
 
@@ -129,8 +136,13 @@ class Study:
                 f"Study {self.name!r} has no objective to run. Pass objective=callable or "
                 "model=/dataset= to create_study/load_study, or use ask()/tell()."
             )
+        callbacks = list(callbacks or ())
+        for i, callback in enumerate(callbacks):
+            if not callable(callback):
+                raise ConfigError(f"The 'callbacks' parameter of optimize must hold callables "
+                                  f"fn(study, trial). Got {callback!r} at index {i} instead.")
         run_study(self, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
-                  executor=executor, show_progress=show_progress)
+                  executor=executor, show_progress=show_progress, callbacks=callbacks)
         return self
 
     def ask(self) -> RunningTrial:
@@ -210,6 +222,13 @@ class Study:
     @property
     def best_params(self) -> dict[str, Any]:
         return self.best_trial.params
+
+    def best_model(self) -> Any:
+        """The best trial's trained model, for the built-in model families (see
+        :mod:`hpo.best_model`: PyTorch weights are reloaded, scikit-learn MLPs trained again)."""
+        from hpo.best_model import best_model
+
+        return best_model(self)
 
     def counts(self) -> dict[str, int]:
         return self.storage.counts(self.id)

@@ -47,7 +47,7 @@ app = typer.Typer(
 )
 
 STORAGE_HELP = "Database URL: sqlite:///path.db or postgresql://user@host/db."
-FORMATS = {"leaderboard": ("table", "csv", "json"), "export": ("csv", "json", "parquet")}
+FORMATS = {"leaderboard": ("table", "csv", "json"), "export": ("csv", "json", "parquet", "optuna")}
 PLOT_KINDS = ("history", "curves", "importance", "parallel")
 SAMPLERS = ("random", "grid", "gp")
 
@@ -420,15 +420,20 @@ def plot(
 @_handle_errors
 def export(
     study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[csv|json|parquet]", help="csv: one row per trial; json: records with params, metrics and curves nested; parquet needs pyarrow.")] = "csv",
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH", help="File to write [default: standard output; required for parquet].")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[csv|json|parquet|optuna]", help="csv: one row per trial; json: records with params, metrics and curves nested; parquet needs pyarrow; optuna: an Optuna study (--out: RDB URL or journal file).")] = "csv",
+    out_arg: Annotated[str | None, typer.Option("--out", "-o", metavar="PATH", help="File to write [default: standard output; required for parquet and optuna].")] = None,
     curves: Annotated[bool, typer.Option("--curves", help="Export the learning curves (trial, state, step, value) instead of the trials.")] = False,
     storage: StorageOption = None,
 ) -> None:
-    """Every trial of STUDY (all states), or its learning curves, as CSV, JSON or Parquet."""
+    """Every trial of STUDY (all states), or its learning curves, as CSV, JSON, Parquet or an Optuna study."""
     from hpo.reports.tables import curves_frame, to_csv, to_json, trial_records, trials_frame
 
     _choice(fmt, FORMATS["export"], "--format")
+    if fmt == "optuna":
+        from hpo.cli.optuna_commands import export_to_optuna
+
+        return export_to_optuna(study, out_arg, storage)
+    out = Path(out_arg) if out_arg is not None else None
     if fmt == "parquet" and out is None:
         raise ConfigError("--format parquet writes a binary file; pass --out PATH.")
     if fmt == "parquet" and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpo.errors import ConfigError
 from hpo.execution.progress import StudyProgress
-from hpo.execution.worker import claim_next, worker_loop
+from hpo.execution.worker import Callback, claim_next, worker_loop
 
 if TYPE_CHECKING:
     from hpo.execution.handle import StudyHandle
@@ -19,10 +20,11 @@ __all__ = ["run_study", "worker_loop", "claim_next", "StudyProgress"]
 
 def run_study(study: StudyHandle, *, n_trials: int, n_workers: int = 1,
               timeout: float | None = None,
-              executor: Any = None, show_progress: bool | None = None) -> None:
+              executor: Any = None, show_progress: bool | None = None,
+              callbacks: Sequence[Callback] = ()) -> None:
     """Run workers until the study reaches ``n_trials`` finished trials (see Study.optimize)."""
     _run(study, n_trials=n_trials, n_workers=n_workers, timeout=timeout, executor=executor,
-         show_progress=show_progress)
+         show_progress=show_progress, callbacks=callbacks)
     failed = study.storage.failed_grid_points(study.id)
     if failed:  # the command line exits 1 on this; the API says it once
         log.warning("Study %r: %d grid point(s) have no successful trial (every attempt FAILED), "
@@ -31,13 +33,13 @@ def run_study(study: StudyHandle, *, n_trials: int, n_workers: int = 1,
 
 
 def _run(study: StudyHandle, *, n_trials: int, n_workers: int, timeout: float | None, executor: Any,
-         show_progress: bool | None) -> None:
+         show_progress: bool | None, callbacks: Sequence[Callback]) -> None:
     if executor is not None:
         from hpo.execution.dask import run_dask
 
         with StudyProgress(study, n_trials, enabled=show_progress) as progress:
             run_dask(study, executor=executor, n_trials=n_trials, n_workers=n_workers,
-                     timeout=timeout, progress=progress)
+                     timeout=timeout, progress=progress, callbacks=callbacks)
         return
     if n_workers > 1 and study.storage.in_memory:
         raise ConfigError(
@@ -46,9 +48,10 @@ def _run(study: StudyHandle, *, n_trials: int, n_workers: int, timeout: float | 
     with StudyProgress(study, n_trials, enabled=show_progress) as progress:
         if n_workers == 1:
             worker_loop(study, n_trials=n_trials, timeout=timeout,
-                        on_trial_end=lambda _state: progress.refresh(force=True))
+                        on_trial_end=lambda _state: progress.refresh(force=True),
+                        callbacks=callbacks)
         else:
             from hpo.execution.local import run_processes
 
             run_processes(study, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
-                          progress=progress)
+                          progress=progress, callbacks=callbacks)

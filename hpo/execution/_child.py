@@ -88,7 +88,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     study = job["open_study"]()
     with threadpool_limits(int(job["env"].get("OMP_NUM_THREADS", "1"))):
-        stats = worker_loop(study, n_trials=job["n_trials"], timeout=job["timeout"])
+        stats = worker_loop(study, n_trials=job["n_trials"], timeout=job["timeout"],
+                            callbacks=job.get("callbacks", ()))
     return {"worker_id": stats.worker_id, **stats.finished}
 
 

@@ -38,11 +38,12 @@ def check_storage_for_cluster(url: str) -> None:
 
 
 def _task(open_study: Callable[[], StudyHandle], n_trials: int | None, timeout: float | None,
-          stop_name: str) -> dict[str, Any]:
+          stop_name: str, callbacks: Any = ()) -> dict[str, Any]:
     """One Dask task: run the worker loop until the study is done or the client says stop.
 
     Args:
         open_study: the study's ``opener()``: reopens it by name from its storage URL.
+        callbacks: ``fn(study, trial)`` run in the task after each of its trials.
     """
     from distributed import Event, get_client
 
@@ -61,7 +62,8 @@ def _task(open_study: Callable[[], StudyHandle], n_trials: int | None, timeout: 
     os.environ.update(thread_env_for(threads))
     study = open_study()
     with threadpool_limits(threads):
-        stats = worker_loop(study, n_trials=n_trials, timeout=timeout, should_stop=should_stop)
+        stats = worker_loop(study, n_trials=n_trials, timeout=timeout, should_stop=should_stop,
+                            callbacks=callbacks)
     return {"worker_id": stats.worker_id, **stats.finished}
 
 
@@ -87,7 +89,8 @@ def _threads_for_this_task() -> int:
 
 
 def run_dask(study: StudyHandle, *, executor: Any, n_trials: int | None, n_workers: int,
-             timeout: float | None = None, progress: Any = None) -> list[dict[str, Any]]:
+             timeout: float | None = None, progress: Any = None,
+             callbacks: Any = ()) -> list[dict[str, Any]]:
     """Run ``n_workers`` worker-loop tasks on a Dask cluster and wait for them.
 
     Args:
@@ -97,6 +100,7 @@ def run_dask(study: StudyHandle, *, executor: Any, n_trials: int | None, n_worke
         n_workers: tasks to submit (each runs trials one after another).
         timeout: each task stops claiming after this many seconds.
         progress: refreshed while waiting (a :class:`~hpo.execution.progress.StudyProgress`).
+        callbacks: ``fn(study, trial)`` run in the task after each of its trials.
 
     Returns:
         One dict per task: its worker id and counts per final state.
@@ -112,14 +116,14 @@ def run_dask(study: StudyHandle, *, executor: Any, n_trials: int | None, n_worke
     if isinstance(executor, str):
         with Client(executor) as client:
             return run_dask(study, executor=client, n_trials=n_trials, n_workers=n_workers,
-                            timeout=timeout, progress=progress)
+                            timeout=timeout, progress=progress, callbacks=callbacks)
     if not isinstance(executor, Client):
         raise ConfigError(f"executor must be a dask.distributed Client or a scheduler address. "
                           f"Got {executor!r}.")
     client = executor
     run_id = uuid.uuid4().hex[:8]
     stop = Event(f"hpo-stop-{run_id}", client=client)
-    futures = [client.submit(_task, study.opener(), n_trials, timeout, stop.name, pure=False,
+    futures = [client.submit(_task, study.opener(), n_trials, timeout, stop.name, callbacks, pure=False,
                              key=f"hpo-worker-{study.name}-{run_id}-{i}")
                for i in range(n_workers)]
     try:

@@ -123,7 +123,7 @@ def _kill(workers: list[_Worker]) -> None:
 
 
 def run_processes(study: StudyHandle, *, n_trials: int | None, n_workers: int, timeout: float | None,
-                  progress: Any = None) -> list[dict[str, Any]]:
+                  progress: Any = None, callbacks: Any = ()) -> list[dict[str, Any]]:
     """Run ``n_workers`` worker processes on this machine and wait for them.
 
     Ctrl-C or SIGTERM here stops every worker (each releases and re-queues its running
@@ -137,7 +137,7 @@ def run_processes(study: StudyHandle, *, n_trials: int | None, n_workers: int, t
         The first error a worker raised (e.g. StorageError), after every worker exited.
     """
     job = dumps({"open_study": study.opener(), "n_trials": n_trials, "timeout": timeout,
-                 "env": thread_env(n_workers)})
+                 "env": thread_env(n_workers), "callbacks": list(callbacks)})
     env = {**os.environ, **thread_env(n_workers)}
     workers: list[_Worker] = []
     with tempfile.TemporaryDirectory(prefix="hpo-workers-") as folder, \

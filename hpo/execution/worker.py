@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -29,12 +29,15 @@ from hpo.execution.running import RunningTrial, prune_artifacts
 from hpo.objective import TrialResult, check_finite
 from hpo.samplers.base import Direction, Proposal, seed_sequence
 from hpo.storage import ClaimStatus, Outcome
-from hpo.trial import TrialState
+from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from hpo.execution.handle import StudyHandle as Study  # execution never imports hpo.study
 
 log = logging.getLogger("hpo.worker")
+
+Callback = Callable[["Study", FrozenTrial], None]
+"""``fn(study, trial)``: called after each finished trial in the process that ran it."""
 
 REPROPOSE_SECONDS = 0.5  # sampler time per claim after which a lost race is not re-proposed
 OPTIMISTIC_ATTEMPTS = 6  # re-proposals after losing a race, before taking the number regardless
@@ -225,7 +228,8 @@ INTERRUPTED = "interrupted: the worker was stopped (Ctrl-C/SIGTERM)"
 def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = None,
                 worker_id: str | None = None, max_failures: int | None = None,
                 on_trial_end: Callable[[str], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> WorkerStats:
+                should_stop: Callable[[], bool] | None = None,
+                callbacks: Sequence[Callback] = ()) -> WorkerStats:
     """Claim and run trials until the study reaches ``n_trials`` finished ones, or time runs out.
 
     This is the whole of a worker: ``study.optimize``, local processes, Dask tasks and
@@ -243,6 +247,10 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
         on_trial_end: called with the final state's name after each trial.
         should_stop: checked before each claim; True ends the loop (how a Dask task, which
             runs in a thread that signals cannot reach, is told to stop).
+        callbacks: ``fn(study, trial)`` called in this process after each of its trials is
+            stored (COMPLETE, PRUNED or FAILED), with the stored FrozenTrial and its curve.
+            An exception in a callback stops the loop (its next trial is re-queued) and is
+            raised, as in Optuna.
 
     Returns:
         WorkerStats: this worker's id, its count per final state, and its run time.
@@ -270,6 +278,8 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
         # The result of trial k is written by the transaction that claims trial k+1 (one
         # commit per trial); `unsaved` holds it in between and is flushed on every exit.
         unsaved: Outcome | None = None
+        unsaved_number = -1
+        ended_cleanly = False
         try:
             while True:
                 if timeout is not None and time.monotonic() - start >= timeout:
@@ -282,6 +292,7 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                     break
                 with signals.deferred():
                     done, unsaved = unsaved, None
+                    done_number = unsaved_number
                     try:
                         trial = claim_next(study, worker_id=worker_id, budget=n_trials,
                                            heartbeat=heartbeat_on, finish=done)
@@ -290,6 +301,15 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                         raise
                 if done is not None:
                     after_recorded(study, done)
+                    try:
+                        _notify(study, done_number, callbacks)
+                    except Exception:
+                        if trial is not None:  # claimed but not started: give it back
+                            with signals.deferred():
+                                study.storage.release(trial.trial_id, reason="a callback raised",
+                                                      requeue=True)
+                            trial = None
+                        raise
                 if trial is None:
                     if _retry_failed_grid_points(study, n_trials):
                         continue  # a failed grid point was re-queued: claim it
@@ -299,12 +319,14 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                     break
                 beat.trial_id = trial.trial_id  # keeps beating until its result is written
                 unsaved = evaluate(study, trial, objective, deferred=signals.deferred)
+                unsaved_number = trial.number
                 write_failed, trial = trial.storage_error, None
                 finished[unsaved.state.value] += 1
                 if on_trial_end is not None:
                     on_trial_end(unsaved.state.value)
                 if write_failed is not None:  # e.g. a full disk: stop (the result is written below)
                     raise write_failed
+            ended_cleanly = True
         except (KeyboardInterrupt, WorkerInterrupted):
             if trial is not None:
                 with signals.deferred():
@@ -318,21 +340,35 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
         finally:
             if unsaved is not None:  # the loop ended before a next claim could carry it
                 with signals.deferred():
-                    _flush(study, unsaved)
+                    written = _flush(study, unsaved)
+                if written and ended_cleanly:  # not while Ctrl-C / an error propagates
+                    _notify(study, unsaved_number, callbacks)
             beat.trial_id = None
     return WorkerStats(worker_id, finished, time.monotonic() - start)
 
 
-def _flush(study: Study, outcome: Outcome) -> None:
-    """Write a result the loop still holds; on a storage failure, say so (never mask the cause)."""
+def _flush(study: Study, outcome: Outcome) -> bool:
+    """Write a result the loop still holds; on a storage failure, say so (never mask the cause).
+
+    Returns whether it was written.
+    """
     try:
         study.storage.finish(outcome.trial_id, outcome.state, value=outcome.value,
                              metrics=outcome.metrics, error=outcome.error)
     except StorageError as e:
         log.error("The result of trial id %d (%s) could not be written: %s",
                   outcome.trial_id, outcome.state.value, e)
-        return
+        return False
     after_recorded(study, outcome)
+    return True
+
+
+def _notify(study: Study, number: int, callbacks: Sequence[Callback]) -> None:
+    """Call each callback with trial ``number`` as stored (read back only when there are any)."""
+    if callbacks:
+        frozen = study.storage.trial(study.id, number)
+        for callback in callbacks:
+            callback(study, frozen)
 
 
 def _release_after_storage_error(study: Study, trial: RunningTrial, error: StorageError) -> None:

@@ -2,7 +2,10 @@
 
 :class:`OptunaSampler` rebuilds an in-memory Optuna study from ``history`` and ``pending`` on
 every call, asks it for one trial and returns its params. Nothing survives between calls,
-so resume and parallel workers behave as with any hpo sampler. Optuna is an optional
+so resume and parallel workers behave as with any hpo sampler. A sampler that keeps state
+in its trials' system attrs (CMA-ES: the generation, and the pickled optimizer once a
+generation is told) gets them back: they are stored in the hpo trial's user attr
+``optuna_system_attrs`` and handed to the rebuilt Optuna trials. Optuna is an optional
 dependency, imported on first use.
 """
 
@@ -23,6 +26,7 @@ from hpo.trial import FrozenTrial, TrialState
 
 __all__ = ["OptunaSampler"]
 
+SYSTEM_ATTRS = "optuna_system_attrs"  # user attr holding the Optuna sampler's per-trial state
 _ALGORITHMS = {"tpe": "TPESampler", "cmaes": "CmaEsSampler", "gp": "GPSampler", "random": "RandomSampler"}
 _NEEDS = {"cmaes": "cmaes", "gp": "torch"}
 
@@ -114,7 +118,11 @@ class OptunaSampler(Sampler):
                 params[name] = trial.suggest_int(name, p.low, p.high, log=p.log, step=p.step)
             elif isinstance(p, Categorical):
                 params[name] = p.choices[trial.suggest_categorical(name, list(range(len(p.choices))))]
-        return Proposal(params, info={"phase": f"optuna-{self.algorithm}"})
+        info: dict[str, Any] = {"phase": f"optuna-{self.algorithm}"}
+        state = study.get_trials(deepcopy=False)[-1].system_attrs
+        if state:  # CMA-ES keeps its generation and optimizer here: stored with our trial
+            info["user_attrs"] = {SYSTEM_ATTRS: dict(state)}
+        return Proposal(params, info=info)
 
 
 def _distribution(optuna: Any, p: Any) -> Any:
@@ -136,7 +144,8 @@ def _to_optuna(optuna: Any, space: SearchSpace, t: FrozenTrial) -> Any:
         p = space[name]
         params[name] = p.index(value) if isinstance(p, Categorical) else value
         dists[name] = _distribution(optuna, p)
-    kwargs: dict[str, Any] = {"params": params, "distributions": dists}
+    kwargs: dict[str, Any] = {"params": params, "distributions": dists,
+                              "system_attrs": t.user_attrs.get(SYSTEM_ATTRS)}
     if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
         kwargs.update(state=states.COMPLETE, value=float(t.value))
     elif t.state == TrialState.PRUNED:

@@ -168,7 +168,7 @@ def test_unknown_study_lists_existing_ones(db: str) -> None:
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["leaderboard", "quadratic", "--format", "xml"], "--format must be one of table, csv, json. Got 'xml'."),
-    (["export", "quadratic", "--format", "xlsx"], "--format must be one of csv, json, parquet. Got 'xlsx'."),
+    (["export", "quadratic", "--format", "xlsx"], "--format must be one of csv, json, parquet, optuna. Got 'xlsx'."),
     (["plot", "quadratic", "--kind", "pie"], "--kind must be one of history, curves, importance, parallel"),
     (["show", "quadratic", "--trial", "99"], "has no trial #99; its trials are numbered 0..7"),
 ])

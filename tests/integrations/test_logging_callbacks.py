@@ -1,0 +1,81 @@
+"""MLflow (local file store) and TensorBoard (event files) callbacks, read back with each tool."""
+
+from __future__ import annotations
+
+import pytest
+
+import hpo
+from hpo.errors import TrialPruned
+from hpo.space import Float
+
+mlflow = pytest.importorskip("mlflow")
+pytest.importorskip("tensorboard")
+
+from hpo.integrations.mlflow import MLflowCallback  # noqa: E402
+from hpo.integrations.tensorboard import TensorBoardCallback, read_scalars, study_folder  # noqa: E402
+
+
+def objective(params, reporter):
+    """Three epochs; x > 0.8 fails after its curve, x < 0.2 is pruned, the rest complete."""
+    x = params["x"]
+    for step in range(3):
+        reporter.report(step, x + step)
+    if x > 0.8:
+        raise RuntimeError("too big")
+    if x < 0.2:
+        raise TrialPruned("too small")
+    return {"value": x, "test_score": 1 - x, "note": "not a number"}
+
+
+def make(tmp_path, name="log"):
+    return hpo.create_study(name, space={"x": Float(0, 1)}, storage=f"sqlite:///{tmp_path / 'hpo.db'}",
+                            objective=objective, seed=5)
+
+
+def test_mlflow_one_nested_run_per_trial(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps file stores behind an opt-in
+    uri = (tmp_path / "mlruns").as_uri()
+    study = make(tmp_path)
+    study.optimize(n_trials=8, n_workers=2, callbacks=[MLflowCallback(uri)])
+    client = mlflow.tracking.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("log")
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("hpo.role") == "study"]
+    children = [r for r in runs if "hpo.trial" in r.data.tags]
+    assert len(parents) == 1  # shared by both worker processes
+    parent = parents[0].info.run_id
+    trials = {t.number: t for t in study.trials}
+    assert sorted(int(r.data.tags["hpo.trial"]) for r in children) == sorted(trials)
+    status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAILED": "FAILED"}
+    for run in children:
+        t = trials[int(run.data.tags["hpo.trial"])]
+        assert run.data.tags["mlflow.parentRunId"] == parent
+        assert run.info.status == status[t.state.value]
+        assert float(run.data.params["x"]) == pytest.approx(t.params["x"])
+        curve = client.get_metric_history(run.info.run_id, "intermediate")
+        assert {m.step: m.value for m in curve} == pytest.approx(t.intermediate)
+        if t.state.value == "COMPLETE":
+            assert run.data.metrics["value"] == pytest.approx(t.value)
+            assert run.data.metrics["test_score"] == pytest.approx(1 - t.value)
+            assert "note" not in run.data.metrics
+        if t.state.value == "FAILED":
+            assert "too big" in run.data.tags["hpo.error"]
+    best = client.get_metric_history(parent, "best_value")
+    assert min(m.value for m in best) == pytest.approx(study.best_value)
+
+
+def test_tensorboard_scalars_per_trial(tmp_path):
+    study = make(tmp_path, name="../weird name")
+    study.optimize(n_trials=6, callbacks=[TensorBoardCallback(tmp_path / "runs")])
+    root = tmp_path / "runs" / study_folder(study)
+    assert root.parent == tmp_path / "runs" and ".." not in root.name  # the name never becomes a path
+    overview = read_scalars(root / "study")
+    completed = [t for t in study.trials if t.state.value == "COMPLETE"]
+    assert [s for s, _ in overview["value"]] == [t.number for t in completed]
+    assert [v for _, v in overview["value"]] == pytest.approx([t.value for t in completed])
+    assert overview["best_value"][-1][1] == pytest.approx(study.best_value)
+    for t in study.trials:
+        scalars = read_scalars(root / f"trial-{t.number}")
+        assert dict(scalars["intermediate"]) == pytest.approx(t.intermediate)
+        if t.state.value == "COMPLETE":
+            assert scalars["value"][0][1] == pytest.approx(t.value)
