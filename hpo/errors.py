@@ -8,6 +8,7 @@ Hierarchy::
     ├── StorageError                     the database cannot be opened, read or written
     │   └── SchemaVersionError           the database was written by another schema version
     ├── StudyNotFoundError (KeyError)    no study of that name in the storage
+    ├── StudyExistsError (ConfigError, StorageError)  create_study: the name is taken
     ├── StudyMismatchError               a resumed study differs from the stored one
     ├── SearchSpaceExhausted             a finite sampler (grid) has proposed every point
     └── TrialPruned                      raised inside an objective to stop a hopeless trial
@@ -44,6 +45,10 @@ class StudyNotFoundError(HPOError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class StudyExistsError(ConfigError, StorageError):
+    """A study of that name already exists (the one error every losing creator gets)."""
 
 
 class StudyMismatchError(HPOError):

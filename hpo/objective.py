@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from hpo.errors import TrialPruned
+from hpo.jsonable import as_number, to_jsonable
 
 
 @runtime_checkable
@@ -53,20 +54,28 @@ class TrialResult:
 
     @classmethod
     def coerce(cls, raw: Any) -> TrialResult:
-        """Accept a float, a TrialResult or a mapping with a 'value' key."""
+        """Accept a number, a TrialResult or a mapping with a 'value' key.
+
+        A number is an int or float, a numpy scalar or a 0-d array; a string such as
+        ``"0.5"`` is not (``tell`` refuses it too). Metrics become plain JSON data (numpy
+        scalars converted, NaN/inf stored as None); anything JSON cannot hold is refused
+        naming its key, so the trial fails with the reason instead of losing its value.
+        """
         if isinstance(raw, TrialResult):
-            return raw
-        if isinstance(raw, Mapping):
+            value, metrics = raw.value, raw.metrics
+        elif isinstance(raw, Mapping):
             if "value" not in raw:
                 raise TypeError(f"An objective returned a dict without a 'value' key: {dict(raw)!r}")
-            metrics = {k: v for k, v in raw.items() if k != "value"}
-            return cls(float(raw["value"]), metrics)
-        if isinstance(raw, bool) or raw is None:
-            raise TypeError(f"An objective must return a number; got {raw!r}.")
-        try:
-            return cls(float(raw))
-        except (TypeError, ValueError):
-            raise TypeError(f"An objective must return a number; got {type(raw).__name__} {raw!r}.") from None
+            value, metrics = raw["value"], {k: v for k, v in raw.items() if k != "value"}
+        else:
+            value, metrics = raw, {}
+        number = as_number(value)
+        if number is None:
+            raise TypeError(f"An objective must return a number (int, float or numpy scalar); got "
+                            f"{type(value).__name__} {value!r}.")
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"TrialResult.metrics must be a dict; got {type(metrics).__name__} {metrics!r}.")
+        return cls(number, to_jsonable(dict(metrics), "metrics"))
 
 
 class NullReporter:

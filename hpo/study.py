@@ -14,40 +14,64 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpo.errors import ConfigError, StudyMismatchError
-from hpo.model_objective import ModelObjective, callable_path, import_callable, metric_direction
-from hpo.pruning import Pruner, make_pruner
+from hpo.checks import (
+    MAX_SEED,
+    check_dataset,
+    check_grid,
+    check_model_params,
+    check_objective,
+    check_seed,
+    check_user_attrs,
+)
+from hpo.errors import ConfigError, StudyExistsError, StudyMismatchError
 from hpo.execution.running import RunningTrial
+from hpo.jsonable import as_number, to_jsonable
+from hpo.model_objective import ModelObjective, callable_path, import_callable, metric_direction
+from hpo.paths import check_study_name, study_folder
+from hpo.pruning import Pruner, make_pruner
 from hpo.samplers import Sampler, make_sampler, sampler_from_config
+from hpo.settings import StudySettings
 from hpo.space import SearchSpace
 from hpo.storage import DEFAULT_STORAGE, Storage, StudyRecord, get_storage, sqlite_path
 from hpo.trial import FrozenTrial, TrialState
+from hpo.validation import Interval, Options, check_param
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DIRECTIONS = ("minimize", "maximize")
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "max_retries": 1,  # re-queue a trial whose worker died (stale heartbeat) this many times
-    "heartbeat_interval": 5.0,  # seconds between heartbeats of a running trial
-    "grace_period": 60.0,  # a RUNNING trial silent for this long is declared stale
-    "pruner": {"name": "none"},
-    "artifacts": None,  # folder for trained weights; None: next to the SQLite file
-    "keep_weights": 5,  # keep weights of this many best trials
-}
+DEFAULT_SETTINGS: dict[str, Any] = StudySettings().to_dict()  # the earlier dict form
+TOLD_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
 
 
 class Study:
     """A handle on one stored study. Make one with :func:`create_study` or :func:`load_study`."""
 
     def __init__(self, storage: Storage, record: StudyRecord, *, sampler: Sampler,
-                 objective: Callable[..., Any] | None) -> None:
+                 objective: Callable[..., Any] | None,
+                 resolve_objective: Callable[[], Callable[..., Any] | None] | None = None) -> None:
         self.storage = storage
         self._record = record
         self.space = SearchSpace.from_dict(record.space)
         self.sampler = sampler
-        self.objective = objective
+        self._objective = objective
+        self._resolve_objective = resolve_objective
         self.pruner: Pruner = make_pruner(record.settings.get("pruner"))
+
+    @property
+    def objective(self) -> Callable[..., Any] | None:
+        """What workers run. A stored callable is imported on first use, never by
+        ``load_study`` itself, so reading a study (leaderboard, show, export) runs no code
+        named in the database."""
+        if self._objective is None and self._resolve_objective is not None:
+            resolve, self._resolve_objective = self._resolve_objective, None
+            self._objective = resolve()
+        return self._objective
+
+    @objective.setter
+    def objective(self, value: Callable[..., Any] | None) -> None:
+        self._objective = value
+        self._resolve_objective = None
 
     # -------------------------------------------------------------- identity
     @property
@@ -66,9 +90,10 @@ class Study:
     def seed(self) -> int:
         return self._record.seed
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        return {**DEFAULT_SETTINGS, **self._record.settings}
+    @functools.cached_property
+    def settings(self) -> StudySettings:
+        """The stored settings (a frozen :class:`~hpo.settings.StudySettings`)."""
+        return StudySettings.from_stored(self._record.settings)
 
     @property
     def objective_spec(self) -> dict[str, Any]:
@@ -80,15 +105,21 @@ class Study:
 
     @functools.cached_property
     def artifacts_root(self) -> Path | None:
-        """Where trained weights of this study's trials go (computed once: it is on the hot path)."""
-        setting = self.settings.get("artifacts")
+        """Where trained weights of this study's trials go (computed once: it is on the hot path).
+
+        ``<root>/study-<id>-<slug>-<digest>`` (see :mod:`hpo.paths`): derived from the study's
+        id, never from its name alone, so it stays inside the root and apart from every
+        other study's folder whatever the name holds.
+        """
+        setting = self.settings.artifacts
         if setting is False:
             return None
         if setting:
-            return Path(setting) / self.name
-        db = sqlite_path(self.storage.url)
-        base = db.parent / "artifacts" if db is not None else Path("hpo-artifacts")
-        return base / self.name
+            root = Path(setting)
+        else:
+            db = sqlite_path(self.storage.url)
+            root = db.parent / "artifacts" if db is not None else Path("hpo-artifacts")
+        return study_folder(root, self.id, self.name, self._record.created_at)
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage!r})"
@@ -163,22 +194,35 @@ class Study:
 
         A NaN or infinite value makes the trial FAILED with that reason.
         """
-        number = trial.number if isinstance(trial, RunningTrial) else int(trial)
+        if isinstance(trial, RunningTrial):
+            number = trial.number
+        else:
+            check_param("trial", trial, [Interval(int, 0, MAX_SEED)], owner="tell")
+            number = int(trial)
+        state = _told_state(state)
+        if value is not None:
+            number_value = as_number(value)
+            if number_value is None:
+                raise ConfigError(f"The 'value' parameter of tell must be a number (int, float or "
+                                  f"numpy scalar). Got {value!r} instead.")
+            value = number_value
+        if metrics is not None and not isinstance(metrics, Mapping):
+            raise ConfigError(f"The 'metrics' parameter of tell must be a dict. Got {metrics!r} instead.")
+        stored_metrics = to_jsonable(dict(metrics or {}), "metrics")
+        if error is not None and not isinstance(error, str):
+            raise ConfigError(f"The 'error' parameter of tell must be a str. Got {error!r} instead.")
         if isinstance(trial, RunningTrial):
             trial.flush()  # its buffered learning-curve points go in before its final state
         frozen = self.storage.trial(self.id, number)
-        state = TrialState(state) if state is not None else TrialState.COMPLETE
         if state == TrialState.COMPLETE:
             if value is None:
                 raise ConfigError(f"tell(trial {number}) needs a value for a COMPLETE trial.")
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ConfigError(f"tell(trial {number}): value must be a number. Got {value!r}.")
             if not math.isfinite(value):
                 state, error, value = TrialState.FAILED, f"objective value is {value}", None
         elif state == TrialState.PRUNED and value is None and isinstance(trial, RunningTrial):
             value = trial.last_value
         if not self.storage.finish(int(frozen.trial_id or 0), state, value=value,
-                                   metrics=dict(metrics or {}), error=error):
+                                   metrics=stored_metrics, error=error):
             raise ConfigError(f"Trial {number} of study {self.name!r} is already {frozen.state.value}; "
                               "each trial is told once.")
         return self.storage.trial(self.id, number)
@@ -191,8 +235,11 @@ class Study:
         from hpo.trial import Proposal
         from hpo.storage import ClaimStatus
 
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"The 'params' parameter of enqueue must be a dict. Got {params!r} instead.")
         checked = self.space.validate_params(params, field="enqueue(params)")
-        claim = self.storage.claim_new(self.id, "enqueue", Proposal(checked, info={"user_attrs": dict(user_attrs or {})}),
+        attrs = _user_attrs(user_attrs, owner="enqueue")
+        claim = self.storage.claim_new(self.id, "enqueue", Proposal(checked, info={"user_attrs": attrs}),
                                        state=TrialState.WAITING)
         if claim.status != ClaimStatus.CREATED or claim.trial is None:
             raise ConfigError(f"Could not enqueue {checked!r}: {claim.status.value}.")
@@ -248,10 +295,24 @@ class Study:
 
 
 # ------------------------------------------------------------------ construction
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"A study needs a non-empty string name. Got {name!r}.")
+def _lookup_name(name: Any) -> str:
+    """A name to look up (load, delete): any non-empty str; only new names must be safe."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"The 'name' parameter must be a non-empty str. Got {name!r} instead.")
     return name
+
+
+def _told_state(state: TrialState | str | None) -> TrialState:
+    if state is None:
+        return TrialState.COMPLETE
+    allowed = [s.value for s in TOLD_STATES]
+    check_param("state", state.value if isinstance(state, TrialState) else state,
+                [Options(allowed)], owner="tell")
+    return TrialState(state)
+
+
+def _user_attrs(attrs: Any, *, owner: str) -> dict[str, Any]:
+    return check_user_attrs(attrs, owner=owner)
 
 
 def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dataset: Any,
@@ -259,6 +320,11 @@ def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dat
     if objective is not None and model is not None:
         raise ConfigError("Pass either objective= (a callable) or model= (a registered model), not both.")
     if model is not None:
+        if not isinstance(model, str):
+            raise ConfigError(f"The 'model' parameter of create_study must be a str. Got {model!r} instead.")
+        if model_options is not None and not isinstance(model_options, Mapping):
+            raise ConfigError(f"The 'model_options' parameter of create_study must be a dict. "
+                              f"Got {model_options!r} instead.")
         if dataset is None:
             raise ConfigError(f"model={model!r} needs dataset= (a name such as 'digits', a CSV/.npz path, or (X, y)).")
         from hpo.models.datasets import dataset_to_spec
@@ -274,9 +340,7 @@ def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dat
     if dataset is not None or metric is not None or model_options:
         raise ConfigError("dataset=, metric= and model_options= need model=; with objective= compute the metric yourself.")
     if objective is not None:
-        if not callable(objective):
-            raise ConfigError(f"objective must be callable(params, reporter). Got {objective!r}.")
-        return {"callable": callable_path(objective)}
+        return {"callable": callable_path(check_objective(objective))}
     return {}
 
 
@@ -292,9 +356,10 @@ def _build_objective(spec: Mapping[str, Any], objective: Callable[..., Any] | No
         return model_objective.preload() if spec.get("dataset") is None else model_objective
     if spec.get("callable"):
         try:
-            return import_callable(spec["callable"])
+            found = import_callable(spec["callable"])
         except ConfigError:
-            return None
+            return None  # not importable here: the caller passes objective= (or --objective)
+        return check_objective(found, owner="load_study")
     return None
 
 
@@ -314,73 +379,103 @@ def create_study(
     seed: int | None = None,
     load_if_exists: bool = False,
     user_attrs: Mapping[str, Any] | None = None,
-    **settings: Any,
+    settings: StudySettings | Mapping[str, Any] | None = None,
+    **options: Any,
 ) -> Study:
     """Create a study, or resume the stored one of that name with ``load_if_exists=True``.
 
+    Everything that would be the same mistake in every trial is checked first, and
+    nothing is written when a check fails (see :mod:`hpo.checks`). When several
+    processes create the same study at once with ``load_if_exists=True``, exactly one
+    creates it and the others load it.
+
     Args:
-        name: unique within the storage.
+        name: unique within the storage; 1..200 characters without path separators,
+            ``..``, NUL or control characters (see :func:`hpo.paths.check_study_name`).
         space: name -> Float/Int/Categorical (see :mod:`hpo.space`).
         storage: an SQLAlchemy URL (default ``sqlite:///studies/hpo.db``) or a Storage.
         objective: ``callable(params, reporter) -> float | TrialResult | dict``.
         model, dataset, metric, model_options: a registered model family instead of ``objective``.
         direction: 'minimize' or 'maximize' (default: from the metric, else 'minimize').
         sampler: a Sampler, or 'grid' / 'random' / 'gp' / 'mf-gp' (default random).
-        pruner: a Pruner, or 'none' / 'median' / 'asha' / 'hyperband'.
-        seed: seeds the sampler and every trial (random when omitted, then stored).
+        pruner: a Pruner, or 'none' / 'median' / 'asha' / 'hyperband' (a shortcut for
+            settings.pruner).
+        seed: an int in [0, 2**31 - 1]; seeds the sampler and every trial (random when
+            omitted, then stored).
         load_if_exists: resume an existing study instead of refusing.
-        settings: max_retries, heartbeat_interval, grace_period, artifacts, keep_weights.
+        user_attrs: JSON data stored with the study (numpy scalars are converted).
+        settings: a :class:`~hpo.settings.StudySettings` (or a dict of its fields).
+        options: any StudySettings field as a keyword (max_retries, heartbeat_interval,
+            grace_period, artifacts, keep_weights); they override ``settings``.
 
     Raises:
         InvalidSpaceError, ConfigError: bad definitions (nothing is written).
+        StudyExistsError: the name is taken and ``load_if_exists`` is False.
         StudyMismatchError: resuming with a different space, direction or model.
     """
-    name = _check_name(name)
+    name = check_study_name(name)
+    check_param("load_if_exists", load_if_exists, [bool], owner="create_study")
     search_space = SearchSpace(space)
-    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS) - {"pruner"})
-    if unknown:
-        raise ConfigError(f"create_study got unknown option(s) {unknown}; allowed: "
-                          f"{sorted(set(DEFAULT_SETTINGS) - {'pruner'})}.")
+    study_settings = StudySettings.build(settings, pruner=pruner, **options)
+    study_seed = check_seed(seed)
+    attrs = _user_attrs(user_attrs, owner="create_study")
     spec = _objective_spec(objective, model, dataset, metric, model_options)
     if direction is None:
         direction = metric_direction(metric, model) if model else "minimize"
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"direction must be 'minimize' or 'maximize'. Got {direction!r}.")
+    check_param("direction", direction, [Options(DIRECTIONS)], owner="create_study")
     if model is not None:
         from hpo.registry import get_model
 
-        get_model(model)  # unknown model: fail before anything is written
+        trainer_cls = get_model(model)  # unknown model: fail before anything is written
         metric_direction(metric, model)  # validates the metric name early
-    the_pruner = make_pruner(pruner)
-    the_sampler = make_sampler(sampler, seed=seed)
+        check_model_params(model, trainer_cls, search_space)
+    the_sampler = make_sampler(sampler, seed=study_seed)
     the_sampler.to_config()
+    check_grid(the_sampler, search_space)
     store = get_storage(storage or DEFAULT_STORAGE)
 
     existing = store.find_study(name)
     if existing is not None:
         if not load_if_exists:
-            raise ConfigError(f"Study {name!r} already exists in {store!r}. Use load_study(), "
-                              "create_study(..., load_if_exists=True) or a new name.")
-        _check_same(existing, search_space, direction, spec)
-        if sampler is not None:
-            the_sampler.seed = the_sampler.seed if the_sampler.seed is not None else existing.seed
-            store.update_study(existing.id, sampler=the_sampler.to_config())
-            existing = store.get_study(name)
-        return _open(store, existing, objective, dataset)
+            raise _exists(name, store)
+        return _resume(store, existing, search_space, direction, spec, the_sampler,
+                       sampler is not None, objective, dataset)
 
-    # Build (and so validate) the objective before anything is written.
+    # Build (and so validate) the objective and the data before anything is written.
     built_objective = _build_objective(spec, objective, dataset)
-    study_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    check_dataset(spec.get("dataset"))
+    if study_seed is None:
+        study_seed = random.SystemRandom().randrange(MAX_SEED + 1)
     if the_sampler.seed is None:
         the_sampler.seed = study_seed
-    stored_settings = {**DEFAULT_SETTINGS, **settings, "pruner": the_pruner.to_config()}
-    if stored_settings.get("artifacts") not in (None, False):
-        stored_settings["artifacts"] = str(stored_settings["artifacts"])
-    record = store.create_study(
-        name=name, direction=direction, space=search_space.to_dict(),
-        sampler=the_sampler.to_config(), objective=spec, settings=stored_settings,
-        user_attrs=dict(user_attrs or {}), seed=int(study_seed))
+    try:
+        record = store.create_study(
+            name=name, direction=direction, space=search_space.to_dict(),
+            sampler=the_sampler.to_config(), objective=spec, settings=study_settings.to_dict(),
+            user_attrs=attrs, seed=study_seed)
+    except StudyExistsError:  # another process created it since find_study
+        if not load_if_exists:
+            raise _exists(name, store) from None
+        return _resume(store, store.get_study(name), search_space, direction, spec, the_sampler,
+                       sampler is not None, objective, dataset)
     return Study(store, record, sampler=the_sampler, objective=built_objective)
+
+
+def _exists(name: str, store: Storage) -> StudyExistsError:
+    return StudyExistsError(f"Study {name!r} already exists in {store!r}. Use load_study(), "
+                            "create_study(..., load_if_exists=True) or a new name.")
+
+
+def _resume(store: Storage, existing: StudyRecord, space: SearchSpace, direction: str,
+            spec: dict[str, Any], the_sampler: Sampler, sampler_given: bool,
+            objective: Callable[..., Any] | None, dataset: Any) -> Study:
+    """create_study(load_if_exists=True) on a stored study: check it is the same, open it."""
+    _check_same(existing, space, direction, spec)
+    if sampler_given:
+        the_sampler.seed = the_sampler.seed if the_sampler.seed is not None else existing.seed
+        store.update_study(existing.id, sampler=the_sampler.to_config())
+        existing = store.get_study(existing.name)
+    return _open(store, existing, objective, dataset)
 
 
 def _check_same(existing: StudyRecord, space: SearchSpace, direction: str, spec: dict[str, Any]) -> None:
@@ -409,9 +504,12 @@ def _check_same(existing: StudyRecord, space: SearchSpace, direction: str, spec:
 
 def _open(store: Storage, record: StudyRecord, objective: Callable[..., Any] | None,
           dataset: Any = None, sampler: Sampler | str | Mapping[str, Any] | None = None) -> Study:
+    """A Study handle; a stored objective is built only when a worker first needs it."""
     the_sampler = make_sampler(sampler) if sampler is not None else sampler_from_config(record.sampler)
-    return Study(store, record, sampler=the_sampler,
-                 objective=_build_objective(record.objective, objective, dataset))
+    if objective is not None:
+        return Study(store, record, sampler=the_sampler, objective=check_objective(objective, owner="load_study"))
+    resolve = functools.partial(_build_objective, record.objective, None, dataset)
+    return Study(store, record, sampler=the_sampler, objective=None, resolve_objective=resolve)
 
 
 def load_study(name: str, *, storage: str | Storage | None = None,
@@ -421,15 +519,17 @@ def load_study(name: str, *, storage: str | Storage | None = None,
 
     ``objective`` is needed only for studies created with a callable that a fresh process
     cannot import; model-based studies rebuild their objective from the stored spec.
+    Nothing is imported or built here: ``study.objective`` does that on first use (only
+    workers, ``optimize`` and ``hpo run``/``hpo worker`` touch it).
     """
     store = get_storage(storage or DEFAULT_STORAGE)
-    record = store.get_study(_check_name(name))
+    record = store.get_study(_lookup_name(name))
     return _open(store, record, objective, dataset, sampler)
 
 
 def delete_study(name: str, *, storage: str | Storage | None = None) -> None:
     """Remove a study and all its trials."""
-    get_storage(storage or DEFAULT_STORAGE).delete_study(_check_name(name))
+    get_storage(storage or DEFAULT_STORAGE).delete_study(_lookup_name(name))
 
 
 def list_studies(storage: str | Storage | None = None) -> list[Any]:

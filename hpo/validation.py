@@ -65,16 +65,21 @@ class Interval:
         return not (self.high is not None
                     and (v > self.high or (v == self.high and self.closed in ("left", "neither"))))
 
+    def _num(self, bound: float) -> str:
+        """``2147483647`` for an int bound (not ``2.14748e+09``), ``0.1`` for a float one."""
+        return str(int(bound)) if self.kind is int and float(bound).is_integer() else f"{bound:g}"
+
     def __str__(self) -> str:
         noun = "an int" if self.kind is int else "a float"
         lo_in = self.closed in ("both", "left")
         hi_in = self.closed in ("both", "right")
         if self.low is not None and self.high is not None:
-            return f"{noun} in {'[' if lo_in else '('}{self.low:g}, {self.high:g}{']' if hi_in else ')'}"
+            return (f"{noun} in {'[' if lo_in else '('}{self._num(self.low)}, "
+                    f"{self._num(self.high)}{']' if hi_in else ')'}")
         if self.low is not None:
-            return f"{noun} {'>=' if lo_in else '>'} {self.low:g}"
+            return f"{noun} {'>=' if lo_in else '>'} {self._num(self.low)}"
         if self.high is not None:
-            return f"{noun} {'<=' if hi_in else '<'} {self.high:g}"
+            return f"{noun} {'<=' if hi_in else '<'} {self._num(self.high)}"
         return noun
 
 

@@ -75,6 +75,9 @@ LAYER_CONSTRAINTS: dict[str, list[Constraint]] = {
 _SIZES = "ints >= 1 such as (64, 32) or '64-32'"
 
 
+LAYER_PARAM_NAMES = ("hidden_layer_sizes", "n_layers", "units", "units_<k>")  # as param_names lists them
+
+
 def is_layer_param(name: Any) -> bool:
     """Whether ``name`` sets the hidden layers (hidden_layer_sizes, n_layers, units, units_k)."""
     return name in ("hidden_layer_sizes", "n_layers", "units") or bool(
@@ -229,6 +232,21 @@ class EpochTrainer:
     def name(self) -> str:
         """The class name, as error messages give it."""
         return type(self).__name__
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        """The search-space parameter names this family accepts (``units_<k>``: units_1, ...).
+
+        ``create_study`` checks a space with :meth:`accepts_param`, so a misspelled name
+        fails before any trial runs; a family adds its own names to these.
+        """
+        return TRIAL_OVERRIDES
+
+    @classmethod
+    def accepts_param(cls, name: str) -> bool:
+        """Whether ``name`` may be a search-space parameter of this family."""
+        names = cls.param_names()
+        return name in names or ("units_<k>" in names and bool(_UNITS_K.fullmatch(str(name))))
 
     def _check_options(self) -> None:
         validate(

@@ -28,7 +28,7 @@ from typing import Any
 
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from hpo.models.base import TrainingRun, is_layer_param, resolve_layers
+from hpo.models.base import LAYER_PARAM_NAMES, TrainingRun, is_layer_param, resolve_layers
 from hpo.models.sklearn_partial_fit import PartialFitTrainer
 from hpo.models.splits import Fold
 from hpo.validation import Options, check_param
@@ -66,6 +66,10 @@ class _SklearnMLPTrainer(PartialFitTrainer):
     )
     state_attrs = ("coefs_", "intercepts_")
     default_max_epochs = 200
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return (*super().param_names(), *LAYER_PARAM_NAMES)
 
     def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> dict[str, Any]:
         layers = {k: v for k, v in params.items() if is_layer_param(k)}

@@ -64,6 +64,10 @@ class PartialFitTrainer(EpochTrainer):
     state_attrs: ClassVar[tuple[str, ...]] = ("coef_", "intercept_")
     names_note: ClassVar[str] = " and max_epochs, patience, min_delta"
 
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return (*cls.accepted_params, *super().param_names())
+
     def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> dict[str, Any]:
         """Keyword arguments of the estimator, checked by the estimator itself."""
         check_names(params, self.accepted_params, owner=self.name, note=self.names_note)

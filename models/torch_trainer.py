@@ -28,9 +28,10 @@ import torch
 from torch import nn
 
 from hpo.errors import ConfigError
-from hpo.models.base import OPTION_CONSTRAINTS, EpochTrainer, TrainingRun
+from hpo.models.base import LAYER_PARAM_NAMES, OPTION_CONSTRAINTS, EpochTrainer, TrainingRun
 from hpo.models.splits import Fold
 from hpo.models.torch_components import (
+    DEFAULTS,
     TorchParams,
     make_loss,
     make_model,
@@ -128,6 +129,10 @@ class _TorchMLPTrainer(EpochTrainer):
         """
         self.device = device
         super().__init__(**options)
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*DEFAULTS, *LAYER_PARAM_NAMES, *super().param_names())))
 
     def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> TorchParams:
         return parse_params(params, task, self.name)

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo.errors import HPOError, StorageError, TrialPruned
+from hpo.errors import ConfigError, HPOError, StorageError, TrialPruned
 from hpo.execution.interrupts import check_interrupted
+from hpo.jsonable import to_jsonable
+from hpo.paths import make_private_dirs
 from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -119,16 +121,18 @@ class RunningTrial:
         return finite[-1] if finite else None
 
     def artifact_dir(self) -> Path | None:
-        """``<artifacts>/<study>/trial-<number>``, created on first use; None when disabled."""
+        """``<artifacts>/study-<id>-<slug>-<digest>/trial-<number>``, created (0700) on first
+        use; None when disabled."""
         root = self.study.artifacts_root
         if root is None:
             return None
-        path = root / f"trial-{self.number}"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return make_private_dirs(root / f"trial-{self.number}")
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        self.study.storage.set_trial_user_attr(self.trial_id, key, value)
+        """Store ``value`` (JSON data; numpy scalars are converted) under ``key`` on this trial."""
+        if not isinstance(key, str):
+            raise ConfigError(f"The 'key' parameter of set_user_attr must be a str. Got {key!r} instead.")
+        self.study.storage.set_trial_user_attr(self.trial_id, key, to_jsonable(value, "user_attrs"))
 
 
 def prune_artifacts(study: StudyHandle) -> None:

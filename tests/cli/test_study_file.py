@@ -25,9 +25,9 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_loads_defaults_and_builds_the_study(tmp_path: Path) -> None:
     loaded = load_study_file(QUADRATIC)
     assert (loaded.n_trials, loaded.n_workers) == (6, 1)
-    study = loaded.build(storage=f"sqlite:///{tmp_path / 'a.db'}", sampler="grid")
+    study = loaded.build(storage=f"sqlite:///{tmp_path / 'a.db'}", sampler="gp")
     assert study.name == "quadratic"
-    assert study.sampler.to_config()["name"] == "grid"
+    assert study.sampler.to_config()["name"] == "gp"
 
 
 def test_objective_pickles_by_value_for_worker_processes() -> None:
