@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "ClaimStatus": "hpo.storage.storage",
     "Outcome": "hpo.storage.storage",
     "utcnow": "hpo.storage.storage",
+    "display_url": "hpo.storage.engine",
     "is_memory": "hpo.storage.engine",
     "is_sqlite": "hpo.storage.engine",
     "normalize_url": "hpo.storage.engine",
@@ -53,7 +54,7 @@ def get_storage(url: str | Storage | None = None) -> Storage:
 
 
 if TYPE_CHECKING:
-    from hpo.storage.engine import is_memory, is_sqlite, normalize_url, sqlite_path
+    from hpo.storage.engine import display_url, is_memory, is_sqlite, normalize_url, sqlite_path
     from hpo.storage.storage import (
         Claim,
         ClaimStatus,

@@ -4,12 +4,21 @@ SQLite: WAL journal (readers never block the writer), a busy timeout, and
 ``BEGIN IMMEDIATE`` for write transactions so two writers never deadlock on a
 lock upgrade. PostgreSQL: psycopg 3 with pre-ping. Any other SQLAlchemy URL is
 used as given.
+
+Two options of a SQLite URL are hpo's own (taken out before SQLite sees the URL):
+
+- ``?synchronous=normal|full|extra|off`` (default ``normal``): with WAL, NORMAL survives
+  any crash of a process but may lose the last commits on power loss or an OS crash;
+  FULL syncs the WAL on every commit and loses nothing that was committed.
+- ``?file_mode=0660`` (default ``0600``): the mode of a database file hpo creates (less
+  the umask); folders it creates for it get the matching ``x`` bits (0700 by default).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +30,16 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from hpo.errors import StorageError
+from hpo.errors import ConfigError, StorageError
+from hpo.paths import FILE_MODE, make_private_dirs
 from hpo.storage import DEFAULT_STORAGE  # noqa: F401  (re-exported for callers of engine)
 
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
+SYNCHRONOUS = ("off", "normal", "full", "extra")
+DEFAULT_SYNCHRONOUS = "normal"
+_OWN_OPTIONS = ("synchronous", "file_mode")
 _TRANSIENT = ("database is locked", "database is busy", "deadlock detected",
               "could not serialize", "server closed the connection", "connection reset")
 
@@ -36,6 +49,53 @@ def normalize_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password masked (``postgresql://hpo:***@db/hpo``): what is shown."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def sqlite_options(url: str) -> tuple[str, str, int]:
+    """hpo's own options of a SQLite URL: (URL without them, synchronous level, file mode).
+
+    Raises:
+        ConfigError: an unknown synchronous level or a file mode that is not octal.
+    """
+    parsed = make_url(url)
+    level = str(parsed.query.get("synchronous", DEFAULT_SYNCHRONOUS)).lower()
+    if level not in SYNCHRONOUS:
+        raise ConfigError(f"The 'synchronous' option of SQLite URL {display_url(url)!r} must be one of "
+                          f"{list(SYNCHRONOUS)}. Got {parsed.query.get('synchronous')!r} instead.")
+    raw_mode = parsed.query.get("file_mode")
+    mode = FILE_MODE
+    if raw_mode is not None:
+        try:
+            mode = int(str(raw_mode), 8)
+        except ValueError:
+            mode = -1
+        if not 0 <= mode <= 0o777 or not mode & 0o600 == 0o600:
+            raise ConfigError(f"The 'file_mode' option of SQLite URL {display_url(url)!r} must be an "
+                              f"octal mode that lets the owner read and write, such as 0600 or "
+                              f"0660. Got {raw_mode!r} instead.")
+    stripped = parsed.difference_update_query(_OWN_OPTIONS).render_as_string(hide_password=False)
+    return stripped, level, mode
+
+
+def _create_private_file(path: Path, mode: int) -> None:
+    """Create the empty database file with ``mode`` (SQLite makes its -wal/-shm files alike)."""
+    if path.exists():
+        return
+    make_private_dirs(path.parent, mode | ((mode & 0o444) >> 2))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+    except FileExistsError:  # another process made it meanwhile
+        pass
+    except PermissionError:  # a read-only folder: SQLite's own error says it better
+        pass
 
 
 def is_sqlite(url: str) -> bool:
@@ -65,7 +125,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as e:
         raise StorageError(
-            f"Storage URL {url!r} is not a valid SQLAlchemy URL; use e.g. "
+            f"Storage URL {display_url(url)!r} is not a valid SQLAlchemy URL; use e.g. "
             "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'."
         ) from e
     if is_sqlite(url):
@@ -108,15 +168,16 @@ def _missing_driver_message(parsed: Any, error: BaseException) -> str:
 
 
 def _sqlite_engine(url: str) -> Engine:
+    url, synchronous, file_mode = sqlite_options(url)
     memory = is_memory(url)
     path = sqlite_path(url)
     read_only = make_url(url).query.get("mode") == "ro"
     if path is not None and not read_only:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(path, file_mode)
         except OSError as e:
             raise StorageError(
-                f"Cannot create the folder {str(path.parent)!r} for SQLite storage {url!r}: {e}. "
+                f"Cannot create the folder {str(path.parent)!r} for SQLite storage {display_url(url)!r}: {e}. "
                 "Choose a writable path."
             ) from e
     if memory:  # one shared connection, or each session would see its own empty database
@@ -130,7 +191,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

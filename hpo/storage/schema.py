@@ -3,6 +3,10 @@
 The database enforces what must be unique: a study's name, a trial number within
 its study, and a grid point within its study among trials that did not fail (a
 partial unique index, so a failed grid point can be retried).
+
+Ids are never reused (schema version 3): on SQLite ``studies`` and ``trials`` are
+``AUTOINCREMENT`` tables, so a worker of a deleted study can never write into a newer
+one; PostgreSQL's sequences never reuse ids. See migrations/versions/0003_ids_never_reused.py.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 2  # bump with a new script in migrations/versions/ (and migrations.REVISIONS)
+SCHEMA_VERSION = 3  # bump with a new script in migrations/versions/ (and migrations.REVISIONS)
 
 
 class Base(DeclarativeBase):
@@ -50,6 +54,7 @@ class AlembicVersion(Base):
 
 class StudyRow(Base):
     __tablename__ = "studies"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
@@ -81,6 +86,7 @@ class TrialRow(Base):
             sqlite_where=text("grid_id IS NOT NULL AND state != 'FAILED'"),
             postgresql_where=text("grid_id IS NOT NULL AND state != 'FAILED'"),
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hpo._version import __version__
-from hpo.errors import SchemaVersionError, StorageError, StudyNotFoundError
+from hpo.errors import SchemaVersionError, StorageError, StudyExistsError, StudyNotFoundError
 from hpo.storage._records import (
     _COUNT_STATE,
     _FINISH_RUNNING,
@@ -193,7 +193,7 @@ class Storage(_Recovery):
         try:
             return self.tx.run(fn, integrity_errors=True)
         except IntegrityError as e:
-            raise StorageError(
+            raise StudyExistsError(
                 f"A study named {name!r} already exists in {self!r}. Load it, or use a new name."
             ) from e
 
@@ -291,6 +291,8 @@ class Storage(_Recovery):
 
     def trial(self, study_id: int, number: int) -> FrozenTrial:
         def fn(session: Session) -> FrozenTrial | None:
+            if not 0 <= number < 2**31:  # beyond any stored number (a 32-bit INTEGER column)
+                return None
             row = session.scalar(select(TrialRow).where(TrialRow.study_id == study_id,
                                                          TrialRow.number == number))
             if row is None:
@@ -364,7 +366,8 @@ class Storage(_Recovery):
         query = _NEXT_NUMBER.with_for_update() if self.is_postgres else _NEXT_NUMBER
         number = conn.execute(query, {"sid": study_id}).scalar()
         if number is None:
-            raise StudyNotFoundError(f"Study id {study_id} vanished from {self!r}; was it deleted?")
+            raise StudyNotFoundError(f"The study (id {study_id}) was deleted from {self!r}; "
+                                     "its workers stop.")
         return int(number)
 
     def _lock_trial(self, session: Session, trial_id: int) -> TrialRow | None:
@@ -531,11 +534,13 @@ class Storage(_Recovery):
         def fn(session: Session) -> bool:
             study_id = session.scalar(select(TrialRow.study_id).where(TrialRow.id == trial_id))
             if study_id is None:
-                raise StorageError(f"Trial id {trial_id} does not exist in {self!r}.")
+                raise StudyNotFoundError(f"Trial id {trial_id} does not exist in {self!r}: its "
+                                         "study was deleted.")
             self._lock_study(session, study_id)  # study first, then trials: one lock order
             row = self._lock_trial(session, trial_id)
             if row is None:
-                raise StorageError(f"Trial id {trial_id} does not exist in {self!r}.")
+                raise StudyNotFoundError(f"Trial id {trial_id} does not exist in {self!r}: its "
+                                         "study was deleted.")
             if row.state == TrialState.FAILED.value:  # declared stale, or superseded meanwhile
                 return self._late_result(session, row, state, value, metrics or {})
             if row.state != TrialState.RUNNING.value:

@@ -135,7 +135,7 @@ def test_postgres_upgrade_from_schema_1(pg_url: str) -> None:
         with pytest.raises(SchemaVersionError, match="hpo db upgrade"):
             Storage(url)
         store = Storage(url, check_schema=False)
-        assert store.upgrade_schema() == ["0002_curve_step_index"]
+        assert store.upgrade_schema() == ["0002_curve_step_index", "0003_ids_never_reused"]
         store.dispose()
         Storage(url).dispose()  # opens cleanly now
     finally:
