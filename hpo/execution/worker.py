@@ -152,6 +152,10 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
     except Exception as e:  # noqa: BLE001 - any failure of user code ends only this trial
         log.warning("Trial %d failed: %s", trial.number, _describe(e))
         return Outcome(trial.trial_id, TrialState.FAILED, error=_describe(e))
+    except SystemExit as e:  # sys.exit() in user code ends this trial, not the worker
+        reason = _describe(e).replace(f"SystemExit: {e}", f"the objective called sys.exit({e.code!r})", 1)
+        log.warning("Trial %d failed: %s", trial.number, reason)
+        return Outcome(trial.trial_id, TrialState.FAILED, error=reason)
     finally:
         trial.flush_quietly()  # the learning-curve points still buffered
     metrics = dict(result.metrics)
