@@ -132,9 +132,16 @@ def _storage_url(url: str | None) -> str:
     try:
         make_url(url)
     except ArgumentError:
-        raise ConfigError(f"Storage URL {url!r} is not a database URL; use e.g. "
+        raise ConfigError(f"Storage URL {_shown(url)!r} is not a database URL; use e.g. "
                           "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'.") from None
     return url
+
+
+def _shown(url: str) -> str:
+    """The URL as printed: the password masked (run banner, studies, show, errors)."""
+    from hpo.storage.engine import display_url
+
+    return display_url(url)
 
 
 def _existing_storage(url: str | None) -> str:
@@ -144,7 +151,7 @@ def _existing_storage(url: str | None) -> str:
     url = _storage_url(url)
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        raise ConfigError(f"No database at {str(path)!r} ({url}). Run a study first "
+        raise ConfigError(f"No database at {str(path)!r} ({_shown(url)}). Run a study first "
                           "(hpo run studies/digits_mlp.py) or pass --storage / set HPO_STORAGE.")
     return url
 
@@ -219,7 +226,7 @@ def run(
                   f"(asked for {n_trials}); nothing to run. Pass --trials to ask for more.")
     else:
         resumed = f" (resuming: {done} already finished)" if done else ""
-        out.print(f"Study [bold]{escape(study.name)}[/bold] in {escape(url)}: running to "
+        out.print(f"Study [bold]{escape(study.name)}[/bold] in {escape(_shown(url))}: running to "
                   f"{n_trials} trials{resumed} on {where}, sampler {sampler_text(study.sampler)}.")
     start = time.perf_counter()
     try:
@@ -370,9 +377,9 @@ def studies(storage: StorageOption = None) -> None:
     url = _existing_storage(storage)
     summaries = list_studies(url)
     if not summaries:
-        _out().print(f"No studies in {escape(url)} yet. Start one with: hpo run studies/digits_mlp.py")
+        _out().print(f"No studies in {escape(_shown(url))} yet. Start one with: hpo run studies/digits_mlp.py")
         return
-    _out().print(studies_table(summaries, url))
+    _out().print(studies_table(summaries, _shown(url)))
 
 
 @app.command()

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hpo.storage.engine import display_url
 from hpo.reports.tables import format_duration, format_number, format_param, sparkline, value_label
 from hpo.trial import FrozenTrial
 
@@ -137,7 +138,7 @@ def study_view(study: Study) -> Group:
     """Everything stored about a study: definition, settings, counts and best trial."""
     record = study._record
     info = _kv_table(f"Study {study.name!r}")
-    info.add_row("storage", escape(study.storage.url))
+    info.add_row("storage", escape(display_url(study.storage.url)))
     info.add_row("direction", study.direction)
     info.add_row("objective", escape(objective_text(record.objective)))
     options = record.objective.get("options")
