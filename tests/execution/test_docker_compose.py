@@ -70,3 +70,19 @@ def test_dockerfile_installs_cpu_torch_with_the_constraints():
     assert "--index-url https://download.pytorch.org/whl/cpu -c constraints.txt torch" in text
     assert 'ENTRYPOINT ["hpo"]' in text
     assert "torch==" in (ROOT / "constraints.txt").read_text()
+
+
+def test_postgres_needs_a_password_that_lives_outside_the_file(compose):
+    """Issue 9: no trust auth; the password is a secret from the environment, never in a URL."""
+    services = compose["services"]
+    postgres = services["postgres"]
+    assert "POSTGRES_HOST_AUTH_METHOD" not in postgres["environment"]
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/pg_password"
+    assert compose["secrets"]["pg_password"] == {"environment": "HPO_PG_PASSWORD"}
+    for name in ("postgres", "create", "worker", "leaderboard"):
+        assert "pg_password" in services[name]["secrets"]
+    for name in ("create", "worker", "leaderboard"):
+        entry = services[name]["entrypoint"]
+        assert entry[:2] == ["sh", "-c"] and "PGPASSWORD" in entry[2] and "exec hpo" in entry[2]
+        assert ":" not in services[name]["environment"]["HPO_STORAGE"].split("@")[0].split("//")[1]
+    assert "HPO_PG_PASSWORD=" in (ROOT / "docker" / ".env.example").read_text()
