@@ -4,9 +4,12 @@ What one run measures, per system and worker count: completed trials per second 
 fixed window (all workers start together on a barrier), p99 claim latency, errors that
 reached the worker (lock errors among them), and lost / duplicate trials. Systems:
 
-- ``hpo-sqlite``, ``hpo-pg``: our worker loop (random sampler) on a SQLite file / PostgreSQL.
+- ``hpo-sqlite``, ``hpo-pg``: our worker loop (random sampler) on a SQLite file / PostgreSQL;
+  ``hpo-sqlite-full``: the same on SQLite with ``?synchronous=full`` (hpo's default is NORMAL).
 - ``optuna-rdb``, ``optuna-rdb-wal``: Optuna's RDBStorage on a SQLite file, default journal
-  and WAL; ``optuna-journal``: Optuna's JournalStorage(JournalFileBackend).
+  and WAL (both at SQLite's default ``synchronous=FULL``); ``optuna-rdb-wal-normal``: WAL
+  with ``synchronous=NORMAL`` like hpo's default; ``optuna-journal``: Optuna's
+  JournalStorage(JournalFileBackend).
 - ``raw-sqlite``: the limit: bare ``sqlite3`` in WAL, per trial one BEGIN IMMEDIATE claim
   (read counter, insert, bump) and one completing UPDATE.
 
@@ -35,7 +38,8 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 CTX = multiprocessing.get_context("forkserver")
-SYSTEMS = ("hpo-sqlite", "hpo-pg", "optuna-rdb", "optuna-rdb-wal", "optuna-journal", "raw-sqlite")
+SYSTEMS = ("hpo-sqlite", "hpo-sqlite-full", "hpo-pg", "optuna-rdb", "optuna-rdb-wal",
+           "optuna-rdb-wal-normal", "optuna-journal", "raw-sqlite")
 
 
 def objective(params: dict[str, Any], reporter: Any) -> float:
@@ -81,6 +85,11 @@ def _optuna_worker(storage_spec: tuple[str, str], name: str, seconds: float, bar
 
         storage: Any = JournalStorage(JournalFileBackend(where))
     else:
+        if kind == "rdb-normal":  # Optuna has no option for it: set it on every connection
+            from sqlalchemy import Engine, event
+
+            event.listen(Engine, "connect",
+                         lambda conn, _: conn.execute("PRAGMA synchronous=NORMAL"))
         storage = optuna.storages.RDBStorage(where)
     study = optuna.load_study(study_name=name, storage=storage,
                               sampler=optuna.samplers.RandomSampler(seed=os.getpid()))
@@ -137,7 +146,8 @@ def _setup(system: str, folder: Path, pg: str | None) -> tuple[Any, tuple[Any, .
         import hpo
         from hpo.space import Float
 
-        url = f"sqlite:///{folder / 'hpo.db'}" if system == "hpo-sqlite" else pg
+        url = {"hpo-sqlite": f"sqlite:///{folder / 'hpo.db'}",
+               "hpo-sqlite-full": f"sqlite:///{folder / 'hpo.db'}?synchronous=full"}.get(system, pg)
         study = hpo.create_study(name, storage=url, space={"x": Float(-1, 1)},
                                  objective=objective, sampler="random", seed=0)
 
@@ -162,10 +172,10 @@ def _setup(system: str, folder: Path, pg: str | None) -> tuple[Any, tuple[Any, .
             storage: Any = JournalStorage(JournalFileBackend(spec[1]))
         else:
             path = folder / "optuna.db"
-            if system == "optuna-rdb-wal":  # WAL is a property of the file: set it before use
+            if system.startswith("optuna-rdb-wal"):  # WAL is a property of the file: set it first
                 with sqlite3.connect(path) as c:
                     c.execute("PRAGMA journal_mode=WAL")
-            spec = ("rdb", f"sqlite:///{path}")
+            spec = ("rdb-normal" if system.endswith("-normal") else "rdb", f"sqlite:///{path}")
             storage = optuna.storages.RDBStorage(spec[1])
         optuna.create_study(study_name=name, storage=storage)
 
