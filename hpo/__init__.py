@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "delete_study": "hpo.study",
     "list_studies": "hpo.study",
     "Study": "hpo.study",
+    "StudySettings": "hpo.settings",
     "register_model": "hpo.registry",
     "FrozenTrial": "hpo.trial",
     "TrialState": "hpo.trial",
@@ -41,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "StorageError": "hpo.errors",
     "SchemaVersionError": "hpo.errors",
     "StudyNotFoundError": "hpo.errors",
+    "StudyExistsError": "hpo.errors",
     "StudyMismatchError": "hpo.errors",
     "SearchSpaceExhausted": "hpo.errors",
     "TrialPruned": "hpo.errors",
@@ -74,6 +76,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         SchemaVersionError,
         SearchSpaceExhausted,
         StorageError,
+        StudyExistsError,
         StudyMismatchError,
         StudyNotFoundError,
         TrialPruned,
@@ -81,5 +84,6 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from hpo.objective import Reporter, TrialResult
     from hpo.pruning import MedianPruner, NopPruner, SuccessiveHalvingPruner
     from hpo.registry import register_model
+    from hpo.settings import StudySettings
     from hpo.study import Study, create_study, delete_study, list_studies, load_study
     from hpo.trial import FrozenTrial, TrialState

@@ -10,6 +10,7 @@ file that cannot be loaded (text columns, NaNs, no rows).
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ def _has_no_rows(path: Path) -> bool:
         return False
     try:
         with path.open() as f:
-            lines = [line for _, line in zip(range(2), f)]
+            lines = list(itertools.islice(f, 2))
     except OSError:
         return False
     return len(lines) < 2 or not lines[1].strip()

@@ -20,10 +20,10 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hpo.errors import ConfigError
-from hpo.validation import Interval, Predicate, validate
+from hpo.validation import Constraint, Interval, Predicate, validate
 
 __all__ = ["StudySettings", "SETTING_NAMES"]
 
@@ -33,7 +33,7 @@ def _is_artifacts(value: Any) -> bool:
                                                and str(value).strip() != "")
 
 
-_CONSTRAINTS = {
+_CONSTRAINTS: dict[str, list[Constraint]] = {
     "max_retries": [Interval(int, 0, 1000)],
     "heartbeat_interval": [Interval(float, 0.1, 3600)],
     "grace_period": [Interval(float, 0.5, 7 * 24 * 3600)],
@@ -45,7 +45,7 @@ _CONSTRAINTS = {
 
 
 @dataclass(frozen=True)
-class StudySettings:
+class StudySettings(Mapping[str, Any]):
     """How the workers of one study behave. Every field is validated on construction.
 
     Attributes:
@@ -64,7 +64,7 @@ class StudySettings:
     heartbeat_interval: float = 5.0
     grace_period: float = 60.0
     keep_weights: int = 5
-    artifacts: str | None | bool = None
+    artifacts: str | Literal[False] | None = None
     pruner: Any = field(default_factory=lambda: {"name": "none"})
 
     def __post_init__(self) -> None:
@@ -129,20 +129,11 @@ class StudySettings:
             raise KeyError(key)
         return getattr(self, key)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key) if key in SETTING_NAMES else default
-
-    def keys(self) -> list[str]:
-        return list(SETTING_NAMES)
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in SETTING_NAMES]
-
     def __iter__(self) -> Iterator[str]:
         return iter(SETTING_NAMES)
 
-    def __contains__(self, key: object) -> bool:
-        return key in SETTING_NAMES
+    def __len__(self) -> int:
+        return len(SETTING_NAMES)
 
 
 def _pruner_config(spec: Any) -> Any:

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -209,7 +209,7 @@ class Heartbeat:
                 log.warning("heartbeat failed: %s", e)
 
 
-def fail_stale(study: Study, settings: dict[str, Any] | None = None) -> list[int]:
+def fail_stale(study: Study, settings: Mapping[str, Any] | None = None) -> list[int]:
     """Fail (and re-queue, per ``max_retries``) trials whose worker stopped beating."""
     settings = settings or study.settings
     return study.storage.fail_stale(study.id, grace_seconds=float(settings["grace_period"]),

@@ -33,25 +33,36 @@ def test_display_url_masks_the_password():
     assert PASSWORD not in display_url(f"not a url://u:{PASSWORD}@h/db")
 
 
+@pytest.fixture
+def private_pg() -> str:
+    """A PostgreSQL database of this test's own (the shared one may hold a 'quadratic')."""
+    import uuid
+
+    import psycopg
+
+    base = require_postgres()
+    name = f"hpo_mask_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_postgres_password_is_masked_in_run_show_and_studies(tmp_path):
-    base = require_postgres()  # trust auth: the password is accepted and ignored
-    url = base.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@", 1)
+def test_postgres_password_is_masked_in_run_show_and_studies(tmp_path, private_pg):
+    # trust auth: the password is accepted and ignored, so the URL works as given
+    url = private_pg.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@", 1)
     assert PASSWORD in url
-    if "quadratic" in hpo.storage.get_storage(base).study_names():  # a crashed earlier run
-        hpo.delete_study("quadratic", storage=base)
-    try:
-        outputs = [run_hpo("run", STUDY_FILE, "--trials", "2", "--storage", url, cwd=tmp_path),
-                   run_hpo("show", "quadratic", "--storage", url, cwd=tmp_path),
-                   run_hpo("studies", "--storage", url, cwd=tmp_path)]
-        for done in outputs:
-            assert done.returncode == 0, done.stderr
-            assert PASSWORD not in done.stdout + done.stderr
-        assert "postgres:***@" in outputs[0].stdout  # the banner still says where
-        assert "***" in outputs[1].stdout and "***" in outputs[2].stdout
-    finally:
-        hpo.delete_study("quadratic", storage=base)
+    outputs = [run_hpo("run", STUDY_FILE, "--trials", "2", "--storage", url, cwd=tmp_path),
+               run_hpo("show", "quadratic", "--storage", url, cwd=tmp_path),
+               run_hpo("studies", "--storage", url, cwd=tmp_path)]
+    for done in outputs:
+        assert done.returncode == 0, done.stderr
+        assert PASSWORD not in done.stdout + done.stderr
+    assert "postgres:***@" in outputs[0].stdout  # the banner still says where
+    assert "***" in outputs[1].stdout and "***" in outputs[2].stdout
 
 
 EVIL = """

@@ -66,7 +66,11 @@ def test_bad_settings_name_the_field_and_value_and_write_nothing(storage_url, st
                          **{field: value})
     with pytest.raises(ConfigError, match=field if field != "pruner" or value == 5 else "pruner"):
         StudySettings(**{field: value})
-    assert Storage(storage_url).study_names() == before
+    after = Storage(storage_url).study_names()
+    if storage_url.startswith("sqlite"):
+        assert after == before
+    else:  # PostgreSQL is one database shared with concurrent tests: check our name only
+        assert study_name not in after
 
 
 def test_unknown_setting_is_named(sqlite_url):

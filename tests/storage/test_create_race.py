@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import hpo
-from hpo.space import Float
 from benchmarks.create_race import run_rounds
+from hpo.space import Float
 
 ROOT = Path(__file__).resolve().parents[2]
 
