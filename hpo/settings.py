@@ -99,7 +99,7 @@ class StudySettings(Mapping[str, Any]):
             raise ConfigError(f"The 'settings' parameter of {owner} must be a StudySettings or a "
                               f"dict. Got {base!r} instead.")
         given = dict(base.to_dict() if isinstance(base, StudySettings) else base or {})
-        given.update({k: v for k, v in overrides.items() if v is not None or k == "artifacts"})
+        given.update(overrides)
         unknown = sorted(set(given) - set(SETTING_NAMES))
         if unknown:
             raise ConfigError(f"{owner} got unknown option(s) {unknown}; allowed: "

@@ -238,7 +238,7 @@ class Study:
         if not isinstance(params, Mapping):
             raise ConfigError(f"The 'params' parameter of enqueue must be a dict. Got {params!r} instead.")
         checked = self.space.validate_params(params, field="enqueue(params)")
-        attrs = _user_attrs(user_attrs, owner="enqueue")
+        attrs = check_user_attrs(user_attrs, owner="enqueue")
         claim = self.storage.claim_new(self.id, "enqueue", Proposal(checked, info={"user_attrs": attrs}),
                                        state=TrialState.WAITING)
         if claim.status != ClaimStatus.CREATED or claim.trial is None:
@@ -309,10 +309,6 @@ def _told_state(state: TrialState | str | None) -> TrialState:
     check_param("state", state.value if isinstance(state, TrialState) else state,
                 [Options(allowed)], owner="tell")
     return TrialState(state)
-
-
-def _user_attrs(attrs: Any, *, owner: str) -> dict[str, Any]:
-    return check_user_attrs(attrs, owner=owner)
 
 
 def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dataset: Any,
@@ -416,9 +412,11 @@ def create_study(
     name = check_study_name(name)
     check_param("load_if_exists", load_if_exists, [bool], owner="create_study")
     search_space = SearchSpace(space)
-    study_settings = StudySettings.build(settings, pruner=pruner, **options)
+    if pruner is not None:
+        options["pruner"] = pruner
+    study_settings = StudySettings.build(settings, **options)
     study_seed = check_seed(seed)
-    attrs = _user_attrs(user_attrs, owner="create_study")
+    attrs = check_user_attrs(user_attrs, owner="create_study")
     spec = _objective_spec(objective, model, dataset, metric, model_options)
     if direction is None:
         direction = metric_direction(metric, model) if model else "minimize"

@@ -29,6 +29,7 @@ from hpo.errors import (
     HPOError,
     SchemaVersionError,
     StorageError,
+    StudyExistsError,
     StudyMismatchError,
     WorkerInterrupted,
 )
@@ -73,7 +74,7 @@ def _handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except SchemaVersionError as e:
+        except (SchemaVersionError, StudyExistsError) as e:
             _fail(str(e), 2)
         except (StorageError, _Failure) as e:
             _fail(str(e), 1)
