@@ -1,8 +1,10 @@
 """Shared fixtures: real SQLite files and a real PostgreSQL database, one contract for both.
 
-PostgreSQL tests need a server at HPO_PG_URL (default postgresql://postgres@127.0.0.1:5432/hpo_test;
-`scripts/ensure_postgres.sh` starts it and creates the database). Without one they skip
-and say why; under CI=true they fail instead, because CI must exercise PostgreSQL.
+PostgreSQL tests need a server at HPO_PG_URL (default postgresql://postgres@127.0.0.1:5432/
+hpo_test_s<SCHEMA_VERSION>; `scripts/ensure_postgres.sh` starts the server, and the database
+is created on first use). One database per schema version: branches of different schema
+versions share the server without refusing each other's database. Without a server the
+tests skip and say why; under CI=true they fail instead, because CI must exercise PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,8 +15,24 @@ from collections.abc import Iterator
 
 import pytest
 
-PG_URL = os.environ.get("HPO_PG_URL", "postgresql://postgres@127.0.0.1:5432/hpo_test")
+def _default_pg_url() -> str:
+    from hpo.storage.schema import SCHEMA_VERSION
+
+    return f"postgresql://postgres@127.0.0.1:5432/hpo_test_s{SCHEMA_VERSION}"
+
+
+PG_URL = os.environ.get("HPO_PG_URL") or _default_pg_url()
 _pg_state: dict[str, object] = {}
+
+
+def _create_database_if_missing(psycopg: object) -> None:
+    base, name = PG_URL.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", connect_timeout=3, autocommit=True) as conn:  # type: ignore[attr-defined]
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            try:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            except psycopg.errors.DuplicateDatabase:  # type: ignore[attr-defined]  # a parallel run made it
+                pass
 
 
 def _pg_available() -> str | None:
@@ -23,7 +41,8 @@ def _pg_available() -> str | None:
         try:
             import psycopg
 
-            with psycopg.connect(PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3) as conn:
+            _create_database_if_missing(psycopg)
+            with psycopg.connect(PG_URL, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
             _pg_state["reason"] = None
         except Exception as e:  # noqa: BLE001 - any failure means: skip with the reason
