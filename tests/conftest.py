@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+
 def _default_pg_url() -> str:
     from hpo.storage.schema import SCHEMA_VERSION
 
