@@ -4,6 +4,7 @@ study is deleted under it."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,26 +37,35 @@ def test_concurrent_creators_one_creates_the_others_load(storage_url, tmp_path, 
 
 @pytest.mark.slow
 def test_a_worker_of_a_deleted_study_stops_and_writes_nothing_into_its_successor(storage_url, study_name):
+    """The worker is paused mid-trial while its study is deleted and a new one of the same
+    name created, so its next write surely meets the successor (the case ids decide)."""
     hpo.create_study(study_name, storage=storage_url, space={"x": Float(-1, 1)}, seed=0,
-                     heartbeat_interval=0.2, grace_period=1.0)
-    env = {**os.environ, "HPO_TEST_SLEEP": "0.4"}
+                     heartbeat_interval=1.0, grace_period=30.0)
+    env = {**os.environ, "HPO_TEST_SLEEP": "0.5"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "hpo", "worker", study_name, "--storage", storage_url,
          "--objective", "tests.execution.helpers:slow", "--trials", "200"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while hpo.load_study(study_name, storage=storage_url).counts().get("COMPLETE", 0) < 2:
+        deadline = time.monotonic() + 90
+        while True:  # two trials done, and the third one just started (inside its sleep)
+            study = hpo.load_study(study_name, storage=storage_url)
+            counts = study.counts()
+            if counts.get("COMPLETE", 0) >= 2 and counts.get("RUNNING", 0) == 1:
+                break
             assert worker.poll() is None and time.monotonic() < deadline, worker.communicate()
-            time.sleep(0.1)
+            time.sleep(0.05)
+        time.sleep(0.1)
+        worker.send_signal(signal.SIGSTOP)
         hpo.delete_study(study_name, storage=storage_url)
         successor = hpo.create_study(study_name, storage=storage_url, space={"y": Float(0, 1)},
                                      seed=1)
+        worker.send_signal(signal.SIGCONT)
         _, err = worker.communicate(timeout=60)
     finally:
         if worker.poll() is None:
+            worker.send_signal(signal.SIGCONT)
             worker.kill()
     assert worker.returncode not in (0, None)
-    assert "deleted" in err, err[-2000:]
-    time.sleep(0.5)  # a straggling heartbeat or write would have landed by now
+    assert "was deleted" in err, err[-2000:]  # (the tmp path holds "deleted" too)
     assert successor.trials == []
