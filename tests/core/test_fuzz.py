@@ -20,7 +20,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import hpo  # noqa: E402
 from hpo.errors import HPOError  # noqa: E402
-from hpo.execution.worker import run_trial  # noqa: E402
+from hpo.execution.worker import evaluate  # noqa: E402
 from hpo.settings import SETTING_NAMES  # noqa: E402
 from hpo.space import Categorical, Float, Int  # noqa: E402
 from hpo.storage import Storage  # noqa: E402
@@ -174,7 +174,10 @@ def test_an_objective_result_is_stored_or_fails_its_trial(fuzz_url: str, result:
     study = hpo.create_study("results", storage=fuzz_url, space={"x": Float(0, 1)}, seed=0,
                              load_if_exists=True)
     trial = study.ask()
-    state = run_trial(study, trial, lambda p, r: result)
+    outcome = evaluate(study, trial, lambda p, r: result)  # what a worker does, then stores
+    study.storage.finish(outcome.trial_id, outcome.state, value=outcome.value,
+                         metrics=outcome.metrics, error=outcome.error)
+    state = outcome.state.value
     stored = study.trials[trial.number]
     event(state)
     assert stored.state.value == state and state in ("COMPLETE", "FAILED")  # never left RUNNING
