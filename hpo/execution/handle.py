@@ -7,7 +7,7 @@ on execution (``optimize`` runs workers), never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,7 +40,7 @@ class StudyHandle(Protocol):
     def seed(self) -> int: ...
 
     @property
-    def settings(self) -> dict[str, Any]: ...
+    def settings(self) -> Mapping[str, Any]: ...  # a StudySettings
 
     @property
     def artifacts_root(self) -> Path | None: ...
