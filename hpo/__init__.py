@@ -49,7 +49,37 @@ _EXPORTS: dict[str, str] = {
 }
 _SUBMODULES = ("samplers", "space", "models")
 
-__all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
+__all__ = [
+    "__version__",
+    "create_study",
+    "load_study",
+    "delete_study",
+    "list_studies",
+    "Study",
+    "StudySettings",
+    "register_model",
+    "FrozenTrial",
+    "TrialState",
+    "Reporter",
+    "TrialResult",
+    "MedianPruner",
+    "SuccessiveHalvingPruner",
+    "NopPruner",
+    "HyperbandPruner",
+    "HPOError",
+    "InvalidSpaceError",
+    "ConfigError",
+    "StorageError",
+    "SchemaVersionError",
+    "StudyNotFoundError",
+    "StudyExistsError",
+    "StudyMismatchError",
+    "SearchSpaceExhausted",
+    "TrialPruned",
+    "samplers",
+    "space",
+    "models",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -232,8 +232,8 @@ class Study:
 
         Returns the trial number it was given.
         """
-        from hpo.trial import Proposal
         from hpo.storage import ClaimStatus
+        from hpo.trial import Proposal
 
         if not isinstance(params, Mapping):
             raise ConfigError(f"The 'params' parameter of enqueue must be a dict. Got {params!r} instead.")

@@ -15,9 +15,8 @@ conditional parameters, so one leaderboard ranks both. The score is validation R
 
 from __future__ import annotations
 
-from hpo.models.family_choice import FamilyChoice
-
 import hpo
+from hpo.models.family_choice import FamilyChoice
 from hpo.space import Categorical, Float, Int
 
 N_TRIALS = 30

@@ -13,9 +13,8 @@ parameters), so one leaderboard compares both. Needs the ``torch`` extra.
 
 from __future__ import annotations
 
-from hpo.models.family_choice import FamilyChoice
-
 import hpo
+from hpo.models.family_choice import FamilyChoice
 from hpo.space import Categorical, Float, Int
 
 N_TRIALS = 24

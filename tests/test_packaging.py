@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import sysconfig
-import tomllib
 import venv
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,11 +66,22 @@ def test_wheel_installs_models_as_hpo_models(tmp_path: Path) -> None:
     code = ("import importlib.util, hpo, hpo.models.metrics as m; "
             "from hpo.cli.examples import example_files; assert 'digits_mlp' in example_files(); "
             "assert importlib.util.find_spec('models') is None; "
-            "assert hpo.__file__.startswith(%r), hpo.__file__; print(m.get_metric('accuracy').name)"
-            % str(purelib))
+            f"assert hpo.__file__.startswith({str(purelib)!r}), hpo.__file__; "
+            "print(m.get_metric('accuracy').name)")
     result = subprocess.run([str(python), "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "accuracy"
+
+
+def test_lazy_exports_match_all() -> None:
+    """__all__ is a literal (for linters and IDEs); it must name exactly what __getattr__ serves."""
+    import hpo
+    import hpo.storage
+
+    assert set(hpo.__all__) == {*hpo._EXPORTS, *hpo._SUBMODULES, "__version__"}
+    assert set(hpo.storage.__all__) == {*hpo.storage._EXPORTS, "DEFAULT_STORAGE", "get_storage"}
+    for name in hpo.__all__:
+        assert getattr(hpo, name) is not None
 
 
 def test_import_hpo_stays_light() -> None:

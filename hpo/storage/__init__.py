@@ -27,7 +27,23 @@ _EXPORTS: dict[str, str] = {
     "sqlite_path": "hpo.storage.engine",
 }
 
-__all__ = ["DEFAULT_STORAGE", "get_storage", *_EXPORTS]
+__all__ = [
+    "DEFAULT_STORAGE",
+    "get_storage",
+    "Storage",
+    "StudyRecord",
+    "StudySummary",
+    "Snapshot",
+    "Claim",
+    "ClaimStatus",
+    "Outcome",
+    "utcnow",
+    "display_url",
+    "is_memory",
+    "is_sqlite",
+    "normalize_url",
+    "sqlite_path",
+]
 
 _OPEN: dict[str, Any] = {}
 

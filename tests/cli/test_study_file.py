@@ -10,8 +10,8 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
-from hpo.errors import ConfigError
 from hpo.cli.study_file import load_attribute, load_study_file
+from hpo.errors import ConfigError
 
 QUADRATIC = Path(__file__).with_name("quadratic_study.py")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hpo.models.datasets import load_dataset
 
 import hpo
 from hpo.errors import ConfigError
+from hpo.models.datasets import load_dataset
 from hpo.space import Float, Int
 
 

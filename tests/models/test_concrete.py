@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hpo.models.datasets import dataset_to_spec, load_dataset
 
 from hpo.errors import ConfigError
+from hpo.models.datasets import dataset_to_spec, load_dataset
 
 DATA = Path(__file__).resolve().parents[2] / "models" / "data"
 
@@ -44,7 +44,6 @@ def test_concrete_takes_no_options() -> None:
 
 def test_an_mlp_learns_concrete() -> None:
     from hpo.models.sklearn_mlp import SklearnMLPRegressorTrainer
-
     from hpo.objective import NullReporter
 
     result = SklearnMLPRegressorTrainer(max_epochs=30).fit(

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from hpo.errors import ConfigError
-from hpo.models.splits import make_folds
 from hpo.models.datasets import Dataset, dataset_names, dataset_to_spec, load_dataset
+from hpo.models.splits import make_folds
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hpo.models.family_choice import FamilyChoice
-from hpo.models.sklearn_mlp import SklearnMLPClassifierTrainer, SklearnMLPRegressorTrainer
 
 from hpo.errors import ConfigError
 from hpo.model_objective import callable_path
+from hpo.models.family_choice import FamilyChoice
+from hpo.models.sklearn_mlp import SklearnMLPClassifierTrainer, SklearnMLPRegressorTrainer
 from hpo.objective import NullReporter
 
 

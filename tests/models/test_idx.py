@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from hpo.errors import ConfigError
 from hpo.models import idx
 from hpo.models.datasets import dataset_to_spec, load_dataset
 from hpo.models.idx import data_home, find_files, read_idx
 from hpo.models.splits import make_folds
-
-from hpo.errors import ConfigError
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 HAS_FASHION = (FASHION / "train-images-idx3-ubyte.gz").is_file()
@@ -81,7 +81,6 @@ def test_folds_test_on_exactly_the_t10k_rows(tmp_path: Path) -> None:
 
 def test_trainers_score_the_official_test_set(tmp_path: Path) -> None:
     from hpo.models.sklearn_mlp import SklearnMLPClassifierTrainer
-
     from hpo.objective import NullReporter
 
     write_set(tmp_path / "set", n_train=200, n_test=50)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from hpo.errors import ConfigError, TrialPruned
-from hpo.objective import NullReporter, TrialResult
-from hpo.registry import get_model
 from hpo.models.datasets import load_dataset
 from hpo.models.sklearn_mlp import SklearnMLPClassifierTrainer, SklearnMLPRegressorTrainer
+from hpo.objective import NullReporter, TrialResult
+from hpo.registry import get_model
 
 
 class PruneAt(NullReporter):

@@ -13,14 +13,14 @@ from sklearn.metrics import log_loss, roc_auc_score
 from torch import nn
 
 from hpo.errors import ConfigError, TrialPruned
+from hpo.models import torch_trainer
+from hpo.models.datasets import load_dataset
+from hpo.models.splits import make_folds
+from hpo.models.torch_components import parse_params
+from hpo.models.torch_fcnn import ACTIVATIONS, FCNN, INITS
+from hpo.models.torch_trainer import TorchMLPClassifierTrainer, TorchMLPRegressorTrainer, load_model
 from hpo.objective import NullReporter
 from hpo.registry import get_model
-from hpo.models import torch_trainer
-from hpo.models.splits import make_folds
-from hpo.models.datasets import load_dataset
-from hpo.models.torch_fcnn import ACTIVATIONS, FCNN, INITS
-from hpo.models.torch_components import parse_params
-from hpo.models.torch_trainer import TorchMLPClassifierTrainer, TorchMLPRegressorTrainer, load_model
 
 MOONS = {"name": "moons", "n_samples": 60, "noise": 0.2}
 POLY = {"name": "poly", "n_samples": 60}

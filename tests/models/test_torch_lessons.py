@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
+from hpo.errors import ConfigError
 from hpo.models.sklearn_mlp import SklearnMLPClassifierTrainer
 from hpo.models.torch_components import ProbabilityMSELoss, make_loss, parse_params, train_epoch
 from hpo.models.torch_fcnn import FCNN
 from hpo.models.torch_trainer import TorchMLPClassifierTrainer, TorchMLPRegressorTrainer, load_model
-from torch import nn
-
-from hpo.errors import ConfigError
 from hpo.objective import NullReporter
 
 MOONS = {"name": "moons", "n_samples": 60, "noise": 0.2}  # 48 training rows after the test split
