@@ -56,10 +56,14 @@ def time_hpo(n: int, repeats: int, warm: bool = False) -> float:
 
     X, y = _history(n)
     space = PROB.space()
-    hist = [FrozenTrial(i, TrialState.COMPLETE, {f"x{k}": float(v) for k, v in enumerate(x)}, float(f))
-            for i, (x, f) in enumerate(zip(X, y, strict=True))]
+    hist = [
+        FrozenTrial(i, TrialState.COMPLETE, {f"x{k}": float(v) for k, v in enumerate(x)}, float(f))
+        for i, (x, f) in enumerate(zip(X, y, strict=True))
+    ]
     if warm:
-        attrs = GPSampler(seed=0).ask(space, hist[:-1], [], seed_sequence(0, n - 1)).info["user_attrs"]
+        attrs = (
+            GPSampler(seed=0).ask(space, hist[:-1], [], seed_sequence(0, n - 1)).info["user_attrs"]
+        )
         last = hist[-1]
         hist[-1] = FrozenTrial(last.number, last.state, last.params, last.value, user_attrs=attrs)
     times = []
@@ -77,9 +81,16 @@ def _optuna_study(n: int) -> tuple[object, dict[str, object]]:
     X, y = _history(n)
     dists = {f"x{i}": optuna.distributions.FloatDistribution(0.0, 1.0) for i in range(PROB.dim)}
     study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
-    study.add_trials([optuna.trial.create_trial(params={f"x{k}": float(v) for k, v in enumerate(x)},
-                                                distributions=dists, value=float(f))
-                      for x, f in zip(X, y, strict=True)])
+    study.add_trials(
+        [
+            optuna.trial.create_trial(
+                params={f"x{k}": float(v) for k, v in enumerate(x)},
+                distributions=dists,
+                value=float(f),
+            )
+            for x, f in zip(X, y, strict=True)
+        ]
+    )
     return study, dists
 
 
@@ -105,8 +116,13 @@ def time_bayes_opt(n: int, repeats: int) -> float:
     X, y = _history(n)
     times = []
     for r in range(repeats):
-        opt = BayesianOptimization(None, {f"x{i}": (0.0, 1.0) for i in range(PROB.dim)},
-                                   random_state=r, verbose=0, allow_duplicate_points=True)
+        opt = BayesianOptimization(
+            None,
+            {f"x{i}": (0.0, 1.0) for i in range(PROB.dim)},
+            random_state=r,
+            verbose=0,
+            allow_duplicate_points=True,
+        )
         for x, f in zip(X, y, strict=True):
             opt.register(params={f"x{k}": float(v) for k, v in enumerate(x)}, target=-float(f))
         t0 = _clock()
@@ -131,9 +147,13 @@ def time_skopt(n: int, repeats: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", default="50,100,200,400,1000")
-    ap.add_argument("--samplers", default="hpo-gp,hpo-gp-warm,optuna-gp-cold,optuna-gp-warm,bayes_opt,skopt")
+    ap.add_argument(
+        "--samplers", default="hpo-gp,hpo-gp-warm,optuna-gp-cold,optuna-gp-warm,bayes_opt,skopt"
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-after", type=float, default=12.0)
     ap.add_argument("--wall", action="store_true", help="wall-clock instead of process CPU time")
@@ -141,9 +161,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.wall:
         os.environ["HPO_BENCH_WALL"] = "1"
     warnings.filterwarnings("ignore")
-    timers = {"hpo-gp": time_hpo, "hpo-gp-warm": lambda n, r: time_hpo(n, r, warm=True), "optuna-gp-cold": lambda n, r: time_optuna(n, r, warm=False),
-              "optuna-gp-warm": lambda n, r: time_optuna(n, r, warm=True),
-              "bayes_opt": time_bayes_opt, "skopt": time_skopt}
+    timers = {
+        "hpo-gp": time_hpo,
+        "hpo-gp-warm": lambda n, r: time_hpo(n, r, warm=True),
+        "optuna-gp-cold": lambda n, r: time_optuna(n, r, warm=False),
+        "optuna-gp-warm": lambda n, r: time_optuna(n, r, warm=True),
+        "bayes_opt": time_bayes_opt,
+        "skopt": time_skopt,
+    }
     sizes = [int(s) for s in args.sizes.split(",")]
     names = args.samplers.split(",")
     table: dict[str, dict[int, float | None]] = {s: {} for s in names}
@@ -158,8 +183,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:15s} n={n:5d}  {table[name][n]:.3f} s", flush=True)
             skipping = not name.startswith("hpo-") and table[name][n] > args.skip_after  # type: ignore[operator]
     clock = "wall-clock" if args.wall else "process CPU"
-    print(f"\n{clock} seconds per proposal on Hartmann-6 (one thread; median of "
-          f"{args.repeats} asks up to 400 trials, one ask above):\n")
+    print(
+        f"\n{clock} seconds per proposal on Hartmann-6 (one thread; median of "
+        f"{args.repeats} asks up to 400 trials, one ask above):\n"
+    )
     print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
     print("|---" * (len(sizes) + 1) + "|")
     for name in names:
@@ -172,8 +199,12 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             if name.startswith("hpo-"):
                 continue
-            cells = [f"{table[name][n] / table[ours][n]:.1f}x"  # type: ignore[operator]
-                     if table[name][n] is not None else "-" for n in sizes]
+            cells = [
+                f"{table[name][n] / table[ours][n]:.1f}x"  # type: ignore[operator]
+                if table[name][n] is not None
+                else "-"
+                for n in sizes
+            ]
             print(f"| {name} | " + " | ".join(cells) + " |")
 
 

@@ -45,8 +45,19 @@ from scipy.stats import rankdata  # noqa: E402
 from benchmarks.functions import PROBLEMS, Problem, get_problem  # noqa: E402
 
 OURS = ["hpo-ei", "hpo-ucb", "hpo-pi"]
-PEERS = ["random", "optuna-tpe", "optuna-gp", "bo-ucb", "bo-ei", "bo-pi", "skopt-ei", "skopt-pi",
-         "skopt-lcb", "botorch-logei", "smac-bb"]
+PEERS = [
+    "random",
+    "optuna-tpe",
+    "optuna-gp",
+    "bo-ucb",
+    "bo-ei",
+    "bo-pi",
+    "skopt-ei",
+    "skopt-pi",
+    "skopt-lcb",
+    "botorch-logei",
+    "smac-bb",
+]
 ALL = [*OURS, "hpo-ei-b4", *PEERS]
 REF = "random-ref"  # extra random runs: the score's 0 on problems without a known optimum
 Runner = Callable[[Problem, int, int], list[float]]
@@ -66,11 +77,22 @@ def _run_hpo(acq: str, batch: int = 1) -> Runner:
             for _ in range(min(batch, budget - len(history))):
                 number = len(history) + len(pending)
                 p = sampler.ask(space, history, pending, seed_sequence(seed, number), "minimize")
-                pending.append(FrozenTrial(number, TrialState.RUNNING, p.params,
-                                           user_attrs=p.info.get("user_attrs", {})))
-            history += [FrozenTrial(t.number, TrialState.COMPLETE, t.params, prob(t.params),
-                                    user_attrs=t.user_attrs) for t in pending]
+                pending.append(
+                    FrozenTrial(
+                        number,
+                        TrialState.RUNNING,
+                        p.params,
+                        user_attrs=p.info.get("user_attrs", {}),
+                    )
+                )
+            history += [
+                FrozenTrial(
+                    t.number, TrialState.COMPLETE, t.params, prob(t.params), user_attrs=t.user_attrs
+                )
+                for t in pending
+            ]
         return [t.value for t in history]  # type: ignore[misc]
+
     return run
 
 
@@ -86,17 +108,23 @@ def _run_optuna(kind: str) -> Runner:
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore")
-        sampler = (optuna.samplers.TPESampler(seed=seed) if kind == "tpe"
-                   else optuna.samplers.GPSampler(seed=seed))
+        sampler = (
+            optuna.samplers.TPESampler(seed=seed)
+            if kind == "tpe"
+            else optuna.samplers.GPSampler(seed=seed)
+        )
         study = optuna.create_study(sampler=sampler)
-        dists = {f"x{i}": optuna.distributions.FloatDistribution(float(lo), float(hi))
-                 for i, (lo, hi) in enumerate(prob.bounds)}
+        dists = {
+            f"x{i}": optuna.distributions.FloatDistribution(float(lo), float(hi))
+            for i, (lo, hi) in enumerate(prob.bounds)
+        }
         out = []
         for _ in range(budget):
             trial = study.ask(dists)
             out.append(prob(trial.params))
             study.tell(trial, out[-1])
         return out
+
     return run
 
 
@@ -105,18 +133,27 @@ def _run_bayes_opt(kind: str) -> Runner:
         from bayes_opt import BayesianOptimization, acquisition
 
         warnings.filterwarnings("ignore")
-        acq = {"ucb": lambda: acquisition.UpperConfidenceBound(kappa=2.576, random_state=seed),
-               "ei": lambda: acquisition.ExpectedImprovement(xi=0.01, random_state=seed),
-               "pi": lambda: acquisition.ProbabilityOfImprovement(xi=0.01, random_state=seed)}[kind]()
+        acq = {
+            "ucb": lambda: acquisition.UpperConfidenceBound(kappa=2.576, random_state=seed),
+            "ei": lambda: acquisition.ExpectedImprovement(xi=0.01, random_state=seed),
+            "pi": lambda: acquisition.ProbabilityOfImprovement(xi=0.01, random_state=seed),
+        }[kind]()
         bounds = {f"x{i}": (float(lo), float(hi)) for i, (lo, hi) in enumerate(prob.bounds)}
-        opt = BayesianOptimization(None, bounds, acquisition_function=acq, random_state=seed,
-                                   verbose=0, allow_duplicate_points=True)
+        opt = BayesianOptimization(
+            None,
+            bounds,
+            acquisition_function=acq,
+            random_state=seed,
+            verbose=0,
+            allow_duplicate_points=True,
+        )
         out: list[float] = []
         for i in range(budget):  # maximize()'s default: 5 random points, then suggest()
             p = opt._space.array_to_params(opt._space.random_sample()) if i < 5 else opt.suggest()
             out.append(prob({k: float(v) for k, v in p.items()}))
             opt.register(params=p, target=-out[-1])
         return out
+
     return run
 
 
@@ -125,14 +162,19 @@ def _run_skopt(kind: str) -> Runner:
         from skopt import Optimizer
 
         warnings.filterwarnings("ignore")
-        opt = Optimizer([(float(lo), float(hi)) for lo, hi in prob.bounds], base_estimator="GP",
-                        acq_func=kind, random_state=seed)
+        opt = Optimizer(
+            [(float(lo), float(hi)) for lo, hi in prob.bounds],
+            base_estimator="GP",
+            acq_func=kind,
+            random_state=seed,
+        )
         out: list[float] = []
         for _ in range(budget):
             x = opt.ask()
             out.append(prob.f(np.array(x)))
             opt.tell(x, out[-1])
         return out
+
     return run
 
 
@@ -153,7 +195,7 @@ def _run_botorch(prob: Problem, budget: int, seed: int) -> list[float]:
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     lo, hi = prob.bounds[:, 0], prob.bounds[:, 1]
-    U = list(qmc.Sobol(prob.dim, scramble=True, seed=seed).random(16)[:min(10, budget)])
+    U = list(qmc.Sobol(prob.dim, scramble=True, seed=seed).random(16)[: min(10, budget)])
     out = [prob.f(lo + u * (hi - lo)) for u in U]
     unit = torch.stack([torch.zeros(prob.dim), torch.ones(prob.dim)]).double()
     while len(out) < budget:
@@ -185,8 +227,12 @@ def _run_smac(prob: Problem, budget: int, seed: int) -> list[float]:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        scenario = Scenario(cs, deterministic=True, n_trials=budget, seed=seed, output_directory=tmp)
-        smac = BlackBoxFacade(scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40)
+        scenario = Scenario(
+            cs, deterministic=True, n_trials=budget, seed=seed, output_directory=tmp
+        )
+        smac = BlackBoxFacade(
+            scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40
+        )
         out: list[float] = []
         for _ in range(budget):
             info = smac.ask()
@@ -196,12 +242,22 @@ def _run_smac(prob: Problem, budget: int, seed: int) -> list[float]:
 
 
 RUNNERS: dict[str, Runner] = {
-    "hpo-ei": _run_hpo("ei"), "hpo-ucb": _run_hpo("ucb"), "hpo-pi": _run_hpo("pi"),
-    "hpo-ei-b4": _run_hpo("ei", batch=4), "random": _run_random,
-    "optuna-tpe": _run_optuna("tpe"), "optuna-gp": _run_optuna("gp"),
-    "bo-ucb": _run_bayes_opt("ucb"), "bo-ei": _run_bayes_opt("ei"), "bo-pi": _run_bayes_opt("pi"),
-    "skopt-ei": _run_skopt("EI"), "skopt-pi": _run_skopt("PI"), "skopt-lcb": _run_skopt("LCB"),
-    "botorch-logei": _run_botorch, "smac-bb": _run_smac, REF: _run_random,
+    "hpo-ei": _run_hpo("ei"),
+    "hpo-ucb": _run_hpo("ucb"),
+    "hpo-pi": _run_hpo("pi"),
+    "hpo-ei-b4": _run_hpo("ei", batch=4),
+    "random": _run_random,
+    "optuna-tpe": _run_optuna("tpe"),
+    "optuna-gp": _run_optuna("gp"),
+    "bo-ucb": _run_bayes_opt("ucb"),
+    "bo-ei": _run_bayes_opt("ei"),
+    "bo-pi": _run_bayes_opt("pi"),
+    "skopt-ei": _run_skopt("EI"),
+    "skopt-pi": _run_skopt("PI"),
+    "skopt-lcb": _run_skopt("LCB"),
+    "botorch-logei": _run_botorch,
+    "smac-bb": _run_smac,
+    REF: _run_random,
 }
 
 
@@ -209,13 +265,20 @@ def _task(args: tuple[str, str, int, int]) -> dict[str, object]:
     problem, sampler, seed, budget = args
     t0 = time.perf_counter()
     values = RUNNERS[sampler](get_problem(problem), budget, seed)
-    return {"problem": problem, "sampler": sampler, "seed": seed, "values": values,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "problem": problem,
+        "sampler": sampler,
+        "seed": seed,
+        "values": values,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def random_median_regret(prob: Problem, budget: int, runs: int = 201) -> float:
     """Median simple regret of uniform random search after ``budget`` evaluations."""
-    return float(np.median([prob.regret(min(_run_random(prob, budget, 10_000 + s))) for s in range(runs)]))
+    return float(
+        np.median([prob.regret(min(_run_random(prob, budget, 10_000 + s))) for s in range(runs)])
+    )
 
 
 def _best(run: dict[str, object], budget: int) -> float:
@@ -237,17 +300,26 @@ def report(results: list[dict[str, object]], budget: int) -> str:
         if prob.known_optimum:
             ref = random_median_regret(prob, budget)
         else:
-            rand = [prob.regret(_best(r, budget), f_best) for r in here if r["sampler"] in ("random", REF)]
+            rand = [
+                prob.regret(_best(r, budget), f_best)
+                for r in here
+                if r["sampler"] in ("random", REF)
+            ]
             ref = float(np.median(rand)) if rand else float("nan")
-            notes.append(f"{p}: best {100 * f_best:.2f}%, median random {100 * (f_best + ref):.2f}% "
-                         f"({len(rand)} random runs)")
+            notes.append(
+                f"{p}: best {100 * f_best:.2f}%, median random {100 * (f_best + ref):.2f}% "
+                f"({len(rand)} random runs)"
+            )
         for s in samplers:
             runs = [r for r in here if r["sampler"] == s]
             if not runs:
                 continue
             regrets = np.array([prob.regret(_best(r, budget), f_best) for r in runs])
-            logr[p, s] = (float(np.mean(np.log10(np.maximum(regrets, 1e-8)))) if prob.known_optimum
-                          else float(np.mean([100 * _best(r, budget) for r in runs])))
+            logr[p, s] = (
+                float(np.mean(np.log10(np.maximum(regrets, 1e-8))))
+                if prob.known_optimum
+                else float(np.mean([100 * _best(r, budget) for r in runs]))
+            )
             score[p, s] = float(np.mean(100 * (1 - regrets / ref))) if ref > 0 else 100.0
             secs[s] += sum(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
     ranks: dict[str, list[float]] = {s: [] for s in samplers}
@@ -258,41 +330,73 @@ def report(results: list[dict[str, object]], budget: int) -> str:
             ranks[s].append(float(rank))
     head = "| sampler | " + " | ".join(problems) + " | mean rank | mean score | run time s |"
     sep = "|---" * (len(problems) + 4) + "|"
-    mlp = "" if all(get_problem(p).known_optimum for p in problems) else (
-        " mlp-*: mean best CV error in % (1 - accuracy, or 1 - R² for diabetes), lower is better.")
-    lines = [f"Mean log10 simple regret after {budget} evaluations (lower is better; regret floored "
-             f"at 1e-8).{mlp} Mean rank over problems (ties at 2 decimals share a rank); mean "
-             "normalized score; run time = wall seconds summed over this sampler's runs.", "", head, sep]
+    mlp = (
+        ""
+        if all(get_problem(p).known_optimum for p in problems)
+        else (
+            " mlp-*: mean best CV error in % (1 - accuracy, or 1 - R² for diabetes), lower is "
+            "better."
+        )
+    )
+    lines = [
+        f"Mean log10 simple regret after {budget} evaluations (lower is better; regret floored "
+        f"at 1e-8).{mlp} Mean rank over problems (ties at 2 decimals share a rank); mean "
+        "normalized score; run time = wall seconds summed over this sampler's runs.",
+        "",
+        head,
+        sep,
+    ]
     for s in sorted(samplers, key=lambda s: np.mean(ranks[s])):
         cells = [f"{logr[p, s]:.2f}" if (p, s) in logr else "-" for p in problems]
         sc = [score[p, s] for p in problems if (p, s) in score]
-        lines.append(f"| {s} | " + " | ".join(cells) + f" | {np.mean(ranks[s]):.2f} | "
-                     f"{np.mean(sc):.1f} | {secs[s]:.0f} |")
+        lines.append(
+            f"| {s} | " + " | ".join(cells) + f" | {np.mean(ranks[s]):.2f} | "
+            f"{np.mean(sc):.1f} | {secs[s]:.0f} |"
+        )
     best = "optimum" if not mlp else "optimum, or best value any run found on mlp-*"
-    lines += ["", f"Normalized score (100 = {best}, 0 = median random search, mean over seeds):", "",
-              "| sampler | " + " | ".join(problems) + " |", "|---" * (len(problems) + 1) + "|"]
+    lines += [
+        "",
+        f"Normalized score (100 = {best}, 0 = median random search, mean over seeds):",
+        "",
+        "| sampler | " + " | ".join(problems) + " |",
+        "|---" * (len(problems) + 1) + "|",
+    ]
     for s in sorted(samplers, key=lambda s: np.mean(ranks[s])):
-        lines.append(f"| {s} | " + " | ".join(f"{score[p, s]:.1f}" if (p, s) in score else "-"
-                                                for p in problems) + " |")
+        lines.append(
+            f"| {s} | "
+            + " | ".join(f"{score[p, s]:.1f}" if (p, s) in score else "-" for p in problems)
+            + " |"
+        )
     if notes:
         lines += ["", "Reference values: " + "; ".join(notes) + "."]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--problems", default="branin,hartmann3,hartmann6,levy4,rosenbrock4,rastrigin4,ackley5")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--problems", default="branin,hartmann3,hartmann6,levy4,rosenbrock4,rastrigin4,ackley5"
+    )
     ap.add_argument("--samplers", default=",".join(ALL))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--seed0", type=int, default=0, help="first seed")
     ap.add_argument("--budget", type=int, default=40)
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--out", default=None, help="write raw results (JSON) here, after every run")
-    ap.add_argument("--ref-runs", type=int, default=6,
-                    help="extra random-search runs per problem without a known optimum (mlp-*)")
+    ap.add_argument(
+        "--ref-runs",
+        type=int,
+        default=6,
+        help="extra random-search runs per problem without a known optimum (mlp-*)",
+    )
     ap.add_argument("--load", default=None, help="report from a saved JSON instead of running")
-    ap.add_argument("--gp-options", default="{}",
-                    help='JSON of extra GPSampler arguments for hpo-*, e.g. \'{"beta": 4}\'')
+    ap.add_argument(
+        "--gp-options",
+        default="{}",
+        help="JSON of extra GPSampler arguments for hpo-*, e.g. '{\"beta\": 4}'",
+    )
     args = ap.parse_args(argv)
     os.environ["HPO_BENCH_GP_OPTIONS"] = args.gp_options  # inherited by the pool's processes
     if args.load:
@@ -301,8 +405,11 @@ def main(argv: list[str] | None = None) -> None:
     else:
         tasks = []
         for p in args.problems.split(","):
-            tasks += [(p, s, seed, args.budget) for s in args.samplers.split(",")
-                      for seed in range(args.seed0, args.seed0 + args.seeds)]
+            tasks += [
+                (p, s, seed, args.budget)
+                for s in args.samplers.split(",")
+                for seed in range(args.seed0, args.seed0 + args.seeds)
+            ]
             if not get_problem(p).known_optimum:
                 tasks += [(p, REF, 10_000 + i, args.budget) for i in range(args.ref_runs)]
         for _, s, _, _ in tasks:
@@ -313,9 +420,12 @@ def main(argv: list[str] | None = None) -> None:
         with ProcessPoolExecutor(args.processes) as pool:
             for i, r in enumerate(pool.map(_task, tasks)):  # in order: problem by problem
                 results.append(r)
-                print(f"[{time.perf_counter() - t0:6.0f} s] {i + 1}/{len(tasks)} {r['problem']} "
-                      f"{r['sampler']} seed {r['seed']}: best {min(r['values']):.4g} "  # type: ignore[call-overload]
-                      f"({float(r['seconds']):.1f} s)", flush=True)  # type: ignore[arg-type]
+                print(
+                    f"[{time.perf_counter() - t0:6.0f} s] {i + 1}/{len(tasks)} {r['problem']} "
+                    f"{r['sampler']} seed {r['seed']}: best {min(r['values']):.4g} "  # type: ignore[call-overload]
+                    f"({float(r['seconds']):.1f} s)",
+                    flush=True,
+                )  # type: ignore[arg-type]
                 if args.out:
                     with open(args.out, "w") as fh:
                         json.dump(results, fh)

@@ -37,14 +37,23 @@ def run(args: tuple[str, str, int, int, int]) -> tuple[str, str, int, int, int, 
         u = space.encode(p.params)
         if i >= startup:
             at_bound += int(np.any((u <= 1e-9) | (u >= 1 - 1e-9)))
-        history.append(FrozenTrial(i, TrialState.COMPLETE, p.params, prob(p.params),
-                                   user_attrs=p.info.get("user_attrs", {})))
+        history.append(
+            FrozenTrial(
+                i,
+                TrialState.COMPLETE,
+                p.params,
+                prob(p.params),
+                user_attrs=p.info.get("user_attrs", {}),
+            )
+        )
     best = min(float(t.value) for t in history)  # type: ignore[arg-type]
     return acq, dataset, seed, at_bound, budget - startup, best
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--acquisitions", default="ei")
     ap.add_argument("--datasets", default=",".join(MLP_DATASETS))
     ap.add_argument("--seeds", type=int, default=3)
@@ -52,17 +61,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--startup", type=int, default=10)
     ap.add_argument("--processes", type=int, default=1)
     args = ap.parse_args(argv)
-    tasks = [(a, d, s, args.budget, args.startup) for a in args.acquisitions.split(",")
-             for d in args.datasets.split(",") for s in range(args.seeds)]
+    tasks = [
+        (a, d, s, args.budget, args.startup)
+        for a in args.acquisitions.split(",")
+        for d in args.datasets.split(",")
+        for s in range(args.seeds)
+    ]
     with ProcessPoolExecutor(args.processes) as pool:
         results = list(pool.map(run, tasks))
-    print("| acquisition | dataset | seed | proposals at a bound | best CV error % |\n|---|---|---|---|---|")
+    print(
+        "| acquisition | dataset | seed | proposals at a bound | best CV error % "
+        "|\n|---|---|---|---|---|"
+    )
     for acq, d, s, k, n, best in results:
         print(f"| {acq} | {d} | {s} | {k}/{n} | {100 * best:.2f} |")
     for acq in args.acquisitions.split(","):
         rows = [r for r in results if r[0] == acq]
-        print(f"\n{acq}: {sum(r[3] for r in rows)} of {sum(r[4] for r in rows)} proposals after start-up "
-              "had at least one parameter at a bound")
+        print(
+            f"\n{acq}: {sum(r[3] for r in rows)} of {sum(r[4] for r in rows)} proposals after "
+            f"start-up "
+            "had at least one parameter at a bound"
+        )
 
 
 if __name__ == "__main__":

@@ -46,22 +46,49 @@ def _space(points: int) -> dict[str, Any]:
 
 
 def _worker(url: str, study: str, sleep: float) -> subprocess.Popen[bytes]:
-    env = {**os.environ, SLEEP_ENV: str(sleep), "HPO_THREADS_PER_WORKER": "1",
-           "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "hpo", "worker", study, "--storage", url,
-                             "--objective", "benchmarks.chaos:objective"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        SLEEP_ENV: str(sleep),
+        "HPO_THREADS_PER_WORKER": "1",
+        "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hpo",
+            "worker",
+            study,
+            "--storage",
+            url,
+            "--objective",
+            "benchmarks.chaos:objective",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
-def run(url: str, *, points: int, workers: int, seconds: float, sleep: float, seed: int) -> dict[str, Any]:
+def run(
+    url: str, *, points: int, workers: int, seconds: float, sleep: float, seed: int
+) -> dict[str, Any]:
     import hpo
     from hpo.storage import sqlite_path
     from hpo.trial import TrialState
 
     name = f"chaos-{uuid.uuid4().hex[:8]}"
-    study = hpo.create_study(name, storage=url, space=_space(points), sampler="grid", seed=seed,
-                             objective=objective, heartbeat_interval=0.5, grace_period=2.0,
-                             max_retries=100)
+    study = hpo.create_study(
+        name,
+        storage=url,
+        space=_space(points),
+        sampler="grid",
+        seed=seed,
+        objective=objective,
+        heartbeat_interval=0.5,
+        grace_period=2.0,
+        max_retries=100,
+    )
     n_points = study.sampler.grid_size(study.space)
     rng = random.Random(seed)
     started = time.monotonic()
@@ -97,10 +124,18 @@ def run(url: str, *, points: int, workers: int, seconds: float, sleep: float, se
         with sqlite3.connect(path) as conn:
             integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
     hpo.delete_study(name, storage=url)
-    return {"kills": kills, "mid_trial": mid, "trials": len(trials), "complete": len(complete),
-            "lost": n_points - len(set(complete)), "duplicated": len(complete) - len(set(complete)),
-            "left": sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials),
-            "integrity": integrity, "wall_s": round(wall, 1), "worker_errors": errors}
+    return {
+        "kills": kills,
+        "mid_trial": mid,
+        "trials": len(trials),
+        "complete": len(complete),
+        "lost": n_points - len(set(complete)),
+        "duplicated": len(complete) - len(set(complete)),
+        "left": sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials),
+        "integrity": integrity,
+        "wall_s": round(wall, 1),
+        "worker_errors": errors,
+    }
 
 
 def main() -> None:
@@ -112,15 +147,26 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.2, help="seconds per trial")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print("storage | kills | mid-trial | trials | complete | lost | duplicated | left RUNNING/WAITING "
-          "| integrity | wall s")
+    print(
+        "storage | kills | mid-trial | trials | complete | lost | duplicated | left "
+        "RUNNING/WAITING "
+        "| integrity | wall s"
+    )
     for url in args.storage:
-        r = run(url, points=args.points, workers=args.workers, seconds=args.seconds,
-                sleep=args.sleep, seed=args.seed)
+        r = run(
+            url,
+            points=args.points,
+            workers=args.workers,
+            seconds=args.seconds,
+            sleep=args.sleep,
+            seed=args.seed,
+        )
         backend = url.split(":", 1)[0]
-        print(f"{backend} | {r['kills']} | {r['mid_trial']} | {r['trials']} | {r['complete']} | "
-              f"{r['lost']} | {r['duplicated']} | {r['left']} | {r['integrity']} | {r['wall_s']}",
-              flush=True)
+        print(
+            f"{backend} | {r['kills']} | {r['mid_trial']} | {r['trials']} | {r['complete']} | "
+            f"{r['lost']} | {r['duplicated']} | {r['left']} | {r['integrity']} | {r['wall_s']}",
+            flush=True,
+        )
         for err in r["worker_errors"]:
             print(f"  worker error: {err}")
 

@@ -38,16 +38,22 @@ def _creator(tasks: Any, results: Any, barrier: Any) -> None:
         url, name, load_if_exists = task
         barrier.wait()
         try:
-            study = hpo.create_study(name, storage=url, space={"x": Float(0.0, 1.0)},
-                                     load_if_exists=load_if_exists, seed=0,
-                                     user_attrs={"creator": os.getpid()})
+            study = hpo.create_study(
+                name,
+                storage=url,
+                space={"x": Float(0.0, 1.0)},
+                load_if_exists=load_if_exists,
+                seed=0,
+                user_attrs={"creator": os.getpid()},
+            )
             results.put((os.getpid(), study.id, None))
         except Exception as e:  # noqa: BLE001 - every failure is reported, by type
             results.put((os.getpid(), None, f"{type(e).__name__}: {e}"))
 
 
-def run_rounds(url: str, *, rounds: int, processes: int, load_if_exists: bool,
-               sqlite_dir: Path | None = None) -> dict[str, Any]:
+def run_rounds(
+    url: str, *, rounds: int, processes: int, load_if_exists: bool, sqlite_dir: Path | None = None
+) -> dict[str, Any]:
     """Run the rounds; returns counts and the failures (an empty list when all went right).
 
     Args:
@@ -58,14 +64,23 @@ def run_rounds(url: str, *, rounds: int, processes: int, load_if_exists: bool,
 
     tasks, results = CTX.Queue(), CTX.Queue()
     barrier = CTX.Barrier(processes)
-    workers = [CTX.Process(target=_creator, args=(tasks, results, barrier), daemon=True)
-               for _ in range(processes)]
+    workers = [
+        CTX.Process(target=_creator, args=(tasks, results, barrier), daemon=True)
+        for _ in range(processes)
+    ]
     for w in workers:
         w.start()
-    report: dict[str, Any] = {"rounds": rounds, "processes": processes, "calls": 0,
-                              "load_if_exists": load_if_exists, "failures": [], "loaded": 0,
-                              "exists_errors": 0, "creators_per_round": [],
-                              "same_id_per_round": []}
+    report: dict[str, Any] = {
+        "rounds": rounds,
+        "processes": processes,
+        "calls": 0,
+        "load_if_exists": load_if_exists,
+        "failures": [],
+        "loaded": 0,
+        "exists_errors": 0,
+        "creators_per_round": [],
+        "same_id_per_round": [],
+    }
     start = time.perf_counter()
     try:
         for r in range(rounds):
@@ -111,13 +126,24 @@ def main() -> None:
         targets = [("sqlite", Path(tmp))] + ([("postgresql", None)] if args.pg else [])
         for backend, folder in targets:
             for load_if_exists in (True, False):
-                report = run_rounds(args.pg or "", rounds=args.rounds, processes=args.processes,
-                                    load_if_exists=load_if_exists, sqlite_dir=folder)
-                summary = {k: v for k, v in report.items()
-                           if k not in ("creators_per_round", "same_id_per_round", "failures")}
-                summary.update(backend=backend, failures=len(report["failures"]),
-                               rounds_with_one_creator=sum(report["creators_per_round"]),
-                               first_failures=report["failures"][:3])
+                report = run_rounds(
+                    args.pg or "",
+                    rounds=args.rounds,
+                    processes=args.processes,
+                    load_if_exists=load_if_exists,
+                    sqlite_dir=folder,
+                )
+                summary = {
+                    k: v
+                    for k, v in report.items()
+                    if k not in ("creators_per_round", "same_id_per_round", "failures")
+                }
+                summary.update(
+                    backend=backend,
+                    failures=len(report["failures"]),
+                    rounds_with_one_creator=sum(report["creators_per_round"]),
+                    first_failures=report["failures"][:3],
+                )
                 print(json.dumps(summary), flush=True)
 
 

@@ -35,15 +35,27 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _space() -> dict[str, Any]:
     from hpo.space import Categorical, Float, Int
 
-    return {"lr": Float(1e-4, 1e-1, log=True), "layers": Int(1, 4),
-            "width": Categorical([32, 64, 128, 256]), "act": Categorical(["relu", "tanh"])}
+    return {
+        "lr": Float(1e-4, 1e-1, log=True),
+        "layers": Int(1, 4),
+        "width": Categorical([32, 64, 128, 256]),
+        "act": Categorical(["relu", "tanh"]),
+    }
 
 
 def _score(lr: float, layers: int, act: str) -> float:
@@ -62,8 +74,9 @@ def build(db: Path, n: int, epochs: int = 10, seed: int = 0) -> None:
     if db.exists():
         db.unlink()
     url = f"sqlite:///{db}"
-    study = hpo.create_study("big", space=_space(), storage=url, direction="maximize",
-                             sampler="random", seed=seed)
+    study = hpo.create_study(
+        "big", space=_space(), storage=url, direction="maximize", sampler="random", seed=seed
+    )
     store = study.storage
     rng = random.Random(seed)
     start = utcnow() - timedelta(seconds=n)
@@ -79,25 +92,50 @@ def build(db: Path, n: int, epochs: int = 10, seed: int = 0) -> None:
             stop = epochs if state == "COMPLETE" else 3
             curve = [final * (1 - math.exp(-(e + 1) / 3)) for e in range(stop)]
             begun = start + timedelta(seconds=i)
-            trials.append({
-                "id": i + 1, "study_id": study.id, "number": i, "state": state,
-                "params": {"lr": lr, "layers": layers, "width": rng.choice([32, 64, 128, 256]),
-                           "act": act},
-                "value": None if state == "FAILED" else curve[-1],
-                "metrics": {"test_accuracy": final - 0.01, "best_epoch": stop - 1,
-                            "n_epochs": stop} if state == "COMPLETE" else {},
-                "user_attrs": {}, "started_at": begun, "finished_at": begun + timedelta(seconds=0.9),
-                "heartbeat_at": begun, "worker_id": f"bench-{i % 4}",
-                "error": "ValueError: diverged" if state == "FAILED" else None})
+            trials.append(
+                {
+                    "id": i + 1,
+                    "study_id": study.id,
+                    "number": i,
+                    "state": state,
+                    "params": {
+                        "lr": lr,
+                        "layers": layers,
+                        "width": rng.choice([32, 64, 128, 256]),
+                        "act": act,
+                    },
+                    "value": None if state == "FAILED" else curve[-1],
+                    "metrics": {
+                        "test_accuracy": final - 0.01,
+                        "best_epoch": stop - 1,
+                        "n_epochs": stop,
+                    }
+                    if state == "COMPLETE"
+                    else {},
+                    "user_attrs": {},
+                    "started_at": begun,
+                    "finished_at": begun + timedelta(seconds=0.9),
+                    "heartbeat_at": begun,
+                    "worker_id": f"bench-{i % 4}",
+                    "error": "ValueError: diverged" if state == "FAILED" else None,
+                }
+            )
             if state != "FAILED":
                 points += [{"trial_id": i + 1, "step": e, "value": v} for e, v in enumerate(curve)]
-        store.tx.run(lambda s, t=trials, p=points: (s.execute(insert(TrialRow), t),
-                                                    s.execute(insert(IntermediateRow), p)))
-    store.tx.run(lambda s: s.execute(update(StudyRow).where(StudyRow.id == study.id)
-                                     .values(next_number=n)))
+        store.tx.run(
+            lambda s, t=trials, p=points: (
+                s.execute(insert(TrialRow), t),
+                s.execute(insert(IntermediateRow), p),
+            )
+        )
+    store.tx.run(
+        lambda s: s.execute(update(StudyRow).where(StudyRow.id == study.id).values(next_number=n))
+    )
     store.engine.dispose()
-    print(f"built {n} trials ({epochs}-epoch curves) in {db} in {time.perf_counter() - t0:.1f} s; "
-          f"{db.stat().st_size / 1e6:.0f} MB")
+    print(
+        f"built {n} trials ({epochs}-epoch curves) in {db} in {time.perf_counter() - t0:.1f} s; "
+        f"{db.stat().st_size / 1e6:.0f} MB"
+    )
 
 
 # ---------------------------------------------------------------------- server and browser
@@ -113,9 +151,12 @@ class Dashboard:
     def __init__(self, url: str) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "hpo", "dashboard", "--storage", url,
-                                      "--port", str(self.port)], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hpo", "dashboard", "--storage", url, "--port", str(self.port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(300):
             try:
                 urllib.request.urlopen(self.base + "/api/info", timeout=2).read()
@@ -136,8 +177,9 @@ class Dashboard:
 
 
 def _browser(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium"),
-                                      args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(
+        executable_path=os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+    )
 
 
 def pages(db: Path, repeat: int) -> None:
@@ -146,18 +188,26 @@ def pages(db: Path, repeat: int) -> None:
 
     server = Dashboard(f"sqlite:///{db}")
     try:
-        routes = ["/api/studies", "/api/studies/1", "/api/studies/1/version",
-                  # the leaderboard as the page first asks for it, deep pages, other sorts
-                  "/api/studies/1/trials?state=COMPLETE",
-                  "/api/studies/1/trials?state=COMPLETE&page=2000",
-                  "/api/studies/1/trials?state=COMPLETE&page_size=500",
-                  "/api/studies/1/trials?state=COMPLETE&sort=param:lr&desc=1",
-                  "/api/studies/1/trials?state=COMPLETE&range.lr=0.001:0.01&choice.act=relu",
-                  "/api/studies/1/trials?state=COMPLETE&state=PRUNED&state=FAILED",
-                  "/api/studies/1/trials/4321",
-                  "/api/studies/1/workers", "/api/studies/1/history", "/api/studies/1/curves",
-                  "/api/studies/1/parallel", "/api/studies/1/slice?x=lr&y=layers",
-                  "/api/studies/1/importance", "/api/compare?ids=1"]
+        routes = [
+            "/api/studies",
+            "/api/studies/1",
+            "/api/studies/1/version",
+            # the leaderboard as the page first asks for it, deep pages, other sorts
+            "/api/studies/1/trials?state=COMPLETE",
+            "/api/studies/1/trials?state=COMPLETE&page=2000",
+            "/api/studies/1/trials?state=COMPLETE&page_size=500",
+            "/api/studies/1/trials?state=COMPLETE&sort=param:lr&desc=1",
+            "/api/studies/1/trials?state=COMPLETE&range.lr=0.001:0.01&choice.act=relu",
+            "/api/studies/1/trials?state=COMPLETE&state=PRUNED&state=FAILED",
+            "/api/studies/1/trials/4321",
+            "/api/studies/1/workers",
+            "/api/studies/1/history",
+            "/api/studies/1/curves",
+            "/api/studies/1/parallel",
+            "/api/studies/1/slice?x=lr&y=layers",
+            "/api/studies/1/importance",
+            "/api/compare?ids=1",
+        ]
         print("| route | median ms | max ms |\n|---|---:|---:|")
         for route in routes:
             times = [server.get_ms(route) for _ in range(repeat)]
@@ -179,7 +229,9 @@ def pages(db: Path, repeat: int) -> None:
                     rows.append((warm, timing["fcp"], timing["ready"], wall))
                 t = time.perf_counter()
                 page.click("#leaderboard-pager button:has-text('next')")
-                page.wait_for_function("document.getElementById('page-info').textContent.startsWith('page 2 ')")
+                page.wait_for_function(
+                    "document.getElementById('page-info').textContent.startsWith('page 2 ')"
+                )
                 turn = (time.perf_counter() - t) * 1000
                 t = time.perf_counter()
                 page.click("th[data-sort='param:lr']")
@@ -190,13 +242,17 @@ def pages(db: Path, repeat: int) -> None:
             browser.close()
         for warm in (False, True):
             mine = [r for r in rows if r[0] is warm]
-            print(f"{'warm' if warm else 'cold'} page load (n={len(mine)}): first paint median "
-                  f"{statistics.median(r[1] for r in mine):.0f} ms, leaderboard drawn median "
-                  f"{statistics.median(r[2] for r in mine):.0f} ms (max {max(r[2] for r in mine):.0f}), "
-                  f"load to ready as Playwright saw it {statistics.median(r[3] for r in mine):.0f} ms")
+            print(
+                f"{'warm' if warm else 'cold'} page load (n={len(mine)}): first paint median "
+                f"{statistics.median(r[1] for r in mine):.0f} ms, leaderboard drawn median "
+                f"{statistics.median(r[2] for r in mine):.0f} ms (max {max(r[2] for r in mine):.0f}), "
+                f"load to ready as Playwright saw it {statistics.median(r[3] for r in mine):.0f} ms"
+            )
         turns = [r for r in rows if r[0] == "turn"]
-        print(f"next leaderboard page: median {statistics.median(r[1] for r in turns):.0f} ms; "
-              f"re-sort by a parameter: median {statistics.median(r[2] for r in turns):.0f} ms")
+        print(
+            f"next leaderboard page: median {statistics.median(r[1] for r in turns):.0f} ms; "
+            f"re-sort by a parameter: median {statistics.median(r[2] for r in turns):.0f} ms"
+        )
     finally:
         server.close()
 
@@ -207,7 +263,11 @@ def objective(params: dict[str, Any], reporter: Any) -> dict[str, Any]:
     best = -math.inf
     for epoch in range(8):
         time.sleep(float(os.environ.get("EPOCH_SECONDS", "0.01")))
-        best = max(best, _score(params["lr"], params["layers"], params["act"]) * (1 - math.exp(-(epoch + 1) / 3)))
+        best = max(
+            best,
+            _score(params["lr"], params["layers"], params["act"])
+            * (1 - math.exp(-(epoch + 1) / 3)),
+        )
         reporter.report(epoch, best)
     return {"value": best, "best_epoch": 7}
 
@@ -228,8 +288,13 @@ def _finished_since(url: str, since: Any) -> list[tuple[str, Any]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return list(conn.execute(select(TrialRow.worker_id, TrialRow.finished_at).where(
-                TrialRow.state == "COMPLETE", TrialRow.finished_at >= since)).tuples())
+            return list(
+                conn.execute(
+                    select(TrialRow.worker_id, TrialRow.finished_at).where(
+                        TrialRow.state == "COMPLETE", TrialRow.finished_at >= since
+                    )
+                ).tuples()
+            )
     finally:
         engine.dispose()
 
@@ -287,8 +352,13 @@ class PagePoller:
         self.thread.join(10)
 
 
-def writers(rounds: int, n_workers: int, seconds: float, base_db: Path | None = None,
-            client: str = "chromium") -> None:
+def writers(
+    rounds: int,
+    n_workers: int,
+    seconds: float,
+    base_db: Path | None = None,
+    client: str = "chromium",
+) -> None:
     """trials/s of ``n_workers`` processes without and with the study page open, alternating.
 
     With ``base_db`` (a database from ``build``) every round starts from a copy of it and the
@@ -304,16 +374,22 @@ def writers(rounds: int, n_workers: int, seconds: float, base_db: Path | None = 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = _browser(p)
         for r in range(rounds):
-            for watched in ((False, True) if r % 2 == 0 else (True, False)):
+            for watched in (False, True) if r % 2 == 0 else (True, False):
                 url = f"sqlite:///{tmp}/w{r}{int(watched)}.db"
                 if base_db is not None:
                     shutil.copy(base_db, f"{tmp}/w{r}{int(watched)}.db")
                     name = "big"
                 else:
                     name = "writers"
-                    hpo.create_study(name, space=_space(), storage=url, direction="maximize",
-                                     sampler="random", seed=r,
-                                     objective=objective).storage.engine.dispose()
+                    hpo.create_study(
+                        name,
+                        space=_space(),
+                        storage=url,
+                        direction="maximize",
+                        sampler="random",
+                        seed=r,
+                        objective=objective,
+                    ).storage.engine.dispose()
                 server = page = history = poller = None
                 if watched:
                     server = Dashboard(url)
@@ -324,10 +400,16 @@ def writers(rounds: int, n_workers: int, seconds: float, base_db: Path | None = 
                         history.goto(f"{server.base}/studies/1#history")
                     else:
                         poller = PagePoller(server.base)
-                procs = [subprocess.Popen([sys.executable, __file__, "worker", url, name],
-                                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                         for _ in range(n_workers)]
+                procs = [
+                    subprocess.Popen(
+                        [sys.executable, __file__, "worker", url, name],
+                        cwd=ROOT,
+                        env={**os.environ, "PYTHONPATH": str(ROOT)},
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    for _ in range(n_workers)
+                ]
                 try:
                     rate = _measure(url, name, n_workers, seconds)
                 finally:
@@ -343,12 +425,17 @@ def writers(rounds: int, n_workers: int, seconds: float, base_db: Path | None = 
                         history.close()
                     server.close()
                 results[watched].append(rate)
-                print(f"round {r}: {'with' if watched else 'without'} dashboard: {rate:.1f} trials/s "
-                      f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                print(
+                    f"round {r}: {'with' if watched else 'without'} dashboard: {rate:.1f} trials/s "
+                    f"(load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
         browser.close()
     without, with_ = statistics.mean(results[False]), statistics.mean(results[True])
-    print(f"{n_workers} workers, mean over {rounds} rounds: without {without:.1f} trials/s, with the "
-          f"dashboard open ({client}) {with_:.1f} trials/s: {100 * with_ / without:.0f}%")
+    print(
+        f"{n_workers} workers, mean over {rounds} rounds: without {without:.1f} trials/s, with the "
+        f"dashboard open ({client}) {with_:.1f} trials/s: {100 * with_ / without:.0f}%"
+    )
 
 
 # ---------------------------------------------------------------------- optuna-dashboard
@@ -364,31 +451,57 @@ def optuna_compare(n: int, tmp: Path) -> None:
     hpo_db, optuna_db = tmp / "hpo.db", tmp / "optuna.db"
     build(hpo_db, n)
     rng = random.Random(0)
-    dists = {"lr": FloatDistribution(1e-4, 1e-1, log=True), "layers": IntDistribution(1, 4),
-             "width": CategoricalDistribution([32, 64, 128, 256]),
-             "act": CategoricalDistribution(["relu", "tanh"])}
+    dists = {
+        "lr": FloatDistribution(1e-4, 1e-1, log=True),
+        "layers": IntDistribution(1, 4),
+        "width": CategoricalDistribution([32, 64, 128, 256]),
+        "act": CategoricalDistribution(["relu", "tanh"]),
+    }
     trials = []
     for _ in range(n):
-        params = {"lr": 10 ** rng.uniform(-4, -1), "layers": rng.randint(1, 4),
-                  "width": rng.choice([32, 64, 128, 256]), "act": rng.choice(["relu", "tanh"])}
+        params = {
+            "lr": 10 ** rng.uniform(-4, -1),
+            "layers": rng.randint(1, 4),
+            "width": rng.choice([32, 64, 128, 256]),
+            "act": rng.choice(["relu", "tanh"]),
+        }
         final = _score(params["lr"], params["layers"], params["act"]) + rng.gauss(0, 0.02)
         roll = rng.random()
-        state = (TrialState.COMPLETE if roll < 0.8 else TrialState.PRUNED if roll < 0.94
-                 else TrialState.FAIL)
+        state = (
+            TrialState.COMPLETE
+            if roll < 0.8
+            else TrialState.PRUNED
+            if roll < 0.94
+            else TrialState.FAIL
+        )
         stop = 10 if state == TrialState.COMPLETE else 3
         curve = {e: final * (1 - math.exp(-(e + 1) / 3)) for e in range(stop)}
-        trials.append(create_trial(params=params, distributions=dists, state=state,
-                                   value=curve[stop - 1] if state == TrialState.COMPLETE else None,
-                                   intermediate_values={} if state == TrialState.FAIL else curve))
+        trials.append(
+            create_trial(
+                params=params,
+                distributions=dists,
+                state=state,
+                value=curve[stop - 1] if state == TrialState.COMPLETE else None,
+                intermediate_values={} if state == TrialState.FAIL else curve,
+            )
+        )
     t0 = time.perf_counter()
-    study = optuna.create_study(study_name="big", storage=f"sqlite:///{optuna_db}",
-                                direction="maximize")
+    study = optuna.create_study(
+        study_name="big", storage=f"sqlite:///{optuna_db}", direction="maximize"
+    )
     study.add_trials(trials)
     print(f"optuna study of {n} trials written in {time.perf_counter() - t0:.0f} s")
     port = _free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("optuna-dashboard")),
-                             f"sqlite:///{optuna_db}", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("optuna-dashboard")),
+            f"sqlite:///{optuna_db}",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = Dashboard(f"sqlite:///{hpo_db}")
     try:
         for _ in range(300):
@@ -397,10 +510,14 @@ def optuna_compare(n: int, tmp: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        pages = {"optuna-dashboard": f"http://127.0.0.1:{port}/dashboard/studies/1",
-                 "hpo dashboard": f"{server.base}/studies/1"}
-        apis = {"optuna-dashboard": f"http://127.0.0.1:{port}/api/studies/1",
-                "hpo dashboard": f"{server.base}/api/studies/1/trials?state=COMPLETE"}
+        pages = {
+            "optuna-dashboard": f"http://127.0.0.1:{port}/dashboard/studies/1",
+            "hpo dashboard": f"{server.base}/studies/1",
+        }
+        apis = {
+            "optuna-dashboard": f"http://127.0.0.1:{port}/api/studies/1",
+            "hpo dashboard": f"{server.base}/api/studies/1/trials?state=COMPLETE",
+        }
         with sync_playwright() as p:
             browser = _browser(p)
             for name, url in pages.items():
@@ -418,8 +535,10 @@ def optuna_compare(n: int, tmp: Path) -> None:
                     page.goto(url, wait_until="networkidle", timeout=300_000)
                     loads.append((time.perf_counter() - t) * 1000)
                     context.close()
-                print(f"| {name} | {n} | {statistics.median(api):.0f} ms ({size / 1e6:.1f} MB) | "
-                      f"{statistics.median(loads):.0f} ms |")
+                print(
+                    f"| {name} | {n} | {statistics.median(api):.0f} ms ({size / 1e6:.1f} MB) | "
+                    f"{statistics.median(loads):.0f} ms |"
+                )
             browser.close()
     finally:
         server.close()
@@ -440,11 +559,19 @@ def main() -> None:
     w.add_argument("--rounds", type=int, default=3)
     w.add_argument("--workers", type=int, default=4)
     w.add_argument("--seconds", type=float, default=20.0)
-    w.add_argument("--client", choices=["chromium", "http"], default="chromium",
-                   help="chromium: two study pages open in Chromium on this machine; http: the "
-                        "requests one open page makes, without a browser")
-    w.add_argument("--base-db", type=Path, default=None,
-                   help="continue the 'big' study of this database (from build) in every round")
+    w.add_argument(
+        "--client",
+        choices=["chromium", "http"],
+        default="chromium",
+        help="chromium: two study pages open in Chromium on this machine; http: the "
+        "requests one open page makes, without a browser",
+    )
+    w.add_argument(
+        "--base-db",
+        type=Path,
+        default=None,
+        help="continue the 'big' study of this database (from build) in every round",
+    )
     oc = sub.add_parser("optuna")
     oc.add_argument("--trials", type=int, default=10_000)
     oc.add_argument("--dir", type=Path, default=Path("/tmp/dash-optuna"))

@@ -24,8 +24,15 @@ import time
 
 from hpo.objective import NullReporter
 
-CONFIG = {"hidden_layer_sizes": [256, 128], "activation": "relu", "dropout": 0.1,
-          "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "batch_size": 128}
+CONFIG = {
+    "hidden_layer_sizes": [256, 128],
+    "activation": "relu",
+    "dropout": 0.1,
+    "optimizer": "adamw",
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "batch_size": 128,
+}
 
 
 class EpochClock(NullReporter):
@@ -39,8 +46,11 @@ class EpochClock(NullReporter):
     def report(self, step: int, value: float) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         self.rows.append((step, value, wall - self._wall, cpu - self._cpu))
-        print(f"epoch {step:2d}  val acc {value:.4f}  wall {wall - self._wall:7.2f} s  "
-              f"CPU {cpu - self._cpu:7.2f} s", flush=True)
+        print(
+            f"epoch {step:2d}  val acc {value:.4f}  wall {wall - self._wall:7.2f} s  "
+            f"CPU {cpu - self._cpu:7.2f} s",
+            flush=True,
+        )
         self._wall, self._cpu = wall, cpu
 
 
@@ -55,18 +65,31 @@ def main() -> None:
     from hpo.models.torch_trainer import TorchMLPClassifierTrainer
 
     start = time.perf_counter()
-    spec = {"name": "fashion_mnist"} if args.n_train is None else {"name": "fashion_mnist", "n_train": args.n_train}
+    spec = (
+        {"name": "fashion_mnist"}
+        if args.n_train is None
+        else {"name": "fashion_mnist", "n_train": args.n_train}
+    )
     data = load_dataset(spec)
     print(f"loaded {data.X.shape} in {time.perf_counter() - start:.1f} s ({data.n_test} test rows)")
-    trainer = TorchMLPClassifierTrainer(max_epochs=args.epochs, patience=args.epochs,
-                                        validation_fraction=1 / 6, device="cpu")
+    trainer = TorchMLPClassifierTrainer(
+        max_epochs=args.epochs, patience=args.epochs, validation_fraction=1 / 6, device="cpu"
+    )
     clock = EpochClock()
     result = trainer.fit(CONFIG, data, clock)
-    walls, cpus = [r[2] for r in clock.rows[1:]] or [clock.rows[0][2]], [r[3] for r in clock.rows[1:]] or [clock.rows[0][3]]
+    walls, cpus = (
+        [r[2] for r in clock.rows[1:]] or [clock.rows[0][2]],
+        [r[3] for r in clock.rows[1:]] or [clock.rows[0][3]],
+    )
     print(f"config {CONFIG}, {args.threads} thread(s)")
-    print(f"median epoch (after the first): wall {statistics.median(walls):.2f} s, CPU {statistics.median(cpus):.2f} s")
-    print(f"best epoch {result.metrics['best_epoch']}: val acc {result.value:.4f}, "
-          f"test acc (10,000 t10k) {result.metrics['test_accuracy']:.4f}")
+    print(
+        f"median epoch (after the first): wall {statistics.median(walls):.2f} s, CPU "
+        f"{statistics.median(cpus):.2f} s"
+    )
+    print(
+        f"best epoch {result.metrics['best_epoch']}: val acc {result.value:.4f}, "
+        f"test acc (10,000 t10k) {result.metrics['test_accuracy']:.4f}"
+    )
     print(f"total {time.perf_counter() - start:.0f} s; load average {os.getloadavg()}")
 
 

@@ -42,7 +42,9 @@ class Problem:
         return len(self.bounds)
 
     def space(self) -> SearchSpace:
-        return SearchSpace({f"x{i}": Float(float(lo), float(hi)) for i, (lo, hi) in enumerate(self.bounds)})
+        return SearchSpace(
+            {f"x{i}": Float(float(lo), float(hi)) for i, (lo, hi) in enumerate(self.bounds)}
+        )
 
     def __call__(self, params: dict[str, float]) -> float:
         return float(self.f(np.array([params[f"x{i}"] for i in range(self.dim)])))
@@ -65,11 +67,25 @@ def branin(x: NDArray[np.float64]) -> float:
 
 
 _H3_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
-_H3_P = 1e-4 * np.array([[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]])
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+_H3_P = 1e-4 * np.array(
+    [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
+)
+_H6_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 _H_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
 
 
@@ -83,14 +99,22 @@ def hartmann6(x: NDArray[np.float64]) -> float:
 
 def ackley(x: NDArray[np.float64]) -> float:
     d = len(x)
-    return float(-20 * np.exp(-0.2 * np.sqrt((x**2).sum() / d)) - np.exp(np.cos(2 * math.pi * x).sum() / d)
-                 + 20 + math.e)
+    return float(
+        -20 * np.exp(-0.2 * np.sqrt((x**2).sum() / d))
+        - np.exp(np.cos(2 * math.pi * x).sum() / d)
+        + 20
+        + math.e
+    )
 
 
 def levy(x: NDArray[np.float64]) -> float:
     w = 1 + (x - 1) / 4
     mid = ((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2)).sum()
-    return float(np.sin(math.pi * w[0]) ** 2 + mid + (w[-1] - 1) ** 2 * (1 + np.sin(2 * math.pi * w[-1]) ** 2))
+    return float(
+        np.sin(math.pi * w[0]) ** 2
+        + mid
+        + (w[-1] - 1) ** 2 * (1 + np.sin(2 * math.pi * w[-1]) ** 2)
+    )
 
 
 def rosenbrock(x: NDArray[np.float64]) -> float:
@@ -119,7 +143,10 @@ PROBLEMS: dict[str, Problem] = {
         Problem("levy10", _box(-10, 10, 10), levy, 0.0),
         Problem("rosenbrock20", _box(-5, 10, 20), rosenbrock, 0.0),
         *[Problem(f"mlp-{d}", MLP_BOUNDS.copy(), mlp_objective(d), math.nan) for d in MLP_DATASETS],
-        *[Problem(f"mlp12-{d}", MLP12_BOUNDS.copy(), mlp12_objective(d), math.nan) for d in MLP_DATASETS],
+        *[
+            Problem(f"mlp12-{d}", MLP12_BOUNDS.copy(), mlp12_objective(d), math.nan)
+            for d in MLP_DATASETS
+        ],
     ]
 }
 

@@ -41,9 +41,15 @@ def hpo_rate(history: int, trials: int, workers: int) -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/hpo.db"
-        study = hpo.create_study("gp-claims", space={f"x{i}": Float(0, 1) for i in range(DIM)},
-                                 objective=objective, direction="minimize", storage=url, seed=0,
-                                 sampler=GPSampler(acquisition="ei", n_startup_trials=history, seed=0))
+        study = hpo.create_study(
+            "gp-claims",
+            space={f"x{i}": Float(0, 1) for i in range(DIM)},
+            objective=objective,
+            direction="minimize",
+            storage=url,
+            seed=0,
+            sampler=GPSampler(acquisition="ei", n_startup_trials=history, seed=0),
+        )
         study.optimize(n_trials=history)  # Sobol start-up: cheap
         target = history + trials
         start = time.perf_counter()
@@ -61,10 +67,15 @@ def _optuna_worker(storage: Any, n: int) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name="gp-claims", storage=_optuna_storage(storage),
-                              sampler=optuna.samplers.GPSampler(seed=None, n_startup_trials=0))
-    study.optimize(lambda t: objective({f"x{i}": t.suggest_float(f"x{i}", 0, 1) for i in range(DIM)}),
-                   n_trials=n)
+    study = optuna.load_study(
+        study_name="gp-claims",
+        storage=_optuna_storage(storage),
+        sampler=optuna.samplers.GPSampler(seed=None, n_startup_trials=0),
+    )
+    study.optimize(
+        lambda t: objective({f"x{i}": t.suggest_float(f"x{i}", 0, 1) for i in range(DIM)}),
+        n_trials=n,
+    )
 
 
 def _optuna_storage(spec: tuple[str, str]) -> Any:
@@ -84,13 +95,20 @@ def optuna_rate(kind: str, history: int, trials: int, workers: int) -> float:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         spec = (kind, f"{tmp}/optuna.{'db' if kind == 'rdb' else 'log'}")
-        study = optuna.create_study(study_name="gp-claims", storage=_optuna_storage(spec),
-                                    sampler=optuna.samplers.RandomSampler(seed=0))
-        study.optimize(lambda t: objective({f"x{i}": t.suggest_float(f"x{i}", 0, 1) for i in range(DIM)}),
-                       n_trials=history)
+        study = optuna.create_study(
+            study_name="gp-claims",
+            storage=_optuna_storage(spec),
+            sampler=optuna.samplers.RandomSampler(seed=0),
+        )
+        study.optimize(
+            lambda t: objective({f"x{i}": t.suggest_float(f"x{i}", 0, 1) for i in range(DIM)}),
+            n_trials=history,
+        )
         per_worker = max(1, trials // workers)
         start = time.perf_counter()
-        procs = [CTX.Process(target=_optuna_worker, args=(spec, per_worker)) for _ in range(workers)]
+        procs = [
+            CTX.Process(target=_optuna_worker, args=(spec, per_worker)) for _ in range(workers)
+        ]
         for p in procs:
             p.start()
         for p in procs:
@@ -105,15 +123,19 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--workers", default="1,2")
     args = parser.parse_args()
-    print(f"GP claims/s after {args.history} completed trials (6-d, 1-ms objective), "
-          f"{args.trials} claims per run; load {os.getloadavg()[0]:.1f}")
+    print(
+        f"GP claims/s after {args.history} completed trials (6-d, 1-ms objective), "
+        f"{args.trials} claims per run; load {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'workers':>7} {'hpo (SQLite)':>13} {'Optuna RDB':>11} {'Optuna Journal':>15}")
     for w in (int(x) for x in args.workers.split(",")):
         ours = hpo_rate(args.history, args.trials, w)
         rdb = optuna_rate("rdb", args.history, args.trials, w)
         journal = optuna_rate("journal", args.history, args.trials, w)
-        print(f"{w:>7} {ours:>13.2f} {rdb:>11.2f} {journal:>15.2f}   "
-              f"(x{ours / rdb:.1f} RDB, x{ours / journal:.1f} Journal)")
+        print(
+            f"{w:>7} {ours:>13.2f} {rdb:>11.2f} {journal:>15.2f}   "
+            f"(x{ours / rdb:.1f} RDB, x{ours / journal:.1f} Journal)"
+        )
 
 
 if __name__ == "__main__":

@@ -103,7 +103,9 @@ def _task(args: tuple[str, int, int, str]) -> tuple[str, int, float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--samplers", default="hpo-ei,hpo-ucb,hpo-pi,optuna-gp")
     ap.add_argument("--design", choices=("own", "sobol", "optuna"), default="own")
     ap.add_argument("--seeds", type=int, default=10)
@@ -113,18 +115,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args(argv)
     samplers = args.samplers.split(",")
-    tasks = [(s, k, args.budget, args.design) for s in samplers
-             for k in range(args.seed0, args.seed0 + args.seeds)]
+    tasks = [
+        (s, k, args.budget, args.design)
+        for s in samplers
+        for k in range(args.seed0, args.seed0 + args.seeds)
+    ]
     with ProcessPoolExecutor(args.processes) as pool:
         results = list(pool.map(_task, tasks))
-    print(f"Hartmann-6, {args.budget} evaluations, start-up design '{args.design}', seeds "
-          f"{args.seed0}..{args.seed0 + args.seeds - 1}; success = within {args.tol} of {PROB.f_opt:.4f}\n")
+    print(
+        f"Hartmann-6, {args.budget} evaluations, start-up design '{args.design}', seeds "
+        f"{args.seed0}..{args.seed0 + args.seeds - 1}; success = within {args.tol} of "
+        f"{PROB.f_opt:.4f}\n"
+    )
     print("| sampler | successes | best value per seed | CPU s |\n|---|---|---|---|")
     for s in samplers:
         rows = [r for r in results if r[0] == s]
         ok = sum(r[2] - PROB.f_opt < args.tol for r in rows)
-        print(f"| {s} | {ok}/{len(rows)} | " + " ".join(f"{r[2]:.3f}" for r in rows)
-              + f" | {sum(r[3] for r in rows):.0f} |")
+        print(
+            f"| {s} | {ok}/{len(rows)} | "
+            + " ".join(f"{r[2]:.3f}" for r in rows)
+            + f" | {sum(r[3] for r in rows):.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,15 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-__all__ = ["MLP_BOUNDS", "MLP12_BOUNDS", "MLP_DATASETS", "decode", "decode12", "mlp_objective",
-           "mlp12_objective"]
+__all__ = [
+    "MLP_BOUNDS",
+    "MLP12_BOUNDS",
+    "MLP_DATASETS",
+    "decode",
+    "decode12",
+    "mlp_objective",
+    "mlp12_objective",
+]
 
 MLP_DATASETS = ("digits", "breast_cancer", "wine", "diabetes")
 MLP_BOUNDS = np.array([[-6.0, -1.0], [-4.0, -1.0], [3.0, 7.0], [5.0, 8.0]])
@@ -52,24 +59,30 @@ DIGITS_SUBSAMPLE = 900
 def decode(x: NDArray[np.float64]) -> dict[str, float | int]:
     """MLP hyperparameters for a point of ``MLP_BOUNDS`` (clipped into the box)."""
     x = np.clip(np.asarray(x, dtype=float), MLP_BOUNDS[:, 0], MLP_BOUNDS[:, 1])
-    return {"alpha": 10 ** float(x[0]), "learning_rate_init": 10 ** float(x[1]),
-            "hidden": 2 ** round(float(x[2])), "batch_size": 2 ** round(float(x[3]))}
+    return {
+        "alpha": 10 ** float(x[0]),
+        "learning_rate_init": 10 ** float(x[1]),
+        "hidden": 2 ** round(float(x[2])),
+        "batch_size": 2 ** round(float(x[3])),
+    }
 
 
-MLP12_BOUNDS = np.array([
-    [-6.0, -1.0],   # x0  log10 alpha
-    [-4.0, -1.0],   # x1  log10 learning_rate_init
-    [3.0, 7.0],     # x2  log2 units, layer 1
-    [3.0, 7.0],     # x3  log2 units, layers 2+
-    [0.5, 3.49],    # x4  hidden layers, rounded: 1..3
-    [5.0, 8.0],     # x5  log2 batch size
-    [0.0, 2.999],   # x6  activation, floored: relu, tanh, logistic
-    [-2.0, -0.5],   # x7  log10 (1 - beta_1)
-    [-4.0, -1.0],   # x8  log10 (1 - beta_2)
-    [-9.0, -6.0],   # x9  log10 epsilon
-    [10.0, 60.0],   # x10 epochs, rounded
-    [-1.0, 1.0],    # x11 learning rate multiplier per 10 epochs, log2 (a step schedule by hand)
-])
+MLP12_BOUNDS = np.array(
+    [
+        [-6.0, -1.0],  # x0  log10 alpha
+        [-4.0, -1.0],  # x1  log10 learning_rate_init
+        [3.0, 7.0],  # x2  log2 units, layer 1
+        [3.0, 7.0],  # x3  log2 units, layers 2+
+        [0.5, 3.49],  # x4  hidden layers, rounded: 1..3
+        [5.0, 8.0],  # x5  log2 batch size
+        [0.0, 2.999],  # x6  activation, floored: relu, tanh, logistic
+        [-2.0, -0.5],  # x7  log10 (1 - beta_1)
+        [-4.0, -1.0],  # x8  log10 (1 - beta_2)
+        [-9.0, -6.0],  # x9  log10 epsilon
+        [10.0, 60.0],  # x10 epochs, rounded
+        [-1.0, 1.0],  # x11 learning rate multiplier per 10 epochs, log2 (a step schedule by hand)
+    ]
+)
 _ACTIVATIONS = ("relu", "tanh", "logistic")
 
 
@@ -77,19 +90,31 @@ def decode12(x: NDArray[np.float64]) -> dict[str, object]:
     """MLP hyperparameters for a point of ``MLP12_BOUNDS`` (clipped into the box)."""
     x = np.clip(np.asarray(x, dtype=float), MLP12_BOUNDS[:, 0], MLP12_BOUNDS[:, 1])
     layers = round(float(x[4]))
-    return {"alpha": 10 ** float(x[0]), "learning_rate_init": 10 ** float(x[1]),
-            "hidden_layer_sizes": (2 ** round(float(x[2])),) + (2 ** round(float(x[3])),) * (layers - 1),
-            "batch_size": 2 ** round(float(x[5])), "activation": _ACTIVATIONS[int(x[6])],
-            "beta_1": 1 - 10 ** float(x[7]), "beta_2": 1 - 10 ** float(x[8]),
-            "epsilon": 10 ** float(x[9]), "epochs": round(float(x[10])), "lr_decay_log2": float(x[11])}
+    return {
+        "alpha": 10 ** float(x[0]),
+        "learning_rate_init": 10 ** float(x[1]),
+        "hidden_layer_sizes": (2 ** round(float(x[2])),)
+        + (2 ** round(float(x[3])),) * (layers - 1),
+        "batch_size": 2 ** round(float(x[5])),
+        "activation": _ACTIVATIONS[int(x[6])],
+        "beta_1": 1 - 10 ** float(x[7]),
+        "beta_2": 1 - 10 ** float(x[8]),
+        "epsilon": 10 ** float(x[9]),
+        "epochs": round(float(x[10])),
+        "lr_decay_log2": float(x[11]),
+    }
 
 
 @functools.cache
 def _data(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     from sklearn import datasets
 
-    loader = {"digits": datasets.load_digits, "breast_cancer": datasets.load_breast_cancer,
-              "wine": datasets.load_wine, "diabetes": datasets.load_diabetes}[name]
+    loader = {
+        "digits": datasets.load_digits,
+        "breast_cancer": datasets.load_breast_cancer,
+        "wine": datasets.load_wine,
+        "diabetes": datasets.load_diabetes,
+    }[name]
     X, y = loader(return_X_y=True)
     if name == "digits":  # a fixed, stratified 900-sample subset halves the cost of each fit
         from sklearn.model_selection import train_test_split
@@ -108,15 +133,22 @@ def _cv_error(name: str, alpha_log: float, lr_log: float, hidden: int, batch: in
     from sklearn.preprocessing import StandardScaler
 
     X, y = _data(name)
-    kw = {"hidden_layer_sizes": (hidden,), "alpha": 10**alpha_log, "learning_rate_init": 10**lr_log,
-          "batch_size": batch, "max_iter": MAX_ITER, "random_state": 0}
+    kw = {
+        "hidden_layer_sizes": (hidden,),
+        "alpha": 10**alpha_log,
+        "learning_rate_init": 10**lr_log,
+        "batch_size": batch,
+        "max_iter": MAX_ITER,
+        "random_state": 0,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow when a large step diverges
         warnings.simplefilter("ignore", UserWarning)  # batch_size above a small fold: clipped
         if name == "diabetes":
-            model = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(**kw)),
-                                               transformer=StandardScaler())
+            model = TransformedTargetRegressor(
+                make_pipeline(StandardScaler(), MLPRegressor(**kw)), transformer=StandardScaler()
+            )
             cv = KFold(FOLDS, shuffle=True, random_state=0)
             score = float(np.mean(cross_val_score(model, X, y, cv=cv, scoring="r2")))
         else:
@@ -137,10 +169,24 @@ def _cv_error12(name: str, key: tuple[float, ...]) -> float:
     p = decode12(np.array(key))
     X, y = _data(name)
     regression = name == "diabetes"
-    kw = {k: p[k] for k in ("alpha", "learning_rate_init", "hidden_layer_sizes", "batch_size",
-                            "activation", "beta_1", "beta_2", "epsilon")}
-    cv = (KFold(FOLDS, shuffle=True, random_state=0) if regression
-          else StratifiedKFold(FOLDS, shuffle=True, random_state=0))
+    kw = {
+        k: p[k]
+        for k in (
+            "alpha",
+            "learning_rate_init",
+            "hidden_layer_sizes",
+            "batch_size",
+            "activation",
+            "beta_1",
+            "beta_2",
+            "epsilon",
+        )
+    }
+    cv = (
+        KFold(FOLDS, shuffle=True, random_state=0)
+        if regression
+        else StratifiedKFold(FOLDS, shuffle=True, random_state=0)
+    )
     scores = []
     with warnings.catch_warnings():
         for w in (ConvergenceWarning, RuntimeWarning, UserWarning):
@@ -187,8 +233,13 @@ def mlp_objective(name: str):  # noqa: ANN201 - a Problem's f
 
     def f(x: NDArray[np.float64]) -> float:
         x = np.clip(np.asarray(x, dtype=float), MLP_BOUNDS[:, 0], MLP_BOUNDS[:, 1])
-        return _cv_error(name, round(float(x[0]), 9), round(float(x[1]), 9), 2 ** round(float(x[2])),
-                         2 ** round(float(x[3])))
+        return _cv_error(
+            name,
+            round(float(x[0]), 9),
+            round(float(x[1]), 9),
+            2 ** round(float(x[2])),
+            2 ** round(float(x[3])),
+        )
 
     f.__name__ = f"mlp_{name}"
     return f

@@ -41,9 +41,26 @@ def study_split(file: str, workers: int, trials: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/hpo.db"
         launched = time.time()
-        subprocess.run([sys.executable, "-m", "hpo", "run", file, "--workers", str(workers),
-                        "--trials", str(trials), "--storage", url, "--top", "0", "--no-progress"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hpo",
+                "run",
+                file,
+                "--workers",
+                str(workers),
+                "--trials",
+                str(trials),
+                "--storage",
+                url,
+                "--top",
+                "0",
+                "--no-progress",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         wall = time.time() - launched
         (summary,) = hpo.list_studies(url)
         study = hpo.load_study(summary.name, storage=url)
@@ -58,8 +75,10 @@ def study_split(file: str, workers: int, trials: int) -> None:
     print(f"  start-up to first trial  {startup:7.2f} s  {100 * startup / wall:5.1f}%")
     print(f"  training (objective)     {training_wall:7.2f} s  {100 * training_wall / wall:5.1f}%")
     print(f"  everything else          {other:7.2f} s  {100 * other / wall:5.1f}%")
-    print(f"  stored split: overhead {100 * split.overhead_fraction:.1f}% of the time workers "
-          f"held (claims, sampler, writes, gaps between trials)")
+    print(
+        f"  stored split: overhead {100 * split.overhead_fraction:.1f}% of the time workers "
+        f"held (claims, sampler, writes, gaps between trials)"
+    )
 
 
 def epoch_writes(epochs: int) -> None:
@@ -67,8 +86,13 @@ def epoch_writes(epochs: int) -> None:
     from hpo.space import Float
 
     with tempfile.TemporaryDirectory() as tmp:
-        study = hpo.create_study("epochs", space={"x": Float(0, 1)}, objective=lambda p, r: 0.0,
-                                 storage=f"sqlite:///{tmp}/hpo.db", seed=0)
+        study = hpo.create_study(
+            "epochs",
+            space={"x": Float(0, 1)},
+            objective=lambda p, r: 0.0,
+            storage=f"sqlite:///{tmp}/hpo.db",
+            seed=0,
+        )
         per_epoch = study.ask()
         t = time.perf_counter()
         for step in range(epochs):
@@ -81,8 +105,10 @@ def epoch_writes(epochs: int) -> None:
         buffered_trial.flush()
         buffered = (time.perf_counter() - t) / epochs
     print(f"one transaction per epoch: {1e3 * unbuffered:.3f} ms/epoch")
-    print(f"buffered reporter:         {1e3 * buffered:.3f} ms/epoch (amortized, "
-          f"{unbuffered / buffered:.0f}x less)")
+    print(
+        f"buffered reporter:         {1e3 * buffered:.3f} ms/epoch (amortized, "
+        f"{unbuffered / buffered:.0f}x less)"
+    )
 
 
 def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> None:
@@ -95,18 +121,46 @@ def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> Non
     print(f"{'trials':>8} {'rows':>10} {'step-only check':>16} {'whole-curve read':>17}")
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            study = hpo.create_study("pruning", space={"x": Float(0, 1)}, objective=lambda p, r: 0.0,
-                                     storage=f"sqlite:///{tmp}/hpo.db", seed=0)
+            study = hpo.create_study(
+                "pruning",
+                space={"x": Float(0, 1)},
+                objective=lambda p, r: 0.0,
+                storage=f"sqlite:///{tmp}/hpo.db",
+                seed=0,
+            )
             now = utcnow()
             with study.storage.engine.begin() as conn:  # prefill in bulk
-                conn.execute(TrialRow.__table__.insert(), [
-                    {"study_id": study.id, "number": i, "state": "COMPLETE", "params": {"x": 0.5},
-                     "value": 0.5, "metrics": {}, "user_attrs": {}, "started_at": now,
-                     "finished_at": now} for i in range(n)])
-                ids = [r[0] for r in conn.execute(TrialRow.__table__.select()
-                                                  .with_only_columns(TrialRow.id))]
-                conn.execute(IntermediateRow.__table__.insert(), [
-                    {"trial_id": tid, "step": s, "value": 0.5} for tid in ids for s in range(epochs)])
+                conn.execute(
+                    TrialRow.__table__.insert(),
+                    [
+                        {
+                            "study_id": study.id,
+                            "number": i,
+                            "state": "COMPLETE",
+                            "params": {"x": 0.5},
+                            "value": 0.5,
+                            "metrics": {},
+                            "user_attrs": {},
+                            "started_at": now,
+                            "finished_at": now,
+                        }
+                        for i in range(n)
+                    ],
+                )
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        TrialRow.__table__.select().with_only_columns(TrialRow.id)
+                    )
+                ]
+                conn.execute(
+                    IntermediateRow.__table__.insert(),
+                    [
+                        {"trial_id": tid, "step": s, "value": 0.5}
+                        for tid in ids
+                        for s in range(epochs)
+                    ],
+                )
             states = [TrialState.COMPLETE, TrialState.PRUNED]
             t = time.perf_counter()
             for _ in range(repeats):
@@ -119,7 +173,9 @@ def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     s = sub.add_parser("study")
     s.add_argument("file")

@@ -46,8 +46,9 @@ BATCH = [32, 64, 128, 256]
 
 
 def pipeline() -> Pipeline:
-    return Pipeline([("scale", StandardScaler()),
-                     ("mlp", MLPClassifier(max_iter=MAX_ITER, random_state=0))])
+    return Pipeline(
+        [("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=MAX_ITER, random_state=0))]
+    )
 
 
 def searches(budget: int, seed: int) -> dict[str, object]:
@@ -57,21 +58,38 @@ def searches(budget: int, seed: int) -> dict[str, object]:
 
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     common = {"cv": cv, "scoring": "accuracy", "n_jobs": 1}
-    dists = {"mlp__alpha": loguniform(1e-6, 1e-1), "mlp__learning_rate_init": loguniform(1e-4, 1e-1),
-             "mlp__hidden_layer_sizes": HIDDEN, "mlp__batch_size": BATCH}
-    hpo_space = {"mlp__alpha": Float(1e-6, 1e-1, log=True), "mlp__learning_rate_init": Float(1e-4, 1e-1, log=True),
-                 "mlp__hidden_layer_sizes": Categorical(HIDDEN), "mlp__batch_size": Categorical(BATCH)}
-    grid = {"mlp__alpha": [1e-5, 1e-3, 1e-1], "mlp__learning_rate_init": [1e-3, 1e-2, 1e-1],
-            "mlp__hidden_layer_sizes": [(16,), (64,)], "mlp__batch_size": [64]}
+    dists = {
+        "mlp__alpha": loguniform(1e-6, 1e-1),
+        "mlp__learning_rate_init": loguniform(1e-4, 1e-1),
+        "mlp__hidden_layer_sizes": HIDDEN,
+        "mlp__batch_size": BATCH,
+    }
+    hpo_space = {
+        "mlp__alpha": Float(1e-6, 1e-1, log=True),
+        "mlp__learning_rate_init": Float(1e-4, 1e-1, log=True),
+        "mlp__hidden_layer_sizes": Categorical(HIDDEN),
+        "mlp__batch_size": Categorical(BATCH),
+    }
+    grid = {
+        "mlp__alpha": [1e-5, 1e-3, 1e-1],
+        "mlp__learning_rate_init": [1e-3, 1e-2, 1e-1],
+        "mlp__hidden_layer_sizes": [(16,), (64,)],
+        "mlp__batch_size": [64],
+    }
     out: dict[str, object] = {
-        "HPOSearchCV (gp)": HPOSearchCV(pipeline(), hpo_space, sampler="gp", n_trials=budget,
-                                        random_state=seed, **common),
-        "HPOSearchCV (random)": HPOSearchCV(pipeline(), hpo_space, sampler="random", n_trials=budget,
-                                            random_state=seed, **common),
+        "HPOSearchCV (gp)": HPOSearchCV(
+            pipeline(), hpo_space, sampler="gp", n_trials=budget, random_state=seed, **common
+        ),
+        "HPOSearchCV (random)": HPOSearchCV(
+            pipeline(), hpo_space, sampler="random", n_trials=budget, random_state=seed, **common
+        ),
         "GridSearchCV (18 pts)": GridSearchCV(pipeline(), grid, **common),
-        "RandomizedSearchCV": RandomizedSearchCV(pipeline(), dists, n_iter=budget, random_state=seed, **common),
-        "HalvingRandomSearchCV": HalvingRandomSearchCV(pipeline(), dists, n_candidates=2 * budget, factor=3,
-                                                       random_state=seed, **common),
+        "RandomizedSearchCV": RandomizedSearchCV(
+            pipeline(), dists, n_iter=budget, random_state=seed, **common
+        ),
+        "HalvingRandomSearchCV": HalvingRandomSearchCV(
+            pipeline(), dists, n_candidates=2 * budget, factor=3, random_state=seed, **common
+        ),
     }
     try:
         from skopt import BayesSearchCV
@@ -79,11 +97,17 @@ def searches(budget: int, seed: int) -> dict[str, object]:
         from skopt.space import Real
 
         out["skopt BayesSearchCV"] = BayesSearchCV(
-            pipeline(), {"mlp__alpha": Real(1e-6, 1e-1, prior="log-uniform"),
-                         "mlp__learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
-                         "mlp__hidden_layer_sizes": SkCat([8, 16, 32, 64, 128]),
-                         "mlp__batch_size": SkCat(BATCH)},
-            n_iter=budget, random_state=seed, **common)
+            pipeline(),
+            {
+                "mlp__alpha": Real(1e-6, 1e-1, prior="log-uniform"),
+                "mlp__learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
+                "mlp__hidden_layer_sizes": SkCat([8, 16, 32, 64, 128]),
+                "mlp__batch_size": SkCat(BATCH),
+            },
+            n_iter=budget,
+            random_state=seed,
+            **common,
+        )
     except ImportError:
         print("(scikit-optimize not installed: skipped)")
     try:
@@ -93,11 +117,17 @@ def searches(budget: int, seed: int) -> dict[str, object]:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         out["optuna OptunaSearchCV (TPE)"] = OptunaSearchCV(
-            pipeline(), {"mlp__alpha": FloatDistribution(1e-6, 1e-1, log=True),
-                         "mlp__learning_rate_init": FloatDistribution(1e-4, 1e-1, log=True),
-                         "mlp__hidden_layer_sizes": CategoricalDistribution([8, 16, 32, 64, 128]),
-                         "mlp__batch_size": CategoricalDistribution(BATCH)},
-            n_trials=budget, random_state=seed, **common)
+            pipeline(),
+            {
+                "mlp__alpha": FloatDistribution(1e-6, 1e-1, log=True),
+                "mlp__learning_rate_init": FloatDistribution(1e-4, 1e-1, log=True),
+                "mlp__hidden_layer_sizes": CategoricalDistribution([8, 16, 32, 64, 128]),
+                "mlp__batch_size": CategoricalDistribution(BATCH),
+            },
+            n_trials=budget,
+            random_state=seed,
+            **common,
+        )
     except ImportError:
         print("(optuna-integration not installed: skipped)")
     return out
@@ -117,8 +147,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     args = parser.parse_args()
-    print(f"budget {args.budget} candidates x 3 folds, seeds {args.seeds}, load average at start "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"budget {args.budget} candidates x 3 folds, seeds {args.seeds}, load average at start "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print("| dataset | search | best CV accuracy (mean, min..max) | candidates | wall s (mean) |")
     print("|---|---|---|---|---|")
     for name in args.datasets:
@@ -131,11 +163,17 @@ def main() -> None:
                     started = time.perf_counter()
                     search.fit(X, y)  # type: ignore[attr-defined]
                     wall = time.perf_counter() - started
-                rows.setdefault(label, []).append((float(search.best_score_), candidates(search), wall))  # type: ignore[attr-defined]
+                rows.setdefault(label, []).append(
+                    (float(search.best_score_), candidates(search), wall)
+                )  # type: ignore[attr-defined]
         for label, runs in rows.items():
             scores = [r[0] for r in runs]
-            print(f"| {name} | {label} | {np.mean(scores):.4f} ({min(scores):.4f}..{max(scores):.4f}) | "
-                  f"{runs[0][1]} | {np.mean([r[2] for r in runs]):.1f} |", flush=True)
+            print(
+                f"| {name} | {label} | {np.mean(scores):.4f} "
+                f"({min(scores):.4f}..{max(scores):.4f}) | "
+                f"{runs[0][1]} | {np.mean([r[2] for r in runs]):.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

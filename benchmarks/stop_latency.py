@@ -42,10 +42,27 @@ def measure(sig: signal.Signals) -> tuple[float, float, int, str]:
     """(workers gone s, run exited s, exit status, last stderr line) for one stop."""
     db = os.path.join(tempfile.mkdtemp(prefix="hpo-stop-"), "hpo.db")
     env = {**os.environ, "QUADRATIC_SLEEP": "1.0"}
-    run = subprocess.Popen([sys.executable, "-m", "hpo", "run", str(STUDY_FILE), "--workers", "2",
-                            "--trials", "30", "--storage", f"sqlite:///{db}", "--no-progress"],
-                           env=env, start_new_session=True, text=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hpo",
+            "run",
+            str(STUDY_FILE),
+            "--workers",
+            "2",
+            "--trials",
+            "30",
+            "--storage",
+            f"sqlite:///{db}",
+            "--no-progress",
+        ],
+        env=env,
+        start_new_session=True,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     while len(pids := _running(db)) < 2:
         time.sleep(0.1)
     started = time.monotonic()
@@ -66,8 +83,11 @@ def main() -> None:
     for name in args.signals:
         for _ in range(args.repeat):
             gone, exited, code, line = measure(signal.Signals[name])
-            print(f"{name}: workers gone {gone:.2f} s, hpo run exited {exited:.2f} s "
-                  f"(status {code}): {line}", flush=True)
+            print(
+                f"{name}: workers gone {gone:.2f} s, hpo run exited {exited:.2f} s "
+                f"(status {code}): {line}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,16 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 CTX = multiprocessing.get_context("forkserver")
-SYSTEMS = ("hpo-sqlite", "hpo-sqlite-full", "hpo-pg", "optuna-rdb", "optuna-rdb-wal",
-           "optuna-rdb-wal-normal", "optuna-journal", "raw-sqlite")
+SYSTEMS = (
+    "hpo-sqlite",
+    "hpo-sqlite-full",
+    "hpo-pg",
+    "optuna-rdb",
+    "optuna-rdb-wal",
+    "optuna-rdb-wal-normal",
+    "optuna-journal",
+    "raw-sqlite",
+)
 
 
 def objective(params: dict[str, Any], reporter: Any) -> float:
@@ -74,8 +82,9 @@ def _hpo_worker(url: str, name: str, seconds: float, barrier: Any, out: Any) -> 
     out.put({"done": done, "latencies": latencies, "errors": errors})
 
 
-def _optuna_worker(storage_spec: tuple[str, str], name: str, seconds: float, barrier: Any,
-                   out: Any) -> None:
+def _optuna_worker(
+    storage_spec: tuple[str, str], name: str, seconds: float, barrier: Any, out: Any
+) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -88,11 +97,13 @@ def _optuna_worker(storage_spec: tuple[str, str], name: str, seconds: float, bar
         if kind == "rdb-normal":  # Optuna has no option for it: set it on every connection
             from sqlalchemy import Engine, event
 
-            event.listen(Engine, "connect",
-                         lambda conn, _: conn.execute("PRAGMA synchronous=NORMAL"))
+            event.listen(
+                Engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=NORMAL")
+            )
         storage = optuna.storages.RDBStorage(where)
-    study = optuna.load_study(study_name=name, storage=storage,
-                              sampler=optuna.samplers.RandomSampler(seed=os.getpid()))
+    study = optuna.load_study(
+        study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler(seed=os.getpid())
+    )
     mine: list[int] = []
 
     def obj(trial: Any) -> float:
@@ -124,13 +135,17 @@ def _raw_worker(path: str, seconds: float, barrier: Any, out: Any) -> None:
             t = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
             (number,) = conn.execute("SELECT next FROM counter WHERE id = 1").fetchone()
-            cur = conn.execute("INSERT INTO trials (number, state, params) VALUES (?, 'RUNNING', ?)",
-                               (number, json.dumps({"x": 0.5})))
+            cur = conn.execute(
+                "INSERT INTO trials (number, state, params) VALUES (?, 'RUNNING', ?)",
+                (number, json.dumps({"x": 0.5})),
+            )
             conn.execute("UPDATE counter SET next = ? WHERE id = 1", (number + 1,))
             conn.execute("COMMIT")
             latencies.append(time.perf_counter() - t)
-            conn.execute("UPDATE trials SET state = 'COMPLETE', value = ? WHERE id = ?",
-                         (0.25, cur.lastrowid))
+            conn.execute(
+                "UPDATE trials SET state = 'COMPLETE', value = ? WHERE id = ?",
+                (0.25, cur.lastrowid),
+            )
             done += 1
         except sqlite3.Error as e:
             errors.append(str(e))
@@ -146,18 +161,29 @@ def _setup(system: str, folder: Path, pg: str | None) -> tuple[Any, tuple[Any, .
         import hpo
         from hpo.space import Float
 
-        url = {"hpo-sqlite": f"sqlite:///{folder / 'hpo.db'}",
-               "hpo-sqlite-full": f"sqlite:///{folder / 'hpo.db'}?synchronous=full"}.get(system, pg)
-        study = hpo.create_study(name, storage=url, space={"x": Float(-1, 1)},
-                                 objective=objective, sampler="random", seed=0)
+        url = {
+            "hpo-sqlite": f"sqlite:///{folder / 'hpo.db'}",
+            "hpo-sqlite-full": f"sqlite:///{folder / 'hpo.db'}?synchronous=full",
+        }.get(system, pg)
+        study = hpo.create_study(
+            name,
+            storage=url,
+            space={"x": Float(-1, 1)},
+            objective=objective,
+            sampler="random",
+            seed=0,
+        )
 
         def check(total: int) -> tuple[int, int, int]:
             trials = study.trials
             numbers = [t.number for t in trials]
             duplicates = len(numbers) - len(set(numbers))
             complete = sum(t.state.value == "COMPLETE" for t in trials)
-            lost = (len(set(range(max(numbers, default=-1) + 1)) - set(numbers))
-                    + abs(complete - total) + sum(t.state.value == "RUNNING" for t in trials))
+            lost = (
+                len(set(range(max(numbers, default=-1) + 1)) - set(numbers))
+                + abs(complete - total)
+                + sum(t.state.value == "RUNNING" for t in trials)
+            )
             return complete, lost, duplicates
 
         return _hpo_worker, (url, name), check
@@ -191,8 +217,10 @@ def _setup(system: str, folder: Path, pg: str | None) -> tuple[Any, tuple[Any, .
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, next INTEGER)")
         c.execute("INSERT INTO counter VALUES (1, 0)")
-        c.execute("CREATE TABLE trials (id INTEGER PRIMARY KEY, number INTEGER UNIQUE, state TEXT, "
-                  "params TEXT, value REAL)")
+        c.execute(
+            "CREATE TABLE trials (id INTEGER PRIMARY KEY, number INTEGER UNIQUE, state TEXT, "
+            "params TEXT, value REAL)"
+        )
 
     def check_raw(total: int) -> tuple[int, int, int]:
         with sqlite3.connect(path) as c:
@@ -207,7 +235,9 @@ def run_one(system: str, n_workers: int, seconds: float, pg: str | None) -> dict
     with tempfile.TemporaryDirectory() as tmp:
         fn, args, check = _setup(system, Path(tmp), pg)
         barrier, out = CTX.Barrier(n_workers), CTX.Queue()
-        procs = [CTX.Process(target=fn, args=(*args, seconds, barrier, out)) for _ in range(n_workers)]
+        procs = [
+            CTX.Process(target=fn, args=(*args, seconds, barrier, out)) for _ in range(n_workers)
+        ]
         for p in procs:
             p.start()
         results = [out.get(timeout=seconds + 120) for _ in procs]
@@ -217,11 +247,15 @@ def run_one(system: str, n_workers: int, seconds: float, pg: str | None) -> dict
     latencies = sorted(x for r in results for x in r["latencies"])
     errors = [e for r in results for e in r["errors"]]
     return {
-        "system": system, "workers": n_workers, "trials_per_s": complete / seconds,
+        "system": system,
+        "workers": n_workers,
+        "trials_per_s": complete / seconds,
         "p99_claim_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,
         "errors": len(errors) + sum(c != 0 for c in codes),
         "lock_errors": sum("locked" in e or "busy" in e for e in errors),
-        "lost": lost, "duplicates": duplicates, "first_error": errors[0][:120] if errors else "",
+        "lost": lost,
+        "duplicates": duplicates,
+        "first_error": errors[0][:120] if errors else "",
     }
 
 
@@ -235,12 +269,26 @@ def _prefill(url: str, name: str, n: int) -> None:
     store = get_storage(url)
     study_id = store.get_study(name).id
     now = utcnow()
-    rows = [{"study_id": study_id, "number": i, "state": "COMPLETE", "params": {"x": 0.1},
-             "value": float(i % 997), "metrics": {}, "user_attrs": {}, "started_at": now,
-             "finished_at": now} for i in range(n)]
-    store.tx.run(lambda s: (s.execute(insert(TrialRow), rows) if rows else None,
-                            s.execute(update(StudyRow).where(StudyRow.id == study_id)
-                                      .values(next_number=n))))
+    rows = [
+        {
+            "study_id": study_id,
+            "number": i,
+            "state": "COMPLETE",
+            "params": {"x": 0.1},
+            "value": float(i % 997),
+            "metrics": {},
+            "user_attrs": {},
+            "started_at": now,
+            "finished_at": now,
+        }
+        for i in range(n)
+    ]
+    store.tx.run(
+        lambda s: (
+            s.execute(insert(TrialRow), rows) if rows else None,
+            s.execute(update(StudyRow).where(StudyRow.id == study_id).values(next_number=n)),
+        )
+    )
 
 
 def run_size(size: int, seconds: float) -> dict[str, Any]:
@@ -254,20 +302,26 @@ def run_size(size: int, seconds: float) -> dict[str, Any]:
         result = out.get(timeout=seconds + 120)
         p.join(timeout=60)
     lat = sorted(result["latencies"])
-    return {"size": size, "trials_per_s": result["done"] / seconds,
-            "p99_claim_ms": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else None}
+    return {
+        "size": size,
+        "trials_per_s": result["done"] / seconds,
+        "p99_claim_ms": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else None,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--workers", default="1,2,4,8")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--sizes", default="0,1000,10000")
     parser.add_argument("--pg", default=os.environ.get("HPO_PG_URL"))
     args = parser.parse_args()
-    CTX.set_forkserver_preload(["hpo.study", "hpo.execution.worker", "hpo.samplers.gp.sampler",
-                                "optuna"])
+    CTX.set_forkserver_preload(
+        ["hpo.study", "hpo.execution.worker", "hpo.samplers.gp.sampler", "optuna"]
+    )
     print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}", flush=True)
     rows = []
     for system in args.systems.split(","):
@@ -283,13 +337,18 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         p99 = f"{r['p99_claim_ms']:.1f}" if r["p99_claim_ms"] is not None else "-"
-        print(f"| {r['system']} | {r['workers']} | {r['trials_per_s']:.0f} | {p99} | "
-              f"{r['errors']} ({r['lock_errors']}) | {r['lost']} | {r['duplicates']} |")
+        print(
+            f"| {r['system']} | {r['workers']} | {r['trials_per_s']:.0f} | {p99} | "
+            f"{r['errors']} ({r['lock_errors']}) | {r['lost']} | {r['duplicates']} |"
+        )
     for n in sorted({r["workers"] for r in rows}):
         ours = by.get(("hpo-sqlite", n))
         if ours:
-            parts = [f"{other} {ours / by[(other, n)]:.1f}x" for other in
-                     ("optuna-rdb-wal", "optuna-rdb", "optuna-journal") if by.get((other, n))]
+            parts = [
+                f"{other} {ours / by[(other, n)]:.1f}x"
+                for other in ("optuna-rdb-wal", "optuna-rdb", "optuna-journal")
+                if by.get((other, n))
+            ]
             raw = by.get(("raw-sqlite", n))
             parts.append(f"raw limit {100 * ours / raw:.0f}%" if raw else "")
             print(f"hpo-sqlite at {n} workers vs: " + ", ".join(p for p in parts if p))
@@ -297,7 +356,9 @@ def main() -> None:
         print("\n| study size | trials/s (1 worker, SQLite) | p99 claim ms |\n|---:|---:|---:|")
         for size in [int(s) for s in args.sizes.split(",")]:
             r = run_size(size, args.seconds)
-            print(f"| {r['size']} | {r['trials_per_s']:.0f} | {r['p99_claim_ms']:.1f} |", flush=True)
+            print(
+                f"| {r['size']} | {r['trials_per_s']:.0f} | {r['p99_claim_ms']:.1f} |", flush=True
+            )
     print(f"load average after: {os.getloadavg()}")
 
 

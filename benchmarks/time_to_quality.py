@@ -45,7 +45,9 @@ from benchmarks.ttq_strategies import PEERS, RECOMMENDED, STRATEGIES, make_strat
 from benchmarks.ttq_tasks import load_table, record, table_path, tasks  # noqa: E402
 
 GRID = 101  # points of the anytime curves, 0..budget
-FIRST_SEED = 100  # strategies' seeds 100, 101, ...: not the table's Sobol seed (0), whose design hpo's
+FIRST_SEED = (
+    100  # strategies' seeds 100, 101, ...: not the table's Sobol seed (0), whose design hpo's
+)
 #                   seeded Sobol start-up would otherwise reproduce row by row
 
 
@@ -60,35 +62,59 @@ def _one(task: str, strategy: str, seed: int, budget: float) -> dict[str, Any]:
     started = time.perf_counter()
     result: RunResult = replay(runner, table, budget_s=budget, seed=seed, count_overhead=False)
     curve = result.incumbent_curve(table.max_epochs)
-    return {"task": task, "strategy": strategy, "seed": seed, "budget_s": budget,
-            "incumbent": [[t, v, int(r), _finite(table.test[r])] for t, v, r in curve],
-            "n_evaluations": len(result.evaluations), "n_full": sum(e.epochs == table.max_epochs for e in
-                                                                   result.evaluations),
-            "ask_s": result.ask_seconds, "n_asks": result.n_asks, "wall_s": time.perf_counter() - started}
+    return {
+        "task": task,
+        "strategy": strategy,
+        "seed": seed,
+        "budget_s": budget,
+        "incumbent": [[t, v, int(r), _finite(table.test[r])] for t, v, r in curve],
+        "n_evaluations": len(result.evaluations),
+        "n_full": sum(e.epochs == table.max_epochs for e in result.evaluations),
+        "ask_s": result.ask_seconds,
+        "n_asks": result.n_asks,
+        "wall_s": time.perf_counter() - started,
+    }
 
 
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def run_replays(task_names: list[str], strategies: list[str], seeds: int, budget: float, jobs: int,
-                out: Path, first_seed: int = FIRST_SEED) -> list[dict[str, Any]]:
+def run_replays(
+    task_names: list[str],
+    strategies: list[str],
+    seeds: int,
+    budget: float,
+    jobs: int,
+    out: Path,
+    first_seed: int = FIRST_SEED,
+) -> list[dict[str, Any]]:
     """Replay every (task, strategy, seed); results are appended to ``out`` as they finish."""
     done = json.loads(out.read_text()) if out.exists() else []
     have = {(r["task"], r["strategy"], r["seed"]) for r in done}
-    budgets = {task: budget * float(np.mean(Table(load_table(table_path(task))).times[:, -1]))
-               for task in task_names}
+    budgets = {
+        task: budget * float(np.mean(Table(load_table(table_path(task))).times[:, -1]))
+        for task in task_names
+    }
     # seed-major order: a run cut short still covers every task and strategy with fewer seeds
-    work = [(task, s, seed, budgets[task]) for seed in range(first_seed, first_seed + seeds)
-            for task in task_names for s in strategies if (task, s, seed) not in have]
+    work = [
+        (task, s, seed, budgets[task])
+        for seed in range(first_seed, first_seed + seeds)
+        for task in task_names
+        for s in strategies
+        if (task, s, seed) not in have
+    ]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for future in as_completed([pool.submit(_one, *w) for w in work]):
             res = future.result()
             done.append(res)
             out.write_text(json.dumps(done))
-            print(f"{res['task']:18s} {res['strategy']:22s} seed {res['seed']}: "
-                  f"best {res['incumbent'][-1][1] if res['incumbent'] else float('nan'):.4f} "
-                  f"({res['n_evaluations']} evals, {res['wall_s']:.0f} s)", flush=True)
+            print(
+                f"{res['task']:18s} {res['strategy']:22s} seed {res['seed']}: "
+                f"best {res['incumbent'][-1][1] if res['incumbent'] else float('nan'):.4f} "
+                f"({res['n_evaluations']} evals, {res['wall_s']:.0f} s)",
+                flush=True,
+            )
     return done
 
 
@@ -120,17 +146,28 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             curves = anytime(runs, grid)
             tests = [run["incumbent"][-1][3] if run["incumbent"] else None for run in runs]
             tests_f = np.array([np.nan if t is None else t for t in tests], dtype=float)
-            per[s] = {"median": np.median(curves, axis=0), "q25": np.quantile(curves, 0.25, axis=0),
-                      "q75": np.quantile(curves, 0.75, axis=0), "final": float(np.median(curves[:, -1])),
-                      "test": float(np.nanmedian(tests_f)) if np.isfinite(tests_f).any() else math.nan,
-                      "ask_s": float(np.mean([r["ask_s"] / max(1, r["n_asks"]) for r in runs])),
-                      "evals": float(np.mean([r["n_evaluations"] for r in runs])), "seeds": len(runs)}
+            per[s] = {
+                "median": np.median(curves, axis=0),
+                "q25": np.quantile(curves, 0.25, axis=0),
+                "q75": np.quantile(curves, 0.75, axis=0),
+                "final": float(np.median(curves[:, -1])),
+                "test": float(np.nanmedian(tests_f)) if np.isfinite(tests_f).any() else math.nan,
+                "ask_s": float(np.mean([r["ask_s"] / max(1, r["n_asks"]) for r in runs])),
+                "evals": float(np.mean([r["n_evaluations"] for r in runs])),
+                "seeds": len(runs),
+            }
         peers = [s for s in PEERS if s in per]
         best_peer = max(peers, key=lambda s: per[s]["final"]) if peers else None
         target = per[best_peer]["final"] if best_peer else math.nan
         for d in per.values():
             d["time_to_target"] = time_to(d["median"], grid, target)
-        summary[task] = {"grid": grid, "budget_s": budget, "per": per, "best_peer": best_peer, "target": target}
+        summary[task] = {
+            "grid": grid,
+            "budget_s": budget,
+            "per": per,
+            "best_peer": best_peer,
+            "target": target,
+        }
     return summary
 
 
@@ -147,38 +184,64 @@ def report(results: list[dict[str, Any]]) -> str:
     for task, s in summary.items():
         per = s["per"]
         n_seeds = min(d["seeds"] for d in per.values())
-        lines += [f"**{task}** (budget {s['budget_s']:.2f} simulated CPU s on 2 workers, {n_seeds}+ seeds; target = "
-                  f"best peer `{s['best_peer']}`'s final median {s['target']:.4f})", "",
-                  "| strategy | at 25% | at 50% | final median [q25, q75] | time to target (s) | "
-                  "vs best peer | test (median) | evals/run | ask s |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"**{task}** (budget {s['budget_s']:.2f} simulated CPU s on 2 workers, {n_seeds}+ "
+            f"seeds; target = "
+            f"best peer `{s['best_peer']}`'s final median {s['target']:.4f})",
+            "",
+            "| strategy | at 25% | at 50% | final median [q25, q75] | time to target (s) | "
+            "vs best peer | test (median) | evals/run | ask s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         peer_t = per[s["best_peer"]]["time_to_target"] if s["best_peer"] else math.inf
         for name, d in per.items():
             q = [int(0.25 * (GRID - 1)), int(0.5 * (GRID - 1))]
-            ratio = d["time_to_target"] / peer_t if math.isfinite(d["time_to_target"]) and peer_t > 0 else math.inf
+            ratio = (
+                d["time_to_target"] / peer_t
+                if math.isfinite(d["time_to_target"]) and peer_t > 0
+                else math.inf
+            )
             cells = [f"{d['median'][i]:.4f}" if math.isfinite(d["median"][i]) else "—" for i in q]
-            lines.append(f"| {'**' + name + '**' if name == RECOMMENDED else name} | {cells[0]} | {cells[1]} | "
-                         f"{d['final']:.4f} [{d['q25'][-1]:.4f}, {d['q75'][-1]:.4f}] | "
-                         f"{_fmt_t(d['time_to_target'])} | {'—' if not math.isfinite(ratio) else f'{ratio:.2f}'} | "
-                         f"{d['test']:.4f} | {d['evals']:.0f} | {d['ask_s']:.3f} |")
+            lines.append(
+                f"| {'**' + name + '**' if name == RECOMMENDED else name} | {cells[0]} | "
+                f"{cells[1]} | "
+                f"{d['final']:.4f} [{d['q25'][-1]:.4f}, {d['q75'][-1]:.4f}] | "
+                f"{_fmt_t(d['time_to_target'])} | {'—' if not math.isfinite(ratio) else f'{ratio:.2f}'} | "
+                f"{d['test']:.4f} | {d['evals']:.0f} | {d['ask_s']:.3f} |"
+            )
         lines.append("")
         if RECOMMENDED in per and s["best_peer"]:
             rec = per[RECOMMENDED]
             ratio = rec["time_to_target"] / peer_t if peer_t > 0 else math.inf
-            best_test = max((d["test"] for n, d in per.items() if n != RECOMMENDED and math.isfinite(d["test"])),
-                            default=-math.inf)
-            verdicts.append(f"| {task} | {ratio:.2f} | {'yes' if ratio <= 0.5 else 'no'} | {rec['test']:.4f} | "
-                            f"{best_test:.4f} | {'yes' if rec['test'] >= best_test else 'no'} |")
+            best_test = max(
+                (
+                    d["test"]
+                    for n, d in per.items()
+                    if n != RECOMMENDED and math.isfinite(d["test"])
+                ),
+                default=-math.inf,
+            )
+            verdicts.append(
+                f"| {task} | {ratio:.2f} | {'yes' if ratio <= 0.5 else 'no'} | {rec['test']:.4f} | "
+                f"{best_test:.4f} | {'yes' if rec['test'] >= best_test else 'no'} |"
+            )
     if verdicts:
-        lines += ["| task | recommended / best peer time to target | ≤ 0.5 | test (recommended) | best other test |"
-                  " best test |", "|---|---|---|---|---|---|", *verdicts]
+        lines += [
+            "| task | recommended / best peer time to target | ≤ 0.5 | test (recommended) | best "
+            "other test |"
+            " best test |",
+            "|---|---|---|---|---|---|",
+            *verdicts,
+        ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    rec = sub.add_parser("record", help="train a task's configurations and store their learning curves")
+    rec = sub.add_parser(
+        "record", help="train a task's configurations and store their learning curves"
+    )
     rec.add_argument("--task", required=True, choices=sorted(tasks()))
     rec.add_argument("--configs", type=int, default=64)
     rep = sub.add_parser("replay", help="replay strategies against the recorded tables")
@@ -199,10 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         record(tasks()[args.task], args.configs, table_path(args.task))
     elif args.command == "replay":
         names = args.tasks or [t for t in tasks() if table_path(t).exists()]
-        run_replays(names, args.strategies, args.seeds, args.budget, args.jobs, args.out, args.first_seed)
+        run_replays(
+            names, args.strategies, args.seeds, args.budget, args.jobs, args.out, args.first_seed
+        )
     else:
-        unique = {(r["task"], r["strategy"], r["seed"]): r for path in args.results
-                  for r in json.loads(path.read_text())}  # several result files may overlap
+        unique = {
+            (r["task"], r["strategy"], r["seed"]): r
+            for path in args.results
+            for r in json.loads(path.read_text())
+        }  # several result files may overlap
         results = list(unique.values())
         print(report(results))
     return 0

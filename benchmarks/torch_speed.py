@@ -80,7 +80,9 @@ def matmul_peak(threads: int, size: int = 1024, repeats: int = 20) -> float:
 
 def reference_net(d: int, k: int, seed: int) -> nn.Sequential:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(d, HIDDEN[0]), nn.ReLU(), nn.Linear(*HIDDEN), nn.ReLU(), nn.Linear(HIDDEN[1], k))
+    return nn.Sequential(
+        nn.Linear(d, HIDDEN[0]), nn.ReLU(), nn.Linear(*HIDDEN), nn.ReLU(), nn.Linear(HIDDEN[1], k)
+    )
 
 
 def loops(X: np.ndarray, y: np.ndarray, batch: int, seed: int = 0) -> dict[str, Callable[[], None]]:
@@ -90,7 +92,9 @@ def loops(X: np.ndarray, y: np.ndarray, batch: int, seed: int = 0) -> dict[str, 
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     gen = torch.Generator().manual_seed(seed)
 
-    hp = parse_params({"hidden_layer_sizes": list(HIDDEN), "batch_size": batch, "lr": 1e-3}, "multiclass", "bench")
+    hp = parse_params(
+        {"hidden_layer_sizes": list(HIDDEN), "batch_size": batch, "lr": 1e-3}, "multiclass", "bench"
+    )
     torch.manual_seed(seed)
     ours, loss_fn = make_model(hp, d, k), make_loss(hp, "multiclass")
     ours_opt = make_optimizer(hp, ours)
@@ -106,7 +110,7 @@ def loops(X: np.ndarray, y: np.ndarray, batch: int, seed: int = 0) -> dict[str, 
         Xs, ys = Xt[perm], yt[perm]
         for i in range(0, n, batch):
             opt_b.zero_grad()
-            F.cross_entropy(net_b(Xs[i:i + batch]), ys[i:i + batch]).backward()
+            F.cross_entropy(net_b(Xs[i : i + batch]), ys[i : i + batch]).backward()
             opt_b.step()
 
     from sklearn.neural_network import MLPClassifier
@@ -121,8 +125,9 @@ def loops(X: np.ndarray, y: np.ndarray, batch: int, seed: int = 0) -> dict[str, 
 
     net_d = reference_net(d, k, seed)
     opt_d = torch.optim.Adam(net_d.parameters(), lr=1e-3)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xt, yt), batch_size=batch,
-                                         shuffle=True, generator=gen)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(Xt, yt), batch_size=batch, shuffle=True, generator=gen
+    )
 
     def dl() -> None:
         for xb, yb in loader:
@@ -151,8 +156,9 @@ def validation_overhead(X: np.ndarray, y: np.ndarray, rounds: int) -> float:
     return statistics.median(times)
 
 
-def bench(name: str, X: np.ndarray, y: np.ndarray, batch: int, threads: int, rounds: int,
-          peak: float) -> list[str]:
+def bench(
+    name: str, X: np.ndarray, y: np.ndarray, batch: int, threads: int, rounds: int, peak: float
+) -> list[str]:
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
@@ -175,9 +181,11 @@ def bench(name: str, X: np.ndarray, y: np.ndarray, batch: int, threads: int, rou
     rows = []
     for key in fns:
         gflops, per_cpu = flops / w[key] / 1e9, flops / c[key] / 1e9
-        rows.append(f"| {name} | {batch} | {threads} | {key} | {w[key] * 1e3:.1f} | {c[key] * 1e3:.1f} | "
-                    f"{w[key] / w['minimal']:.2f} | {c[key] / c['minimal']:.2f} | "
-                    f"{gflops:.1f} ({100 * gflops / peak:.0f}%) | {per_cpu:.1f} |")
+        rows.append(
+            f"| {name} | {batch} | {threads} | {key} | {w[key] * 1e3:.1f} | {c[key] * 1e3:.1f} | "
+            f"{w[key] / w['minimal']:.2f} | {c[key] / c['minimal']:.2f} | "
+            f"{gflops:.1f} ({100 * gflops / peak:.0f}%) | {per_cpu:.1f} |"
+        )
     return rows
 
 
@@ -190,9 +198,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 rounds, 20,000-row synthetic set")
     args = parser.parse_args()
     n_big = 20_000 if args.quick else 60_000
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average before: {os.getloadavg()}")
-    print("| data | batch | threads | loop | wall ms | CPU ms | vs minimal (wall) | (CPU) "
-          "| GFLOP/s wall (% of peak) | GFLOP per CPU-s |")
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average before: {os.getloadavg()}"
+    )
+    print(
+        "| data | batch | threads | loop | wall ms | CPU ms | vs minimal (wall) | (CPU) "
+        "| GFLOP/s wall (% of peak) | GFLOP per CPU-s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     overheads = []
     for threads in args.threads:
@@ -205,7 +217,9 @@ def main() -> None:
             for batch in args.batches:
                 for row in bench(label, X, y, batch, threads, rounds, peak):
                     print(row, flush=True)
-            overheads.append(f"{label}, {threads} thread(s): {validation_overhead(X, y, rounds) * 1e3:.1f} ms")
+            overheads.append(
+                f"{label}, {threads} thread(s): {validation_overhead(X, y, rounds) * 1e3:.1f} ms"
+            )
     print("\nTrainer per-epoch validation + weight copy (not in 'ours'):", "; ".join(overheads))
     print(f"load average after: {os.getloadavg()}")
 

@@ -55,7 +55,9 @@ class Table:
         self.params = [r["params"] for r in rows]
         self.values = np.array([r["values"] for r in rows], dtype=float)
         self.times = np.array([r["times"] for r in rows], dtype=float)
-        self.test = np.array([np.nan if r["test"] is None else r["test"] for r in rows], dtype=float)
+        self.test = np.array(
+            [np.nan if r["test"] is None else r["test"] for r in rows], dtype=float
+        )
         if not raw.get("maximize", True):  # a loss: negated, so every strategy maximizes
             self.values, self.test = -self.values, -self.test
         enc = np.array([self.space.encode(p) for p in self.params])
@@ -66,12 +68,16 @@ class Table:
     def __len__(self) -> int:
         return len(self.params)
 
-    def nearest(self, params: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()) -> int:
+    def nearest(
+        self, params: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
+    ) -> int:
         """The table row closest to ``params`` in the unit cube, skipping ``exclude`` (ties: the lower row)."""
         q = self.space.encode(params)
         active = ~np.isnan(q)
         q = np.nan_to_num(q)
-        diff = np.where(self._is_cat, (np.abs(self._enc - q) > 1e-9).astype(float), (self._enc - q) ** 2)
+        diff = np.where(
+            self._is_cat, (np.abs(self._enc - q) > 1e-9).astype(float), (self._enc - q) ** 2
+        )
         both = self._active & active
         dist = np.where(both, diff, (self._active != active).astype(float)).sum(axis=1)
         if exclude and len(exclude) < len(dist):
@@ -143,8 +149,15 @@ class RunResult:
         return out
 
 
-def replay(strategy: Strategy, table: Table, *, budget_s: float, n_workers: int = 2, seed: int = 0,
-           count_overhead: bool = True) -> RunResult:
+def replay(
+    strategy: Strategy,
+    table: Table,
+    *,
+    budget_s: float,
+    n_workers: int = 2,
+    seed: int = 0,
+    count_overhead: bool = True,
+) -> RunResult:
     """Run ``strategy`` on ``table`` until ``budget_s`` simulated seconds; return every evaluation."""
     R = table.max_epochs
     events: list[tuple[float, int, int, int]] = []  # (time, tie-break, worker, epoch)
@@ -154,7 +167,9 @@ def replay(strategy: Strategy, table: Table, *, budget_s: float, n_workers: int 
     rows: dict[str, int] = {}  # configuration -> its row in this run
 
     def lookup(params: dict[str, Any]) -> int:
-        key = repr(sorted((k, round(v, 9) if isinstance(v, float) else v) for k, v in params.items()))
+        key = repr(
+            sorted((k, round(v, 9) if isinstance(v, float) else v) for k, v in params.items())
+        )
         if key not in rows:
             rows[key] = table.nearest(params, exclude=set(rows.values()))
         return rows[key]
@@ -190,12 +205,16 @@ def replay(strategy: Strategy, table: Table, *, budget_s: float, n_workers: int 
             job.curve[epoch] = value
             if strategy.report(job.key, epoch, value):  # the last epoch too: ASHA may stop it there
                 strategy.finish(job.key, "PRUNED", value, epoch)
-                evaluations.append(Evaluation(now, job.row, epoch, table.best_upto(job.row, epoch), "PRUNED"))
+                evaluations.append(
+                    Evaluation(now, job.row, epoch, table.best_upto(job.row, epoch), "PRUNED")
+                )
                 start(worker, now)
                 continue
             if epoch < job.budget:
                 tie += 1
-                heapq.heappush(events, (job.start + table.times[job.row, epoch], tie, worker, epoch + 1))
+                heapq.heappush(
+                    events, (job.start + table.times[job.row, epoch], tie, worker, epoch + 1)
+                )
                 continue
         final = table.best_upto(job.row, job.budget)
         strategy.finish(job.key, "COMPLETE", final, job.budget)

@@ -29,16 +29,28 @@ class HpoStrategy:
 
     pruned = True
 
-    def __init__(self, name: str, space: SearchSpace, sampler: Sampler, pruner: Pruner, seed: int,
-                 max_epochs: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        space: SearchSpace,
+        sampler: Sampler,
+        pruner: Pruner,
+        seed: int,
+        max_epochs: int,
+    ) -> None:
         self.name, self.space, self.sampler, self.pruner = name, space, sampler, pruner
         self.seed, self.max_epochs = seed, max_epochs
         self.trials: dict[int, dict[str, Any]] = {}
 
     def _frozen(self, number: int) -> FrozenTrial:
         t = self.trials[number]
-        return FrozenTrial(number=number, state=t["state"], params=t["params"], value=t["value"],
-                           intermediate=dict(t["curve"]))
+        return FrozenTrial(
+            number=number,
+            state=t["state"],
+            params=t["params"],
+            value=t["value"],
+            intermediate=dict(t["curve"]),
+        )
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
         number = len(self.trials)
@@ -48,7 +60,12 @@ class HpoStrategy:
         rng = seed_sequence(self.seed, number)
         raw = self.sampler.ask(self.space, history, pending, rng, "maximize")
         params = raw.params if isinstance(raw, Proposal) else dict(raw)
-        self.trials[number] = {"state": TrialState.RUNNING, "params": params, "value": None, "curve": {}}
+        self.trials[number] = {
+            "state": TrialState.RUNNING,
+            "params": params,
+            "value": None,
+            "curve": {},
+        }
         return number, params, self.max_epochs
 
     def report(self, key: Any, epoch: int, value: float) -> bool:
@@ -65,8 +82,9 @@ class HpoStrategy:
         trial["state"], trial["value"] = TrialState(state), value
 
 
-def _hpo(name: str, sampler: Callable[[int], Sampler], pruner: Callable[[int], Pruner]
-         ) -> Callable[[SearchSpace, int, int], HpoStrategy]:
+def _hpo(
+    name: str, sampler: Callable[[int], Sampler], pruner: Callable[[int], Pruner]
+) -> Callable[[SearchSpace, int, int], HpoStrategy]:
     return lambda space, seed, R: HpoStrategy(name, space, sampler(seed), pruner(R), seed, R)
 
 
@@ -81,6 +99,7 @@ def _mfgp(impute: str, random_fraction: float = 0.0) -> Callable[[int], Sampler]
         from hpo.samplers.multifidelity import MultiFidelityGPSampler
 
         return MultiFidelityGPSampler(impute=impute, random_fraction=random_fraction, seed=seed)
+
     return make
 
 
@@ -102,14 +121,17 @@ def _asha(R: int) -> Pruner:
 class OptunaStrategy:
     """An Optuna study driven with ask/tell; intermediate values go through ``trial.report``."""
 
-    def __init__(self, name: str, space: SearchSpace, sampler: Any, pruner: Any, max_epochs: int) -> None:
+    def __init__(
+        self, name: str, space: SearchSpace, sampler: Any, pruner: Any, max_epochs: int
+    ) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         self.name, self.space, self.max_epochs = name, space, max_epochs
         self.pruned = pruner is not None
-        self.study = optuna.create_study(direction="maximize", sampler=sampler,
-                                         pruner=pruner or optuna.pruners.NopPruner())
+        self.study = optuna.create_study(
+            direction="maximize", sampler=sampler, pruner=pruner or optuna.pruners.NopPruner()
+        )
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
         trial = self.study.ask()
@@ -124,8 +146,11 @@ class OptunaStrategy:
     def finish(self, key: Any, state: str, value: float | None, epochs: int) -> None:
         import optuna
 
-        states = {"COMPLETE": optuna.trial.TrialState.COMPLETE, "PRUNED": optuna.trial.TrialState.PRUNED,
-                  "FAILED": optuna.trial.TrialState.FAIL}
+        states = {
+            "COMPLETE": optuna.trial.TrialState.COMPLETE,
+            "PRUNED": optuna.trial.TrialState.PRUNED,
+            "FAILED": optuna.trial.TrialState.FAIL,
+        }
         self.study.tell(key, value if state == "COMPLETE" else None, state=states[state])
 
 
@@ -147,8 +172,13 @@ def suggest_optuna(trial: Any, space: SearchSpace) -> dict[str, Any]:
 def _optuna_tpe_hb(space: SearchSpace, seed: int, R: int) -> OptunaStrategy:
     import optuna
 
-    return OptunaStrategy("optuna-tpe-hb", space, optuna.samplers.TPESampler(seed=seed),
-                          optuna.pruners.HyperbandPruner(min_resource=1, max_resource=R, reduction_factor=3), R)
+    return OptunaStrategy(
+        "optuna-tpe-hb",
+        space,
+        optuna.samplers.TPESampler(seed=seed),
+        optuna.pruners.HyperbandPruner(min_resource=1, max_resource=R, reduction_factor=3),
+        R,
+    )
 
 
 def _optuna_gp(space: SearchSpace, seed: int, R: int) -> OptunaStrategy:
@@ -195,7 +225,9 @@ def from_configspace(space: SearchSpace, config: Any) -> dict[str, Any]:
         if name not in values:
             continue
         v = values[name]
-        out[name] = next(c for c in p.choices if str(c) == str(v)) if isinstance(p, Categorical) else v
+        out[name] = (
+            next(c for c in p.choices if str(c) == str(v)) if isinstance(p, Categorical) else v
+        )
     return out
 
 
@@ -209,11 +241,22 @@ class SmacStrategy:
 
         self.name, self.space = "smac-mf", space
         self._dir = tempfile.TemporaryDirectory(prefix="ttq-smac-")
-        scenario = Scenario(to_configspace(space, seed), deterministic=True, n_trials=100_000,
-                            min_budget=1, max_budget=max_epochs, seed=seed, output_directory=self._dir.name)
-        self.smac = MultiFidelityFacade(scenario, lambda config, seed=0, budget=1: 0.0,
-                                        intensifier=MultiFidelityFacade.get_intensifier(scenario, eta=3),
-                                        overwrite=True, logging_level=logging.ERROR)
+        scenario = Scenario(
+            to_configspace(space, seed),
+            deterministic=True,
+            n_trials=100_000,
+            min_budget=1,
+            max_budget=max_epochs,
+            seed=seed,
+            output_directory=self._dir.name,
+        )
+        self.smac = MultiFidelityFacade(
+            scenario,
+            lambda config, seed=0, budget=1: 0.0,
+            intensifier=MultiFidelityFacade.get_intensifier(scenario, eta=3),
+            overwrite=True,
+            logging_level=logging.ERROR,
+        )
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
         info = self.smac.ask()
@@ -239,8 +282,16 @@ class DehbStrategy:
 
         self.name, self.space = "dehb", space
         self._dir = tempfile.TemporaryDirectory(prefix="ttq-dehb-")
-        self.dehb = DEHB(cs=to_configspace(space, seed), min_fidelity=1, max_fidelity=max_epochs, eta=3,
-                         n_workers=1, seed=seed, output_path=self._dir.name, save_freq=None)
+        self.dehb = DEHB(
+            cs=to_configspace(space, seed),
+            min_fidelity=1,
+            max_fidelity=max_epochs,
+            eta=3,
+            n_workers=1,
+            seed=seed,
+            output_path=self._dir.name,
+            save_freq=None,
+        )
         logging.getLogger("dehb").setLevel(logging.ERROR)
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
@@ -264,7 +315,9 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hpo-gp-asha": _hpo("hpo-gp-asha", _gp, _asha),
     "hpo-gp-hb": _hpo("hpo-gp-hb", _gp, _hyperband),
     "hpo-mfgp-hb-noimpute": _hpo("hpo-mfgp-hb-noimpute", _mfgp("none"), _hyperband),
-    "hpo-mfgp-hb-rf": _hpo("hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband),  # the recommended default
+    "hpo-mfgp-hb-rf": _hpo(
+        "hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband
+    ),  # the recommended default
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,
@@ -281,5 +334,12 @@ def make_strategy(name: str, space: SearchSpace, seed: int, max_epochs: int) -> 
         return STRATEGIES[name](space, seed, max_epochs)
 
 
-__all__ = ["STRATEGIES", "PEERS", "RECOMMENDED", "make_strategy", "to_configspace", "from_configspace",
-           "suggest_optuna"]
+__all__ = [
+    "STRATEGIES",
+    "PEERS",
+    "RECOMMENDED",
+    "make_strategy",
+    "to_configspace",
+    "from_configspace",
+    "suggest_optuna",
+]

@@ -52,33 +52,37 @@ from hpo.space import Categorical, Float, Int, SearchSpace  # noqa: E402
 MAX_EPOCHS = 27  # rungs 1, 3, 9, 27 at reduction factor 3
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-SKLEARN_SPACE = SearchSpace({
-    "n_layers": Int(1, 3),
-    "units_1": Int(16, 256, log=True),
-    "units_2": Int(16, 256, log=True, when=("n_layers", ">=", 2)),
-    "units_3": Int(16, 256, log=True, when=("n_layers", ">=", 3)),
-    "activation": Categorical(["relu", "tanh", "logistic"]),
-    "solver": Categorical(["adam", "sgd"]),
-    "momentum": Float(0.5, 0.99, when=("solver", "==", "sgd")),
-    "learning_rate_init": Float(1e-4, 1e-1, log=True),
-    "alpha": Float(1e-6, 1e-1, log=True),
-    "batch_size": Int(16, 256, log=True),
-    "beta_1": Float(0.5, 0.99),
-})
+SKLEARN_SPACE = SearchSpace(
+    {
+        "n_layers": Int(1, 3),
+        "units_1": Int(16, 256, log=True),
+        "units_2": Int(16, 256, log=True, when=("n_layers", ">=", 2)),
+        "units_3": Int(16, 256, log=True, when=("n_layers", ">=", 3)),
+        "activation": Categorical(["relu", "tanh", "logistic"]),
+        "solver": Categorical(["adam", "sgd"]),
+        "momentum": Float(0.5, 0.99, when=("solver", "==", "sgd")),
+        "learning_rate_init": Float(1e-4, 1e-1, log=True),
+        "alpha": Float(1e-6, 1e-1, log=True),
+        "batch_size": Int(16, 256, log=True),
+        "beta_1": Float(0.5, 0.99),
+    }
+)
 
-TORCH_SPACE = SearchSpace({
-    "n_layers": Int(1, 3),
-    "units_1": Int(16, 256, log=True),
-    "units_2": Int(16, 256, log=True, when=("n_layers", ">=", 2)),
-    "units_3": Int(16, 256, log=True, when=("n_layers", ">=", 3)),
-    "activation": Categorical(["relu", "gelu", "tanh"]),
-    "dropout": Float(0.0, 0.5),
-    "optimizer": Categorical(["adam", "adamw", "sgd"]),
-    "momentum": Float(0.5, 0.99, when=("optimizer", "==", "sgd")),
-    "lr": Float(1e-4, 1e-1, log=True),
-    "weight_decay": Float(1e-6, 1e-2, log=True),
-    "batch_size": Categorical([32, 64, 128]),
-})
+TORCH_SPACE = SearchSpace(
+    {
+        "n_layers": Int(1, 3),
+        "units_1": Int(16, 256, log=True),
+        "units_2": Int(16, 256, log=True, when=("n_layers", ">=", 2)),
+        "units_3": Int(16, 256, log=True, when=("n_layers", ">=", 3)),
+        "activation": Categorical(["relu", "gelu", "tanh"]),
+        "dropout": Float(0.0, 0.5),
+        "optimizer": Categorical(["adam", "adamw", "sgd"]),
+        "momentum": Float(0.5, 0.99, when=("optimizer", "==", "sgd")),
+        "lr": Float(1e-4, 1e-1, log=True),
+        "weight_decay": Float(1e-6, 1e-2, log=True),
+        "batch_size": Categorical([32, 64, 128]),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -94,18 +98,31 @@ class Task:
     def objective(self) -> Any:
         from hpo.model_objective import ModelObjective
 
-        return ModelObjective(self.model, self.dataset, self.metric,
-                              {"max_epochs": MAX_EPOCHS, "patience": MAX_EPOCHS})
+        return ModelObjective(
+            self.model,
+            self.dataset,
+            self.metric,
+            {"max_epochs": MAX_EPOCHS, "patience": MAX_EPOCHS},
+        )
 
 
 def tasks() -> dict[str, Task]:
     """The four tasks (the datasets the committed tables were recorded on)."""
-    return {t.name: t for t in (
-        Task("mlp-digits", "sklearn-mlp-classifier", "digits", "accuracy", SKLEARN_SPACE),
-        Task("mlp-breast_cancer", "sklearn-mlp-classifier", "breast_cancer", "log_loss", SKLEARN_SPACE),
-        Task("torch-digits", "torch-mlp-classifier", "digits", "accuracy", TORCH_SPACE),
-        Task("torch-regression", "torch-mlp-regressor", "diabetes", "r2", TORCH_SPACE),
-    )}
+    return {
+        t.name: t
+        for t in (
+            Task("mlp-digits", "sklearn-mlp-classifier", "digits", "accuracy", SKLEARN_SPACE),
+            Task(
+                "mlp-breast_cancer",
+                "sklearn-mlp-classifier",
+                "breast_cancer",
+                "log_loss",
+                SKLEARN_SPACE,
+            ),
+            Task("torch-digits", "torch-mlp-classifier", "digits", "accuracy", TORCH_SPACE),
+            Task("torch-regression", "torch-mlp-regressor", "diabetes", "r2", TORCH_SPACE),
+        )
+    }
 
 
 def configurations(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -143,9 +160,20 @@ def record(task: Task, n_configs: int, path: Path, *, seed: int = 0) -> dict[str
     Rows already in ``path`` are kept (the command can be stopped and resumed).
     """
     objective = task.objective()
-    table = load_table(path) if path.exists() else {
-        "task": task.name, "model": task.model, "dataset": task.dataset, "metric": task.metric,
-        "max_epochs": MAX_EPOCHS, "space": task.space.to_dict(), "maximize": _maximize(task.metric), "rows": []}
+    table = (
+        load_table(path)
+        if path.exists()
+        else {
+            "task": task.name,
+            "model": task.model,
+            "dataset": task.dataset,
+            "metric": task.metric,
+            "max_epochs": MAX_EPOCHS,
+            "space": task.space.to_dict(),
+            "maximize": _maximize(task.metric),
+            "rows": [],
+        }
+    )
     configs = configurations(task.space, n_configs, seed)
     for i in range(len(table["rows"]), n_configs):
         rec = _Recorder(seed=1000 + i)
@@ -158,8 +186,15 @@ def record(task: Task, n_configs: int, path: Path, *, seed: int = 0) -> dict[str
             rec.values = rec.values + [float("nan")] * (MAX_EPOCHS - len(rec.values))
             rec.times = rec.times + [total] * (MAX_EPOCHS - len(rec.times))
             print(f"  config {i} failed: {e}")
-        table["rows"].append({"params": configs[i], "values": rec.values, "times": rec.times,
-                              "total_s": total, "test": test})
+        table["rows"].append(
+            {
+                "params": configs[i],
+                "values": rec.values,
+                "times": rec.times,
+                "total_s": total,
+                "test": test,
+            }
+        )
         if i % 8 == 7 or i == n_configs - 1:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")

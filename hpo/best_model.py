@@ -36,8 +36,14 @@ class FittedModel:
     ``predict``/``predict_proba(member, X)`` (the model-family contract).
     """
 
-    def __init__(self, trainer: Any, members: list[Any], folds: list[Any], task: str,
-                 classes: list[Any] | None) -> None:
+    def __init__(
+        self,
+        trainer: Any,
+        members: list[Any],
+        folds: list[Any],
+        task: str,
+        classes: list[Any] | None,
+    ) -> None:
         self.trainer = trainer
         self.members_ = members
         self.folds_ = folds
@@ -48,16 +54,26 @@ class FittedModel:
         """(n, k) class probabilities for raw (n, d) X."""
         if self.task == "regression":
             raise ValueError("predict_proba needs a classifier; this model is a regressor.")
-        return np.mean([self.trainer.predict_proba(m, f.transform(X))
-                        for m, f in zip(self.members_, self.folds_, strict=True)], axis=0)
+        return np.mean(
+            [
+                self.trainer.predict_proba(m, f.transform(X))
+                for m, f in zip(self.members_, self.folds_, strict=True)
+            ],
+            axis=0,
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """(n,) labels (classification) or values (regression) for raw (n, d) X."""
         if self.task != "regression":
             index = np.argmax(self.predict_proba(X), axis=1)
             return index if self.classes_ is None else self.classes_[index]
-        return np.mean([f.unscale_y(self.trainer.predict(m, f.transform(X)))
-                        for m, f in zip(self.members_, self.folds_, strict=True)], axis=0)
+        return np.mean(
+            [
+                f.unscale_y(self.trainer.predict(m, f.transform(X)))
+                for m, f in zip(self.members_, self.folds_, strict=True)
+            ],
+            axis=0,
+        )
 
 
 def best_model(study: Study) -> Any:
@@ -71,18 +87,24 @@ def best_model(study: Study) -> Any:
     spec = study.objective_spec
     model = spec.get("model")
     if not model:
-        raise ConfigError(f"Study {study.name!r} runs a callable objective, so hpo has no model to give "
-                          "back; rebuild yours from study.best_params.")
+        raise ConfigError(
+            f"Study {study.name!r} runs a callable objective, so hpo has no model to give "
+            "back; rebuild yours from study.best_params."
+        )
     best = study.best_trial
-    folder = study.artifacts_root / f"trial-{best.number}" if study.artifacts_root is not None else None
+    folder = (
+        study.artifacts_root / f"trial-{best.number}" if study.artifacts_root is not None else None
+    )
     if folder is not None and (folder / "model.pt").is_file():
         from hpo.models.torch_trainer import load_model
 
         return load_model(folder)
     if model.startswith("torch-"):
-        raise ConfigError(f"Trial {best.number} of study {study.name!r} has no saved weights in "
-                          f"{str(folder) if folder else 'an artifacts folder'!s} (artifacts=False, or deleted). "
-                          "Keep artifacts (the default) to get models back.")
+        raise ConfigError(
+            f"Trial {best.number} of study {study.name!r} has no saved weights in "
+            f"{str(folder) if folder else 'an artifacts folder'!s} (artifacts=False, or deleted). "
+            "Keep artifacts (the default) to get models back."
+        )
     return _retrain_sklearn(study, best)
 
 
@@ -92,14 +114,28 @@ def _retrain_sklearn(study: Study, best: Any) -> FittedModel:
 
     objective = study.objective
     if not isinstance(objective, ModelObjective):
-        raise ConfigError(f"Study {study.name!r} was made with an in-memory dataset this process does "
-                          "not have; pass it again: load_study(name, storage=..., dataset=(X, y)).")
-    trainer = ModelObjective(objective.model, objective.dataset, objective.metric,
-                             objective.options).trainer  # a fresh trainer: fit stores its models on it
+        raise ConfigError(
+            f"Study {study.name!r} was made with an in-memory dataset this process does "
+            "not have; pass it again: load_study(name, storage=..., dataset=(X, y))."
+        )
+    trainer = ModelObjective(
+        objective.model, objective.dataset, objective.metric, objective.options
+    ).trainer  # a fresh trainer: fit stores its models on it
     data = objective.data
-    result = trainer.fit(dict(best.params), data, NullReporter(best.number, trial_seed(study.seed, best.number)))
-    if best.value is not None and not math.isclose(result.value, best.value, rel_tol=1e-6, abs_tol=1e-9):
-        raise ConfigError(f"Training trial {best.number} of study {study.name!r} again gave {result.value!r}, "
-                          f"not its stored {best.value!r}: the dataset or the model family changed since.")
-    return FittedModel(trainer, list(trainer.members_), list(trainer.splits_.folds), data.task,
-                       getattr(data, "classes", None))
+    result = trainer.fit(
+        dict(best.params), data, NullReporter(best.number, trial_seed(study.seed, best.number))
+    )
+    if best.value is not None and not math.isclose(
+        result.value, best.value, rel_tol=1e-6, abs_tol=1e-9
+    ):
+        raise ConfigError(
+            f"Training trial {best.number} of study {study.name!r} again gave {result.value!r}, "
+            f"not its stored {best.value!r}: the dataset or the model family changed since."
+        )
+    return FittedModel(
+        trainer,
+        list(trainer.members_),
+        list(trainer.splits_.folds),
+        data.task,
+        getattr(data, "classes", None),
+    )

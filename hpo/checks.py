@@ -20,8 +20,15 @@ from hpo.jsonable import to_jsonable
 from hpo.space import SearchSpace
 from hpo.validation import Interval, check_param
 
-__all__ = ["check_objective", "check_seed", "check_user_attrs", "check_grid",
-           "check_model_params", "check_dataset", "MAX_SEED"]
+__all__ = [
+    "check_objective",
+    "check_seed",
+    "check_user_attrs",
+    "check_grid",
+    "check_model_params",
+    "check_dataset",
+    "MAX_SEED",
+]
 
 MAX_SEED = 2**31 - 1  # the seed column is a 32-bit INTEGER on PostgreSQL
 
@@ -33,8 +40,10 @@ def check_objective(fn: Any, *, owner: str = "create_study") -> Callable[..., An
     is refused here instead of failing every trial.
     """
     if not callable(fn):
-        raise ConfigError(f"The 'objective' parameter of {owner} must be callable(params, reporter). "
-                          f"Got {fn!r} instead.")
+        raise ConfigError(
+            f"The 'objective' parameter of {owner} must be callable(params, reporter). "
+            f"Got {fn!r} instead."
+        )
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):  # some builtins have none: judged when called
@@ -45,8 +54,10 @@ def check_objective(fn: Any, *, owner: str = "create_study") -> Callable[..., An
         name = getattr(fn, "__qualname__", None) or type(fn).__name__
         module = getattr(fn, "__module__", None)
         shown = f"{module}.{name}" if module else name
-        raise ConfigError(f"The 'objective' parameter of {owner} must accept two arguments "
-                          f"(params, reporter). Got {shown}{signature} instead.") from None
+        raise ConfigError(
+            f"The 'objective' parameter of {owner} must accept two arguments "
+            f"(params, reporter). Got {shown}{signature} instead."
+        ) from None
     return fn  # type: ignore[no-any-return]
 
 
@@ -63,7 +74,9 @@ def check_user_attrs(attrs: Any, *, owner: str = "create_study") -> dict[str, An
     if attrs is None:
         return {}
     if not isinstance(attrs, Mapping):
-        raise ConfigError(f"The 'user_attrs' parameter of {owner} must be a dict. Got {attrs!r} instead.")
+        raise ConfigError(
+            f"The 'user_attrs' parameter of {owner} must be a dict. Got {attrs!r} instead."
+        )
     return to_jsonable(dict(attrs), "user_attrs")  # type: ignore[no-any-return]
 
 
@@ -94,7 +107,8 @@ def check_model_params(model: str, trainer_cls: Any, space: SearchSpace) -> None
         valid = list(names()) if callable(names) else []
         raise InvalidSpaceError(
             f"Search-space parameter {unknown[0]!r} is not a parameter of model {model!r}; "
-            f"valid names are {valid}. Fix the spelling or remove it.")
+            f"valid names are {valid}. Fix the spelling or remove it."
+        )
 
 
 def check_dataset(spec: Mapping[str, Any] | None) -> None:
@@ -107,8 +121,10 @@ def check_dataset(spec: Mapping[str, Any] | None) -> None:
         data = load_dataset(dict(spec))
     except ConfigError:
         if _has_no_rows(Path(spec["path"])):
-            raise ConfigError(f"The 'dataset' file {spec['path']!r} has no data rows. "
-                              "Give a file with at least one row per class.") from None
+            raise ConfigError(
+                f"The 'dataset' file {spec['path']!r} has no data rows. "
+                "Give a file with at least one row per class."
+            ) from None
         raise
     if data.n_samples == 0:
         raise ConfigError(f"The 'dataset' file {spec['path']!r} has no data rows.")

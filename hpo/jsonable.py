@@ -58,14 +58,17 @@ def to_jsonable(value: Any, field: str, *, _path: str = "") -> Any:
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise ConfigError(f"The {field!r} keys must be str. Got key {k!r}{_where(_path)} instead.")
+                raise ConfigError(
+                    f"The {field!r} keys must be str. Got key {k!r}{_where(_path)} instead."
+                )
             out[k] = to_jsonable(v, field, _path=f"{_path}[{k!r}]")
         return out
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v, field, _path=f"{_path}[{i}]") for i, v in enumerate(value)]
     raise ConfigError(
         f"The {field!r} value{_where(_path)} must be JSON data (str, number, bool, None, list or "
-        f"dict with str keys). Got {type(value).__name__} {_short(value)} instead.")
+        f"dict with str keys). Got {type(value).__name__} {_short(value)} instead."
+    )
 
 
 def _where(path: str) -> str:

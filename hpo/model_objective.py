@@ -19,8 +19,13 @@ from hpo.registry import get_model
 class ModelObjective:
     """``objective(params, reporter)`` that trains one registered model family on one dataset."""
 
-    def __init__(self, model: str, dataset: Any, metric: str | None = None,
-                 options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        dataset: Any,
+        metric: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.model = model
         self.dataset = dataset
         self.metric = metric
@@ -84,7 +89,9 @@ def import_callable(path: str) -> Callable[..., Any]:
     """The object at ``"module:qualname"`` (used by ``hpo worker --objective``)."""
     module_name, _, qualname = path.partition(":")
     if not module_name or not qualname:
-        raise ConfigError(f"An objective path must look like 'package.module:function'. Got {path!r}.")
+        raise ConfigError(
+            f"An objective path must look like 'package.module:function'. Got {path!r}."
+        )
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as e:

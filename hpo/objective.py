@@ -65,16 +65,22 @@ class TrialResult:
             value, metrics = raw.value, raw.metrics
         elif isinstance(raw, Mapping):
             if "value" not in raw:
-                raise TypeError(f"An objective returned a dict without a 'value' key: {dict(raw)!r}")
+                raise TypeError(
+                    f"An objective returned a dict without a 'value' key: {dict(raw)!r}"
+                )
             value, metrics = raw["value"], {k: v for k, v in raw.items() if k != "value"}
         else:
             value, metrics = raw, {}
         number = as_number(value)
         if number is None:
-            raise TypeError(f"An objective must return a number (int, float or numpy scalar); got "
-                            f"{type(value).__name__} {value!r}.")
+            raise TypeError(
+                f"An objective must return a number (int, float or numpy scalar); got "
+                f"{type(value).__name__} {value!r}."
+            )
         if not isinstance(metrics, Mapping):
-            raise TypeError(f"TrialResult.metrics must be a dict; got {type(metrics).__name__} {metrics!r}.")
+            raise TypeError(
+                f"TrialResult.metrics must be a dict; got {type(metrics).__name__} {metrics!r}."
+            )
         return cls(number, to_jsonable(dict(metrics), "metrics"))
 
 

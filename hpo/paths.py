@@ -24,8 +24,14 @@ from typing import Any
 
 from hpo.errors import ConfigError
 
-__all__ = ["MAX_NAME_LENGTH", "DIR_MODE", "FILE_MODE", "check_study_name", "study_folder",
-           "make_private_dirs"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "DIR_MODE",
+    "FILE_MODE",
+    "check_study_name",
+    "study_folder",
+    "make_private_dirs",
+]
 
 MAX_NAME_LENGTH = 200  # the name column holds 255 characters on every backend
 DIR_MODE = 0o700
@@ -54,24 +60,36 @@ def check_study_name(name: Any) -> str:
     SQLite and PostgreSQL (the database is never the one to refuse a name).
     """
     if not isinstance(name, str):
-        raise ConfigError(f"The 'name' parameter of create_study must be a str. Got {name!r} instead.")
+        raise ConfigError(
+            f"The 'name' parameter of create_study must be a str. Got {name!r} instead."
+        )
     shown = name if len(name) <= 60 else f"{name[:40]}...({len(name)} characters)"
     fix = "Use letters, digits, spaces and . _ - (e.g. 'digits-mlp')."
     if not name.strip():
-        raise ConfigError(f"The 'name' parameter of create_study must be a non-empty str. Got {name!r} instead.")
+        raise ConfigError(
+            f"The 'name' parameter of create_study must be a non-empty str. Got {name!r} instead."
+        )
     if len(name) > MAX_NAME_LENGTH:
-        raise ConfigError(f"The 'name' parameter of create_study must be at most {MAX_NAME_LENGTH} "
-                          f"characters. Got {shown!r} instead.")
+        raise ConfigError(
+            f"The 'name' parameter of create_study must be at most {MAX_NAME_LENGTH} "
+            f"characters. Got {shown!r} instead."
+        )
     bad = _bad_char(name)
     if bad is not None:
-        raise ConfigError(f"The 'name' parameter of create_study must not contain {bad}. "
-                          f"Got {shown!r} instead. {fix}")
+        raise ConfigError(
+            f"The 'name' parameter of create_study must not contain {bad}. "
+            f"Got {shown!r} instead. {fix}"
+        )
     if ".." in name:
-        raise ConfigError(f"The 'name' parameter of create_study must not contain '..'. "
-                          f"Got {shown!r} instead. {fix}")
+        raise ConfigError(
+            f"The 'name' parameter of create_study must not contain '..'. "
+            f"Got {shown!r} instead. {fix}"
+        )
     if name != name.strip():
-        raise ConfigError(f"The 'name' parameter of create_study must not start or end with "
-                          f"whitespace. Got {shown!r} instead.")
+        raise ConfigError(
+            f"The 'name' parameter of create_study must not start or end with "
+            f"whitespace. Got {shown!r} instead."
+        )
     return name
 
 
@@ -91,7 +109,9 @@ def study_folder(root: Path, study_id: int, name: str, created_at: datetime | No
     digest = hashlib.sha256(f"{int(study_id)}\x00{name}\x00{stamp}".encode()).hexdigest()[:8]
     folder = root / f"study-{int(study_id)}-{_slug(name)}-{digest}"
     if folder.parent != root or os.sep in folder.name or folder.name in (".", ".."):
-        raise ConfigError(f"Study {name!r}: its artifact folder {str(folder)!r} would leave {str(root)!r}.")
+        raise ConfigError(
+            f"Study {name!r}: its artifact folder {str(folder)!r} would leave {str(root)!r}."
+        )
     return folder
 
 

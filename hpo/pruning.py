@@ -42,8 +42,9 @@ class Pruner(ABC):
             maximize: whether larger values are better.
         """
 
-    def prune_trial(self, number: int, step: int, curve: Mapping[int, float], peers: Curves,
-                    maximize: bool) -> bool:
+    def prune_trial(
+        self, number: int, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool
+    ) -> bool:
         """:meth:`prune` for trial ``number``; pruners whose rule depends on the trial
         (Hyperband's bracket) override this, the others ignore the number."""
         return self.prune(step, curve, peers, maximize)
@@ -83,22 +84,30 @@ class MedianPruner(Pruner):
     name = "median"
 
     _constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "n_startup_trials": [Interval(int, 0)], "n_warmup_steps": [Interval(int, 0)],
+        "n_startup_trials": [Interval(int, 0)],
+        "n_warmup_steps": [Interval(int, 0)],
         "interval_steps": [Interval(int, 1)],
     }
 
-    def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 5, interval_steps: int = 1) -> None:
+    def __init__(
+        self, n_startup_trials: int = 5, n_warmup_steps: int = 5, interval_steps: int = 1
+    ) -> None:
         validate(self._constraints, locals(), owner="MedianPruner")
         self.n_startup_trials = int(n_startup_trials)
         self.n_warmup_steps = int(n_warmup_steps)
         self.interval_steps = int(interval_steps)
 
     def config(self) -> dict[str, Any]:
-        return {"n_startup_trials": self.n_startup_trials, "n_warmup_steps": self.n_warmup_steps,
-                "interval_steps": self.interval_steps}
+        return {
+            "n_startup_trials": self.n_startup_trials,
+            "n_warmup_steps": self.n_warmup_steps,
+            "interval_steps": self.interval_steps,
+        }
 
     def wants_peers(self, step: int) -> bool:
-        return step >= self.n_warmup_steps and (step - self.n_warmup_steps) % self.interval_steps == 0
+        return (
+            step >= self.n_warmup_steps and (step - self.n_warmup_steps) % self.interval_steps == 0
+        )
 
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
         if not self.wants_peers(step):
@@ -126,25 +135,30 @@ class SuccessiveHalvingPruner(Pruner):
     peer_states = ("COMPLETE", "PRUNED", "RUNNING")  # asynchronous: running trials compete too
 
     _constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "min_resource": [Interval(int, 1)], "reduction_factor": [Interval(int, 2)],
+        "min_resource": [Interval(int, 1)],
+        "reduction_factor": [Interval(int, 2)],
         "min_early_stopping_rate": [Interval(int, 0)],
     }
 
-    def __init__(self, min_resource: int = 1, reduction_factor: int = 3,
-                 min_early_stopping_rate: int = 0) -> None:
+    def __init__(
+        self, min_resource: int = 1, reduction_factor: int = 3, min_early_stopping_rate: int = 0
+    ) -> None:
         validate(self._constraints, locals(), owner="SuccessiveHalvingPruner")
         self.min_resource = int(min_resource)
         self.reduction_factor = int(reduction_factor)
         self.min_early_stopping_rate = int(min_early_stopping_rate)
 
     def config(self) -> dict[str, Any]:
-        return {"min_resource": self.min_resource, "reduction_factor": self.reduction_factor,
-                "min_early_stopping_rate": self.min_early_stopping_rate}
+        return {
+            "min_resource": self.min_resource,
+            "reduction_factor": self.reduction_factor,
+            "min_early_stopping_rate": self.min_early_stopping_rate,
+        }
 
     def is_rung(self, step: int) -> bool:
         k = self.min_early_stopping_rate
         while True:
-            rung = self.min_resource * self.reduction_factor ** k
+            rung = self.min_resource * self.reduction_factor**k
             if rung == step:
                 return True
             if rung > step:
@@ -160,8 +174,9 @@ class SuccessiveHalvingPruner(Pruner):
         mine = curve[step]
         if not math.isfinite(mine):
             return True
-        return not _in_top_fraction(mine, [c[step] for c in peers.values() if step in c],
-                                    self.reduction_factor, maximize)
+        return not _in_top_fraction(
+            mine, [c[step] for c in peers.values() if step in c], self.reduction_factor, maximize
+        )
 
 
 def _in_top_fraction(mine: float, others: list[float], eta: int, maximize: bool) -> bool:
@@ -199,24 +214,37 @@ class HyperbandPruner(Pruner):
     peer_states = ("COMPLETE", "PRUNED", "RUNNING")
 
     _constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "min_resource": [Interval(int, 1)], "max_resource": [Interval(int, 1)],
-        "reduction_factor": [Interval(int, 2)], "seed": [Interval(int, 0)],
+        "min_resource": [Interval(int, 1)],
+        "max_resource": [Interval(int, 1)],
+        "reduction_factor": [Interval(int, 2)],
+        "seed": [Interval(int, 0)],
     }
 
-    def __init__(self, min_resource: int = 1, max_resource: int = 27, reduction_factor: int = 3,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        min_resource: int = 1,
+        max_resource: int = 27,
+        reduction_factor: int = 3,
+        seed: int = 0,
+    ) -> None:
         validate(self._constraints, locals(), owner="HyperbandPruner")
         self.min_resource = int(min_resource)
         self.max_resource = int(max_resource)
         self.reduction_factor = int(reduction_factor)
         self.seed = int(seed)
         if self.max_resource < self.min_resource:
-            raise ConfigError(f"The 'max_resource' parameter of HyperbandPruner must be >= min_resource "
-                              f"({self.min_resource}). Got {max_resource!r} instead.")
+            raise ConfigError(
+                f"The 'max_resource' parameter of HyperbandPruner must be >= min_resource "
+                f"({self.min_resource}). Got {max_resource!r} instead."
+            )
 
     def config(self) -> dict[str, Any]:
-        return {"min_resource": self.min_resource, "max_resource": self.max_resource,
-                "reduction_factor": self.reduction_factor, "seed": self.seed}
+        return {
+            "min_resource": self.min_resource,
+            "max_resource": self.max_resource,
+            "reduction_factor": self.reduction_factor,
+            "seed": self.seed,
+        }
 
     @property
     def n_brackets(self) -> int:
@@ -235,7 +263,7 @@ class HyperbandPruner(Pruner):
         """
         if bracket >= self.n_brackets - 1:
             return []
-        out, r = [], self.min_resource * self.reduction_factor ** bracket
+        out, r = [], self.min_resource * self.reduction_factor**bracket
         while r < self.max_resource:
             out.append(r)
             r *= self.reduction_factor
@@ -257,10 +285,13 @@ class HyperbandPruner(Pruner):
         return any(step in self.rungs(s) for s in range(self.n_brackets))
 
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
-        raise TypeError("HyperbandPruner needs the trial's number to find its bracket: call prune_trial().")
+        raise TypeError(
+            "HyperbandPruner needs the trial's number to find its bracket: call prune_trial()."
+        )
 
-    def prune_trial(self, number: int, step: int, curve: Mapping[int, float], peers: Curves,
-                    maximize: bool) -> bool:
+    def prune_trial(
+        self, number: int, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool
+    ) -> bool:
         bracket = self.bracket(number)
         if step not in self.rungs(bracket) or step not in curve:
             return False
@@ -271,8 +302,9 @@ class HyperbandPruner(Pruner):
         return not _in_top_fraction(mine, rivals, self.reduction_factor, maximize)
 
 
-_PRUNERS: dict[str, type[Pruner]] = {p.name: p for p in (NopPruner, MedianPruner, SuccessiveHalvingPruner,
-                                                         HyperbandPruner)}
+_PRUNERS: dict[str, type[Pruner]] = {
+    p.name: p for p in (NopPruner, MedianPruner, SuccessiveHalvingPruner, HyperbandPruner)
+}
 _PRUNERS["successive_halving"] = SuccessiveHalvingPruner
 
 

@@ -43,7 +43,9 @@ def get_model(name: str) -> Any:
     """The trainer class registered as ``name``."""
     target = _USER.get(name, _BUILTIN.get(name))
     if target is None:
-        raise ConfigError(f"Unknown model {name!r}; use one of {model_names()} or register_model().")
+        raise ConfigError(
+            f"Unknown model {name!r}; use one of {model_names()} or register_model()."
+        )
     if isinstance(target, str):
         module_name, _, attr = target.partition(":")
         try:

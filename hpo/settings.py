@@ -29,8 +29,11 @@ __all__ = ["StudySettings", "SETTING_NAMES"]
 
 
 def _is_artifacts(value: Any) -> bool:
-    return value is None or value is False or (isinstance(value, (str, os.PathLike))
-                                               and str(value).strip() != "")
+    return (
+        value is None
+        or value is False
+        or (isinstance(value, (str, os.PathLike)) and str(value).strip() != "")
+    )
 
 
 _CONSTRAINTS: dict[str, list[Constraint]] = {
@@ -39,8 +42,12 @@ _CONSTRAINTS: dict[str, list[Constraint]] = {
     "grace_period": [Interval(float, 0.5, 7 * 24 * 3600)],
     "keep_weights": [Interval(int, 0, None)],
     "artifacts": [Predicate(_is_artifacts, "None, False or a folder path (str or Path)")],
-    "pruner": [Predicate(lambda v: isinstance(v, Mapping) and isinstance(v.get("name"), str),
-                         "a pruner config dict")],
+    "pruner": [
+        Predicate(
+            lambda v: isinstance(v, Mapping) and isinstance(v.get("name"), str),
+            "a pruner config dict",
+        )
+    ],
 }
 
 
@@ -81,29 +88,38 @@ class StudySettings(Mapping[str, Any]):
             raise ConfigError(
                 f"The 'grace_period' parameter of StudySettings must be at least twice "
                 f"heartbeat_interval ({self.heartbeat_interval:g} s), or live trials are declared "
-                f"stale between two beats. Got {self.grace_period!r} instead.")
+                f"stale between two beats. Got {self.grace_period!r} instead."
+            )
 
     def _raw(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     # ---------------------------------------------------------------- building
     @classmethod
-    def build(cls, base: StudySettings | Mapping[str, Any] | None = None, *,
-              owner: str = "create_study", **overrides: Any) -> StudySettings:
+    def build(
+        cls,
+        base: StudySettings | Mapping[str, Any] | None = None,
+        *,
+        owner: str = "create_study",
+        **overrides: Any,
+    ) -> StudySettings:
         """``base`` (a StudySettings, a dict of fields or None) with keyword ``overrides``.
 
         Raises:
             ConfigError: an unknown field (named, with the valid ones) or a bad value.
         """
         if base is not None and not isinstance(base, (StudySettings, Mapping)):
-            raise ConfigError(f"The 'settings' parameter of {owner} must be a StudySettings or a "
-                              f"dict. Got {base!r} instead.")
+            raise ConfigError(
+                f"The 'settings' parameter of {owner} must be a StudySettings or a "
+                f"dict. Got {base!r} instead."
+            )
         given = dict(base.to_dict() if isinstance(base, StudySettings) else base or {})
         given.update(overrides)
         unknown = sorted(set(given) - set(SETTING_NAMES))
         if unknown:
-            raise ConfigError(f"{owner} got unknown option(s) {unknown}; allowed: "
-                              f"{sorted(SETTING_NAMES)}.")
+            raise ConfigError(
+                f"{owner} got unknown option(s) {unknown}; allowed: {sorted(SETTING_NAMES)}."
+            )
         return cls(**given)
 
     @classmethod
@@ -115,7 +131,9 @@ class StudySettings(Mapping[str, Any]):
         known = {k: v for k, v in stored.items() if k in SETTING_NAMES}
         instance = object.__new__(cls)
         for f in fields(cls):
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            default = (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            )
             object.__setattr__(instance, f.name, known.get(f.name, default))
         return instance
 
@@ -141,13 +159,17 @@ def _pruner_config(spec: Any) -> Any:
     from hpo.pruning import Pruner, make_pruner
 
     if not isinstance(spec, (Pruner, str, Mapping)) and spec is not None:
-        raise ConfigError(f"The 'pruner' parameter of StudySettings must be a Pruner, one of "
-                          f"'none', 'median', 'asha' or a config dict. Got {spec!r} instead.")
+        raise ConfigError(
+            f"The 'pruner' parameter of StudySettings must be a Pruner, one of "
+            f"'none', 'median', 'asha' or a config dict. Got {spec!r} instead."
+        )
     try:
         return make_pruner(spec).to_config()
     except TypeError as e:
-        raise ConfigError(f"The 'pruner' parameter of StudySettings has invalid options "
-                          f"({e}). Got {spec!r} instead.") from None
+        raise ConfigError(
+            f"The 'pruner' parameter of StudySettings has invalid options "
+            f"({e}). Got {spec!r} instead."
+        ) from None
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(StudySettings))

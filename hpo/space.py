@@ -156,8 +156,11 @@ class _Param:
 
 
 _BOUNDS: dict[str, dict[str, list[Constraint]]] = {
-    "Float": {"low": [Interval(float)], "high": [Interval(float)],
-              "step": [None, Interval(float, 0, closed="neither")]},
+    "Float": {
+        "low": [Interval(float)],
+        "high": [Interval(float)],
+        "step": [None, Interval(float, 0, closed="neither")],
+    },
     "Int": {"low": [Interval(int)], "high": [Interval(int)], "step": [Interval(int, 1)]},
 }
 
@@ -167,8 +170,9 @@ class _Numeric(_Param):
     high: float
     step: float | None
 
-    def __init__(self, low: float, high: float, *, log: bool, step: float | None,
-                 when: WhenSpec) -> None:
+    def __init__(
+        self, low: float, high: float, *, log: bool, step: float | None, when: WhenSpec
+    ) -> None:
         self._label = f"{self.kind}(low={low!r}, high={high!r}{', log=True' if log else ''})"
         self.conditions = _parse_when(when)
         self.low, self.high = low, high
@@ -177,11 +181,17 @@ class _Numeric(_Param):
 
     def _validate_bounds(self) -> None:
         owner = f"{self.kind} parameter '{self.name}'" if self.name else self._label
-        validate(_BOUNDS[self.kind], {"low": self.low, "high": self.high, "step": self.step},
-                 owner=owner, error=InvalidSpaceError)
+        validate(
+            _BOUNDS[self.kind],
+            {"low": self.low, "high": self.high, "step": self.step},
+            owner=owner,
+            error=InvalidSpaceError,
+        )
         low, high = float(self.low), float(self.high)
         if low > high:
-            raise self._fail(f"low must be <= high. Got low={self.low}, high={self.high}; swap them.")
+            raise self._fail(
+                f"low must be <= high. Got low={self.low}, high={self.high}; swap them."
+            )
         if self.log and low <= 0:
             raise self._fail(
                 f"log=True needs low > 0. Got low={self.low}; use a positive low or log=False."
@@ -201,8 +211,16 @@ class Float(_Numeric):
 
     kind = "Float"
 
-    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None,
-                 grid: Sequence[float] | None = None, when: WhenSpec = None) -> None:
+    def __init__(
+        self,
+        low: float,
+        high: float,
+        *,
+        log: bool = False,
+        step: float | None = None,
+        grid: Sequence[float] | None = None,
+        when: WhenSpec = None,
+    ) -> None:
         super().__init__(low, high, log=log, step=step, when=when)
         self._validate_bounds()
         self.low, self.high = float(low), float(high)
@@ -212,7 +230,8 @@ class Float(_Numeric):
             n = (self.high - self.low) / step
             if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
                 raise self._fail(
-                    f"high - low must be a multiple of step. Got low={low}, high={high}, step={step}."
+                    f"high - low must be a multiple of step. Got low={low}, high={high}, "
+                    f"step={step}."
                 )
         self.grid = None if grid is None else tuple(float(g) for g in grid)
         if self.grid is not None:
@@ -223,8 +242,13 @@ class Float(_Numeric):
                 raise self._fail(f"grid points {bad} lie outside [{low}, {high}].")
 
     def _spec(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "log": self.log, "step": self.step,
-                "grid": list(self.grid) if self.grid is not None else None}
+        return {
+            "low": self.low,
+            "high": self.high,
+            "log": self.log,
+            "step": self.step,
+            "grid": list(self.grid) if self.grid is not None else None,
+        }
 
     def _t(self, x: float) -> float:
         return math.log(x) if self.log else x
@@ -265,8 +289,9 @@ class Int(_Numeric):
     high: int
     step: int
 
-    def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1,
-                 when: WhenSpec = None) -> None:
+    def __init__(
+        self, low: int, high: int, *, log: bool = False, step: int = 1, when: WhenSpec = None
+    ) -> None:
         super().__init__(low, high, log=log, step=step, when=when)
         self._validate_bounds()
         self.low, self.high, self.step = int(low), int(high), int(step)
@@ -405,8 +430,11 @@ class SearchSpace(Mapping[str, _Param]):
                 if c.parent == name:
                     raise InvalidSpaceError(f"Parameter '{name}' cannot depend on itself.")
                 if c.parent not in self._params:
-                    fix = (f"define '{c.parent}' before '{name}'" if c.parent in params
-                           else f"'{c.parent}' is not in the space; add it or fix the name")
+                    fix = (
+                        f"define '{c.parent}' before '{name}'"
+                        if c.parent in params
+                        else f"'{c.parent}' is not in the space; add it or fix the name"
+                    )
                     raise InvalidSpaceError(f"Parameter '{name}' depends on '{c.parent}': {fix}.")
             self._params[name] = p
 
@@ -475,7 +503,9 @@ class SearchSpace(Mapping[str, _Param]):
         return points
 
     # Validation
-    def validate_params(self, params: Mapping[str, Any], *, field: str = "params") -> dict[str, Any]:
+    def validate_params(
+        self, params: Mapping[str, Any], *, field: str = "params"
+    ) -> dict[str, Any]:
         """Check a user-given params dict (enqueue, tell) and return it normalized."""
         unknown = sorted(set(params) - set(self._params))
         if unknown:

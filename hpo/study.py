@@ -47,9 +47,15 @@ TOLD_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
 class Study:
     """A handle on one stored study. Make one with :func:`create_study` or :func:`load_study`."""
 
-    def __init__(self, storage: Storage, record: StudyRecord, *, sampler: Sampler,
-                 objective: Callable[..., Any] | None,
-                 resolve_objective: Callable[[], Callable[..., Any] | None] | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        record: StudyRecord,
+        *,
+        sampler: Sampler,
+        objective: Callable[..., Any] | None,
+        resolve_objective: Callable[[], Callable[..., Any] | None] | None = None,
+    ) -> None:
         self.storage = storage
         self._record = record
         self.space = SearchSpace.from_dict(record.space)
@@ -127,13 +133,25 @@ class Study:
     def opener(self) -> Callable[[], Study]:
         """A picklable callable that reopens this study in another process (a remote worker):
         by name from the storage URL, with this study's sampler and objective."""
-        return functools.partial(load_study, self.name, storage=self.storage.url,
-                                 objective=self.objective, sampler=self.sampler)
+        return functools.partial(
+            load_study,
+            self.name,
+            storage=self.storage.url,
+            objective=self.objective,
+            sampler=self.sampler,
+        )
 
     # -------------------------------------------------------------- running
-    def optimize(self, n_trials: int, *, n_workers: int = 1, timeout: float | None = None,
-                 executor: Any = None, show_progress: bool | None = None,
-                 callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None) -> Study:
+    def optimize(
+        self,
+        n_trials: int,
+        *,
+        n_workers: int = 1,
+        timeout: float | None = None,
+        executor: Any = None,
+        show_progress: bool | None = None,
+        callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None,
+    ) -> Study:
         """Run trials until the study holds ``n_trials`` finished ones (COMPLETE or PRUNED).
 
         ``n_trials`` is a total, not an increment: resuming a study with 30 completed trials
@@ -157,11 +175,20 @@ class Study:
         from hpo.execution import run_study
 
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-            raise ConfigError(f"The 'n_trials' parameter of optimize must be an int >= 1. Got {n_trials!r} instead.")
+            raise ConfigError(
+                f"The 'n_trials' parameter of optimize must be an int >= 1. Got {n_trials!r} "
+                f"instead."
+            )
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-            raise ConfigError(f"The 'n_workers' parameter of optimize must be an int >= 1. Got {n_workers!r} instead.")
+            raise ConfigError(
+                f"The 'n_workers' parameter of optimize must be an int >= 1. Got {n_workers!r} "
+                f"instead."
+            )
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ConfigError(f"The 'timeout' parameter of optimize must be a number > 0. Got {timeout!r} instead.")
+            raise ConfigError(
+                f"The 'timeout' parameter of optimize must be a number > 0. Got {timeout!r} "
+                f"instead."
+            )
         if self.objective is None:
             raise ConfigError(
                 f"Study {self.name!r} has no objective to run. Pass objective=callable or "
@@ -170,10 +197,19 @@ class Study:
         callbacks = list(callbacks or ())
         for i, callback in enumerate(callbacks):
             if not callable(callback):
-                raise ConfigError(f"The 'callbacks' parameter of optimize must hold callables "
-                                  f"fn(study, trial). Got {callback!r} at index {i} instead.")
-        run_study(self, n_trials=n_trials, n_workers=n_workers, timeout=timeout,
-                  executor=executor, show_progress=show_progress, callbacks=callbacks)
+                raise ConfigError(
+                    f"The 'callbacks' parameter of optimize must hold callables "
+                    f"fn(study, trial). Got {callback!r} at index {i} instead."
+                )
+        run_study(
+            self,
+            n_trials=n_trials,
+            n_workers=n_workers,
+            timeout=timeout,
+            executor=executor,
+            show_progress=show_progress,
+            callbacks=callbacks,
+        )
         return self
 
     def ask(self) -> RunningTrial:
@@ -184,12 +220,20 @@ class Study:
         if trial is None:
             from hpo.errors import SearchSpaceExhausted
 
-            raise SearchSpaceExhausted(f"Study {self.name!r}: the sampler has nothing left to propose.")
+            raise SearchSpaceExhausted(
+                f"Study {self.name!r}: the sampler has nothing left to propose."
+            )
         return trial
 
-    def tell(self, trial: RunningTrial | int, value: float | None = None, *,
-             state: TrialState | str | None = None, metrics: Mapping[str, Any] | None = None,
-             error: str | None = None) -> FrozenTrial:
+    def tell(
+        self,
+        trial: RunningTrial | int,
+        value: float | None = None,
+        *,
+        state: TrialState | str | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial:
         """Finish a trial from :meth:`ask`: COMPLETE with ``value``, or PRUNED / FAILED.
 
         A NaN or infinite value makes the trial FAILED with that reason.
@@ -203,14 +247,20 @@ class Study:
         if value is not None:
             number_value = as_number(value)
             if number_value is None:
-                raise ConfigError(f"The 'value' parameter of tell must be a number (int, float or "
-                                  f"numpy scalar). Got {value!r} instead.")
+                raise ConfigError(
+                    f"The 'value' parameter of tell must be a number (int, float or "
+                    f"numpy scalar). Got {value!r} instead."
+                )
             value = number_value
         if metrics is not None and not isinstance(metrics, Mapping):
-            raise ConfigError(f"The 'metrics' parameter of tell must be a dict. Got {metrics!r} instead.")
+            raise ConfigError(
+                f"The 'metrics' parameter of tell must be a dict. Got {metrics!r} instead."
+            )
         stored_metrics = to_jsonable(dict(metrics or {}), "metrics")
         if error is not None and not isinstance(error, str):
-            raise ConfigError(f"The 'error' parameter of tell must be a str. Got {error!r} instead.")
+            raise ConfigError(
+                f"The 'error' parameter of tell must be a str. Got {error!r} instead."
+            )
         if isinstance(trial, RunningTrial):
             trial.flush()  # its buffered learning-curve points go in before its final state
         frozen = self.storage.trial(self.id, number)
@@ -221,13 +271,18 @@ class Study:
                 state, error, value = TrialState.FAILED, f"objective value is {value}", None
         elif state == TrialState.PRUNED and value is None and isinstance(trial, RunningTrial):
             value = trial.last_value
-        if not self.storage.finish(int(frozen.trial_id or 0), state, value=value,
-                                   metrics=stored_metrics, error=error):
-            raise ConfigError(f"Trial {number} of study {self.name!r} is already {frozen.state.value}; "
-                              "each trial is told once.")
+        if not self.storage.finish(
+            int(frozen.trial_id or 0), state, value=value, metrics=stored_metrics, error=error
+        ):
+            raise ConfigError(
+                f"Trial {number} of study {self.name!r} is already {frozen.state.value}; "
+                "each trial is told once."
+            )
         return self.storage.trial(self.id, number)
 
-    def enqueue(self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None) -> int:
+    def enqueue(
+        self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None
+    ) -> int:
         """Queue a fixed configuration; workers run WAITING trials before sampling new ones.
 
         Returns the trial number it was given.
@@ -236,11 +291,17 @@ class Study:
         from hpo.trial import Proposal
 
         if not isinstance(params, Mapping):
-            raise ConfigError(f"The 'params' parameter of enqueue must be a dict. Got {params!r} instead.")
+            raise ConfigError(
+                f"The 'params' parameter of enqueue must be a dict. Got {params!r} instead."
+            )
         checked = self.space.validate_params(params, field="enqueue(params)")
         attrs = check_user_attrs(user_attrs, owner="enqueue")
-        claim = self.storage.claim_new(self.id, "enqueue", Proposal(checked, info={"user_attrs": attrs}),
-                                       state=TrialState.WAITING)
+        claim = self.storage.claim_new(
+            self.id,
+            "enqueue",
+            Proposal(checked, info={"user_attrs": attrs}),
+            state=TrialState.WAITING,
+        )
         if claim.status != ClaimStatus.CREATED or claim.trial is None:
             raise ConfigError(f"Could not enqueue {checked!r}: {claim.status.value}.")
         return claim.trial.number
@@ -250,14 +311,18 @@ class Study:
     def trials(self) -> list[FrozenTrial]:
         return self.storage.trials(self.id, with_curves=True)
 
-    def get_trials(self, states: list[TrialState] | None = None, *, with_curves: bool = False) -> list[FrozenTrial]:
+    def get_trials(
+        self, states: list[TrialState] | None = None, *, with_curves: bool = False
+    ) -> list[FrozenTrial]:
         return self.storage.trials(self.id, states, with_curves=with_curves)
 
     @property
     def best_trial(self) -> FrozenTrial:
         best = self.storage.leaderboard(self.id, self.direction, top=1)
         if not best:
-            raise ValueError(f"Study {self.name!r} has no completed trials yet; run optimize() first.")
+            raise ValueError(
+                f"Study {self.name!r} has no completed trials yet; run optimize() first."
+            )
         return self.storage.trial(self.id, best[0].number)
 
     @property
@@ -284,8 +349,9 @@ class Study:
         """Completed trials best first: rank, number, value, params, metrics, duration."""
         from hpo.reports.tables import trials_frame
 
-        return trials_frame(self.storage.leaderboard(self.id, self.direction, top), self.space,
-                            ranked=True)
+        return trials_frame(
+            self.storage.leaderboard(self.id, self.direction, top), self.space, ranked=True
+        )
 
     def trials_dataframe(self) -> pd.DataFrame:
         """Every trial, one row each, in number order."""
@@ -306,23 +372,41 @@ def _told_state(state: TrialState | str | None) -> TrialState:
     if state is None:
         return TrialState.COMPLETE
     allowed = [s.value for s in TOLD_STATES]
-    check_param("state", state.value if isinstance(state, TrialState) else state,
-                [Options(allowed)], owner="tell")
+    check_param(
+        "state",
+        state.value if isinstance(state, TrialState) else state,
+        [Options(allowed)],
+        owner="tell",
+    )
     return TrialState(state)
 
 
-def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dataset: Any,
-                    metric: str | None, model_options: Mapping[str, Any] | None) -> dict[str, Any]:
+def _objective_spec(
+    objective: Callable[..., Any] | None,
+    model: str | None,
+    dataset: Any,
+    metric: str | None,
+    model_options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     if objective is not None and model is not None:
-        raise ConfigError("Pass either objective= (a callable) or model= (a registered model), not both.")
+        raise ConfigError(
+            "Pass either objective= (a callable) or model= (a registered model), not both."
+        )
     if model is not None:
         if not isinstance(model, str):
-            raise ConfigError(f"The 'model' parameter of create_study must be a str. Got {model!r} instead.")
+            raise ConfigError(
+                f"The 'model' parameter of create_study must be a str. Got {model!r} instead."
+            )
         if model_options is not None and not isinstance(model_options, Mapping):
-            raise ConfigError(f"The 'model_options' parameter of create_study must be a dict. "
-                              f"Got {model_options!r} instead.")
+            raise ConfigError(
+                f"The 'model_options' parameter of create_study must be a dict. "
+                f"Got {model_options!r} instead."
+            )
         if dataset is None:
-            raise ConfigError(f"model={model!r} needs dataset= (a name such as 'digits', a CSV/.npz path, or (X, y)).")
+            raise ConfigError(
+                f"model={model!r} needs dataset= (a name such as 'digits', a CSV/.npz path, or "
+                f"(X, y))."
+            )
         from hpo.models.datasets import dataset_to_spec
 
         if isinstance(dataset, (str, Mapping)):
@@ -332,23 +416,34 @@ def _objective_spec(objective: Callable[..., Any] | None, model: str | None, dat
                 spec = dataset_to_spec(dataset)
             except ConfigError:
                 spec = None  # in-memory arrays: usable in this process only
-        return {"model": model, "dataset": spec, "metric": metric, "options": dict(model_options or {})}
+        return {
+            "model": model,
+            "dataset": spec,
+            "metric": metric,
+            "options": dict(model_options or {}),
+        }
     if dataset is not None or metric is not None or model_options:
-        raise ConfigError("dataset=, metric= and model_options= need model=; with objective= compute the metric yourself.")
+        raise ConfigError(
+            "dataset=, metric= and model_options= need model=; with objective= compute the metric "
+            "yourself."
+        )
     if objective is not None:
         return {"callable": callable_path(check_objective(objective))}
     return {}
 
 
-def _build_objective(spec: Mapping[str, Any], objective: Callable[..., Any] | None,
-                     dataset: Any = None) -> Callable[..., Any] | None:
+def _build_objective(
+    spec: Mapping[str, Any], objective: Callable[..., Any] | None, dataset: Any = None
+) -> Callable[..., Any] | None:
     if objective is not None:
         return objective
     if spec.get("model"):
         data = spec.get("dataset") if spec.get("dataset") is not None else dataset
         if data is None:
             return None
-        model_objective = ModelObjective(spec["model"], data, spec.get("metric"), spec.get("options"))
+        model_objective = ModelObjective(
+            spec["model"], data, spec.get("metric"), spec.get("options")
+        )
         return model_objective.preload() if spec.get("dataset") is None else model_objective
     if spec.get("callable"):
         try:
@@ -436,8 +531,17 @@ def create_study(
     if existing is not None:
         if not load_if_exists:
             raise _exists(name, store)
-        return _resume(store, existing, search_space, direction, spec, the_sampler,
-                       sampler is not None, objective, dataset)
+        return _resume(
+            store,
+            existing,
+            search_space,
+            direction,
+            spec,
+            the_sampler,
+            sampler is not None,
+            objective,
+            dataset,
+        )
 
     # Build (and so validate) the objective and the data before anything is written.
     built_objective = _build_objective(spec, objective, dataset)
@@ -448,25 +552,50 @@ def create_study(
         the_sampler.seed = study_seed
     try:
         record = store.create_study(
-            name=name, direction=direction, space=search_space.to_dict(),
-            sampler=the_sampler.to_config(), objective=spec, settings=study_settings.to_dict(),
-            user_attrs=attrs, seed=study_seed)
+            name=name,
+            direction=direction,
+            space=search_space.to_dict(),
+            sampler=the_sampler.to_config(),
+            objective=spec,
+            settings=study_settings.to_dict(),
+            user_attrs=attrs,
+            seed=study_seed,
+        )
     except StudyExistsError:  # another process created it since find_study
         if not load_if_exists:
             raise _exists(name, store) from None
-        return _resume(store, store.get_study(name), search_space, direction, spec, the_sampler,
-                       sampler is not None, objective, dataset)
+        return _resume(
+            store,
+            store.get_study(name),
+            search_space,
+            direction,
+            spec,
+            the_sampler,
+            sampler is not None,
+            objective,
+            dataset,
+        )
     return Study(store, record, sampler=the_sampler, objective=built_objective)
 
 
 def _exists(name: str, store: Storage) -> StudyExistsError:
-    return StudyExistsError(f"Study {name!r} already exists in {store!r}. Use load_study(), "
-                            "create_study(..., load_if_exists=True) or a new name.")
+    return StudyExistsError(
+        f"Study {name!r} already exists in {store!r}. Use load_study(), "
+        "create_study(..., load_if_exists=True) or a new name."
+    )
 
 
-def _resume(store: Storage, existing: StudyRecord, space: SearchSpace, direction: str,
-            spec: dict[str, Any], the_sampler: Sampler, sampler_given: bool,
-            objective: Callable[..., Any] | None, dataset: Any) -> Study:
+def _resume(
+    store: Storage,
+    existing: StudyRecord,
+    space: SearchSpace,
+    direction: str,
+    spec: dict[str, Any],
+    the_sampler: Sampler,
+    sampler_given: bool,
+    objective: Callable[..., Any] | None,
+    dataset: Any,
+) -> Study:
     """create_study(load_if_exists=True) on a stored study: check it is the same, open it."""
     _check_same(existing, space, direction, spec)
     if sampler_given:
@@ -476,43 +605,72 @@ def _resume(store: Storage, existing: StudyRecord, space: SearchSpace, direction
     return _open(store, existing, objective, dataset)
 
 
-def _check_same(existing: StudyRecord, space: SearchSpace, direction: str, spec: dict[str, Any]) -> None:
+def _check_same(
+    existing: StudyRecord, space: SearchSpace, direction: str, spec: dict[str, Any]
+) -> None:
     name = existing.name
     if existing.direction != direction:
         raise StudyMismatchError(
-            f"Study {name!r} already exists with direction {existing.direction!r}; got {direction!r}. "
-            "Use load_study() or a new name.")
+            f"Study {name!r} already exists with direction {existing.direction!r}; got "
+            f"{direction!r}. "
+            "Use load_study() or a new name."
+        )
     if SearchSpace.from_dict(existing.space) != space:
         stored = SearchSpace.from_dict(existing.space)
-        diff = sorted(k for k in {*stored, *space} if k not in stored or k not in space
-                      or stored[k] != space[k])
+        diff = sorted(
+            k
+            for k in {*stored, *space}
+            if k not in stored or k not in space or stored[k] != space[k]
+        )
         raise StudyMismatchError(
             f"Study {name!r} already exists with a different search space (differs in {diff}). "
-            "Resume it with the stored space (load_study) or use a new name.")
+            "Resume it with the stored space (load_study) or use a new name."
+        )
     for key in ("model", "metric"):
-        if spec.get(key) != existing.objective.get(key) and (spec.get(key) or existing.objective.get(key)):
+        if spec.get(key) != existing.objective.get(key) and (
+            spec.get(key) or existing.objective.get(key)
+        ):
             raise StudyMismatchError(
                 f"Study {name!r} already exists with {key}={existing.objective.get(key)!r}; got "
-                f"{spec.get(key)!r}. Use a new name to change it.")
+                f"{spec.get(key)!r}. Use a new name to change it."
+            )
     if spec.get("dataset") and existing.objective.get("dataset") not in (None, spec["dataset"]):
         raise StudyMismatchError(
             f"Study {name!r} already exists with dataset={existing.objective['dataset']!r}; got "
-            f"{spec['dataset']!r}. Use a new name to change it.")
+            f"{spec['dataset']!r}. Use a new name to change it."
+        )
 
 
-def _open(store: Storage, record: StudyRecord, objective: Callable[..., Any] | None,
-          dataset: Any = None, sampler: Sampler | str | Mapping[str, Any] | None = None) -> Study:
+def _open(
+    store: Storage,
+    record: StudyRecord,
+    objective: Callable[..., Any] | None,
+    dataset: Any = None,
+    sampler: Sampler | str | Mapping[str, Any] | None = None,
+) -> Study:
     """A Study handle; a stored objective is built only when a worker first needs it."""
-    the_sampler = make_sampler(sampler) if sampler is not None else sampler_from_config(record.sampler)
+    the_sampler = (
+        make_sampler(sampler) if sampler is not None else sampler_from_config(record.sampler)
+    )
     if objective is not None:
-        return Study(store, record, sampler=the_sampler, objective=check_objective(objective, owner="load_study"))
+        return Study(
+            store,
+            record,
+            sampler=the_sampler,
+            objective=check_objective(objective, owner="load_study"),
+        )
     resolve = functools.partial(_build_objective, record.objective, None, dataset)
     return Study(store, record, sampler=the_sampler, objective=None, resolve_objective=resolve)
 
 
-def load_study(name: str, *, storage: str | Storage | None = None,
-               objective: Callable[..., Any] | None = None, dataset: Any = None,
-               sampler: Sampler | str | Mapping[str, Any] | None = None) -> Study:
+def load_study(
+    name: str,
+    *,
+    storage: str | Storage | None = None,
+    objective: Callable[..., Any] | None = None,
+    dataset: Any = None,
+    sampler: Sampler | str | Mapping[str, Any] | None = None,
+) -> Study:
     """Open a stored study to resume it, join it as a worker, or read its results.
 
     ``objective`` is needed only for studies created with a callable that a fresh process
@@ -533,4 +691,3 @@ def delete_study(name: str, *, storage: str | Storage | None = None) -> None:
 def list_studies(storage: str | Storage | None = None) -> list[Any]:
     """One summary per study: name, direction, trial counts by state, best value."""
     return get_storage(storage or DEFAULT_STORAGE).summaries()
-

@@ -26,8 +26,17 @@ from typing import Any, Literal
 
 from hpo.errors import ConfigError, HPOError
 
-__all__ = ["Interval", "Options", "Predicate", "Constraint", "describe", "is_satisfied",
-           "validate", "check_param", "check_names"]
+__all__ = [
+    "Interval",
+    "Options",
+    "Predicate",
+    "Constraint",
+    "describe",
+    "is_satisfied",
+    "validate",
+    "check_param",
+    "check_names",
+]
 
 
 def _is_bool(value: Any) -> bool:
@@ -60,10 +69,14 @@ class Interval:
         v = float(value)
         if math.isnan(v) or (math.isinf(v) and not self.allow_inf):
             return False
-        if self.low is not None and (v < self.low or (v == self.low and self.closed in ("right", "neither"))):
+        if self.low is not None and (
+            v < self.low or (v == self.low and self.closed in ("right", "neither"))
+        ):
             return False
-        return not (self.high is not None
-                    and (v > self.high or (v == self.high and self.closed in ("left", "neither"))))
+        return not (
+            self.high is not None
+            and (v > self.high or (v == self.high and self.closed in ("left", "neither")))
+        )
 
     def _num(self, bound: float) -> str:
         """``2147483647`` for an int bound (not ``2.14748e+09``), ``0.1`` for a float one."""
@@ -74,8 +87,10 @@ class Interval:
         lo_in = self.closed in ("both", "left")
         hi_in = self.closed in ("both", "right")
         if self.low is not None and self.high is not None:
-            return (f"{noun} in {'[' if lo_in else '('}{self._num(self.low)}, "
-                    f"{self._num(self.high)}{']' if hi_in else ')'}")
+            return (
+                f"{noun} in {'[' if lo_in else '('}{self._num(self.low)}, "
+                f"{self._num(self.high)}{']' if hi_in else ')'}"
+            )
         if self.low is not None:
             return f"{noun} {'>=' if lo_in else '>'} {self._num(self.low)}"
         if self.high is not None:
@@ -125,8 +140,10 @@ def _type_constraint(kind: type) -> Predicate:
     names = {bool: "a bool", str: "a str", dict: "a dict", list: "a list"}
     if kind is bool:
         return Predicate(_is_bool, "a bool")
-    return Predicate(lambda v: isinstance(v, kind) and not (_is_bool(v) and kind is not bool),
-                     names.get(kind, f"an instance of {kind.__name__}"))
+    return Predicate(
+        lambda v: isinstance(v, kind) and not (_is_bool(v) and kind is not bool),
+        names.get(kind, f"an instance of {kind.__name__}"),
+    )
 
 
 Constraint = Interval | Options | Predicate | type | None
@@ -151,13 +168,21 @@ def describe(constraints: Iterable[Constraint]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
-def check_param(name: str, value: Any, constraints: Iterable[Constraint], *, owner: str,
-                error: type[HPOError] = ConfigError) -> None:
+def check_param(
+    name: str,
+    value: Any,
+    constraints: Iterable[Constraint],
+    *,
+    owner: str,
+    error: type[HPOError] = ConfigError,
+) -> None:
     """Raise ``error`` (:class:`ConfigError` unless told) unless ``value`` meets one of ``constraints``."""
     constraints = list(constraints)
     if not is_satisfied(constraints, value):
-        raise error(f"The {name!r} parameter of {owner} must be {describe(constraints)}. "
-                    f"Got {value!r} instead.")
+        raise error(
+            f"The {name!r} parameter of {owner} must be {describe(constraints)}. "
+            f"Got {value!r} instead."
+        )
 
 
 def check_names(params: Iterable[str], valid: Iterable[str], *, owner: str, note: str = "") -> None:
@@ -169,13 +194,20 @@ def check_names(params: Iterable[str], valid: Iterable[str], *, owner: str, note
     known = set(valid)
     extra = sorted(str(name) for name in params if name not in known)
     if extra:
-        raise ConfigError(f"Unknown parameter {extra[0]!r} of {owner}; valid parameters are "
-                          f"{sorted(known)}{note}.")
+        raise ConfigError(
+            f"Unknown parameter {extra[0]!r} of {owner}; valid parameters are "
+            f"{sorted(known)}{note}."
+        )
 
 
-def validate(spec: Mapping[str, Iterable[Constraint]], params: Mapping[str, Any], *,
-             owner: str, unknown: Literal["raise", "ignore"] = "ignore",
-             error: type[HPOError] = ConfigError) -> None:
+def validate(
+    spec: Mapping[str, Iterable[Constraint]],
+    params: Mapping[str, Any],
+    *,
+    owner: str,
+    unknown: Literal["raise", "ignore"] = "ignore",
+    error: type[HPOError] = ConfigError,
+) -> None:
     """Check every parameter of ``params`` that ``spec`` constrains.
 
     Args:

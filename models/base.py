@@ -75,7 +75,12 @@ LAYER_CONSTRAINTS: dict[str, list[Constraint]] = {
 _SIZES = "ints >= 1 such as (64, 32) or '64-32'"
 
 
-LAYER_PARAM_NAMES = ("hidden_layer_sizes", "n_layers", "units", "units_<k>")  # as param_names lists them
+LAYER_PARAM_NAMES = (
+    "hidden_layer_sizes",
+    "n_layers",
+    "units",
+    "units_<k>",
+)  # as param_names lists them
 
 
 def is_layer_param(name: Any) -> bool:

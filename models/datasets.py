@@ -49,8 +49,20 @@ _GENERATED: dict[str, dict[str, Any]] = {  # name -> accepted options and their 
 }
 _SHIPPED = {"concrete": ("concrete.csv", "compressive_strength")}  # name -> (file in data/, target)
 _IMAGE_OPTIONS = ("path", "n_train", "n_test")
-_CLASS_NAMES = {"fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                                  "Shirt", "Sneaker", "Bag", "Ankle boot"]}
+_CLASS_NAMES = {
+    "fashion_mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
+}
 _COMMON_KEYS = ("task", "seed")
 _MAX_CLASSES_INFERRED = 20  # integral targets with more distinct values are regression
 
@@ -119,12 +131,16 @@ def load_dataset(spec: Any, *, target: str | None = None, seed: int = 0) -> Data
         return spec
     if isinstance(spec, tuple):
         if len(spec) != 2:
-            raise ConfigError(f"A dataset given as a tuple must be (X, y); got a tuple of {len(spec)} items.")
+            raise ConfigError(
+                f"A dataset given as a tuple must be (X, y); got a tuple of {len(spec)} items."
+            )
         X, y = spec
         names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
         return _finalize("arrays", X, y, names, task=None, spec=None)
     if isinstance(spec, Path) or isinstance(spec, str):
-        return _load_dict({"path": spec} if _looks_like_path(spec) else {"name": spec}, target, seed)
+        return _load_dict(
+            {"path": spec} if _looks_like_path(spec) else {"name": spec}, target, seed
+        )
     if isinstance(spec, Mapping):
         return _load_dict(dict(spec), target, seed)
     raise ConfigError(
@@ -133,7 +149,9 @@ def load_dataset(spec: Any, *, target: str | None = None, seed: int = 0) -> Data
     )
 
 
-def dataset_to_spec(spec: Any, *, target: str | None = None, seed: int | None = None) -> dict[str, Any]:
+def dataset_to_spec(
+    spec: Any, *, target: str | None = None, seed: int | None = None
+) -> dict[str, Any]:
     """A JSON-able spec that reloads ``spec`` in another process (for storing in a study).
 
     Paths become absolute; ``seed`` (if given) is recorded for generated datasets so every
@@ -163,7 +181,9 @@ def dataset_to_spec(spec: Any, *, target: str | None = None, seed: int | None = 
         out.setdefault("seed", int(seed))
     _check_keys(out)
     if image_set:  # fail before the study is stored, not in every worker
-        _image_options(out["name"], {k: v for k, v in out.items() if k not in ("name", *_COMMON_KEYS)})
+        _image_options(
+            out["name"], {k: v for k, v in out.items() if k not in ("name", *_COMMON_KEYS)}
+        )
         if "path" in out:
             out["path"] = str(Path(out["path"]).expanduser().resolve())
         idx.find_files(out["name"], out.get("path"))
@@ -209,10 +229,19 @@ def _load_dict(spec: dict[str, Any], target: str | None, seed: int) -> Dataset:
         return _finalize(name, X, y, names, task=task, spec=dict(spec))
     if name in idx.IMAGE_SETS:
         opts = _image_options(name, options)
-        X, y, n_test, _ = idx.load_image_set(name, opts.get("path"), n_train=opts.get("n_train"),
-                                             n_test=opts.get("n_test"), seed=seed)
+        X, y, n_test, _ = idx.load_image_set(
+            name,
+            opts.get("path"),
+            n_train=opts.get("n_train"),
+            n_test=opts.get("n_test"),
+            seed=seed,
+        )
         side = int(round(np.sqrt(X.shape[1])))
-        names = [f"px{r}_{c}" for r in range(side) for c in range(side)] if side * side == X.shape[1] else None
+        names = (
+            [f"px{r}_{c}" for r in range(side) for c in range(side)]
+            if side * side == X.shape[1]
+            else None
+        )
         ds = _finalize(name, X, y, names, task=task or "multiclass", spec=dict(spec), n_test=n_test)
         if name in _CLASS_NAMES and ds.classes == list(range(len(_CLASS_NAMES[name]))):
             ds.classes = list(_CLASS_NAMES[name])
@@ -248,9 +277,14 @@ def _generate(name: str, options: dict[str, Any], seed: int) -> tuple[np.ndarray
         value = opt[key]
         if isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"Option {key!r} of dataset {name!r} must be an int >= 1. Got {value!r} instead.")
+                raise ConfigError(
+                    f"Option {key!r} of dataset {name!r} must be an int >= 1. Got {value!r} "
+                    f"instead."
+                )
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ConfigError(f"Option {key!r} of dataset {name!r} must be a float >= 0. Got {value!r} instead.")
+            raise ConfigError(
+                f"Option {key!r} of dataset {name!r} must be a float >= 0. Got {value!r} instead."
+            )
     rng = np.random.default_rng(seed)
     if name == "xor":  # the truth table, repeated n_repeats times, with optional Gaussian jitter
         table = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -260,7 +294,9 @@ def _generate(name: str, options: dict[str, Any], seed: int) -> tuple[np.ndarray
     if name == "moons":
         from sklearn.datasets import make_moons
 
-        return make_moons(n_samples=int(opt["n_samples"]), noise=float(opt["noise"]), random_state=seed)
+        return make_moons(
+            n_samples=int(opt["n_samples"]), noise=float(opt["noise"]), random_state=seed
+        )
     # poly: y = sum_j p(x_j) + noise, p a random polynomial of the given degree, x in [-1, 1]
     n, d = int(opt["n_samples"]), int(opt["n_features"])
     X = rng.uniform(-1.0, 1.0, size=(n, d))
@@ -273,27 +309,41 @@ def _image_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     """Check the options of an image set (``path``, ``n_train``, ``n_test``)."""
     unknown = sorted(set(options) - set(_IMAGE_OPTIONS))
     if unknown:
-        raise ConfigError(f"Unknown option(s) {unknown} for dataset {name!r}; accepted: "
-                          f"{list(_IMAGE_OPTIONS)} (plus {list(_COMMON_KEYS)}).")
+        raise ConfigError(
+            f"Unknown option(s) {unknown} for dataset {name!r}; accepted: "
+            f"{list(_IMAGE_OPTIONS)} (plus {list(_COMMON_KEYS)})."
+        )
     for key in ("n_train", "n_test"):
         value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise ConfigError(f"Option {key!r} of dataset {name!r} must be an int >= 1 or None. Got {value!r} instead.")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+        ):
+            raise ConfigError(
+                f"Option {key!r} of dataset {name!r} must be an int >= 1 or None. Got {value!r} "
+                f"instead."
+            )
     path = options.get("path")
     if path is not None and not isinstance(path, (str, Path)):
-        raise ConfigError(f"Option 'path' of dataset {name!r} must be a folder (str). Got {path!r} instead.")
+        raise ConfigError(
+            f"Option 'path' of dataset {name!r} must be a folder (str). Got {path!r} instead."
+        )
     return options
 
 
 def _read_file(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str] | None]:
     if not path.is_file():
-        raise ConfigError(f"Dataset file {str(path)!r} does not exist. Check the path (relative to {str(Path.cwd())!r}).")
+        raise ConfigError(
+            f"Dataset file {str(path)!r} does not exist. Check the path (relative to "
+            f"{str(Path.cwd())!r})."
+        )
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _read_csv(path, target)
     if suffix == ".npz":
         return _read_npz(path, target)
-    raise ConfigError(f"Dataset file {str(path)!r} must end in .csv or .npz; got {suffix or 'no suffix'!r}.")
+    raise ConfigError(
+        f"Dataset file {str(path)!r} must end in .csv or .npz; got {suffix or 'no suffix'!r}."
+    )
 
 
 def _read_csv(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str]]:
@@ -307,17 +357,31 @@ def _read_csv(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str
         raise ConfigError(f"Dataset file {str(path)!r} is not a readable CSV: {e}") from e
     columns = [str(c) for c in frame.columns]
     if target is None:
-        raise ConfigError(f"CSV dataset {path.name!r} needs target=<label column>; columns: {columns}.")
+        raise ConfigError(
+            f"CSV dataset {path.name!r} needs target=<label column>; columns: {columns}."
+        )
     if target not in frame.columns:
-        raise ConfigError(f"CSV dataset {path.name!r} has no target column {target!r}; columns: {columns}.")
+        raise ConfigError(
+            f"CSV dataset {path.name!r} has no target column {target!r}; columns: {columns}."
+        )
     features = frame.drop(columns=[target])
-    bad = [str(c) for c in features.columns if not (pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c]))]
+    bad = [
+        str(c)
+        for c in features.columns
+        if not (
+            pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c])
+        )
+    ]
     if bad:
         raise ConfigError(
             f"CSV dataset {path.name!r} has non-numeric feature column(s) {bad}; encode them as "
             f"numbers (e.g. one-hot) or drop them."
         )
-    return features.to_numpy(dtype=np.float64), frame[target].to_numpy(), [str(c) for c in features.columns]
+    return (
+        features.to_numpy(dtype=np.float64),
+        frame[target].to_numpy(),
+        [str(c) for c in features.columns],
+    )
 
 
 def _read_npz(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str] | None]:
@@ -340,19 +404,34 @@ def _read_npz(path: Path, target: str | None) -> tuple[Any, np.ndarray, list[str
 # --- validation and encoding ----------------------------------------------------------
 
 
-def _finalize(name: str, X: Any, y: Any, feature_names: list[str] | None, *, task: str | None, spec: dict | None,
-              n_test: int = 0) -> Dataset:
+def _finalize(
+    name: str,
+    X: Any,
+    y: Any,
+    feature_names: list[str] | None,
+    *,
+    task: str | None,
+    spec: dict | None,
+    n_test: int = 0,
+) -> Dataset:
     """Check shapes and values, infer the task, encode labels; the one place every loader ends."""
     y = np.asarray(y)
     X = _as_float_matrix(name, X, feature_names)
     n, d = X.shape
     if n == 0 or d == 0:
-        raise ConfigError(f"Dataset {name!r} is empty: X has shape {X.shape}; it needs at least one row and one feature.")
-    feature_names = feature_names if feature_names and len(feature_names) == d else [f"x{i}" for i in range(d)]
+        raise ConfigError(
+            f"Dataset {name!r} is empty: X has shape {X.shape}; it needs at least one row and one "
+            f"feature."
+        )
+    feature_names = (
+        feature_names if feature_names and len(feature_names) == d else [f"x{i}" for i in range(d)]
+    )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1 or y.shape[0] != n:
-        raise ConfigError(f"Dataset {name!r}: y must have shape ({n},) to match X {X.shape}; got {y.shape}.")
+        raise ConfigError(
+            f"Dataset {name!r}: y must have shape ({n},) to match X {X.shape}; got {y.shape}."
+        )
     not_finite = ~np.isfinite(X)
     if not_finite.any():
         cols = [feature_names[j] for j in np.flatnonzero(not_finite.any(axis=0))]
@@ -363,33 +442,47 @@ def _finalize(name: str, X: Any, y: Any, feature_names: list[str] | None, *, tas
     if _has_missing(y):
         raise ConfigError(f"Dataset {name!r} has missing/NaN target values; drop those rows.")
     if task is not None and task not in TASKS:
-        raise ConfigError(f"Dataset {name!r}: task must be one of {list(TASKS)}. Got {task!r} instead.")
+        raise ConfigError(
+            f"Dataset {name!r}: task must be one of {list(TASKS)}. Got {task!r} instead."
+        )
     task = task or _infer_task(y)
     if task == "regression":
         try:
             y_float = y.astype(np.float64)
         except (TypeError, ValueError) as e:
-            raise ConfigError(f"Dataset {name!r}: task 'regression' needs numeric targets; got {y.dtype} values such as {y[0]!r}.") from e
+            raise ConfigError(
+                f"Dataset {name!r}: task 'regression' needs numeric targets; got {y.dtype} values "
+                f"such as {y[0]!r}."
+            ) from e
         if not np.isfinite(y_float).all():
             raise ConfigError(f"Dataset {name!r} has inf target values; drop those rows.")
         return Dataset(name, X, y_float, "regression", feature_names, None, spec, n_test)
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ConfigError(
-            f"Dataset {name!r} has only one class ({classes.tolist()}); classification needs at least 2. "
+            f"Dataset {name!r} has only one class ({classes.tolist()}); classification needs at "
+            f"least 2. "
             f"Check the target column, or use task='regression'."
         )
     inferred: Task = "binary" if len(classes) == 2 else "multiclass"
     if task == "binary" and inferred != "binary":
-        raise ConfigError(f"Dataset {name!r}: task 'binary' needs 2 classes; got {len(classes)}. Use task='multiclass'.")
-    return Dataset(name, X, codes.astype(np.int64), inferred, feature_names, classes.tolist(), spec, n_test)
+        raise ConfigError(
+            f"Dataset {name!r}: task 'binary' needs 2 classes; got {len(classes)}. Use "
+            f"task='multiclass'."
+        )
+    return Dataset(
+        name, X, codes.astype(np.int64), inferred, feature_names, classes.tolist(), spec, n_test
+    )
 
 
 def _as_float_matrix(name: str, X: Any, feature_names: list[str] | None) -> np.ndarray:
     if hasattr(X, "select_dtypes"):  # a DataFrame: name the non-numeric columns
         bad = [str(c) for c in X.columns if X[c].dtype.kind not in "biuf"]
         if bad:
-            raise ConfigError(f"Dataset {name!r} has non-numeric feature column(s) {bad}; encode them as numbers or drop them.")
+            raise ConfigError(
+                f"Dataset {name!r} has non-numeric feature column(s) {bad}; encode them as "
+                f"numbers or drop them."
+            )
     arr = np.asarray(X)
     if arr.dtype == np.float32 and arr.ndim == 2:  # image sets: keep half the memory
         return arr
@@ -402,14 +495,21 @@ def _as_float_matrix(name: str, X: Any, feature_names: list[str] | None) -> np.n
         return arr.astype(np.float64)
     except (TypeError, ValueError):
         pass
-    names = feature_names if feature_names and len(feature_names) == arr.shape[1] else [f"x{i}" for i in range(arr.shape[1])]
+    names = (
+        feature_names
+        if feature_names and len(feature_names) == arr.shape[1]
+        else [f"x{i}" for i in range(arr.shape[1])]
+    )
     bad = []
     for j in range(arr.shape[1]):
         try:
             arr[:, j].astype(np.float64)
         except (TypeError, ValueError):
             bad.append(names[j])
-    raise ConfigError(f"Dataset {name!r} has non-numeric feature column(s) {bad}; encode them as numbers or drop them.")
+    raise ConfigError(
+        f"Dataset {name!r} has non-numeric feature column(s) {bad}; encode them as numbers or "
+        f"drop them."
+    )
 
 
 def _has_missing(y: np.ndarray) -> bool:
@@ -424,7 +524,11 @@ def _infer_task(y: np.ndarray) -> Task:
     """Non-numeric labels, or integral numbers with few distinct values, are classes."""
     if y.dtype.kind in "biu":
         n_unique = len(np.unique(y))
-        return "regression" if n_unique > _MAX_CLASSES_INFERRED else ("binary" if n_unique == 2 else "multiclass")
+        return (
+            "regression"
+            if n_unique > _MAX_CLASSES_INFERRED
+            else ("binary" if n_unique == 2 else "multiclass")
+        )
     if y.dtype.kind == "f":
         n_unique = len(np.unique(y))
         if np.all(np.mod(y, 1) == 0) and n_unique <= _MAX_CLASSES_INFERRED:
@@ -443,16 +547,26 @@ def _check_keys(spec: dict[str, Any]) -> None:
     if "path" in spec and "name" not in spec:
         unknown = sorted(set(spec) - {"path", "target", *_COMMON_KEYS})
         if unknown:
-            raise ConfigError(f"Unknown key(s) {unknown} in a file dataset spec; accepted: ['path', 'target', 'task', 'seed'].")
+            raise ConfigError(
+                f"Unknown key(s) {unknown} in a file dataset spec; accepted: ['path', 'target', "
+                f"'task', 'seed']."
+            )
 
 
 def _looks_like_path(spec: str | Path) -> bool:
     text = str(spec)
-    return isinstance(spec, Path) or text.lower().endswith((".csv", ".npz")) or "/" in text or "\\" in text
+    return (
+        isinstance(spec, Path)
+        or text.lower().endswith((".csv", ".npz"))
+        or "/" in text
+        or "\\" in text
+    )
 
 
 def _unknown_name(name: Any) -> ConfigError:
-    return ConfigError(f"Unknown dataset {name!r}; use one of {dataset_names()} or a path to a .csv/.npz file.")
+    return ConfigError(
+        f"Unknown dataset {name!r}; use one of {dataset_names()} or a path to a .csv/.npz file."
+    )
 
 
 def _not_storable() -> ConfigError:

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from hpo.validation import Constraint, Interval, Options, validate
 
 _CONSTRAINTS: dict[str, list[Constraint]] = {
-    "patience": [Interval(int, 1)], "min_delta": [Interval(float, 0)], "mode": [Options({"max", "min"})],
+    "patience": [Interval(int, 1)],
+    "min_delta": [Interval(float, 0)],
+    "mode": [Options({"max", "min"})],
 }
 
 
@@ -27,7 +29,9 @@ class EarlyStopping:
         mode: ``"max"`` when larger scores are better, ``"min"`` otherwise.
     """
 
-    def __init__(self, patience: int = 10, min_delta: float = 0.0, mode: Literal["max", "min"] = "max") -> None:
+    def __init__(
+        self, patience: int = 10, min_delta: float = 0.0, mode: Literal["max", "min"] = "max"
+    ) -> None:
         validate(_CONSTRAINTS, locals(), owner="EarlyStopping")
         self.patience = patience
         self.min_delta = min_delta

@@ -50,8 +50,10 @@ class FamilyChoice:
     def __call__(self, params: Mapping[str, Any], reporter: Reporter) -> TrialResult:
         family = params.get(self.param)
         if family not in self.trainers:
-            raise ConfigError(f"The {self.param!r} parameter must be one of {sorted(self.trainers)}. "
-                              f"Got {family!r} instead; add it to the space as a Categorical.")
+            raise ConfigError(
+                f"The {self.param!r} parameter must be one of {sorted(self.trainers)}. "
+                f"Got {family!r} instead; add it to the space as a Categorical."
+            )
         trainer = self.trainers[family]
         own = {k: v for k, v in params.items() if k != self.param}
         result = TrialResult.coerce(trainer.fit(own, self.dataset, reporter))
@@ -64,7 +66,9 @@ class FamilyChoice:
             self._spread[family] = _target_spread(trainer, self.dataset)
         test_std, val_std = self._spread[family]
         if "test_r2" in result.metrics:
-            result.metrics["test_rmse"] = test_std * math.sqrt(max(0.0, 1.0 - result.metrics["test_r2"]))
+            result.metrics["test_rmse"] = test_std * math.sqrt(
+                max(0.0, 1.0 - result.metrics["test_r2"])
+            )
         if val_std is not None and result.value is not None:
             result.metrics["rmse"] = val_std * math.sqrt(max(0.0, 1.0 - float(result.value)))
 
@@ -74,9 +78,13 @@ def _target_spread(trainer: Any, dataset: Any) -> tuple[float, float | None]:
     from hpo.models.datasets import load_dataset
     from hpo.models.splits import make_folds
 
-    splits = make_folds(load_dataset(dataset), test_size=trainer.test_size,
-                        validation_fraction=trainer.validation_fraction, cv=trainer.cv,
-                        seed=trainer.split_seed)
+    splits = make_folds(
+        load_dataset(dataset),
+        test_size=trainer.test_size,
+        validation_fraction=trainer.validation_fraction,
+        cv=trainer.cv,
+        seed=trainer.split_seed,
+    )
     val_std = None if trainer.cv is not None else float(np.std(splits.folds[0].y_val))
     return float(np.std(splits.y_test)) if len(splits.y_test) else 0.0, val_std
 

@@ -46,10 +46,10 @@ SYSTEM_FOLDERS: dict[str, tuple[Path, ...]] = {  # name -> folders an OS package
 }
 HOW_TO_GET = {
     "mnist": "copy the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-             "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into one of those folders, "
-             "or pass {'name': 'mnist', 'path': DIR}",
+    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into one of those folders, "
+    "or pass {'name': 'mnist', 'path': DIR}",
     "fashion_mnist": "install Debian's package with `apt-get install dataset-fashion-mnist` "
-                     "(or `make install`), or copy its four IDX files into a folder above",
+    "(or `make install`), or copy its four IDX files into a folder above",
 }
 PARTS = ("train-images", "train-labels", "t10k-images", "t10k-labels")
 _DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -122,30 +122,42 @@ def read_idx(path: str | os.PathLike[str], *, ndim: int | None = None) -> np.nda
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
-        raise ConfigError(f"IDX file {str(path)!r} cannot be read ({e}); re-download or reinstall it.") from e
+        raise ConfigError(
+            f"IDX file {str(path)!r} cannot be read ({e}); re-download or reinstall it."
+        ) from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise ConfigError(
             f"IDX file {str(path)!r} has a wrong magic number {raw[:4].hex() or 'empty'!r}; an IDX "
             f"file starts with 0000 then a type code among {[f'{k:02x}' for k in _DTYPES]} and the "
-            f"number of dimensions. Check that it is an (unzipped, or .gz-named) IDX file.")
+            f"number of dimensions. Check that it is an (unzipped, or .gz-named) IDX file."
+        )
     dtype, rank = np.dtype(_DTYPES[raw[2]]), raw[3]
     if ndim is not None and rank != ndim:
         raise ConfigError(f"IDX file {str(path)!r} has {rank} dimensions; expected {ndim}.")
     header = 4 + 4 * rank
     if len(raw) < header:
-        raise ConfigError(f"IDX file {str(path)!r} is truncated: {len(raw)} bytes, shorter than its header.")
+        raise ConfigError(
+            f"IDX file {str(path)!r} is truncated: {len(raw)} bytes, shorter than its header."
+        )
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=rank, offset=4))
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
         state = "truncated" if len(raw) < expected else "longer than its header says"
-        raise ConfigError(f"IDX file {str(path)!r} is {state}: {len(raw)} bytes; its header "
-                          f"(shape {shape}, {dtype.name}) needs {expected}. Re-download or reinstall it.")
+        raise ConfigError(
+            f"IDX file {str(path)!r} is {state}: {len(raw)} bytes; its header "
+            f"(shape {shape}, {dtype.name}) needs {expected}. Re-download or reinstall it."
+        )
     return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def load_image_set(name: str, path: str | os.PathLike[str] | None = None, *,
-                   n_train: int | None = None, n_test: int | None = None,
-                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, int, list[Path]]:
+def load_image_set(
+    name: str,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, int, list[Path]]:
     """Load an MNIST-format image set: train rows then t10k rows.
 
     Args:
@@ -169,15 +181,19 @@ def load_image_set(name: str, path: str | os.PathLike[str] | None = None, *,
         images = read_idx(files[f"{split}-images"], ndim=3)
         labels = read_idx(files[f"{split}-labels"], ndim=1)
         if images.shape[0] != labels.shape[0]:
-            raise ConfigError(f"Dataset {name!r}: {files[f'{split}-images'].name} holds {images.shape[0]} "
-                              f"images but {files[f'{split}-labels'].name} holds {labels.shape[0]} labels.")
+            raise ConfigError(
+                f"Dataset {name!r}: {files[f'{split}-images'].name} holds {images.shape[0]} "
+                f"images but {files[f'{split}-labels'].name} holds {labels.shape[0]} labels."
+            )
         if images.shape[0] == 0:
             raise ConfigError(f"Dataset {name!r}: {files[f'{split}-images'].name} holds no images.")
         parts.append((images, labels))
     (tr_img, tr_lab), (te_img, te_lab) = parts
     if tr_img.shape[1:] != te_img.shape[1:]:
-        raise ConfigError(f"Dataset {name!r}: train images are {tr_img.shape[1:]} but t10k images are "
-                          f"{te_img.shape[1:]}; the files belong to different sets.")
+        raise ConfigError(
+            f"Dataset {name!r}: train images are {tr_img.shape[1:]} but t10k images are "
+            f"{te_img.shape[1:]}; the files belong to different sets."
+        )
     rng = np.random.default_rng(seed)
     tr = _subsample(tr_lab, n_train, "n_train", name, rng)
     te = _subsample(te_lab, n_test, "n_test", name, rng)
@@ -193,23 +209,37 @@ def _pixels(images: np.ndarray) -> np.ndarray:
     return (flat / np.float32(top)).astype(np.float32)
 
 
-def _subsample(labels: np.ndarray, n: int | None, what: str, name: str,
-               rng: np.random.Generator) -> Sequence[int] | np.ndarray:
+def _subsample(
+    labels: np.ndarray, n: int | None, what: str, name: str, rng: np.random.Generator
+) -> Sequence[int] | np.ndarray:
     """Sorted row indices of a stratified subsample of ``n`` rows (all rows when None)."""
     if n is None or n == len(labels):
         return np.arange(len(labels))
     if n > len(labels):
-        raise ConfigError(f"Option {what!r} of dataset {name!r} must be <= {len(labels)} (the rows "
-                          f"available). Got {n} instead.")
+        raise ConfigError(
+            f"Option {what!r} of dataset {name!r} must be <= {len(labels)} (the rows "
+            f"available). Got {n} instead."
+        )
     from sklearn.model_selection import train_test_split
 
     classes, counts = np.unique(labels, return_counts=True)
     k = len(classes)
     stratify = labels if min(n, len(labels) - n) >= k and counts.min() >= 2 else None
-    idx, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=stratify,
-                              random_state=int(rng.integers(2**31)))
+    idx, _ = train_test_split(
+        np.arange(len(labels)),
+        train_size=n,
+        stratify=stratify,
+        random_state=int(rng.integers(2**31)),
+    )
     return np.sort(idx)
 
 
-__all__ = ["IMAGE_SETS", "PARTS", "candidate_folders", "data_home", "find_files", "load_image_set",
-           "read_idx"]
+__all__ = [
+    "IMAGE_SETS",
+    "PARTS",
+    "candidate_folders",
+    "data_home",
+    "find_files",
+    "load_image_set",
+    "read_idx",
+]

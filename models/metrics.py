@@ -73,7 +73,9 @@ def _proba_2d(proba: np.ndarray) -> np.ndarray:
 
 def _f1(y_true: np.ndarray, y_pred: np.ndarray, average: str | None = None) -> float:
     if average is None:  # no task given: binary f1 for 0/1 labels, macro otherwise
-        average = "binary" if set(np.unique(np.concatenate([y_true, y_pred]))) <= {0, 1} else "macro"
+        average = (
+            "binary" if set(np.unique(np.concatenate([y_true, y_pred]))) <= {0, 1} else "macro"
+        )
     return skm.f1_score(y_true, y_pred, average=average, zero_division=0.0)
 
 
@@ -132,7 +134,9 @@ def get_metric(name: str, task: str | None = None) -> Metric:
         valid = metric_names(task)
         raise ConfigError(f"Unknown metric {name!r}; use one of {valid}.")
     if task is not None and task not in metric.tasks:
-        raise ConfigError(f"Metric {name!r} does not fit a {task} task; use one of {metric_names(task)}.")
+        raise ConfigError(
+            f"Metric {name!r} does not fit a {task} task; use one of {metric_names(task)}."
+        )
     if name == "f1" and task is not None:
         average = "binary" if task == "binary" else "macro"
         return Metric("f1", True, False, metric.tasks, lambda y, p: _f1(y, p, average))

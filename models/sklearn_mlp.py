@@ -74,9 +74,13 @@ class _SklearnMLPTrainer(PartialFitTrainer):
     def parse(self, params: Mapping[str, Any], task: str | tuple[str, ...]) -> dict[str, Any]:
         layers = {k: v for k, v in params.items() if is_layer_param(k)}
         if isinstance(params.get("batch_size"), str):  # scikit-learn's message would not say "full"
-            check_param("batch_size", params["batch_size"], [Options({"auto", FULL_BATCH})], owner=self.name)
+            check_param(
+                "batch_size", params["batch_size"], [Options({"auto", FULL_BATCH})], owner=self.name
+            )
         full = params.get("batch_size") == FULL_BATCH  # scikit-learn knows "auto" or an int
-        rest = {k: v for k, v in params.items() if k not in layers and not (full and k == "batch_size")}
+        rest = {
+            k: v for k, v in params.items() if k not in layers and not (full and k == "batch_size")
+        }
         kwargs = super().parse(rest, task)
         kwargs["hidden_layer_sizes"] = resolve_layers(layers, owner=self.name, default_units=100)
         kwargs["batch_size"] = FULL_BATCH if full else kwargs.get("batch_size", "auto")

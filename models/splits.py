@@ -122,12 +122,14 @@ def make_folds(
     _check_fraction("test_size", test_size)
     _check_fraction("validation_fraction", validation_fraction)
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2):
-        raise ConfigError(f"The 'cv' parameter of make_folds must be an int >= 2 or None. Got {cv!r} instead.")
+        raise ConfigError(
+            f"The 'cv' parameter of make_folds must be an int >= 2 or None. Got {cv!r} instead."
+        )
     classify = data.task != "regression"
     scale_y = standardize_target and not classify
     idx = np.arange(data.n_samples)
     if data.n_test > 0:  # the dataset's official split: its last n_test rows
-        train_idx, test_idx = idx[:-data.n_test], idx[-data.n_test:]
+        train_idx, test_idx = idx[: -data.n_test], idx[-data.n_test :]
     elif test_size > 0:
         train_idx, test_idx = _split(idx, data.y, test_size, seed, classify, "test_size")
     else:
@@ -135,11 +137,18 @@ def make_folds(
     X_tr, y_tr = data.X[train_idx], data.y[train_idx]
     folds: list[Fold] = []
     if cv is not None:
-        splitter = StratifiedKFold(cv, shuffle=True, random_state=seed) if classify else KFold(cv, shuffle=True, random_state=seed)
+        splitter = (
+            StratifiedKFold(cv, shuffle=True, random_state=seed)
+            if classify
+            else KFold(cv, shuffle=True, random_state=seed)
+        )
         try:
             pairs = list(splitter.split(X_tr, y_tr))
         except ValueError as e:
-            raise ConfigError(f"Cannot make {cv} CV folds of dataset {data.name!r} ({len(train_idx)} training rows): {_sentence(e)} Use a smaller cv.") from e
+            raise ConfigError(
+                f"Cannot make {cv} CV folds of dataset {data.name!r} ({len(train_idx)} training "
+                f"rows): {_sentence(e)} Use a smaller cv."
+            ) from e
         if classify and min(np.bincount(y_tr, minlength=data.n_classes)) < cv:
             raise ConfigError(
                 f"Dataset {data.name!r} has a class with fewer than cv={cv} training rows; "
@@ -158,7 +167,9 @@ def make_folds(
     return Splits(folds, final, X_te, y_te, train_idx, test_idx, data.task, data.n_classes)
 
 
-def _fold(X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray, scale_y: bool) -> Fold:
+def _fold(
+    X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray, scale_y: bool
+) -> Fold:
     scaler = StandardScaler().fit(X_tr)
     X_va_std = scaler.transform(X_va) if len(X_va) else X_va.copy()
     y_mean, y_scale = 0.0, 1.0
@@ -170,16 +181,23 @@ def _fold(X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray
     return Fold(scaler.transform(X_tr), y_tr, X_va_std, y_va, scaler, y_mean, y_scale)
 
 
-def _split(idx: np.ndarray, y: np.ndarray, size: float, seed: int, stratify: bool, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _split(
+    idx: np.ndarray, y: np.ndarray, size: float, seed: int, stratify: bool, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     try:
-        a, b = train_test_split(idx, test_size=size, random_state=seed, stratify=y if stratify else None)
+        a, b = train_test_split(
+            idx, test_size=size, random_state=seed, stratify=y if stratify else None
+        )
     except ValueError as e:
         raise ConfigError(
             f"Cannot split {len(idx)} rows with {what}={size}: {_sentence(e)} "
             f"Use more data (e.g. {{'name': 'xor', 'n_repeats': 50}}) or set {what}=0."
         ) from e
     if len(a) == 0:
-        raise ConfigError(f"Splitting {len(idx)} rows with {what}={size} leaves no training rows; use a smaller {what}.")
+        raise ConfigError(
+            f"Splitting {len(idx)} rows with {what}={size} leaves no training rows; use a smaller "
+            f"{what}."
+        )
     return np.sort(a), np.sort(b)
 
 
@@ -190,7 +208,10 @@ def _sentence(e: Exception) -> str:
 
 def _check_fraction(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ConfigError(f"The {name!r} parameter of make_folds must be a float in [0, 1). Got {value!r} instead.")
+        raise ConfigError(
+            f"The {name!r} parameter of make_folds must be a float in [0, 1). Got {value!r} "
+            f"instead."
+        )
 
 
 __all__ = ["Fold", "Splits", "make_folds"]

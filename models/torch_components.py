@@ -49,31 +49,67 @@ from hpo.validation import Constraint, Interval, Options, check_names, validate
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "plateau")
-LOSSES = {"binary": ("bce", "mse"), "multiclass": ("cross_entropy", "mse"),
-          "regression": ("mse", "l1", "mae", "huber")}
+LOSSES = {
+    "binary": ("bce", "mse"),
+    "multiclass": ("cross_entropy", "mse"),
+    "regression": ("mse", "l1", "mae", "huber"),
+}
 FULL_BATCH = "full"  # batch_size spelling for one full-batch step per epoch
 TASKS = tuple(LOSSES)
 
 DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": None, "n_layers": None, "units": 64,
-    "max_epochs": None, "patience": None, "min_delta": None,  # override the trainer's options
-    "activation": "relu", "negative_slope": 0.01, "dropout": 0.0, "batch_norm": False,
-    "init": "default", "init_scale": 1.0, "shuffle": True, "optimizer": "adam", "lr": 1e-3, "momentum": 0.9, "nesterov": False,
-    "weight_decay": 0.0, "l1": 0.0, "batch_size": 64, "lr_schedule": "none", "lr_gamma": 0.1,
-    "lr_step_size": 10, "lr_patience": 5, "clip_grad_norm": None, "loss": None, "huber_delta": 1.0,
+    "hidden_layer_sizes": None,
+    "n_layers": None,
+    "units": 64,
+    "max_epochs": None,
+    "patience": None,
+    "min_delta": None,  # override the trainer's options
+    "activation": "relu",
+    "negative_slope": 0.01,
+    "dropout": 0.0,
+    "batch_norm": False,
+    "init": "default",
+    "init_scale": 1.0,
+    "shuffle": True,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "momentum": 0.9,
+    "nesterov": False,
+    "weight_decay": 0.0,
+    "l1": 0.0,
+    "batch_size": 64,
+    "lr_schedule": "none",
+    "lr_gamma": 0.1,
+    "lr_step_size": 10,
+    "lr_patience": 5,
+    "clip_grad_norm": None,
+    "loss": None,
+    "huber_delta": 1.0,
 }
 _INT1 = Interval(int, 1, integral_floats=True)
 CONSTRAINTS: dict[str, list[Constraint]] = {
-    "batch_size": [_INT1, Options({FULL_BATCH})], "lr_step_size": [_INT1], "lr_patience": [Interval(int, 0, integral_floats=True)],
-    "max_epochs": [None, _INT1], "patience": [None, _INT1], "min_delta": [None, Interval(float, 0)],
-    "negative_slope": [Interval(float, 0)], "weight_decay": [Interval(float, 0)], "l1": [Interval(float, 0)],
-    "lr": [Interval(float, 0, closed="neither")], "huber_delta": [Interval(float, 0, closed="neither")],
-    "dropout": [Interval(float, 0, 1, closed="left")], "momentum": [Interval(float, 0, 1, closed="left")],
+    "batch_size": [_INT1, Options({FULL_BATCH})],
+    "lr_step_size": [_INT1],
+    "lr_patience": [Interval(int, 0, integral_floats=True)],
+    "max_epochs": [None, _INT1],
+    "patience": [None, _INT1],
+    "min_delta": [None, Interval(float, 0)],
+    "negative_slope": [Interval(float, 0)],
+    "weight_decay": [Interval(float, 0)],
+    "l1": [Interval(float, 0)],
+    "lr": [Interval(float, 0, closed="neither")],
+    "huber_delta": [Interval(float, 0, closed="neither")],
+    "dropout": [Interval(float, 0, 1, closed="left")],
+    "momentum": [Interval(float, 0, 1, closed="left")],
     "lr_gamma": [Interval(float, 0, 1, closed="right")],
     "clip_grad_norm": [None, Interval(float, 0, closed="neither")],
-    "batch_norm": [bool], "nesterov": [bool], "shuffle": [bool],
+    "batch_norm": [bool],
+    "nesterov": [bool],
+    "shuffle": [bool],
     "init_scale": [Interval(float, 0, closed="neither")],
-    "activation": [Options(ACTIVATIONS)], "init": [Options(INITS)], "optimizer": [Options(OPTIMIZERS)],
+    "activation": [Options(ACTIVATIONS)],
+    "init": [Options(INITS)],
+    "optimizer": [Options(OPTIMIZERS)],
     "lr_schedule": [Options(SCHEDULES)],
 }
 """What each hyperparameter must be (the layer ones are :data:`hpo.models.base.LAYER_CONSTRAINTS`)."""
@@ -115,9 +151,15 @@ class TorchParams:
 
     def architecture(self) -> dict[str, Any]:
         """Keyword arguments of :class:`~hpo.models.torch_fcnn.FCNN` (less the sizes)."""
-        return {"hidden_layer_sizes": list(self.hidden_layer_sizes), "activation": self.activation,
-                "negative_slope": self.negative_slope, "dropout": self.dropout,
-                "batch_norm": self.batch_norm, "init": self.init, "init_scale": self.init_scale}
+        return {
+            "hidden_layer_sizes": list(self.hidden_layer_sizes),
+            "activation": self.activation,
+            "negative_slope": self.negative_slope,
+            "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
+            "init": self.init,
+            "init_scale": self.init_scale,
+        }
 
 
 def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: str) -> TorchParams:
@@ -132,35 +174,60 @@ def parse_params(params: Mapping[str, Any], task: str | tuple[str, ...], owner: 
     Raises:
         ConfigError: naming the parameter, what was expected and what was got.
     """
-    check_names([k for k in params if not is_layer_param(k)], DEFAULTS, owner=owner,
-                note=" and units_1, units_2, ... (with n_layers)")
+    check_names(
+        [k for k in params if not is_layer_param(k)],
+        DEFAULTS,
+        owner=owner,
+        note=" and units_1, units_2, ... (with n_layers)",
+    )
     p = {**DEFAULTS, **params}
     validate(CONSTRAINTS, p, owner=owner)
     if p["nesterov"] and not (p["optimizer"] == "sgd" and p["momentum"] > 0):
-        raise ConfigError(f"The 'nesterov' parameter of {owner} needs optimizer='sgd' and momentum > 0. "
-                          f"Got optimizer={p['optimizer']!r}, momentum={p['momentum']!r}.")
+        raise ConfigError(
+            f"The 'nesterov' parameter of {owner} needs optimizer='sgd' and momentum > 0. "
+            f"Got optimizer={p['optimizer']!r}, momentum={p['momentum']!r}."
+        )
     tasks = (task,) if isinstance(task, str) else task
     losses = list(dict.fromkeys(name for t in tasks for name in LOSSES[t]))
     if p["batch_norm"] and p["batch_size"] == 1:
-        raise ConfigError(f"The 'batch_size' parameter of {owner} must be >= 2 with batch_norm=True "
-                          "(BatchNorm cannot train on one row). Got 1 instead.")
+        raise ConfigError(
+            f"The 'batch_size' parameter of {owner} must be >= 2 with batch_norm=True "
+            "(BatchNorm cannot train on one row). Got 1 instead."
+        )
     loss = p["loss"] if p["loss"] is not None else losses[0]
     if not (isinstance(loss, str) and loss in losses):
-        raise ConfigError(f"The 'loss' parameter of {owner} must be a str among {losses} for a "
-                          f"{' or '.join(tasks)} task. Got {loss!r} instead.")
+        raise ConfigError(
+            f"The 'loss' parameter of {owner} must be a str among {losses} for a "
+            f"{' or '.join(tasks)} task. Got {loss!r} instead."
+        )
     return TorchParams(
-        hidden_layer_sizes=resolve_layers({k: v for k, v in params.items() if is_layer_param(k)},
-                                          owner=owner, default_units=DEFAULTS["units"]),
-        activation=p["activation"], negative_slope=float(p["negative_slope"]), dropout=float(p["dropout"]),
-        batch_norm=bool(p["batch_norm"]), init=p["init"], init_scale=float(p["init_scale"]),
-        shuffle=bool(p["shuffle"]), optimizer=p["optimizer"], lr=float(p["lr"]),
-        momentum=float(p["momentum"]), nesterov=bool(p["nesterov"]),
-        weight_decay=float(p["weight_decay"]), l1=float(p["l1"]),
+        hidden_layer_sizes=resolve_layers(
+            {k: v for k, v in params.items() if is_layer_param(k)},
+            owner=owner,
+            default_units=DEFAULTS["units"],
+        ),
+        activation=p["activation"],
+        negative_slope=float(p["negative_slope"]),
+        dropout=float(p["dropout"]),
+        batch_norm=bool(p["batch_norm"]),
+        init=p["init"],
+        init_scale=float(p["init_scale"]),
+        shuffle=bool(p["shuffle"]),
+        optimizer=p["optimizer"],
+        lr=float(p["lr"]),
+        momentum=float(p["momentum"]),
+        nesterov=bool(p["nesterov"]),
+        weight_decay=float(p["weight_decay"]),
+        l1=float(p["l1"]),
         batch_size=None if p["batch_size"] == FULL_BATCH else int(p["batch_size"]),
-        lr_schedule=p["lr_schedule"], lr_gamma=float(p["lr_gamma"]),
-        lr_step_size=int(p["lr_step_size"]), lr_patience=int(p["lr_patience"]),
-        clip_grad_norm=None if p["clip_grad_norm"] is None else float(p["clip_grad_norm"]), loss=loss,
-        huber_delta=float(p["huber_delta"]), max_epochs=_opt_int(p["max_epochs"]),
+        lr_schedule=p["lr_schedule"],
+        lr_gamma=float(p["lr_gamma"]),
+        lr_step_size=int(p["lr_step_size"]),
+        lr_patience=int(p["lr_patience"]),
+        clip_grad_norm=None if p["clip_grad_norm"] is None else float(p["clip_grad_norm"]),
+        loss=loss,
+        huber_delta=float(p["huber_delta"]),
+        max_epochs=_opt_int(p["max_epochs"]),
         patience=_opt_int(p["patience"]),
         min_delta=None if p["min_delta"] is None else float(p["min_delta"]),
     )
@@ -195,8 +262,12 @@ def make_loss(hp: TorchParams, task: str) -> nn.Module:
         return nn.BCEWithLogitsLoss()
     if task == "multiclass":
         return nn.CrossEntropyLoss()
-    return {"mse": nn.MSELoss(), "l1": nn.L1Loss(), "mae": nn.L1Loss(),
-            "huber": nn.HuberLoss(delta=hp.huber_delta)}[hp.loss]
+    return {
+        "mse": nn.MSELoss(),
+        "l1": nn.L1Loss(),
+        "mae": nn.L1Loss(),
+        "huber": nn.HuberLoss(delta=hp.huber_delta),
+    }[hp.loss]
 
 
 def make_optimizer(hp: TorchParams, model: nn.Module) -> torch.optim.Optimizer:
@@ -210,33 +281,55 @@ def make_optimizer(hp: TorchParams, model: nn.Module) -> torch.optim.Optimizer:
     fused = True if params[0].device.type in ("cpu", "cuda") else None
     foreach = None if fused else True
     if hp.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov,
-                               weight_decay=wd, fused=fused, foreach=foreach)
+        return torch.optim.SGD(
+            params,
+            lr=hp.lr,
+            momentum=hp.momentum,
+            nesterov=hp.nesterov,
+            weight_decay=wd,
+            fused=fused,
+            foreach=foreach,
+        )
     if hp.optimizer == "adam":
         return torch.optim.Adam(params, lr=hp.lr, weight_decay=wd, fused=fused, foreach=foreach)
     if hp.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=hp.lr, weight_decay=wd, fused=fused, foreach=foreach)
-    return torch.optim.RMSprop(params, lr=hp.lr, momentum=hp.momentum, weight_decay=wd, foreach=True)
+    return torch.optim.RMSprop(
+        params, lr=hp.lr, momentum=hp.momentum, weight_decay=wd, foreach=True
+    )
 
 
-def make_scheduler(hp: TorchParams, optimizer: torch.optim.Optimizer, max_epochs: int,
-                   mode: str = "max") -> Any:
+def make_scheduler(
+    hp: TorchParams, optimizer: torch.optim.Optimizer, max_epochs: int, mode: str = "max"
+) -> Any:
     """An LR scheduler stepped once per epoch, or None; ``mode`` is the validation score's."""
     if hp.lr_schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, hp.lr_step_size, gamma=hp.lr_gamma)
     if hp.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
     if hp.lr_schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max" if mode == "max" else "min",
-                                                          factor=hp.lr_gamma,
-                                                          patience=hp.lr_patience)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max" if mode == "max" else "min",
+            factor=hp.lr_gamma,
+            patience=hp.lr_patience,
+        )
     return None
 
 
-def train_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                optimizer: torch.optim.Optimizer, batch_size: int | None, generator: torch.Generator,
-                l1: float = 0.0, clip_grad_norm: float | None = None,
-                drop_last_single: bool = False, shuffle: bool = True) -> torch.Tensor:
+def train_epoch(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int | None,
+    generator: torch.Generator,
+    l1: float = 0.0,
+    clip_grad_norm: float | None = None,
+    drop_last_single: bool = False,
+    shuffle: bool = True,
+) -> torch.Tensor:
     """One pass over ``(X, y)`` in mini-batches of a fresh random order (or in order).
 
     The rows are permuted once (one gather), then batches are views of the permuted
@@ -269,7 +362,7 @@ def train_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.
     params = list(model.parameters()) if clip_grad_norm else []
     losses = []
     for start in range(0, stop, batch_size):
-        xb, yb = Xs[start:start + batch_size], ys[start:start + batch_size]
+        xb, yb = Xs[start : start + batch_size], ys[start : start + batch_size]
         loss = loss_fn(model(xb), yb)
         if weights:
             loss = loss + l1 * torch.stack([w.abs().sum() for w in weights]).sum()
@@ -288,4 +381,4 @@ def train_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.
 def predict_raw(model: nn.Module, X: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
     """Network outputs (logits or values) for all rows of ``X`` in eval mode, in large chunks."""
     model.eval()
-    return torch.cat([model(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)])
+    return torch.cat([model(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)])

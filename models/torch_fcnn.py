@@ -41,8 +41,20 @@ ACTIVATIONS: dict[str, Callable[[float], nn.Module]] = {
     "sigmoid": lambda slope: nn.Sigmoid(),
     "softplus": lambda slope: nn.Softplus(),
 }
-INITS = ("default", "kaiming_uniform", "kaiming_normal", "xavier_uniform", "xavier_normal",
-         "lecun_normal", "torch", "he", "xavier", "lecun", "constant", "normal")
+INITS = (
+    "default",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "lecun_normal",
+    "torch",
+    "he",
+    "xavier",
+    "lecun",
+    "constant",
+    "normal",
+)
 INIT_ALIASES = {"he": "kaiming_normal", "xavier": "xavier_uniform", "lecun": "lecun_normal"}
 _DEFAULT_INIT = {"tanh": "xavier_uniform", "sigmoid": "xavier_uniform", "selu": "lecun_normal"}
 
@@ -113,9 +125,18 @@ class FCNN(nn.Sequential):
         init_scale: the weight of ``init="constant"``, the std of ``init="normal"``.
     """
 
-    def __init__(self, n_inputs: int, n_outputs: int, hidden_layer_sizes: Sequence[int] = (64,),
-                 activation: str = "relu", negative_slope: float = 0.01, dropout: float = 0.0,
-                 batch_norm: bool = False, init: str = "default", init_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        hidden_layer_sizes: Sequence[int] = (64,),
+        activation: str = "relu",
+        negative_slope: float = 0.01,
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        init: str = "default",
+        init_scale: float = 1.0,
+    ) -> None:
         layers: list[nn.Module] = []
         width = n_inputs
         for units in hidden_layer_sizes:
@@ -124,7 +145,9 @@ class FCNN(nn.Sequential):
                 layers.append(nn.BatchNorm1d(units))
             layers.append(ACTIVATIONS[activation](negative_slope))
             if dropout > 0:
-                layers.append(nn.AlphaDropout(dropout) if activation == "selu" else nn.Dropout(dropout))
+                layers.append(
+                    nn.AlphaDropout(dropout) if activation == "selu" else nn.Dropout(dropout)
+                )
             width = units
         layers.append(nn.Linear(width, n_outputs))
         super().__init__(*layers)
@@ -141,7 +164,12 @@ class FCNN(nn.Sequential):
 
 def __getattr__(name: str) -> Any:
     """Re-export the trainers and loader (the registry imports them from this module)."""
-    if name in ("TorchMLPClassifierTrainer", "TorchMLPRegressorTrainer", "load_model", "TorchPredictor"):
+    if name in (
+        "TorchMLPClassifierTrainer",
+        "TorchMLPRegressorTrainer",
+        "load_model",
+        "TorchPredictor",
+    ):
         from hpo.models import torch_trainer
 
         return getattr(torch_trainer, name)

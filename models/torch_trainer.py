@@ -48,8 +48,9 @@ from hpo.resources import threads_per_worker
 FORMAT_VERSION = 1
 
 
-def outputs_to_predictions(out: torch.Tensor, task: str, y_mean: float = 0.0,
-                           y_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
+def outputs_to_predictions(
+    out: torch.Tensor, task: str, y_mean: float = 0.0, y_scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Network outputs -> (predictions, probabilities) as numpy.
 
     Args:
@@ -109,7 +110,10 @@ def resolve_device(device: str | None) -> torch.device:
     except (RuntimeError, TypeError) as e:
         raise ConfigError(f"Unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'.") from e
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"Device {device!r} was requested but CUDA is not available here; use 'cpu' or device=None.")
+        raise ConfigError(
+            f"Device {device!r} was requested but CUDA is not available here; use 'cpu' or "
+            f"device=None."
+        )
     return dev
 
 
@@ -159,17 +163,33 @@ class _TorchMLPTrainer(EpochTrainer):
         device = run.context.device
         model = make_model(hp, fold.X_train.shape[1], run.n_outputs).to(device)
         optimizer = make_optimizer(hp, model)
-        return _Member(model, optimizer, make_scheduler(hp, optimizer, run.max_epochs, run.metric.mode),
-                       make_loss(hp, run.task),
-                       torch.as_tensor(fold.X_train, dtype=torch.float32, device=device),
-                       _target_tensor(fold.y_train, run.task, device),
-                       torch.as_tensor(fold.X_val, dtype=torch.float32, device=device), fold.X_val, run.task)
+        return _Member(
+            model,
+            optimizer,
+            make_scheduler(hp, optimizer, run.max_epochs, run.metric.mode),
+            make_loss(hp, run.task),
+            torch.as_tensor(fold.X_train, dtype=torch.float32, device=device),
+            _target_tensor(fold.y_train, run.task, device),
+            torch.as_tensor(fold.X_val, dtype=torch.float32, device=device),
+            fold.X_val,
+            run.task,
+        )
 
     def train_epoch(self, member: _Member, fold: Fold, run: TrainingRun) -> torch.Tensor:
         hp = run.hp
-        return train_epoch(member.model, member.X, member.y, member.loss_fn, member.optimizer, hp.batch_size,
-                           run.context.generator, hp.l1, hp.clip_grad_norm, drop_last_single=hp.batch_norm,
-                           shuffle=hp.shuffle)
+        return train_epoch(
+            member.model,
+            member.X,
+            member.y,
+            member.loss_fn,
+            member.optimizer,
+            hp.batch_size,
+            run.context.generator,
+            hp.l1,
+            hp.clip_grad_norm,
+            drop_last_single=hp.batch_norm,
+            shuffle=hp.shuffle,
+        )
 
     def after_epoch(self, member: _Member, score: float) -> None:
         if isinstance(member.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -179,7 +199,11 @@ class _TorchMLPTrainer(EpochTrainer):
 
     def _outputs(self, member: _Member, X: np.ndarray) -> torch.Tensor:
         device = next(member.model.parameters()).device
-        Xt = member.X_val if X is member.X_val_source else torch.as_tensor(X, dtype=torch.float32, device=device)
+        Xt = (
+            member.X_val
+            if X is member.X_val_source
+            else torch.as_tensor(X, dtype=torch.float32, device=device)
+        )
         return predict_raw(member.model, Xt)
 
     def predict(self, member: _Member, X: np.ndarray) -> np.ndarray:
@@ -199,7 +223,9 @@ class _TorchMLPTrainer(EpochTrainer):
     def divergence_hint(self, hp: TorchParams) -> str:
         return f"Use a smaller lr (got {hp.lr:g}) or set clip_grad_norm."
 
-    def finish(self, run: TrainingRun, metrics: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    def finish(
+        self, run: TrainingRun, metrics: dict[str, Any], reporter: Reporter
+    ) -> dict[str, Any]:
         """``n_params`` and ``device``; saves the fold ensemble when the trial keeps weights."""
         models = [m.model for m in run.members]
         extra = {"n_params": models[0].n_params(), "device": str(run.context.device)}
@@ -214,18 +240,31 @@ class _TorchMLPTrainer(EpochTrainer):
 def _meta(run: TrainingRun) -> dict[str, Any]:
     folds = run.splits.folds
     return {
-        "format": FORMAT_VERSION, "task": run.task, "classes": run.dataset.classes,
-        "feature_names": list(run.dataset.feature_names), "n_inputs": int(folds[0].X_train.shape[1]),
-        "n_outputs": run.n_outputs, "architecture": run.hp.architecture(),
-        "members": [{"x_mean": f.scaler.mean_.tolist(), "x_scale": f.scaler.scale_.tolist(),
-                     "y_mean": f.y_mean, "y_scale": f.y_scale} for f in folds],
+        "format": FORMAT_VERSION,
+        "task": run.task,
+        "classes": run.dataset.classes,
+        "feature_names": list(run.dataset.feature_names),
+        "n_inputs": int(folds[0].X_train.shape[1]),
+        "n_outputs": run.n_outputs,
+        "architecture": run.hp.architecture(),
+        "members": [
+            {
+                "x_mean": f.scaler.mean_.tolist(),
+                "x_scale": f.scaler.scale_.tolist(),
+                "y_mean": f.y_mean,
+                "y_scale": f.y_scale,
+            }
+            for f in folds
+        ],
     }
 
 
 def _oom(hp: TorchParams, device: torch.device) -> MemoryError:
-    return MemoryError(f"Out of memory on {device} training with batch_size={hp.batch_size or 'full'} and "
-                       f"hidden_layer_sizes={list(hp.hidden_layer_sizes)}; use a smaller batch_size "
-                       f"(or smaller layers, or fewer workers per device).")
+    return MemoryError(
+        f"Out of memory on {device} training with batch_size={hp.batch_size or 'full'} and "
+        f"hidden_layer_sizes={list(hp.hidden_layer_sizes)}; use a smaller batch_size "
+        f"(or smaller layers, or fewer workers per device)."
+    )
 
 
 class TorchMLPClassifierTrainer(_TorchMLPTrainer):
@@ -270,9 +309,14 @@ class TorchPredictor:
         outs = []
         for model, m in zip(self.models, self.meta["members"], strict=True):
             device = next(model.parameters()).device
-            Xt = torch.as_tensor((X - np.asarray(m["x_mean"])) / np.asarray(m["x_scale"]),
-                                 dtype=torch.float32, device=device)
-            pred, proba = outputs_to_predictions(predict_raw(model, Xt), self.task, m["y_mean"], m["y_scale"])
+            Xt = torch.as_tensor(
+                (X - np.asarray(m["x_mean"])) / np.asarray(m["x_scale"]),
+                dtype=torch.float32,
+                device=device,
+            )
+            pred, proba = outputs_to_predictions(
+                predict_raw(model, Xt), self.task, m["y_mean"], m["y_scale"]
+            )
             outs.append(pred if proba is None else proba)
         mean = np.mean(outs, axis=0)
         if self.task == "regression":
@@ -314,7 +358,10 @@ def load_model(path: str | Path) -> TorchPredictor:
     folder = folder.parent if folder.is_file() else folder
     meta = json.loads((folder / "model.json").read_text())
     if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{folder / 'model.json'} has format {meta.get('format')!r}; this hpo reads {FORMAT_VERSION}.")
+        raise ValueError(
+            f"{folder / 'model.json'} has format {meta.get('format')!r}; this hpo reads "
+            f"{FORMAT_VERSION}."
+        )
     states = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
     models = []
     for state in states:

@@ -42,8 +42,13 @@ def make_study(storage: str | None = None, sampler=None, max_epochs: int = 300) 
     from hpo.models.torch_trainer import TorchMLPRegressorTrainer
 
     options = {"metric": "r2", "max_epochs": max_epochs, "patience": 20}
-    families = FamilyChoice({"sklearn": SklearnMLPRegressorTrainer(**options),
-                             "torch": TorchMLPRegressorTrainer(**options, device="cpu")}, "concrete")
+    families = FamilyChoice(
+        {
+            "sklearn": SklearnMLPRegressorTrainer(**options),
+            "torch": TorchMLPRegressorTrainer(**options, device="cpu"),
+        },
+        "concrete",
+    )
     return hpo.create_study(
         "concrete-strength",
         space=SPACE,
@@ -51,8 +56,12 @@ def make_study(storage: str | None = None, sampler=None, max_epochs: int = 300) 
         direction="maximize",
         # the recommended network strategy (README, "Searching networks")
         sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
-        pruner={"name": "hyperband", "min_resource": min(10, max_epochs), "max_resource": max_epochs,
-                "reduction_factor": 3},
+        pruner={
+            "name": "hyperband",
+            "min_resource": min(10, max_epochs),
+            "max_resource": max_epochs,
+            "reduction_factor": 3,
+        },
         seed=0,
         storage=storage,
         load_if_exists=True,

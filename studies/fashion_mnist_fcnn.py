@@ -39,8 +39,13 @@ SPACE = {
 }
 
 
-def make_study(storage: str | None = None, sampler=None, dataset: str | None = None,
-               n_train: int | None = None, max_epochs: int = 30) -> hpo.Study:
+def make_study(
+    storage: str | None = None,
+    sampler=None,
+    dataset: str | None = None,
+    n_train: int | None = None,
+    max_epochs: int = 30,
+) -> hpo.Study:
     """Create the study, or resume it if it already exists in ``storage``.
 
     Args:
@@ -56,12 +61,20 @@ def make_study(storage: str | None = None, sampler=None, dataset: str | None = N
         model="torch-mlp-classifier",
         dataset=spec,
         metric="accuracy",
-        model_options={"max_epochs": max_epochs, "patience": 4, "validation_fraction": 1 / 6,
-                       "optimizer": "adamw"},
+        model_options={
+            "max_epochs": max_epochs,
+            "patience": 4,
+            "validation_fraction": 1 / 6,
+            "optimizer": "adamw",
+        },
         # the recommended network strategy (README, "Searching networks")
         sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
-        pruner={"name": "hyperband", "min_resource": min(2, max_epochs), "max_resource": max_epochs,
-                "reduction_factor": 3},
+        pruner={
+            "name": "hyperband",
+            "min_resource": min(2, max_epochs),
+            "max_resource": max_epochs,
+            "reduction_factor": 3,
+        },
         seed=0,
         storage=storage,
         load_if_exists=True,

@@ -40,8 +40,13 @@ def make_study(storage: str | None = None, sampler=None, max_epochs: int = 100) 
     from hpo.models.torch_trainer import TorchMLPClassifierTrainer
 
     options = {"metric": "accuracy", "max_epochs": max_epochs, "patience": 15}
-    families = FamilyChoice({"sklearn": SklearnMLPClassifierTrainer(**options),
-                             "torch": TorchMLPClassifierTrainer(**options, device="cpu")}, DATASET)
+    families = FamilyChoice(
+        {
+            "sklearn": SklearnMLPClassifierTrainer(**options),
+            "torch": TorchMLPClassifierTrainer(**options, device="cpu"),
+        },
+        DATASET,
+    )
     return hpo.create_study(
         "xor-fcnn",
         space=SPACE,

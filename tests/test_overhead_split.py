@@ -13,18 +13,26 @@ T0 = datetime(2026, 1, 1)
 
 
 def _trial(n: int, worker: str, start: float, end: float, own: float | None) -> FrozenTrial:
-    return FrozenTrial(number=n, state=TrialState.COMPLETE, params={}, value=0.0,
-                       metrics={} if own is None else {"duration_s": own},
-                       started_at=T0 + timedelta(seconds=start), finished_at=T0 + timedelta(seconds=end),
-                       worker_id=worker)
+    return FrozenTrial(
+        number=n,
+        state=TrialState.COMPLETE,
+        params={},
+        value=0.0,
+        metrics={} if own is None else {"duration_s": own},
+        started_at=T0 + timedelta(seconds=start),
+        finished_at=T0 + timedelta(seconds=end),
+        worker_id=worker,
+    )
 
 
 def test_split_counts_gaps_and_bookkeeping_as_overhead() -> None:
-    split = overhead_split([
-        _trial(0, "a", 0.0, 1.0, 0.9),   # 0.1 s of writes around a 0.9 s objective
-        _trial(1, "a", 1.5, 2.5, 1.0),   # a 0.5 s gap before it (claim, sampler)
-        _trial(2, "b", 0.0, 2.0, None),  # no own timing: the whole span counts as training
-    ])
+    split = overhead_split(
+        [
+            _trial(0, "a", 0.0, 1.0, 0.9),  # 0.1 s of writes around a 0.9 s objective
+            _trial(1, "a", 1.5, 2.5, 1.0),  # a 0.5 s gap before it (claim, sampler)
+            _trial(2, "b", 0.0, 2.0, None),  # no own timing: the whole span counts as training
+        ]
+    )
     assert split is not None and split.n_workers == 2
     assert split.worker_seconds == 2.5 + 2.0
     assert abs(split.training_seconds - (0.9 + 1.0 + 2.0)) < 1e-9
@@ -36,8 +44,9 @@ def test_no_timings_no_split() -> None:
 
 
 def test_real_study_split_is_a_fraction(sqlite_url) -> None:
-    study = hpo.create_study("split", space={"x": Float(0, 1)}, objective=lambda p, r: p["x"],
-                             storage=sqlite_url, seed=0)
+    study = hpo.create_study(
+        "split", space={"x": Float(0, 1)}, objective=lambda p, r: p["x"], storage=sqlite_url, seed=0
+    )
     study.optimize(n_trials=5)
     split = overhead_split(study.trials)
     assert split is not None and split.n_workers == 1

@@ -35,22 +35,40 @@ def test_every_package_folder_is_declared() -> None:
 
 
 def test_bare_models_import_is_refused_in_a_checkout() -> None:
-    result = subprocess.run([sys.executable, "-c", "import models"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import models"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode != 0
     assert "hpo.models" in result.stderr
 
 
 @pytest.mark.slow
 def test_wheel_installs_models_as_hpo_models(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "dist"), str(ROOT)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = (tmp_path / "dist").glob("hpo-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for shipped in ("hpo/models/metrics.py", "hpo/py.typed", "hpo/examples/digits_mlp.py",
-                    "hpo/storage/migrations/script.py.mako",
-                    "hpo/storage/migrations/versions/0001_baseline.py"):
+    for shipped in (
+        "hpo/models/metrics.py",
+        "hpo/py.typed",
+        "hpo/examples/digits_mlp.py",
+        "hpo/storage/migrations/script.py.mako",
+        "hpo/storage/migrations/versions/0001_baseline.py",
+    ):
         assert shipped in names
     assert not [n for n in names if n.startswith(("models/", "studies/"))]
 
@@ -58,16 +76,19 @@ def test_wheel_installs_models_as_hpo_models(tmp_path: Path) -> None:
     # not the editable install nor the checkout.
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
-    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(env_dir),
-                                                        "platbase": str(env_dir)}))
+    purelib = Path(
+        sysconfig.get_path("purelib", vars={"base": str(env_dir), "platbase": str(env_dir)})
+    )
     zipfile.ZipFile(wheel).extractall(purelib)
     (purelib / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     python = env_dir / "bin" / "python"
-    code = ("import importlib.util, hpo, hpo.models.metrics as m; "
-            "from hpo.cli.examples import example_files; assert 'digits_mlp' in example_files(); "
-            "assert importlib.util.find_spec('models') is None; "
-            f"assert hpo.__file__.startswith({str(purelib)!r}), hpo.__file__; "
-            "print(m.get_metric('accuracy').name)")
+    code = (
+        "import importlib.util, hpo, hpo.models.metrics as m; "
+        "from hpo.cli.examples import example_files; assert 'digits_mlp' in example_files(); "
+        "assert importlib.util.find_spec('models') is None; "
+        f"assert hpo.__file__.startswith({str(purelib)!r}), hpo.__file__; "
+        "print(m.get_metric('accuracy').name)"
+    )
     result = subprocess.run([str(python), "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "accuracy"
@@ -86,7 +107,11 @@ def test_lazy_exports_match_all() -> None:
 
 def test_import_hpo_stays_light() -> None:
     """``import hpo`` must not pull in the storage, pandas or rich (workers and --help pay for it)."""
-    code = ("import sys, hpo; heavy = [m for m in ('sqlalchemy', 'pandas', 'rich', 'torch', 'sklearn')"
-            " if m in sys.modules]; print(heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, hpo; heavy = [m for m in ('sqlalchemy', 'pandas', 'rich', 'torch', 'sklearn')"
+        " if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -29,10 +29,18 @@ def objective(params, reporter):
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> hpo.Study:
     url = f"sqlite:///{tmp_path_factory.mktemp('plots') / 'hpo.db'}"
-    s = hpo.create_study("plots", space={"x": Float(-1, 1), "n": Int(1, 5, log=True),
-                                         "kind": Categorical(["a", "b", "c"]),
-                                         "noise": Float(1e-3, 1.0, log=True)},
-                         objective=objective, storage=url, seed=0)
+    s = hpo.create_study(
+        "plots",
+        space={
+            "x": Float(-1, 1),
+            "n": Int(1, 5, log=True),
+            "kind": Categorical(["a", "b", "c"]),
+            "noise": Float(1e-3, 1.0, log=True),
+        },
+        objective=objective,
+        storage=url,
+        seed=0,
+    )
     return s.optimize(30)
 
 
@@ -52,7 +60,9 @@ def test_importance_ranks_x_first_and_sums_to_one(study: hpo.Study) -> None:
 
 
 def test_errors(tmp_path: Path, study: hpo.Study) -> None:
-    empty = hpo.create_study("empty", space={"x": Float(0, 1)}, storage=f"sqlite:///{tmp_path / 'e.db'}")
+    empty = hpo.create_study(
+        "empty", space={"x": Float(0, 1)}, storage=f"sqlite:///{tmp_path / 'e.db'}"
+    )
     with pytest.raises(ConfigError, match="has no completed trials to plot yet"):
         save_plot(empty, "history", tmp_path / "h.png")
     with pytest.raises(ConfigError, match="Unknown plot kind 'pie'"):
@@ -76,8 +86,13 @@ def test_history_says_how_many_trials_are_beyond_its_axis(tmp_path: Path) -> Non
     """One disastrous trial is clipped off the y axis, and the legend says so with its value."""
     from hpo.reports.plots import _pyplot, plot_history
 
-    s = hpo.create_study("outlier", space={"x": Float(0, 1)}, direction="maximize",
-                         storage=f"sqlite:///{tmp_path / 'o.db'}", seed=0)
+    s = hpo.create_study(
+        "outlier",
+        space={"x": Float(0, 1)},
+        direction="maximize",
+        storage=f"sqlite:///{tmp_path / 'o.db'}",
+        seed=0,
+    )
     for i in range(20):
         trial = s.ask()
         s.tell(trial, -1000.0 if i == 7 else 0.5 + 0.01 * i)

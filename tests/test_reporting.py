@@ -25,43 +25,81 @@ from hpo.reports.tables import (
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
-SPACE = SearchSpace({"sizes": Categorical([(64,), (128, 64)]), "lr": Float(1e-4, 1e-1, log=True),
-                     "batch_size": Int(16, 256), "activation": Categorical(["relu", "tanh"])})
+SPACE = SearchSpace(
+    {
+        "sizes": Categorical([(64,), (128, 64)]),
+        "lr": Float(1e-4, 1e-1, log=True),
+        "batch_size": Int(16, 256),
+        "activation": Categorical(["relu", "tanh"]),
+    }
+)
 T0 = datetime(2024, 1, 1, 12, 0, 0)
 
 
 def trial(number: int, value: float | None, state: str = "COMPLETE", **metrics) -> FrozenTrial:
     return FrozenTrial(
-        number=number, state=TrialState(state), value=value,
-        params={"sizes": (128, 64) if number % 2 else (64,), "lr": 0.00123456 * (number + 1),
-                "batch_size": 32 + number, "activation": "tanh"},
+        number=number,
+        state=TrialState(state),
+        value=value,
+        params={
+            "sizes": (128, 64) if number % 2 else (64,),
+            "lr": 0.00123456 * (number + 1),
+            "batch_size": 32 + number,
+            "activation": "tanh",
+        },
         metrics={"test_accuracy": 0.9, "n_epochs": 12, "best_epoch": 9, **metrics},
         intermediate={1: 0.5, 2: 0.7, 3: 0.8} if number < 2 else {},
-        started_at=T0, finished_at=T0 + timedelta(seconds=1.5 + number), worker_id="w1")
+        started_at=T0,
+        finished_at=T0 + timedelta(seconds=1.5 + number),
+        worker_id="w1",
+    )
 
 
 TRIALS = [trial(3, 0.98765432), trial(0, 0.9512), trial(1, 0.93)]
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0.98765432, "0.9877"), (1234.5678, "1235"), (1.5e-7, "1.5e-07"), (3, "3"), (True, "True"),
-    (None, "-"), (float("nan"), "nan"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.98765432, "0.9877"),
+        (1234.5678, "1235"),
+        (1.5e-7, "1.5e-07"),
+        (3, "3"),
+        (True, "True"),
+        (None, "-"),
+        (float("nan"), "nan"),
+    ],
+)
 def test_format_number(value, text) -> None:
     assert format_number(value) == text
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    ((128, 64), "128-64"), ((64,), "64"), (("a", 1.23456), "(a, 1.23)"), (0.000123456, "0.000123"),
-    ("relu", "relu"), (None, "-"), (7, "7"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ((128, 64), "128-64"),
+        ((64,), "64"),
+        (("a", 1.23456), "(a, 1.23)"),
+        (0.000123456, "0.000123"),
+        ("relu", "relu"),
+        (None, "-"),
+        (7, "7"),
+    ],
+)
 def test_format_param(value, text) -> None:
     assert format_param(value) == text
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0.423, "0.42s"), (12.34, "12.3s"), (125, "2m05s"), (3720, "1h02m"), (None, "-"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.423, "0.42s"),
+        (12.34, "12.3s"),
+        (125, "2m05s"),
+        (3720, "1h02m"),
+        (None, "-"),
+    ],
+)
 def test_format_duration(seconds, text) -> None:
     assert format_duration(seconds) == text
 
@@ -79,9 +117,20 @@ def render(table, width: int) -> str:
 
 
 def test_leaderboard_table_wide_shows_everything() -> None:
-    text = render(leaderboard_table(TRIALS, SPACE, value_name="accuracy", title="t", width=160), 160)
-    for cell in ("rank", "accuracy", "0.9877", "128-64", "0.00494", "tanh", "test accuracy",
-                 "best epoch", "4.50s"):
+    text = render(
+        leaderboard_table(TRIALS, SPACE, value_name="accuracy", title="t", width=160), 160
+    )
+    for cell in (
+        "rank",
+        "accuracy",
+        "0.9877",
+        "128-64",
+        "0.00494",
+        "tanh",
+        "test accuracy",
+        "best epoch",
+        "4.50s",
+    ):
         assert cell in text
     assert "…" not in text
 
@@ -103,7 +152,11 @@ def test_records_nest_params_and_json_round_trips() -> None:
     assert records[0]["metrics"]["n_epochs"] == 12
     assert json.loads(to_json(records)) == records
     exported = trial_records(TRIALS, ranked=False, with_curves=True)
-    assert exported[1]["state"] == "COMPLETE" and exported[1]["curve"] == [[1, 0.5], [2, 0.7], [3, 0.8]]
+    assert exported[1]["state"] == "COMPLETE" and exported[1]["curve"] == [
+        [1, 0.5],
+        [2, 0.7],
+        [3, 0.8],
+    ]
     assert exported[0]["started_at"] == "2024-01-01T12:00:00"
 
 

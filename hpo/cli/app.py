@@ -40,7 +40,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 app = typer.Typer(
     name="hpo",
     help="Hyperparameter optimization for neural networks: run studies, join them as workers, "
-         "and read the leaderboard back from the database.",
+    "and read the leaderboard back from the database.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -83,12 +83,17 @@ def _handle_errors(fn: F) -> F:
         except HPOError as e:
             _fail(str(e), 2)
         except KeyboardInterrupt:
-            _err().print("[yellow]Interrupted. Running trials were released; run the same command "
-                         "again to resume.[/yellow]")
+            _err().print(
+                "[yellow]Interrupted. Running trials were released; run the same command "
+                "again to resume.[/yellow]"
+            )
             raise typer.Exit(130) from None
-        except WorkerInterrupted:  # SIGTERM (docker stop, kill): the trial was released and re-queued
-            _err().print("[yellow]Stopped by SIGTERM. Running trials were released and re-queued."
-                         "[/yellow]")
+        except (
+            WorkerInterrupted
+        ):  # SIGTERM (docker stop, kill): the trial was released and re-queued
+            _err().print(
+                "[yellow]Stopped by SIGTERM. Running trials were released and re-queued.[/yellow]"
+            )
             raise typer.Exit(143) from None
         except OSError as e:
             _fail(f"{type(e).__name__}: {e}", 1)
@@ -105,8 +110,10 @@ def _mismatch_fix(message: str, storage: str | None) -> str:
     found = re.match(r"Study '(.+?)' already exists", message)
     name = shlex.quote(found.group(1)) if found else "STUDY"
     where = f" --storage {shlex.quote(_password_hidden(storage))}" if storage else ""
-    return (f"From the command line: start over with `hpo delete {name}{where} --yes` (it deletes "
-            "the stored trials), or give the study a new name in the study file.")
+    return (
+        f"From the command line: start over with `hpo delete {name}{where} --yes` (it deletes "
+        "the stored trials), or give the study a new name in the study file."
+    )
 
 
 def _password_hidden(url: str) -> str:
@@ -133,8 +140,10 @@ def _storage_url(url: str | None) -> str:
     try:
         make_url(url)
     except ArgumentError:
-        raise ConfigError(f"Storage URL {_shown(url)!r} is not a database URL; use e.g. "
-                          "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'.") from None
+        raise ConfigError(
+            f"Storage URL {_shown(url)!r} is not a database URL; use e.g. "
+            "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'."
+        ) from None
     return url
 
 
@@ -152,8 +161,10 @@ def _existing_storage(url: str | None) -> str:
     url = _storage_url(url)
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        raise ConfigError(f"No database at {str(path)!r} ({_shown(url)}). Run a study first "
-                          "(hpo run studies/digits_mlp.py) or pass --storage / set HPO_STORAGE.")
+        raise ConfigError(
+            f"No database at {str(path)!r} ({_shown(url)}). Run a study first "
+            "(hpo run studies/digits_mlp.py) or pass --storage / set HPO_STORAGE."
+        )
     return url
 
 
@@ -169,9 +180,17 @@ def _load(study: str, storage: str | None) -> Any:
     return load_study(study, storage=_existing_storage(storage))
 
 
-StorageOption = Annotated[str | None, typer.Option(
-    "--storage", "-s", envvar="HPO_STORAGE", show_envvar=True, metavar="URL",
-    help=f"{STORAGE_HELP} [default: {DEFAULT_STORAGE}]")]
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        "-s",
+        envvar="HPO_STORAGE",
+        show_envvar=True,
+        metavar="URL",
+        help=f"{STORAGE_HELP} [default: {DEFAULT_STORAGE}]",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -183,8 +202,14 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                               help="Print the version and exit.")] = False) -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Hyperparameter optimization for neural networks."""
 
 
@@ -192,15 +217,75 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
 @app.command()
 @_handle_errors
 def run(
-    study_file: Annotated[Path, typer.Argument(metavar="STUDY_FILE", help="A Python file defining make_study(), e.g. studies/digits_mlp.py, or the name of an example (hpo examples).")],
-    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, metavar="N", help="Worker processes [default: the file's N_WORKERS, else 1].")] = None,
-    trials: Annotated[int | None, typer.Option("--trials", "-n", min=1, metavar="N", help="Total finished trials wanted; a resumed study only runs the rest [default: the file's N_TRIALS, else 20].")] = None,
+    study_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="STUDY_FILE",
+            help="A Python file defining make_study(), e.g. studies/digits_mlp.py, or the name of "
+            "an example (hpo examples).",
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            metavar="N",
+            help="Worker processes [default: the file's N_WORKERS, else 1].",
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials",
+            "-n",
+            min=1,
+            metavar="N",
+            help="Total finished trials wanted; a resumed study only runs the rest [default: the "
+            "file's N_TRIALS, else 20].",
+        ),
+    ] = None,
     storage: StorageOption = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", "-t", min=0.001, metavar="SECONDS", help="Stop starting new trials after this many seconds.")] = None,
-    sampler: Annotated[str | None, typer.Option("--sampler", metavar="[random|grid|gp]", help="Override the file's sampler (stored with the study for later runs).")] = None,
-    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="Run the workers on a Dask cluster, e.g. tcp://scheduler:8786.")] = None,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (on a terminal) or progress lines every 10 s (elsewhere).")] = False,
-    top: Annotated[int, typer.Option("--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none).")] = 10,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            "-t",
+            min=0.001,
+            metavar="SECONDS",
+            help="Stop starting new trials after this many seconds.",
+        ),
+    ] = None,
+    sampler: Annotated[
+        str | None,
+        typer.Option(
+            "--sampler",
+            metavar="[random|grid|gp]",
+            help="Override the file's sampler (stored with the study for later runs).",
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the workers on a Dask cluster, e.g. tcp://scheduler:8786.",
+        ),
+    ] = None,
+    no_progress: Annotated[
+        bool,
+        typer.Option(
+            "--no-progress",
+            help="No progress bar (on a terminal) or progress lines every 10 s (elsewhere).",
+        ),
+    ] = False,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top", min=0, metavar="N", help="Leaderboard rows printed at the end (0: none)."
+        ),
+    ] = 10,
 ) -> None:
     """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
     from hpo.cli.examples import resolve_study_file
@@ -223,19 +308,30 @@ def run(
     done = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
     where = f"Dask at {dask}" if dask else f"{n_workers} worker{'s' * (n_workers > 1)}"
     if done >= n_trials:
-        out.print(f"Study [bold]{escape(study.name)}[/bold] already has {done} finished trials "
-                  f"(asked for {n_trials}); nothing to run. Pass --trials to ask for more.")
+        out.print(
+            f"Study [bold]{escape(study.name)}[/bold] already has {done} finished trials "
+            f"(asked for {n_trials}); nothing to run. Pass --trials to ask for more."
+        )
     else:
         resumed = f" (resuming: {done} already finished)" if done else ""
-        out.print(f"Study [bold]{escape(study.name)}[/bold] in {escape(_shown(url))}: running to "
-                  f"{n_trials} trials{resumed} on {where}, sampler {sampler_text(study.sampler)}.")
+        out.print(
+            f"Study [bold]{escape(study.name)}[/bold] in {escape(_shown(url))}: running to "
+            f"{n_trials} trials{resumed} on {where}, sampler {sampler_text(study.sampler)}."
+        )
     start = time.perf_counter()
     try:
-        study.optimize(n_trials, n_workers=n_workers, timeout=timeout, executor=dask,
-                       show_progress=False if no_progress else None)
+        study.optimize(
+            n_trials,
+            n_workers=n_workers,
+            timeout=timeout,
+            executor=dask,
+            show_progress=False if no_progress else None,
+        )
     except ModuleNotFoundError as e:
         if dask and "dask" in str(e):
-            raise ConfigError(f"--dask needs Dask: {e}. Install it with: pip install 'hpo[dask]'.") from e
+            raise ConfigError(
+                f"--dask needs Dask: {e}. Install it with: pip install 'hpo[dask]'."
+            ) from e
         raise
     _print_run_summary(study, time.perf_counter() - start, top)
 
@@ -256,19 +352,32 @@ def _print_run_summary(study: Any, wall: float, top: int) -> None:
     summary.append(f" in {format_duration(wall)} wall time")
     if best and top:
         out.print()
-        out.print(leaderboard_table(best[:top], study.space, value_name=label, width=out.width,
-                                    title=f"{study.name}: top {min(top, len(best))} by {label} "
-                                          f"({study.direction})"))
+        out.print(
+            leaderboard_table(
+                best[:top],
+                study.space,
+                value_name=label,
+                width=out.width,
+                title=f"{study.name}: top {min(top, len(best))} by {label} ({study.direction})",
+            )
+        )
     out.print(summary)
     if best:
-        out.print(f"Best {label}: [bold green]{format_number(best[0].value, 6)}[/bold green] "
-                  f"(trial #{best[0].number}). More: hpo show {study.name} --trial {best[0].number}")
+        out.print(
+            f"Best {label}: [bold green]{format_number(best[0].value, 6)}[/bold green] "
+            f"(trial #{best[0].number}). More: hpo show {study.name} --trial {best[0].number}"
+        )
     if interrupted:
-        out.print(f"[dim]{interrupted} trial(s) were interrupted (Ctrl-C/SIGTERM) and re-queued; "
-                  "they are not failures of the objective.[/dim]")
+        out.print(
+            f"[dim]{interrupted} trial(s) were interrupted (Ctrl-C/SIGTERM) and re-queued; "
+            "they are not failures of the objective.[/dim]"
+        )
     if failed:
-        _err().print(escape(f"{len(failed)} trial(s) failed; e.g. #{failed[0].number}: "
-                            f"{failed[0].error}"), style="red", soft_wrap=True)
+        _err().print(
+            escape(f"{len(failed)} trial(s) failed; e.g. #{failed[0].number}: {failed[0].error}"),
+            style="red",
+            soft_wrap=True,
+        )
     if not best:
         hint = f" See why with: hpo show {study.name} --trial {failed[0].number}" if failed else ""
         raise _Failure(f"No trial of study {study.name!r} completed.{hint}")
@@ -281,9 +390,11 @@ def _check_failed_grid_points(study: Any) -> None:
 
     points = study.storage.failed_grid_points(study.id)
     if points:
-        raise _Failure(f"{len(points)} grid point(s) of study {study.name!r} have no successful "
-                       f"trial (every attempt FAILED; max_retries={study.settings['max_retries']}): "
-                       f"{failed_points_text(points, limit=3)}. See them with: hpo show {study.name}")
+        raise _Failure(
+            f"{len(points)} grid point(s) of study {study.name!r} have no successful "
+            f"trial (every attempt FAILED; max_retries={study.settings['max_retries']}): "
+            f"{failed_points_text(points, limit=3)}. See them with: hpo show {study.name}"
+        )
 
 
 @app.command()
@@ -291,10 +402,41 @@ def _check_failed_grid_points(study: Any) -> None:
 def worker(
     study: Annotated[str, typer.Argument(metavar="STUDY", help="Name of an existing study.")],
     storage: StorageOption = None,
-    trials: Annotated[int | None, typer.Option("--trials", "-n", min=1, metavar="N", help="Stop when the study has this many finished trials in total [default: until the sampler is exhausted or --timeout].")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", "-t", min=0.001, metavar="SECONDS", help="Stop starting new trials after this many seconds.")] = None,
-    objective: Annotated[str | None, typer.Option("--objective", metavar="MODULE:FN|FILE.py:FN", help="The objective of a study made with a callable; model-based studies need none.")] = None,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (on a terminal) or progress lines (elsewhere).")] = False,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials",
+            "-n",
+            min=1,
+            metavar="N",
+            help="Stop when the study has this many finished trials in total [default: until the "
+            "sampler is exhausted or --timeout].",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            "-t",
+            min=0.001,
+            metavar="SECONDS",
+            help="Stop starting new trials after this many seconds.",
+        ),
+    ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            metavar="MODULE:FN|FILE.py:FN",
+            help="The objective of a study made with a callable; model-based studies need none.",
+        ),
+    ] = None,
+    no_progress: Annotated[
+        bool,
+        typer.Option(
+            "--no-progress", help="No progress bar (on a terminal) or progress lines (elsewhere)."
+        ),
+    ] = False,
 ) -> None:
     """Join an existing study as one worker in this process (start several for parallelism)."""
     from hpo.cli.study_file import load_attribute
@@ -306,24 +448,40 @@ def worker(
     if the_study.objective is None:
         stored = the_study.objective_spec.get("callable")
         raise ConfigError(
-            f"Study {study!r} was made with a callable objective ({stored or 'not importable'}) that "
+            f"Study {study!r} was made with a callable objective ({stored or 'not importable'}) "
+            f"that "
             "this process cannot import; pass --objective package.module:function or "
-            "--objective path/to/study_file.py:function.")
+            "--objective path/to/study_file.py:function."
+        )
     if trials is None and timeout is None:
-        _err().print("[dim]No --trials or --timeout: running until the sampler is exhausted or "
-                     "Ctrl-C.[/dim]")
+        _err().print(
+            "[dim]No --trials or --timeout: running until the sampler is exhausted or Ctrl-C.[/dim]"
+        )
     from hpo.execution.progress import StudyProgress
     from hpo.resources import threads_per_worker
 
-    with _threads(threads_per_worker(1)), StudyProgress(
-            the_study, trials, enabled=False if no_progress else None, ticker=True) as progress:
-        stats = worker_loop(the_study, n_trials=trials, timeout=timeout,
-                            on_trial_end=lambda _state: progress.refresh(force=True))
+    with (
+        _threads(threads_per_worker(1)),
+        StudyProgress(
+            the_study, trials, enabled=False if no_progress else None, ticker=True
+        ) as progress,
+    ):
+        stats = worker_loop(
+            the_study,
+            n_trials=trials,
+            timeout=timeout,
+            on_trial_end=lambda _state: progress.refresh(force=True),
+        )
     from hpo.cli.views import counts_text
 
     finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
-    _out().print(f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
-                 f"Study {escape(study)!r} now has ", counts_text(the_study.counts()), ".", sep="")
+    _out().print(
+        f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
+        f"Study {escape(study)!r} now has ",
+        counts_text(the_study.counts()),
+        ".",
+        sep="",
+    )
     _check_failed_grid_points(the_study)
 
 
@@ -339,8 +497,21 @@ def _threads(n: int) -> Any:
 def leaderboard(
     study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
     storage: StorageOption = None,
-    top: Annotated[int, typer.Option("--top", "-k", min=0, metavar="N", help="Rows to show (0: all completed trials).")] = 10,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[table|csv|json]", help="table for people; csv and json for programs.")] = "table",
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top", "-k", min=0, metavar="N", help="Rows to show (0: all completed trials)."
+        ),
+    ] = 10,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="[table|csv|json]",
+            help="table for people; csv and json for programs.",
+        ),
+    ] = "table",
 ) -> None:
     """Completed trials of STUDY, best first."""
     from hpo.reports.tables import (
@@ -364,8 +535,15 @@ def leaderboard(
     else:
         label = value_label(the_study.objective_spec)
         out = _out()
-        out.print(leaderboard_table(best, the_study.space, value_name=label, width=out.width,
-                                    title=f"{study}: top {len(best)} by {label} ({the_study.direction})"))
+        out.print(
+            leaderboard_table(
+                best,
+                the_study.space,
+                value_name=label,
+                width=out.width,
+                title=f"{study}: top {len(best)} by {label} ({the_study.direction})",
+            )
+        )
 
 
 @app.command()
@@ -378,7 +556,10 @@ def studies(storage: StorageOption = None) -> None:
     url = _existing_storage(storage)
     summaries = list_studies(url)
     if not summaries:
-        _out().print(f"No studies in {escape(_shown(url))} yet. Start one with: hpo run studies/digits_mlp.py")
+        _out().print(
+            f"No studies in {escape(_shown(url))} yet. Start one with: hpo run "
+            f"studies/digits_mlp.py"
+        )
         return
     _out().print(studies_table(summaries, _shown(url)))
 
@@ -388,7 +569,15 @@ def studies(storage: StorageOption = None) -> None:
 def show(
     study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
     storage: StorageOption = None,
-    trial: Annotated[int | None, typer.Option("--trial", min=0, metavar="N", help="Show this trial: params, metrics, error and learning curve.")] = None,
+    trial: Annotated[
+        int | None,
+        typer.Option(
+            "--trial",
+            min=0,
+            metavar="N",
+            help="Show this trial: params, metrics, error and learning curve.",
+        ),
+    ] = None,
 ) -> None:
     """The definition of STUDY (space, sampler, settings, counts, best trial), or one trial."""
     from hpo.cli.views import study_view, trial_view
@@ -401,8 +590,11 @@ def show(
         frozen = the_study.storage.trial(the_study.id, trial)
     except StorageError:
         n = sum(the_study.counts().values())
-        raise ConfigError(f"Study {study!r} has no trial #{trial}; its trials are numbered "
-                          f"0..{n - 1}." if n else f"Study {study!r} has no trials yet.") from None
+        raise ConfigError(
+            f"Study {study!r} has no trial #{trial}; its trials are numbered 0..{n - 1}."
+            if n
+            else f"Study {study!r} has no trials yet."
+        ) from None
     _out().print(trial_view(the_study, frozen))
 
 
@@ -410,9 +602,25 @@ def show(
 @_handle_errors
 def plot(
     study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
-    kind: Annotated[str, typer.Option("--kind", "-k", metavar="[history|curves|importance|parallel]", help="history: value per trial and best so far; curves: learning curves of the top trials; importance: which parameters matter; parallel: parallel coordinates.")] = "history",
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH", help="PNG file to write [default: STUDY-KIND.png].")] = None,
-    top: Annotated[int, typer.Option("--top", min=1, metavar="N", help="Trials drawn by --kind curves.")] = 10,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            "-k",
+            metavar="[history|curves|importance|parallel]",
+            help="history: value per trial and best so far; curves: learning curves of the top "
+            "trials; importance: which parameters matter; parallel: parallel coordinates.",
+        ),
+    ] = "history",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="PATH", help="PNG file to write [default: STUDY-KIND.png]."
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, metavar="N", help="Trials drawn by --kind curves.")
+    ] = 10,
     storage: StorageOption = None,
 ) -> None:
     """Draw one plot of STUDY into a PNG file (needs matplotlib: pip install 'hpo[plots]')."""
@@ -428,9 +636,32 @@ def plot(
 @_handle_errors
 def export(
     study: Annotated[str, typer.Argument(metavar="STUDY", help="Study name.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[csv|json|parquet|optuna]", help="csv: one row per trial; json: records with params, metrics and curves nested; parquet needs pyarrow; optuna: an Optuna study (--out: RDB URL or journal file).")] = "csv",
-    out_arg: Annotated[str | None, typer.Option("--out", "-o", metavar="PATH", help="File to write [default: standard output; required for parquet and optuna].")] = None,
-    curves: Annotated[bool, typer.Option("--curves", help="Export the learning curves (trial, state, step, value) instead of the trials.")] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="[csv|json|parquet|optuna]",
+            help="csv: one row per trial; json: records with params, metrics and curves nested; "
+            "parquet needs pyarrow; optuna: an Optuna study (--out: RDB URL or journal file).",
+        ),
+    ] = "csv",
+    out_arg: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="File to write [default: standard output; required for parquet and optuna].",
+        ),
+    ] = None,
+    curves: Annotated[
+        bool,
+        typer.Option(
+            "--curves",
+            help="Export the learning curves (trial, state, step, value) instead of the trials.",
+        ),
+    ] = False,
     storage: StorageOption = None,
 ) -> None:
     """Every trial of STUDY (all states), or its learning curves, as CSV, JSON, Parquet or an Optuna study."""
@@ -444,9 +675,13 @@ def export(
     out = Path(out_arg) if out_arg is not None else None
     if fmt == "parquet" and out is None:
         raise ConfigError("--format parquet writes a binary file; pass --out PATH.")
-    if fmt == "parquet" and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
-        raise ConfigError("--format parquet needs pyarrow; install it with: pip install 'hpo[parquet]', "
-                          "or use --format csv or json.")
+    if fmt == "parquet" and not any(
+        importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")
+    ):
+        raise ConfigError(
+            "--format parquet needs pyarrow; install it with: pip install 'hpo[parquet]', "
+            "or use --format csv or json."
+        )
     the_study = _load(study, storage)
     trials = the_study.get_trials(with_curves=True)
     frame = curves_frame(trials) if curves else trials_frame(trials, the_study.space, ranked=False)
@@ -497,21 +732,41 @@ def examples() -> None:
     out = _out()
     for name, path in example_files().items():
         out.print(f"[bold]{escape(name):<22}[/bold] {escape(describe_study_file(path))}")
-    out.print(f"\nRun one with: hpo run NAME (e.g. hpo run digits_mlp). Files: {escape(str(examples_dir()))}")
+    out.print(
+        f"\nRun one with: hpo run NAME (e.g. hpo run digits_mlp). Files: "
+        f"{escape(str(examples_dir()))}"
+    )
 
 
 @app.command()
 @_handle_errors
 def dashboard(
     storage: StorageOption = None,
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, metavar="PORT", help="TCP port to listen on.")] = 8080,
-    host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to bind; 0.0.0.0 lets other machines in (there is no login).")] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", "-p", min=1, max=65535, metavar="PORT", help="TCP port to listen on."
+        ),
+    ] = 8080,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            help="Address to bind; 0.0.0.0 lets other machines in (there is no login).",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Serve a live, read-only web dashboard of every study in the storage (needs hpo[dashboard])."""
     from hpo.dashboard.server import require_extra, serve
 
     require_extra()
-    serve(_existing_storage(storage), host=host, port=port, echo=lambda line: _out().print(escape(line)))
+    serve(
+        _existing_storage(storage),
+        host=host,
+        port=port,
+        echo=lambda line: _out().print(escape(line)),
+    )
 
 
 def _register_subcommands() -> None:

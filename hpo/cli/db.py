@@ -7,15 +7,28 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-db_app = typer.Typer(name="db", help="Database maintenance: schema upgrades.", no_args_is_help=True,
-                     add_completion=False, rich_markup_mode=None)
+db_app = typer.Typer(
+    name="db",
+    help="Database maintenance: schema upgrades.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 @db_app.command()
 def upgrade(
-    storage: Annotated[str | None, typer.Option(
-        "--storage", "-s", envvar="HPO_STORAGE", show_envvar=True, metavar="URL",
-        help="Database URL: sqlite:///path.db or postgresql://user@host/db.")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            "-s",
+            envvar="HPO_STORAGE",
+            show_envvar=True,
+            metavar="URL",
+            help="Database URL: sqlite:///path.db or postgresql://user@host/db.",
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database to this hpo's schema, in place (back it up first)."""
     from hpo.cli.app import _existing_storage, _handle_errors, _out

@@ -17,18 +17,39 @@ from hpo.errors import ConfigError
 @app.command("import-optuna")
 @_handle_errors
 def import_optuna(
-    source: Annotated[str, typer.Argument(metavar="URL", help="Optuna storage: an RDB URL (sqlite:///optuna.db, postgresql://...) or a Journal file path.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="URL",
+            help="Optuna storage: an RDB URL (sqlite:///optuna.db, postgresql://...) or a Journal "
+            "file path.",
+        ),
+    ],
     study: Annotated[str, typer.Argument(metavar="STUDY", help="The Optuna study to import.")],
-    name: Annotated[str | None, typer.Option("--name", metavar="NAME", help="Name of the hpo study [default: STUDY].")] = None,
-    sampler: Annotated[str, typer.Option("--sampler", metavar="[gp|random|grid|optuna]", help="The sampler that continues the study.")] = "gp",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="NAME", help="Name of the hpo study [default: STUDY]."),
+    ] = None,
+    sampler: Annotated[
+        str,
+        typer.Option(
+            "--sampler",
+            metavar="[gp|random|grid|optuna]",
+            help="The sampler that continues the study.",
+        ),
+    ] = "gp",
     storage: StorageOption = None,
 ) -> None:
     """Copy an Optuna study (params, values, states, curves, user attrs) into a new hpo study."""
     from hpo.integrations.optuna_io import import_optuna as do_import
 
     imported = do_import(source, study, storage=_storage_url(storage), name=name, sampler=sampler)
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(imported.counts().items())) or "no trials"
-    _out().print(f"Imported Optuna study {escape(study)!r} as {escape(imported.name)!r} ({counts}).")
+    counts = (
+        ", ".join(f"{n} {s.lower()}" for s, n in sorted(imported.counts().items())) or "no trials"
+    )
+    _out().print(
+        f"Imported Optuna study {escape(study)!r} as {escape(imported.name)!r} ({counts})."
+    )
 
 
 def export_to_optuna(study: str, target: str | None, storage: str | None) -> None:
@@ -36,12 +57,16 @@ def export_to_optuna(study: str, target: str | None, storage: str | None) -> Non
     from hpo.integrations.optuna_io import export_optuna
 
     if not target:
-        raise ConfigError("--format optuna writes an Optuna storage; pass --out with an RDB URL "
-                          "(sqlite:///optuna.db) or a journal file path.")
+        raise ConfigError(
+            "--format optuna writes an Optuna storage; pass --out with an RDB URL "
+            "(sqlite:///optuna.db) or a journal file path."
+        )
     the_study = _load(study, storage)
     name = export_optuna(the_study, target)
-    _out().print(f"Wrote {len(the_study.trials)} trials to Optuna study {escape(name)!r} at "
-                 f"{escape(target)} (optuna-dashboard {escape(target)}).")
+    _out().print(
+        f"Wrote {len(the_study.trials)} trials to Optuna study {escape(name)!r} at "
+        f"{escape(target)} (optuna-dashboard {escape(target)})."
+    )
 
 
 __all__ = ["import_optuna", "export_to_optuna"]

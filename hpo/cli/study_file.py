@@ -73,7 +73,8 @@ class StudyFile:
         if missing:
             raise ConfigError(
                 f"make_study() in {self.path} takes no {missing[0]!r} argument, so "
-                f"--{missing[0]} cannot be applied. Define make_study(storage=None, sampler=None).")
+                f"--{missing[0]} cannot be applied. Define make_study(storage=None, sampler=None)."
+            )
         try:
             study = self.make_study(**kwargs)
         except HPOError:
@@ -83,7 +84,8 @@ class StudyFile:
         if not isinstance(study, Study):
             raise ConfigError(
                 f"make_study() in {self.path} must return an hpo.Study (from hpo.create_study). "
-                f"Got {type(study).__name__} instead.")
+                f"Got {type(study).__name__} instead."
+            )
         return study
 
 
@@ -109,8 +111,9 @@ def _describe(error: BaseException) -> str:
         line = (error.text or "").strip()
         shown = f": {line}" if line else ""
         return f"{type(error).__name__}: {error.msg} (at {error.filename}:{error.lineno}{shown})"
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.startswith("<frozen")]
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith("<frozen")
+    ]
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{where}"
 
@@ -125,8 +128,10 @@ def _module_name(path: Path) -> str:
 def _import_file(path: Path) -> ModuleType:
     """Import ``path`` as a fresh module, registered for pickling by value."""
     if not path.exists():
-        raise ConfigError(f"Study file {str(path)!r} does not exist. Check the path "
-                          "(the examples live in studies/, e.g. studies/digits_mlp.py).")
+        raise ConfigError(
+            f"Study file {str(path)!r} does not exist. Check the path "
+            "(the examples live in studies/, e.g. studies/digits_mlp.py)."
+        )
     if not path.is_file() or path.suffix != ".py":
         raise ConfigError(f"Study file {str(path)!r} must be a Python file ending in .py.")
     name = _module_name(path.resolve())
@@ -188,14 +193,25 @@ def load_study_file(path: str | Path) -> StudyFile:
     module = _import_file(path)
     make_study = getattr(module, "make_study", None)
     if not callable(make_study):
-        found = sorted(n for n, v in vars(module).items()
-                       if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module.__name__)
+        found = sorted(
+            n
+            for n, v in vars(module).items()
+            if callable(v)
+            and not n.startswith("_")
+            and getattr(v, "__module__", None) == module.__name__
+        )
         hint = f" It defines {found}." if found else ""
         raise ConfigError(
             f"Study file {str(path)!r} has no make_study() function.{hint} Define "
-            "make_study(storage=None, sampler=None) returning hpo.create_study(..., load_if_exists=True).")
-    return StudyFile(path=path, module=module, n_trials=_default(module, "N_TRIALS", path),
-                     n_workers=_default(module, "N_WORKERS", path))
+            "make_study(storage=None, sampler=None) returning hpo.create_study(..., "
+            "load_if_exists=True)."
+        )
+    return StudyFile(
+        path=path,
+        module=module,
+        n_trials=_default(module, "N_TRIALS", path),
+        n_workers=_default(module, "N_WORKERS", path),
+    )
 
 
 def load_attribute(target: str) -> Any:
@@ -206,8 +222,10 @@ def load_attribute(target: str) -> Any:
     """
     location, sep, attr = target.rpartition(":")
     if not sep or not location or not attr:
-        raise ConfigError(f"An objective must look like 'package.module:function' or "
-                          f"'path/to/file.py:function'. Got {target!r}.")
+        raise ConfigError(
+            f"An objective must look like 'package.module:function' or "
+            f"'path/to/file.py:function'. Got {target!r}."
+        )
     if location.endswith(".py"):
         module = _import_file(Path(location))
         obj: Any = module

@@ -24,8 +24,13 @@ if TYPE_CHECKING:
     from hpo.study import Study
 
 STATES = ("COMPLETE", "PRUNED", "FAILED", "RUNNING", "WAITING")
-_STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAILED": "red", "RUNNING": "cyan",
-                "WAITING": "dim"}
+_STATE_STYLE = {
+    "COMPLETE": "green",
+    "PRUNED": "yellow",
+    "FAILED": "red",
+    "RUNNING": "cyan",
+    "WAITING": "dim",
+}
 
 
 def objective_text(spec: Mapping[str, Any]) -> str:
@@ -80,14 +85,23 @@ def studies_table(summaries: Sequence[StudySummary], storage: str) -> Table:
     # and the direction goes under the name instead of taking a column of its own.
     objectives = [objective_text(s.objective) for s in summaries]
     longest_word = max((len(w) for text in objectives for w in text.split()), default=8)
-    table = Table(title=f"Studies in {storage}", header_style="bold", title_style="bold",
-                  box=box.SIMPLE_HEAD)
-    table.add_column("name", style="bold", overflow="fold",
-                     min_width=min(22, max((len(s.name) for s in summaries), default=4)))
+    table = Table(
+        title=f"Studies in {storage}", header_style="bold", title_style="bold", box=box.SIMPLE_HEAD
+    )
+    table.add_column(
+        "name",
+        style="bold",
+        overflow="fold",
+        min_width=min(22, max((len(s.name) for s in summaries), default=4)),
+    )
     table.add_column("model / dataset / metric", overflow="fold", min_width=min(24, longest_word))
     table.add_column("trials", max_width=14)
-    table.add_column("best", justify="right", no_wrap=True,
-                     min_width=max((len(format_number(s.best_value)) for s in summaries), default=4))
+    table.add_column(
+        "best",
+        justify="right",
+        no_wrap=True,
+        min_width=max((len(format_number(s.best_value)) for s in summaries), default=4),
+    )
     for s, objective in zip(summaries, objectives, strict=True):
         name = Text(s.name, style="bold")
         name.append(f"\n{s.direction}", style="dim")
@@ -113,15 +127,18 @@ def _config_text(config: Mapping[str, Any]) -> str:
 
 def space_table(space: Mapping[str, Mapping[str, Any]]) -> Table:
     """The search space as stored: name, type, range or choices, scale, condition."""
-    table = Table(title="Search space", title_justify="left", title_style="bold",
-                  header_style="bold")
+    table = Table(
+        title="Search space", title_justify="left", title_style="bold", header_style="bold"
+    )
     for column in ("parameter", "type", "range / choices", "scale", "when"):
         table.add_column(column, overflow="fold")
     for name, spec in space.items():
         kind = str(spec.get("type"))
         if kind == "Categorical":
-            values = ", ".join(format_param(tuple(c) if isinstance(c, list) else c)
-                               for c in spec.get("choices", []))
+            values = ", ".join(
+                format_param(tuple(c) if isinstance(c, list) else c)
+                for c in spec.get("choices", [])
+            )
             scale = ""
         else:
             values = f"[{format_param(spec.get('low'))}, {format_param(spec.get('high'))}]"
@@ -147,8 +164,9 @@ def study_view(study: Study) -> Group:
     info.add_row("sampler", escape(_config_text(record.sampler)))
     settings = study.settings
     info.add_row("pruner", escape(_config_text(settings.get("pruner") or {"name": "none"})))
-    info.add_row("settings", escape(", ".join(f"{k}={v!r}" for k, v in settings.items()
-                                               if k != "pruner")))
+    info.add_row(
+        "settings", escape(", ".join(f"{k}={v!r}" for k, v in settings.items() if k != "pruner"))
+    )
     info.add_row("seed", str(study.seed))
     info.add_row("created", record.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
     info.add_row("trials", counts_text(study.counts()))
@@ -158,15 +176,22 @@ def study_view(study: Study) -> Group:
     parts: list[Any] = [info, Text(), space_table(record.space)]
     best = study.storage.leaderboard(study.id, study.direction, top=1)
     if best:
-        parts += [Text(), _best_view(best[0], value_label(record.objective)),
-                  Text(f"Details: hpo show {study.name} --trial {best[0].number}", style="dim")]
+        parts += [
+            Text(),
+            _best_view(best[0], value_label(record.objective)),
+            Text(f"Details: hpo show {study.name} --trial {best[0].number}", style="dim"),
+        ]
     return Group(*parts)
 
 
 def failed_points_text(points: Sequence[FrozenTrial], limit: int = 10) -> str:
     """``#12 x=0, b=3 (RuntimeError: ...); ...``: grid points whose every trial failed."""
-    shown = [f"#{t.number} " + ", ".join(f"{k}={format_param(v)}" for k, v in t.params.items())
-             + f" ({(t.error or 'failed').splitlines()[0][:120]})" for t in points[:limit]]
+    shown = [
+        f"#{t.number} "
+        + ", ".join(f"{k}={format_param(v)}" for k, v in t.params.items())
+        + f" ({(t.error or 'failed').splitlines()[0][:120]})"
+        for t in points[:limit]
+    ]
     more = f"; and {len(points) - limit} more" if len(points) > limit else ""
     return "; ".join(shown) + more
 
@@ -218,7 +243,9 @@ def curve_view(curve: Mapping[int, float], label: str) -> Group:
         return Group(title, Text("no intermediate values reported", style="dim"))
     steps = sorted(curve)
     values = [curve[s] for s in steps]
-    summary = (f"{label} per step, steps {steps[0]}..{steps[-1]} ({len(steps)} points): "
-               f"first {format_number(values[0])}, min {format_number(min(values))}, "
-               f"max {format_number(max(values))}, last {format_number(values[-1])}")
+    summary = (
+        f"{label} per step, steps {steps[0]}..{steps[-1]} ({len(steps)} points): "
+        f"first {format_number(values[0])}, min {format_number(min(values))}, "
+        f"max {format_number(max(values))}, last {format_number(values[-1])}"
+    )
     return Group(title, Text(sparkline(values), style="cyan"), Text(summary, style="dim"))

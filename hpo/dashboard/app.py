@@ -80,18 +80,22 @@ def trial_query(request: Request) -> queries.TrialQuery:
     params = request.query_params
     query = queries.TrialQuery(
         states=[s for raw in params.getlist("state") for s in raw.split(",") if s],
-        sort=params.get("sort", "value"), page=_int(request, "page", 1),
-        page_size=_int(request, "page_size", 25))
+        sort=params.get("sort", "value"),
+        page=_int(request, "page", 1),
+        page_size=_int(request, "page_size", 25),
+    )
     if params.get("desc") not in (None, ""):
         query.descending = params["desc"] in ("1", "true")
     for key, raw in params.multi_items():
         if key.startswith("range."):
             low, _, high = raw.partition(":")
-            name = key[len("range."):]
-            query.ranges[name] = (_float_or_none(low, f"range.{name}"),
-                                  _float_or_none(high, f"range.{name}"))
+            name = key[len("range.") :]
+            query.ranges[name] = (
+                _float_or_none(low, f"range.{name}"),
+                _float_or_none(high, f"range.{name}"),
+            )
         elif key.startswith("choice."):
-            query.choices[key[len("choice."):]] = [c for c in raw.split(",") if c]
+            query.choices[key[len("choice.") :]] = [c for c in raw.split(",") if c]
     return query
 
 
@@ -122,8 +126,7 @@ class Dashboard:
 
     # ------------------------------------------------------------------ API
     async def info(self, request: Request) -> JSONResponse:
-        return JSONResponse({"storage": self.reader.safe_url, "host": self.host,
-                             "read_only": True})
+        return JSONResponse({"storage": self.reader.safe_url, "host": self.host, "read_only": True})
 
     async def studies(self, request: Request) -> JSONResponse:
         return await self._read(queries.studies)
@@ -199,8 +202,9 @@ class Dashboard:
 
     async def workers(self, request: Request) -> JSONResponse:
         sid = request.path_params["sid"]
-        return await self._read(lambda c: {"now": queries.iso(utcnow()),
-                                           "workers": queries.workers(c, sid, utcnow())})
+        return await self._read(
+            lambda c: {"now": queries.iso(utcnow()), "workers": queries.workers(c, sid, utcnow())}
+        )
 
     async def compare(self, request: Request) -> JSONResponse:
         async def go(r: Request) -> JSONResponse:
@@ -223,33 +227,44 @@ class Dashboard:
         return FileResponse(plotly_js(), media_type="text/javascript", headers=_CACHE)
 
     def routes(self) -> list[Any]:
-        api = [("/api/info", self.info), ("/api/studies", self.studies),
-               ("/api/compare", self.compare),
-               ("/api/studies/{sid:int}", self.study),
-               ("/api/studies/{sid:int}/version", self.version),
-               ("/api/studies/{sid:int}/trials", self.trials),
-               ("/api/studies/{sid:int}/trials/{number:int}", self.trial),
-               ("/api/studies/{sid:int}/history", self.history),
-               ("/api/studies/{sid:int}/curves", self.curves),
-               ("/api/studies/{sid:int}/parallel", self.parallel),
-               ("/api/studies/{sid:int}/importance", self.importance),
-               ("/api/studies/{sid:int}/slice", self.slice),
-               ("/api/studies/{sid:int}/workers", self.workers)]
-        pages = [("/", "studies"), ("/studies/{sid:int}", "study"),
-                 ("/studies/{sid:int}/trials/{number:int}", "trial"), ("/compare", "compare")]
-        return [*(Route(path, fn, methods=["GET"]) for path, fn in api),
-                *(Route(path, self.page(name), methods=["GET"]) for path, name in pages),
-                Route("/assets/plotly.min.js", self.plotly, methods=["GET"]),
-                Mount("/static", StaticFiles(directory=STATIC), name="static")]
+        api = [
+            ("/api/info", self.info),
+            ("/api/studies", self.studies),
+            ("/api/compare", self.compare),
+            ("/api/studies/{sid:int}", self.study),
+            ("/api/studies/{sid:int}/version", self.version),
+            ("/api/studies/{sid:int}/trials", self.trials),
+            ("/api/studies/{sid:int}/trials/{number:int}", self.trial),
+            ("/api/studies/{sid:int}/history", self.history),
+            ("/api/studies/{sid:int}/curves", self.curves),
+            ("/api/studies/{sid:int}/parallel", self.parallel),
+            ("/api/studies/{sid:int}/importance", self.importance),
+            ("/api/studies/{sid:int}/slice", self.slice),
+            ("/api/studies/{sid:int}/workers", self.workers),
+        ]
+        pages = [
+            ("/", "studies"),
+            ("/studies/{sid:int}", "study"),
+            ("/studies/{sid:int}/trials/{number:int}", "trial"),
+            ("/compare", "compare"),
+        ]
+        return [
+            *(Route(path, fn, methods=["GET"]) for path, fn in api),
+            *(Route(path, self.page(name), methods=["GET"]) for path, name in pages),
+            Route("/assets/plotly.min.js", self.plotly, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": f"{request.url.path}: {getattr(exc, 'detail', exc)}"},
-                            status_code=status)
-    return Response(f"{status}: {getattr(exc, 'detail', '')}", status_code=status,
-                    media_type="text/plain")
+        return JSONResponse(
+            {"error": f"{request.url.path}: {getattr(exc, 'detail', exc)}"}, status_code=status
+        )
+    return Response(
+        f"{status}: {getattr(exc, 'detail', '')}", status_code=status, media_type="text/plain"
+    )
 
 
 def create_app(storage: str | Reader, *, host: str = "127.0.0.1") -> Starlette:
@@ -257,12 +272,14 @@ def create_app(storage: str | Reader, *, host: str = "127.0.0.1") -> Starlette:
     reader = storage if isinstance(storage, Reader) else Reader(storage)
     reader.check_schema()
     dashboard = Dashboard(reader, host=host)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         reader.dispose()
 
-    app = Starlette(routes=dashboard.routes(), exception_handlers={HTTPException: _not_found},
-                    lifespan=lifespan)
+    app = Starlette(
+        routes=dashboard.routes(), exception_handlers={HTTPException: _not_found}, lifespan=lifespan
+    )
     app.state.dashboard = dashboard
     return app

@@ -47,20 +47,28 @@ def read_only_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as e:
-        raise StorageError(f"--storage {shown!r} is not a database URL; use e.g. "
-                           "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'.") from e
+        raise StorageError(
+            f"--storage {shown!r} is not a database URL; use e.g. "
+            "'sqlite:///studies/hpo.db' or 'postgresql://user@host/db'."
+        ) from e
     if is_sqlite(url):
         if is_memory(url):
-            raise StorageError(f"--storage {shown!r} is an in-memory database, private to the "
-                               "process that made it; point the dashboard at a database file.")
+            raise StorageError(
+                f"--storage {shown!r} is an in-memory database, private to the "
+                "process that made it; point the dashboard at a database file."
+            )
         path = sqlite_path(url)
         assert path is not None
         if not path.is_file():
-            raise StorageError(f"--storage {shown!r}: no SQLite database at {str(path)!r}. "
-                               "Run a study first, or fix the path.")
+            raise StorageError(
+                f"--storage {shown!r}: no SQLite database at {str(path)!r}. "
+                "Run a study first, or fix the path."
+            )
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro&uri=true"
-        engine = create_engine(f"sqlite+pysqlite:///{uri}",
-                               connect_args={"timeout": _READ_TIMEOUT_S, "check_same_thread": False})
+        engine = create_engine(
+            f"sqlite+pysqlite:///{uri}",
+            connect_args={"timeout": _READ_TIMEOUT_S, "check_same_thread": False},
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -77,9 +85,14 @@ def read_only_engine(url: str) -> Engine:
         return engine
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
-        kwargs.update(pool_size=2, max_overflow=4, connect_args={
-            "options": "-c default_transaction_read_only=on -c statement_timeout=10000",
-            "connect_timeout": 5})
+        kwargs.update(
+            pool_size=2,
+            max_overflow=4,
+            connect_args={
+                "options": "-c default_transaction_read_only=on -c statement_timeout=10000",
+                "connect_timeout": 5,
+            },
+        )
     try:
         return create_engine(url, **kwargs)
     except (ImportError, ArgumentError) as e:
@@ -101,20 +114,26 @@ class Reader:
 
     def check_schema(self) -> None:
         """Refuse a database hpo did not write, or one of another schema version."""
+
         def fn(conn: Connection) -> int | None:
             if SchemaInfo.__tablename__ not in inspect(conn).get_table_names():
                 return None
-            found = conn.execute(select(SchemaInfo.value).where(
-                SchemaInfo.key == "schema_version")).scalar()
+            found = conn.execute(
+                select(SchemaInfo.value).where(SchemaInfo.key == "schema_version")
+            ).scalar()
             return int(found) if found is not None else -1
 
         version = self.run(fn)
         if version is None:
-            raise StorageError(f"The database {self.safe_url!r} holds no hpo studies (no "
-                               "hpo_schema table). Point --storage at a database hpo wrote.")
+            raise StorageError(
+                f"The database {self.safe_url!r} holds no hpo studies (no "
+                "hpo_schema table). Point --storage at a database hpo wrote."
+            )
         if version != SCHEMA_VERSION:
-            raise SchemaVersionError(f"The database {self.safe_url!r} has hpo schema version "
-                                     f"{version}; this dashboard reads version {SCHEMA_VERSION}.")
+            raise SchemaVersionError(
+                f"The database {self.safe_url!r} has hpo schema version "
+                f"{version}; this dashboard reads version {SCHEMA_VERSION}."
+            )
 
     def run(self, fn: Callable[[Connection], T]) -> T:
         """``fn(conn)`` inside one read transaction, rolled back (nothing to commit) at the end."""

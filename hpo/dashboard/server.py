@@ -16,8 +16,10 @@ def require_extra() -> None:
 
     missing = [m for m in ("starlette", "uvicorn", "plotly") if importlib.util.find_spec(m) is None]
     if missing:
-        raise ConfigError(f"hpo dashboard needs {', '.join(missing)}; install them with: "
-                          "pip install 'hpo[dashboard]'.")
+        raise ConfigError(
+            f"hpo dashboard needs {', '.join(missing)}; install them with: "
+            "pip install 'hpo[dashboard]'."
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -32,19 +34,31 @@ def is_loopback(host: str) -> bool:
 def banner(safe_url: str, host: str, port: int) -> list[str]:
     """What ``hpo dashboard`` prints on start: where, what, and who can reach it."""
     shown = f"[{host}]" if ":" in host else host
-    lines = [f"hpo dashboard (read-only) for {safe_url}",
-             f"Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"]
+    lines = [
+        f"hpo dashboard (read-only) for {safe_url}",
+        f"Open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/",
+    ]
     if is_loopback(host):
-        lines.append(f"Bound to {host}: only this machine can connect. Pass --host 0.0.0.0 to "
-                     "let other machines in (there is no login).")
+        lines.append(
+            f"Bound to {host}: only this machine can connect. Pass --host 0.0.0.0 to "
+            "let other machines in (there is no login)."
+        )
     else:
-        lines.append(f"Bound to {host}: anyone who can reach this machine on port {port} can "
-                     "read every study here (there is no login).")
+        lines.append(
+            f"Bound to {host}: anyone who can reach this machine on port {port} can "
+            "read every study here (there is no login)."
+        )
     return lines
 
 
-def serve(storage: str, *, host: str = "127.0.0.1", port: int = 8080,
-          echo: Callable[[str], None] = print, log_level: str = "warning") -> None:
+def serve(
+    storage: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    echo: Callable[[str], None] = print,
+    log_level: str = "warning",
+) -> None:
     """Serve the dashboard of ``storage`` until Ctrl-C."""
     require_extra()
     if not 0 < port < 65536:

@@ -71,8 +71,11 @@ def _write_result(path: str, result: dict[str, Any]) -> None:
         data = dumps(result)
     except Exception as e:  # noqa: BLE001 - an unpicklable exception still reports its text
         error = result.get("error")
-        data = dumps({"error": RuntimeError(f"{type(error).__name__}: {error}")} if error
-                     else {"error": RuntimeError(f"cannot send the result back: {e}")})
+        data = dumps(
+            {"error": RuntimeError(f"{type(error).__name__}: {error}")}
+            if error
+            else {"error": RuntimeError(f"cannot send the result back: {e}")}
+        )
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as f:
         f.write(data)
@@ -88,8 +91,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     study = job["open_study"]()
     with threadpool_limits(int(job["env"].get("OMP_NUM_THREADS", "1"))):
-        stats = worker_loop(study, n_trials=job["n_trials"], timeout=job["timeout"],
-                            callbacks=job.get("callbacks", ()))
+        stats = worker_loop(
+            study,
+            n_trials=job["n_trials"],
+            timeout=job["timeout"],
+            callbacks=job.get("callbacks", ()),
+        )
     return {"worker_id": stats.worker_id, **stats.finished}
 
 

@@ -34,11 +34,17 @@ def check_storage_for_cluster(url: str) -> None:
             f"Storage {url!r} is a SQLite database, which Dask workers on other machines cannot "
             "share (a file on a network filesystem breaks SQLite's locking; an in-memory one is "
             "private to one process). Use PostgreSQL: storage='postgresql://user@host/db'. "
-            "For processes on this machine only, use n_workers= without executor=.")
+            "For processes on this machine only, use n_workers= without executor=."
+        )
 
 
-def _task(open_study: Callable[[], StudyHandle], n_trials: int | None, timeout: float | None,
-          stop_name: str, callbacks: Any = ()) -> dict[str, Any]:
+def _task(
+    open_study: Callable[[], StudyHandle],
+    n_trials: int | None,
+    timeout: float | None,
+    stop_name: str,
+    callbacks: Any = (),
+) -> dict[str, Any]:
     """One Dask task: run the worker loop until the study is done or the client says stop.
 
     Args:
@@ -62,8 +68,9 @@ def _task(open_study: Callable[[], StudyHandle], n_trials: int | None, timeout: 
     os.environ.update(thread_env_for(threads))
     study = open_study()
     with threadpool_limits(threads):
-        stats = worker_loop(study, n_trials=n_trials, timeout=timeout, should_stop=should_stop,
-                            callbacks=callbacks)
+        stats = worker_loop(
+            study, n_trials=n_trials, timeout=timeout, should_stop=should_stop, callbacks=callbacks
+        )
     return {"worker_id": stats.worker_id, **stats.finished}
 
 
@@ -83,14 +90,27 @@ def _threads_for_this_task() -> int:
         workers = get_client().scheduler_info(n_workers=-1)["workers"].values()
     except TypeError:  # older distributed: no n_workers argument
         workers = get_client().scheduler_info()["workers"].values()
-    on_host = sum(int(w.get("nthreads", 1)) for w in workers
-                  if str(w.get("host", "")) == host.split("://")[-1]) or worker.state.nthreads
+    on_host = (
+        sum(
+            int(w.get("nthreads", 1))
+            for w in workers
+            if str(w.get("host", "")) == host.split("://")[-1]
+        )
+        or worker.state.nthreads
+    )
     return max(1, cpu_count() // max(1, on_host))
 
 
-def run_dask(study: StudyHandle, *, executor: Any, n_trials: int | None, n_workers: int,
-             timeout: float | None = None, progress: Any = None,
-             callbacks: Any = ()) -> list[dict[str, Any]]:
+def run_dask(
+    study: StudyHandle,
+    *,
+    executor: Any,
+    n_trials: int | None,
+    n_workers: int,
+    timeout: float | None = None,
+    progress: Any = None,
+    callbacks: Any = (),
+) -> list[dict[str, Any]]:
     """Run ``n_workers`` worker-loop tasks on a Dask cluster and wait for them.
 
     Args:
@@ -115,17 +135,35 @@ def run_dask(study: StudyHandle, *, executor: Any, n_trials: int | None, n_worke
         raise ConfigError("executor= needs Dask: pip install 'hpo[dask]'.") from e
     if isinstance(executor, str):
         with Client(executor) as client:
-            return run_dask(study, executor=client, n_trials=n_trials, n_workers=n_workers,
-                            timeout=timeout, progress=progress, callbacks=callbacks)
+            return run_dask(
+                study,
+                executor=client,
+                n_trials=n_trials,
+                n_workers=n_workers,
+                timeout=timeout,
+                progress=progress,
+                callbacks=callbacks,
+            )
     if not isinstance(executor, Client):
-        raise ConfigError(f"executor must be a dask.distributed Client or a scheduler address. "
-                          f"Got {executor!r}.")
+        raise ConfigError(
+            f"executor must be a dask.distributed Client or a scheduler address. Got {executor!r}."
+        )
     client = executor
     run_id = uuid.uuid4().hex[:8]
     stop = Event(f"hpo-stop-{run_id}", client=client)
-    futures = [client.submit(_task, study.opener(), n_trials, timeout, stop.name, callbacks, pure=False,
-                             key=f"hpo-worker-{study.name}-{run_id}-{i}")
-               for i in range(n_workers)]
+    futures = [
+        client.submit(
+            _task,
+            study.opener(),
+            n_trials,
+            timeout,
+            stop.name,
+            callbacks,
+            pure=False,
+            key=f"hpo-worker-{study.name}-{run_id}-{i}",
+        )
+        for i in range(n_workers)
+    ]
     try:
         while not all(f.done() for f in futures):
             if any(f.status == "error" for f in futures):

@@ -30,8 +30,11 @@ class Signals:
         self.raised: BaseException | None = None  # the interrupt raised so far, if any
 
     def handler(self, signum: int, frame: Any) -> None:
-        exc: BaseException = (KeyboardInterrupt() if signum == signal.SIGINT
-                              else WorkerInterrupted(f"signal {signum}"))
+        exc: BaseException = (
+            KeyboardInterrupt()
+            if signum == signal.SIGINT
+            else WorkerInterrupted(f"signal {signum}")
+        )
         if self.depth:
             self.pending = self.pending or exc
             return
@@ -57,7 +60,9 @@ class Signals:
             raise type(self.raised)(*self.raised.args)
 
 
-_active: Signals | None = None  # the main thread's handler while a worker runs (signals are per process)
+_active: Signals | None = (
+    None  # the main thread's handler while a worker runs (signals are per process)
+)
 
 
 def check_interrupted() -> None:

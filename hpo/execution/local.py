@@ -79,13 +79,18 @@ class _Worker:
 
 def _start(job: bytes, result_path: Path, env: dict[str, str]) -> _Worker:
     process = subprocess.Popen(
-        [sys.executable, "-m", "hpo.execution._child"], stdin=subprocess.PIPE,
-        env=env, start_new_session=True)
+        [sys.executable, "-m", "hpo.execution._child"],
+        stdin=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     worker = _Worker(process, result_path)
     assert process.stdin is not None
     try:
-        write_frame(process.stdin, pickle.dumps({"sys_path": list(sys.path),
-                                                 "result_path": str(result_path)}))
+        write_frame(
+            process.stdin,
+            pickle.dumps({"sys_path": list(sys.path), "result_path": str(result_path)}),
+        )
         write_frame(process.stdin, job)
         process.stdin.flush()  # stdin stays open: its end-of-file tells the worker we are gone
     except BrokenPipeError:
@@ -122,8 +127,15 @@ def _kill(workers: list[_Worker]) -> None:
         w.process.wait()
 
 
-def run_processes(study: StudyHandle, *, n_trials: int | None, n_workers: int, timeout: float | None,
-                  progress: Any = None, callbacks: Any = ()) -> list[dict[str, Any]]:
+def run_processes(
+    study: StudyHandle,
+    *,
+    n_trials: int | None,
+    n_workers: int,
+    timeout: float | None,
+    progress: Any = None,
+    callbacks: Any = (),
+) -> list[dict[str, Any]]:
     """Run ``n_workers`` worker processes on this machine and wait for them.
 
     Ctrl-C or SIGTERM here stops every worker (each releases and re-queues its running
@@ -136,12 +148,21 @@ def run_processes(study: StudyHandle, *, n_trials: int | None, n_workers: int, t
     Raises:
         The first error a worker raised (e.g. StorageError), after every worker exited.
     """
-    job = dumps({"open_study": study.opener(), "n_trials": n_trials, "timeout": timeout,
-                 "env": thread_env(n_workers), "callbacks": list(callbacks)})
+    job = dumps(
+        {
+            "open_study": study.opener(),
+            "n_trials": n_trials,
+            "timeout": timeout,
+            "env": thread_env(n_workers),
+            "callbacks": list(callbacks),
+        }
+    )
     env = {**os.environ, **thread_env(n_workers)}
     workers: list[_Worker] = []
-    with tempfile.TemporaryDirectory(prefix="hpo-workers-") as folder, \
-            interrupts_as_exceptions() as signals:
+    with (
+        tempfile.TemporaryDirectory(prefix="hpo-workers-") as folder,
+        interrupts_as_exceptions() as signals,
+    ):
         try:
             for i in range(n_workers):
                 with signals.deferred():  # a worker is never started without being tracked
@@ -160,6 +181,10 @@ def run_processes(study: StudyHandle, *, n_trials: int | None, n_workers: int, t
             raise r["error"]
     died = [r["exitcode"] for r in results if "worker_id" not in r and "interrupted" not in r]
     if died:
-        log.warning("%d worker process(es) died (exit status %s); their trials are retried "
-                    "once their heartbeat goes stale.", len(died), died)
+        log.warning(
+            "%d worker process(es) died (exit status %s); their trials are retried "
+            "once their heartbeat goes stale.",
+            len(died),
+            died,
+        )
     return results

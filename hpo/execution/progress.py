@@ -38,9 +38,16 @@ class StudyProgress:
         stream: where plain lines go (default stderr).
     """
 
-    def __init__(self, study: StudyHandle, n_trials: int | None, *, enabled: bool | None = None,
-                 min_interval: float = 0.25, ticker: bool = False,
-                 stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        study: StudyHandle,
+        n_trials: int | None,
+        *,
+        enabled: bool | None = None,
+        min_interval: float = 0.25,
+        ticker: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
         self.study = study
         self.n_trials = n_trials
         self.stream = stream or sys.stderr
@@ -70,9 +77,15 @@ class StudyProgress:
             )
 
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[best]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                TimeRemainingColumn(), transient=False)
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[best]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.study.name, total=self.n_trials, best="")
         if self.enabled:
@@ -120,12 +133,16 @@ class StudyProgress:
             total = self.n_trials if self.n_trials is not None else done
             self._progress.update(self._task, completed=min(done, total), best=text)
 
-    def _line(self, now: float, done: int, counts: dict[str, int], best: list[Any],
-              final: bool) -> None:
+    def _line(
+        self, now: float, done: int, counts: dict[str, int], best: list[Any], final: bool
+    ) -> None:
         """One plain line when LINE_SECONDS passed or another tenth of the trials finished."""
         step = max(1, (self.n_trials or 10) // 10)
-        due = (self._line_done < 0 or now - self._line_at >= LINE_SECONDS
-               or (done >= self._line_done + step and now - self._line_at >= MIN_LINE_SECONDS))
+        due = (
+            self._line_done < 0
+            or now - self._line_at >= LINE_SECONDS
+            or (done >= self._line_done + step and now - self._line_at >= MIN_LINE_SECONDS)
+        )
         if not (due or final) or (final and done == self._line_done and now - self._line_at < 1):
             return
         self._line_at, self._line_done = now, done

@@ -30,7 +30,9 @@ result, while a run of short epochs pays one transaction per second, not one per
 
 def trial_seed(study_seed: int, number: int) -> int:
     """A 31-bit seed for trial ``number``: a pure function of the study seed and the number."""
-    return int(np.random.SeedSequence([int(study_seed) % (2**63), int(number)]).generate_state(1)[0] >> 1)
+    return int(
+        np.random.SeedSequence([int(study_seed) % (2**63), int(number)]).generate_state(1)[0] >> 1
+    )
 
 
 class RunningTrial:
@@ -96,21 +98,30 @@ class RunningTrial:
         try:
             self.flush()
         except Exception as e:  # noqa: BLE001 - the curve is a by-product; the result matters
-            log.warning("Trial %d: could not write its last learning-curve points: %s", self.number, e)
+            log.warning(
+                "Trial %d: could not write its last learning-curve points: %s", self.number, e
+            )
             if isinstance(e, StorageError):
                 self.storage_error = e  # the worker stops once the result is written
 
     def should_prune(self) -> bool:
-        return self._pruned_at is not None or (bool(self.curve) and self._check_prune(max(self.curve)))
+        return self._pruned_at is not None or (
+            bool(self.curve) and self._check_prune(max(self.curve))
+        )
 
     def _check_prune(self, step: int) -> bool:
         pruner = self.study.pruner
         if not pruner.wants_peers(step):
             return False
-        peers = self.study.storage.curves(self.study.id, [TrialState(s) for s in pruner.peer_states],
-                                          step=step if pruner.compares_at_step_only else None)
+        peers = self.study.storage.curves(
+            self.study.id,
+            [TrialState(s) for s in pruner.peer_states],
+            step=step if pruner.compares_at_step_only else None,
+        )
         peers.pop(self.number, None)
-        if pruner.prune_trial(self.number, step, self.curve, peers, self.study.direction == "maximize"):
+        if pruner.prune_trial(
+            self.number, step, self.curve, peers, self.study.direction == "maximize"
+        ):
             self._pruned_at = step
             return True
         return False
@@ -131,7 +142,9 @@ class RunningTrial:
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON data; numpy scalars are converted) under ``key`` on this trial."""
         if not isinstance(key, str):
-            raise ConfigError(f"The 'key' parameter of set_user_attr must be a str. Got {key!r} instead.")
+            raise ConfigError(
+                f"The 'key' parameter of set_user_attr must be a str. Got {key!r} instead."
+            )
         self.study.storage.set_trial_user_attr(self.trial_id, key, to_jsonable(value, "user_attrs"))
 
 
@@ -140,9 +153,17 @@ def prune_artifacts(study: StudyHandle) -> None:
     root = study.artifacts_root
     if root is None or not root.exists():
         return
-    keep = {f"trial-{t.number}" for t in study.storage.leaderboard(study.id, study.direction,
-                                                                     study.settings["keep_weights"])}
+    keep = {
+        f"trial-{t.number}"
+        for t in study.storage.leaderboard(
+            study.id, study.direction, study.settings["keep_weights"]
+        )
+    }
     running = {f"trial-{t.number}" for t in study.storage.trials(study.id, [TrialState.RUNNING])}
     for folder in root.iterdir():
-        if folder.is_dir() and folder.name.startswith("trial-") and folder.name not in keep | running:
+        if (
+            folder.is_dir()
+            and folder.name.startswith("trial-")
+            and folder.name not in keep | running
+        ):
             shutil.rmtree(folder, ignore_errors=True)

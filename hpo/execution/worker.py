@@ -51,8 +51,14 @@ def _as_proposal(raw: Proposal | dict[str, Any]) -> Proposal:
     return raw if isinstance(raw, Proposal) else Proposal(dict(raw))
 
 
-def claim_next(study: Study, *, worker_id: str, budget: int | None,
-               heartbeat: bool = True, finish: Outcome | None = None) -> RunningTrial | None:
+def claim_next(
+    study: Study,
+    *,
+    worker_id: str,
+    budget: int | None,
+    heartbeat: bool = True,
+    finish: Outcome | None = None,
+) -> RunningTrial | None:
     """Claim the next trial for this worker: a WAITING one first, else a new proposal.
 
     Args:
@@ -65,20 +71,33 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
     seed = int(sampler.seed if sampler.seed is not None else study.seed)
     direction = cast(Direction, study.direction)
     if not sampler.uses_history:
+
         def propose(number: int) -> Proposal:
             rng = seed_sequence(seed, number)
             return _as_proposal(sampler.ask(space, [], [], rng, direction, number=number))  # type: ignore[call-arg]
 
         try:  # one transaction: a WAITING trial if any, else a new one proposed under the lock
-            claim = storage.claim_new(study.id, worker_id, propose, budget=budget,
-                                      heartbeat=heartbeat, take_waiting=True, finish=finish)
+            claim = storage.claim_new(
+                study.id,
+                worker_id,
+                propose,
+                budget=budget,
+                heartbeat=heartbeat,
+                take_waiting=True,
+                finish=finish,
+            )
         except SearchSpaceExhausted:
             return None
         return RunningTrial(study, claim.trial) if claim.trial is not None else None
 
     if finish is not None:  # a history-based sampler must see this result in its snapshot
-        storage.finish(finish.trial_id, finish.state, value=finish.value, metrics=finish.metrics,
-                       error=finish.error)
+        storage.finish(
+            finish.trial_id,
+            finish.state,
+            value=finish.value,
+            metrics=finish.metrics,
+            error=finish.error,
+        )
     asking = 0.0
     for attempt in range(4 * OPTIMISTIC_ATTEMPTS):
         snap = storage.snapshot(study.id, with_history=True, with_curves=True)
@@ -102,8 +121,15 @@ def claim_next(study: Study, *, worker_id: str, budget: int | None,
         # fast workers would spend seconds per claim, so past a time budget it takes the number.
         patient = attempt < OPTIMISTIC_ATTEMPTS and asking < REPROPOSE_SECONDS
         expected = snap.next_number if patient else None
-        claim = storage.claim_new(study.id, worker_id, proposal, expected_number=expected,
-                                  budget=budget, heartbeat=heartbeat, take_waiting=True)
+        claim = storage.claim_new(
+            study.id,
+            worker_id,
+            proposal,
+            expected_number=expected,
+            budget=budget,
+            heartbeat=heartbeat,
+            take_waiting=True,
+        )
         if claim.status == ClaimStatus.CREATED and claim.trial is not None:
             return RunningTrial(study, claim.trial)
         if claim.status == ClaimStatus.BUDGET_REACHED:
@@ -118,8 +144,13 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *,
-             deferred: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Outcome:
+def evaluate(
+    study: Study,
+    trial: RunningTrial,
+    objective: Callable[..., Any],
+    *,
+    deferred: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> Outcome:
     """Run the objective on one claimed trial and say how it ended (nothing is written yet).
 
     Exceptions from the objective become a FAILED outcome with the reason; they do not
@@ -141,8 +172,12 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
         result = TrialResult.coerce(raw)
         check_finite(result.value)
     except TrialPruned:
-        return Outcome(trial.trial_id, TrialState.PRUNED, trial.last_value,
-                       {"pruned_at_step": max(trial.curve) if trial.curve else None})
+        return Outcome(
+            trial.trial_id,
+            TrialState.PRUNED,
+            trial.last_value,
+            {"pruned_at_step": max(trial.curve) if trial.curve else None},
+        )
     except (KeyboardInterrupt, WorkerInterrupted):
         with deferred():
             study.storage.release(trial.trial_id, reason=INTERRUPTED, requeue=True)
@@ -153,14 +188,19 @@ def evaluate(study: Study, trial: RunningTrial, objective: Callable[..., Any], *
         log.warning("Trial %d failed: %s", trial.number, _describe(e))
         return Outcome(trial.trial_id, TrialState.FAILED, error=_describe(e))
     except SystemExit as e:  # sys.exit() in user code ends this trial, not the worker
-        reason = _describe(e).replace(f"SystemExit: {e}", f"the objective called sys.exit({e.code!r})", 1)
+        reason = _describe(e).replace(
+            f"SystemExit: {e}", f"the objective called sys.exit({e.code!r})", 1
+        )
         log.warning("Trial %d failed: %s", trial.number, reason)
         return Outcome(trial.trial_id, TrialState.FAILED, error=reason)
     finally:
         trial.flush_quietly()  # the learning-curve points still buffered
     metrics = dict(result.metrics)
     metrics.setdefault("duration_s", round(time.perf_counter() - started, 4))
-    metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+    metrics = {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in metrics.items()
+    }
     return Outcome(trial.trial_id, TrialState.COMPLETE, result.value, metrics)
 
 
@@ -212,8 +252,11 @@ class Heartbeat:
 def fail_stale(study: Study, settings: Mapping[str, Any] | None = None) -> list[int]:
     """Fail (and re-queue, per ``max_retries``) trials whose worker stopped beating."""
     settings = settings or study.settings
-    return study.storage.fail_stale(study.id, grace_seconds=float(settings["grace_period"]),
-                                    max_retries=int(settings["max_retries"]))
+    return study.storage.fail_stale(
+        study.id,
+        grace_seconds=float(settings["grace_period"]),
+        max_retries=int(settings["max_retries"]),
+    )
 
 
 sigterm_as_interrupt = interrupts_as_exceptions  # the earlier name
@@ -229,11 +272,17 @@ class WorkerStats:
 INTERRUPTED = "interrupted: the worker was stopped (Ctrl-C/SIGTERM)"
 
 
-def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = None,
-                worker_id: str | None = None, max_failures: int | None = None,
-                on_trial_end: Callable[[str], None] | None = None,
-                should_stop: Callable[[], bool] | None = None,
-                callbacks: Sequence[Callback] = ()) -> WorkerStats:
+def worker_loop(
+    study: Study,
+    *,
+    n_trials: int | None,
+    timeout: float | None = None,
+    worker_id: str | None = None,
+    max_failures: int | None = None,
+    on_trial_end: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> WorkerStats:
     """Claim and run trials until the study reaches ``n_trials`` finished ones, or time runs out.
 
     This is the whole of a worker: ``study.optimize``, local processes, Dask tasks and
@@ -276,8 +325,10 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
     start = time.monotonic()
     if heartbeat_on:
         fail_stale(study, settings)  # a restarted worker first frees what the dead ones held
-    with Heartbeat(study, interval, check_stale=heartbeat_on) as beat, \
-            interrupts_as_exceptions() as signals:
+    with (
+        Heartbeat(study, interval, check_stale=heartbeat_on) as beat,
+        interrupts_as_exceptions() as signals,
+    ):
         trial: RunningTrial | None = None
         # The result of trial k is written by the transaction that claims trial k+1 (one
         # commit per trial); `unsaved` holds it in between and is flushed on every exit.
@@ -291,15 +342,24 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                 if should_stop is not None and should_stop():
                     break
                 if finished["FAILED"] >= limit:
-                    log.error("Worker %s stops: %d trials failed; see their errors with "
-                              "`hpo show %s`.", worker_id, finished["FAILED"], study.name)
+                    log.error(
+                        "Worker %s stops: %d trials failed; see their errors with `hpo show %s`.",
+                        worker_id,
+                        finished["FAILED"],
+                        study.name,
+                    )
                     break
                 with signals.deferred():
                     done, unsaved = unsaved, None
                     done_number = unsaved_number
                     try:
-                        trial = claim_next(study, worker_id=worker_id, budget=n_trials,
-                                           heartbeat=heartbeat_on, finish=done)
+                        trial = claim_next(
+                            study,
+                            worker_id=worker_id,
+                            budget=n_trials,
+                            heartbeat=heartbeat_on,
+                            finish=done,
+                        )
                     except BaseException:
                         unsaved = done  # flushed below (writing it twice changes nothing)
                         raise
@@ -310,8 +370,9 @@ def worker_loop(study: Study, *, n_trials: int | None, timeout: float | None = N
                     except Exception:
                         if trial is not None:  # claimed but not started: give it back
                             with signals.deferred():
-                                study.storage.release(trial.trial_id, reason="a callback raised",
-                                                      requeue=True)
+                                study.storage.release(
+                                    trial.trial_id, reason="a callback raised", requeue=True
+                                )
                             trial = None
                         raise
                 if trial is None:
@@ -357,11 +418,20 @@ def _flush(study: Study, outcome: Outcome) -> bool:
     Returns whether it was written.
     """
     try:
-        study.storage.finish(outcome.trial_id, outcome.state, value=outcome.value,
-                             metrics=outcome.metrics, error=outcome.error)
+        study.storage.finish(
+            outcome.trial_id,
+            outcome.state,
+            value=outcome.value,
+            metrics=outcome.metrics,
+            error=outcome.error,
+        )
     except StorageError as e:
-        log.error("The result of trial id %d (%s) could not be written: %s",
-                  outcome.trial_id, outcome.state.value, e)
+        log.error(
+            "The result of trial id %d (%s) could not be written: %s",
+            outcome.trial_id,
+            outcome.state.value,
+            e,
+        )
         return False
     after_recorded(study, outcome)
     return True
@@ -403,8 +473,11 @@ def _retry_failed_grid_points(study: Study, n_trials: int | None) -> bool:
     room = _room_left(study, n_trials)
     if room is not None and room <= 0:
         return False
-    return bool(study.storage.requeue_failed_grid_points(
-        study.id, max_retries=int(study.settings["max_retries"]), limit=room))
+    return bool(
+        study.storage.requeue_failed_grid_points(
+            study.id, max_retries=int(study.settings["max_retries"]), limit=room
+        )
+    )
 
 
 def _wait_for_others(study: Study, n_trials: int | None) -> bool:

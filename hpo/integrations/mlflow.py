@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = ["MLflowCallback"]
 
-_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAILED: "FAILED"}
+_STATUS = {
+    TrialState.COMPLETE: "FINISHED",
+    TrialState.PRUNED: "KILLED",
+    TrialState.FAILED: "FAILED",
+}
 _MAX_BATCH = 1000  # MLflow's log_batch limit on metrics per call
 
 
@@ -39,16 +43,25 @@ class MLflowCallback:
         metric_name: the name under which the trial's value is logged.
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, experiment_name: str | None = None,
-                 metric_name: str = "value") -> None:
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        experiment_name: str | None = None,
+        metric_name: str = "value",
+    ) -> None:
         try:
             import mlflow  # noqa: F401
         except ImportError as e:
-            raise ConfigError("MLflowCallback needs the 'mlflow' package (mlflow-skinny is enough), "
-                              "which is not installed. Install it with `pip install 'hpo[mlflow]'`.") from e
+            raise ConfigError(
+                "MLflowCallback needs the 'mlflow' package (mlflow-skinny is enough), "
+                "which is not installed. Install it with `pip install 'hpo[mlflow]'`."
+            ) from e
         if not isinstance(metric_name, str) or not metric_name:
-            raise ConfigError(f"The 'metric_name' parameter of MLflowCallback must be a non-empty str. "
-                              f"Got {metric_name!r} instead.")
+            raise ConfigError(
+                f"The 'metric_name' parameter of MLflowCallback must be a non-empty str. "
+                f"Got {metric_name!r} instead."
+            )
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.metric_name = metric_name
@@ -67,24 +80,39 @@ class MLflowCallback:
 
         client = self._client()
         experiment_id, parent = self._study_run(client, study)
-        tags = {"mlflow.parentRunId": parent, "hpo.study": study.name, "hpo.trial": str(trial.number),
-                "hpo.state": trial.state.value}
+        tags = {
+            "mlflow.parentRunId": parent,
+            "hpo.study": study.name,
+            "hpo.trial": str(trial.number),
+            "hpo.state": trial.state.value,
+        }
         if trial.error:
             tags["hpo.error"] = trial.error[:5000]
         run = client.create_run(experiment_id, run_name=f"trial-{trial.number}", tags=tags)
         run_id = run.info.run_id
         now = int(time.time() * 1000)
-        metrics = [Metric("intermediate", float(v), now, int(step))
-                   for step, v in sorted(trial.intermediate.items()) if math.isfinite(v)]
+        metrics = [
+            Metric("intermediate", float(v), now, int(step))
+            for step, v in sorted(trial.intermediate.items())
+            if math.isfinite(v)
+        ]
         if trial.value is not None and math.isfinite(trial.value):
-            metrics.append(Metric(self.metric_name, float(trial.value), now, max(trial.intermediate, default=0)))
+            metrics.append(
+                Metric(
+                    self.metric_name, float(trial.value), now, max(trial.intermediate, default=0)
+                )
+            )
         for key, v in trial.metrics.items():
             if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v):
                 metrics.append(Metric(str(key), float(v), now, 0))
         params = [Param(str(k), str(v)[:6000]) for k, v in trial.params.items()]
         for start in range(0, max(len(metrics), 1), _MAX_BATCH):
-            client.log_batch(run_id, metrics=metrics[start:start + _MAX_BATCH],
-                             params=params if start == 0 else [], tags=[RunTag("hpo.worker", trial.worker_id or "")])
+            client.log_batch(
+                run_id,
+                metrics=metrics[start : start + _MAX_BATCH],
+                params=params if start == 0 else [],
+                tags=[RunTag("hpo.worker", trial.worker_id or "")],
+            )
         client.set_terminated(run_id, status=_STATUS.get(trial.state, "FINISHED"))
         if trial.state == TrialState.COMPLETE:
             try:
@@ -108,7 +136,10 @@ class MLflowCallback:
                     if found is None:
                         raise
                     experiment_id = found.experiment_id
-            self._parents[key] = (experiment_id, self._find_or_create_parent(client, experiment_id, study))
+            self._parents[key] = (
+                experiment_id,
+                self._find_or_create_parent(client, experiment_id, study),
+            )
         return self._parents[key]
 
     @staticmethod
@@ -122,9 +153,16 @@ class MLflowCallback:
         found = oldest()
         if found is not None:
             return str(found.info.run_id)
-        mine = client.create_run(experiment_id, run_name=study.name, tags={
-            "hpo.role": "study", "hpo.study": study.name, "hpo.study_id": str(study.id),
-            "hpo.direction": study.direction})
+        mine = client.create_run(
+            experiment_id,
+            run_name=study.name,
+            tags={
+                "hpo.role": "study",
+                "hpo.study": study.name,
+                "hpo.study_id": str(study.id),
+                "hpo.direction": study.direction,
+            },
+        )
         chosen = oldest()
         if chosen is not None and chosen.info.run_id != mine.info.run_id:
             client.delete_run(mine.info.run_id)  # lost a creation race: use the older one

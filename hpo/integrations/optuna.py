@@ -42,14 +42,20 @@ try:
     from optuna.search_space import IntersectionSearchSpace
     from optuna.trial import FrozenTrial, TrialState
 except ImportError as e:  # pragma: no cover - exercised only without optuna
-    raise ConfigError("hpo.integrations.optuna needs the 'optuna' package, which is not installed. "
-                      "Install it with `pip install 'hpo[optuna]'`.") from e
+    raise ConfigError(
+        "hpo.integrations.optuna needs the 'optuna' package, which is not installed. "
+        "Install it with `pip install 'hpo[optuna]'`."
+    ) from e
 
 __all__ = ["GPSampler", "to_hpo_space"]
 
-_STATES = {TrialState.COMPLETE: HPOTrialState.COMPLETE, TrialState.PRUNED: HPOTrialState.PRUNED,
-           TrialState.FAIL: HPOTrialState.FAILED, TrialState.RUNNING: HPOTrialState.RUNNING,
-           TrialState.WAITING: HPOTrialState.WAITING}
+_STATES = {
+    TrialState.COMPLETE: HPOTrialState.COMPLETE,
+    TrialState.PRUNED: HPOTrialState.PRUNED,
+    TrialState.FAIL: HPOTrialState.FAILED,
+    TrialState.RUNNING: HPOTrialState.RUNNING,
+    TrialState.WAITING: HPOTrialState.WAITING,
+}
 
 
 def to_hpo_space(distributions: dict[str, BaseDistribution]) -> SearchSpace:
@@ -63,8 +69,10 @@ def to_hpo_space(distributions: dict[str, BaseDistribution]) -> SearchSpace:
         elif isinstance(d, CategoricalDistribution):
             params[name] = Categorical(list(range(len(d.choices))))
         else:
-            raise ConfigError(f"Parameter {name!r} has an Optuna distribution hpo cannot model: "
-                              f"{type(d).__name__}. Use Float/Int/CategoricalDistribution.")
+            raise ConfigError(
+                f"Parameter {name!r} has an Optuna distribution hpo cannot model: "
+                f"{type(d).__name__}. Use Float/Int/CategoricalDistribution."
+            )
     return SearchSpace(params)
 
 
@@ -86,12 +94,24 @@ class GPSampler(BaseSampler):
             multi-objective study (hpo's GP models one objective).
     """
 
-    def __init__(self, acquisition: str = "ei", *, n_startup_trials: int = 10,
-                 independent_sampler: BaseSampler | None = None, seed: int | None = None,
-                 **gp_options: Any) -> None:
-        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) or n_startup_trials < 0:
-            raise ConfigError(f"The 'n_startup_trials' parameter of GPSampler must be an int >= 0. "
-                              f"Got {n_startup_trials!r} instead.")
+    def __init__(
+        self,
+        acquisition: str = "ei",
+        *,
+        n_startup_trials: int = 10,
+        independent_sampler: BaseSampler | None = None,
+        seed: int | None = None,
+        **gp_options: Any,
+    ) -> None:
+        if (
+            isinstance(n_startup_trials, bool)
+            or not isinstance(n_startup_trials, int)
+            or n_startup_trials < 0
+        ):
+            raise ConfigError(
+                f"The 'n_startup_trials' parameter of GPSampler must be an int >= 0. "
+                f"Got {n_startup_trials!r} instead."
+            )
         if "n_startup_trials" in gp_options or "seed" in gp_options:
             raise ConfigError("Give GPSampler's n_startup_trials and seed as its own arguments.")
         # the GP itself starts at once: Optuna's startup is done by the independent sampler
@@ -105,41 +125,67 @@ class GPSampler(BaseSampler):
         self._rng.seed()
         self._independent_sampler.reseed_rng()
 
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return {name: d for name, d in self._search_space.calculate(study).items() if not d.single()}
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {
+            name: d for name, d in self._search_space.calculate(study).items() if not d.single()
+        }
 
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         if not search_space:
             return {}
         if len(study.directions) > 1:
-            raise ConfigError("hpo.integrations.optuna.GPSampler supports single-objective studies; "
-                              f"this study has {len(study.directions)} objectives.")
+            raise ConfigError(
+                "hpo.integrations.optuna.GPSampler supports single-objective studies; "
+                f"this study has {len(study.directions)} objectives."
+            )
         trials = study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         if len(complete) < self._n_startup_trials:
             return {}
         space = to_hpo_space(search_space)
         history = [h for t in trials if t.state.is_finished() and (h := _to_hpo(t, search_space))]
-        pending = [h for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
-                   and (h := _to_hpo(t, search_space))]
+        pending = [
+            h
+            for t in trials
+            if t.state == TrialState.RUNNING
+            and t.number != trial.number
+            and (h := _to_hpo(t, search_space))
+        ]
         if not any(h.state == HPOTrialState.COMPLETE for h in history):
             return {}
-        direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        direction = (
+            "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        )
         rng = np.random.default_rng(self._rng.randint(2**31 - 1))
         proposal = self._gp.ask(space, history, pending, rng, direction)
         params = proposal.params if hasattr(proposal, "params") else dict(proposal)
         return {name: _from_hpo(search_space[name], params[name]) for name in search_space}
 
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
-        return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._independent_sampler.sample_independent(
+            study, trial, param_name, param_distribution
+        )
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._independent_sampler.before_trial(study, trial)
 
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
         self._independent_sampler.after_trial(study, trial, state, values)
 
 
@@ -150,7 +196,9 @@ def _to_hpo(t: FrozenTrial, space: dict[str, BaseDistribution]) -> HPOFrozenTria
         if name not in t.params or t.distributions.get(name) != d:
             return None
         value = t.params[name]
-        params[name] = int(d.to_internal_repr(value)) if isinstance(d, CategoricalDistribution) else value
+        params[name] = (
+            int(d.to_internal_repr(value)) if isinstance(d, CategoricalDistribution) else value
+        )
     value = t.value if t.state == TrialState.COMPLETE else None
     if value is not None and not math.isfinite(value):
         return HPOFrozenTrial(number=t.number, state=HPOTrialState.FAILED, params=params)

@@ -40,8 +40,10 @@ def _optuna() -> Any:
     try:
         import optuna
     except ImportError as e:
-        raise ConfigError("Optuna import/export needs the 'optuna' package, which is not installed. "
-                          "Install it with `pip install 'hpo[optuna]'`.") from e
+        raise ConfigError(
+            "Optuna import/export needs the 'optuna' package, which is not installed. "
+            "Install it with `pip install 'hpo[optuna]'`."
+        ) from e
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -56,22 +58,33 @@ def optuna_storage(location: str, *, must_exist: bool) -> Any:
     optuna = _optuna()
     if "://" in location:
         if must_exist and location.startswith("sqlite:///"):
-            path = Path(location[len("sqlite:///"):])
+            path = Path(location[len("sqlite:///") :])
             if not path.is_file():
-                raise ConfigError(f"The Optuna storage {location!r} does not exist (no file {str(path)!r}).")
+                raise ConfigError(
+                    f"The Optuna storage {location!r} does not exist (no file {str(path)!r})."
+                )
         return optuna.storages.RDBStorage(location)
     path = Path(location)
     if must_exist and not path.is_file():
-        raise ConfigError(f"The Optuna journal file {location!r} does not exist. Give a journal file "
-                          "path or an RDB URL such as sqlite:///optuna.db.")
+        raise ConfigError(
+            f"The Optuna journal file {location!r} does not exist. Give a journal file "
+            "path or an RDB URL such as sqlite:///optuna.db."
+        )
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
 
 
 # ------------------------------------------------------------------ Optuna -> hpo
-def import_optuna(source: str, study_name: str, *, storage: str | Storage | None = None,
-                  name: str | None = None, sampler: Any = "gp", seed: int | None = None) -> Study:
+def import_optuna(
+    source: str,
+    study_name: str,
+    *,
+    storage: str | Storage | None = None,
+    name: str | None = None,
+    sampler: Any = "gp",
+    seed: int | None = None,
+) -> Study:
     """Copy the Optuna study ``study_name`` at ``source`` into a new hpo study.
 
     Args:
@@ -99,11 +112,14 @@ def import_optuna(source: str, study_name: str, *, storage: str | Storage | None
         ostudy = optuna.load_study(study_name=study_name, storage=source_storage)
     except KeyError as e:
         names = [s.study_name for s in optuna.get_all_study_summaries(source_storage)]
-        raise StudyNotFoundError(f"No Optuna study named {study_name!r} in {source!r}; studies there: "
-                                 f"{names}.") from e
+        raise StudyNotFoundError(
+            f"No Optuna study named {study_name!r} in {source!r}; studies there: {names}."
+        ) from e
     if len(ostudy.directions) != 1:
-        raise ConfigError(f"Optuna study {study_name!r} has {len(ostudy.directions)} objectives; hpo "
-                          "studies have one. Export one objective per study.")
+        raise ConfigError(
+            f"Optuna study {study_name!r} has {len(ostudy.directions)} objectives; hpo "
+            "studies have one. Export one objective per study."
+        )
     otrials = ostudy.get_trials(deepcopy=False)
     stored_space = ostudy.user_attrs.get(SPACE_ATTR)
     space = SearchSpace.from_dict(stored_space) if stored_space else _union_space(otrials)
@@ -111,12 +127,23 @@ def import_optuna(source: str, study_name: str, *, storage: str | Storage | None
     store = get_storage(storage)
     target = name or study_name
     if store.find_study(target) is not None:
-        raise ConfigError(f"An hpo study named {target!r} already exists in {store!r}; choose another "
-                          "name (--name) or delete it first.")
-    direction = "maximize" if ostudy.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        raise ConfigError(
+            f"An hpo study named {target!r} already exists in {store!r}; choose another "
+            "name (--name) or delete it first."
+        )
+    direction = (
+        "maximize" if ostudy.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+    )
     user_attrs = {k: v for k, v in ostudy.user_attrs.items() if k != SPACE_ATTR}
-    study = hpo.create_study(target, space=space, storage=store, direction=direction, sampler=sampler,
-                             seed=seed, user_attrs={**user_attrs, "imported_from": f"optuna:{study_name}"})
+    study = hpo.create_study(
+        target,
+        space=space,
+        storage=store,
+        direction=direction,
+        sampler=sampler,
+        seed=seed,
+        user_attrs={**user_attrs, "imported_from": f"optuna:{study_name}"},
+    )
     try:
         add_trials(store, study.id, trials)
     except BaseException:
@@ -141,7 +168,9 @@ def _union_space(otrials: list[Any]) -> SearchSpace:
         elif kind == "CategoricalDistribution":
             params[pname] = Categorical(list(d.choices))
         else:
-            raise ConfigError(f"Parameter {pname!r} has an Optuna distribution hpo cannot hold: {kind}.")
+            raise ConfigError(
+                f"Parameter {pname!r} has an Optuna distribution hpo cannot hold: {kind}."
+            )
     return SearchSpace(params)
 
 
@@ -151,18 +180,29 @@ def _merge(pname: str, a: Any, b: Any) -> Any:
     optuna = _optuna()
     d = optuna.distributions
     if type(a) is type(b) and isinstance(a, d.CategoricalDistribution):
-        return d.CategoricalDistribution(list(a.choices) + [c for c in b.choices if c not in a.choices])
-    if type(a) is type(b) and a.log == b.log and a.step == b.step and \
-            (a.step is None or ((b.low - a.low) / a.step).is_integer()):
+        return d.CategoricalDistribution(
+            list(a.choices) + [c for c in b.choices if c not in a.choices]
+        )
+    if (
+        type(a) is type(b)
+        and a.log == b.log
+        and a.step == b.step
+        and (a.step is None or ((b.low - a.low) / a.step).is_integer())
+    ):
         return type(a)(min(a.low, b.low), max(a.high, b.high), log=a.log, step=a.step)
-    raise ConfigError(f"Parameter {pname!r} has distributions that cannot be merged into one hpo "
-                      f"parameter: {a} and {b}. Import a study with one distribution per parameter.")
+    raise ConfigError(
+        f"Parameter {pname!r} has distributions that cannot be merged into one hpo "
+        f"parameter: {a} and {b}. Import a study with one distribution per parameter."
+    )
 
 
 def _from_optuna(t: Any, space: SearchSpace) -> FrozenTrial:
     states = _optuna().trial.TrialState
-    state = {states.COMPLETE: TrialState.COMPLETE, states.PRUNED: TrialState.PRUNED,
-             states.FAIL: TrialState.FAILED}.get(t.state, TrialState.WAITING)
+    state = {
+        states.COMPLETE: TrialState.COMPLETE,
+        states.PRUNED: TrialState.PRUNED,
+        states.FAIL: TrialState.FAILED,
+    }.get(t.state, TrialState.WAITING)
     params = {n: _choice_back(space[n], v) for n, v in t.params.items()}
     user_attrs = dict(t.user_attrs)
     metrics = user_attrs.pop(METRICS_ATTR, None) or {}
@@ -171,17 +211,27 @@ def _from_optuna(t: Any, space: SearchSpace) -> FrozenTrial:
         error = "imported from Optuna: FAIL"
     finished = state.is_finished
     return FrozenTrial(
-        number=t.number, state=state, params=params,
+        number=t.number,
+        state=state,
+        params=params,
         value=t.value if state in (TrialState.COMPLETE, TrialState.PRUNED) else None,
-        metrics=dict(metrics), intermediate={int(k): float(v) for k, v in t.intermediate_values.items()},
+        metrics=dict(metrics),
+        intermediate={int(k): float(v) for k, v in t.intermediate_values.items()},
         started_at=_naive_utc(t.datetime_start) if finished else None,
         finished_at=_naive_utc(t.datetime_complete) if finished else None,
-        worker_id="optuna-import" if finished else None, error=error, user_attrs=user_attrs)
+        worker_id="optuna-import" if finished else None,
+        error=error,
+        user_attrs=user_attrs,
+    )
 
 
 def _choice_back(p: Any, value: Any) -> Any:
     """A value as hpo holds it (exported non-primitive choices come back from JSON text)."""
-    if isinstance(p, Categorical) and isinstance(value, str) and not any(c == value for c in p.choices):
+    if (
+        isinstance(p, Categorical)
+        and isinstance(value, str)
+        and not any(c == value for c in p.choices)
+    ):
         for c in p.choices:
             if json.dumps(c) == value:
                 return c
@@ -215,13 +265,17 @@ def export_optuna(study: Study, target: str, *, name: str | None = None) -> str:
     from hpo.storage import normalize_url
 
     if "://" in target and normalize_url(target) == study.storage.url:
-        raise ConfigError(f"The export target {target!r} is hpo's own database; Optuna needs its own "
-                          "(e.g. sqlite:///optuna.db or a journal file path).")
+        raise ConfigError(
+            f"The export target {target!r} is hpo's own database; Optuna needs its own "
+            "(e.g. sqlite:///optuna.db or a journal file path)."
+        )
     ostorage = optuna_storage(target, must_exist=False)
     out_name = name or study.name
     if out_name in [s.study_name for s in optuna.get_all_study_summaries(ostorage)]:
-        raise ConfigError(f"An Optuna study named {out_name!r} already exists in {target!r}; choose "
-                          "another name or target.")
+        raise ConfigError(
+            f"An Optuna study named {out_name!r} already exists in {target!r}; choose "
+            "another name or target."
+        )
     dists = {n: _distribution(optuna, p) for n, p in study.space.items()}
     otrials = [_to_optuna(optuna, t, study.space, dists) for t in study.trials]
     ostudy = optuna.create_study(study_name=out_name, storage=ostorage, direction=study.direction)
@@ -247,18 +301,28 @@ def _choice_out(c: Any) -> Any:
 
 def _to_optuna(optuna: Any, t: FrozenTrial, space: SearchSpace, dists: Mapping[str, Any]) -> Any:
     states = optuna.trial.TrialState
-    state = {TrialState.COMPLETE: states.COMPLETE, TrialState.PRUNED: states.PRUNED,
-             TrialState.FAILED: states.FAIL, TrialState.RUNNING: states.RUNNING,
-             TrialState.WAITING: states.WAITING}[t.state]
+    state = {
+        TrialState.COMPLETE: states.COMPLETE,
+        TrialState.PRUNED: states.PRUNED,
+        TrialState.FAILED: states.FAIL,
+        TrialState.RUNNING: states.RUNNING,
+        TrialState.WAITING: states.WAITING,
+    }[t.state]
     user_attrs = dict(t.user_attrs)
     if t.metrics:
         user_attrs[METRICS_ATTR] = t.metrics
-    params = {n: _choice_out(v) if isinstance(space[n], Categorical) else v for n, v in t.params.items()}
+    params = {
+        n: _choice_out(v) if isinstance(space[n], Categorical) else v for n, v in t.params.items()
+    }
     trial = optuna.trial.create_trial(
-        state=state, value=t.value if state in (states.COMPLETE, states.PRUNED) else None,
-        params=params, distributions={n: dists[n] for n in params}, user_attrs=user_attrs,
+        state=state,
+        value=t.value if state in (states.COMPLETE, states.PRUNED) else None,
+        params=params,
+        distributions={n: dists[n] for n in params},
+        user_attrs=user_attrs,
         system_attrs={"fail_reason": t.error} if t.error else None,
-        intermediate_values=dict(t.intermediate))
+        intermediate_values=dict(t.intermediate),
+    )
     if state != states.WAITING:  # create_trial stamps "now"; keep hpo's times
         trial.datetime_start = t.started_at or trial.datetime_start
     if state.is_finished():
@@ -266,4 +330,3 @@ def _to_optuna(optuna: Any, t: FrozenTrial, space: SearchSpace, dists: Mapping[s
     else:
         trial.datetime_complete = None
     return trial
-

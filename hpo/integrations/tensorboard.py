@@ -42,8 +42,10 @@ class TensorBoardCallback:
         try:
             from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: F401
         except ImportError as e:
-            raise ConfigError("TensorBoardCallback needs the 'tensorboard' package, which is not "
-                              "installed. Install it with `pip install 'hpo[tensorboard]'`.") from e
+            raise ConfigError(
+                "TensorBoardCallback needs the 'tensorboard' package, which is not "
+                "installed. Install it with `pip install 'hpo[tensorboard]'`."
+            ) from e
         self.log_dir = Path(log_dir)
         self._writers: dict[Path, Any] = {}  # this process's writer of each study run
 
@@ -100,4 +102,6 @@ def read_scalars(folder: str | Path) -> dict[str, list[tuple[int, float]]]:
 
     acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
     acc.Reload()
-    return {tag: sorted((e.step, e.value) for e in acc.Scalars(tag)) for tag in acc.Tags()["scalars"]}
+    return {
+        tag: sorted((e.step, e.value) for e in acc.Scalars(tag)) for tag in acc.Tags()["scalars"]
+    }

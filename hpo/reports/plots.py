@@ -33,15 +33,24 @@ if TYPE_CHECKING:
 
     from hpo.study import Study
 
-__all__ = ["plot_history", "plot_curves", "plot_importance", "plot_parallel", "param_importance",
-           "save_plot", "KINDS"]
+__all__ = [
+    "plot_history",
+    "plot_curves",
+    "plot_importance",
+    "plot_parallel",
+    "param_importance",
+    "save_plot",
+    "KINDS",
+]
 
 
 def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as e:
-        raise ConfigError(f"Plots need matplotlib ({e}). Install it with: pip install 'hpo[plots]'.") from e
+        raise ConfigError(
+            f"Plots need matplotlib ({e}). Install it with: pip install 'hpo[plots]'."
+        ) from e
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -49,8 +58,11 @@ def _pyplot() -> Any:
 
 
 def _completed(study: Study) -> list[FrozenTrial]:
-    trials = [t for t in study.get_trials([TrialState.COMPLETE]) if t.value is not None
-              and math.isfinite(t.value)]
+    trials = [
+        t
+        for t in study.get_trials([TrialState.COMPLETE])
+        if t.value is not None and math.isfinite(t.value)
+    ]
     if not trials:
         raise ConfigError(f"Study {study.name!r} has no completed trials to plot yet.")
     return trials
@@ -73,14 +85,29 @@ def plot_history(study: Study) -> Figure:
     values = np.array([t.value for t in trials], dtype=float)
     ax.scatter(numbers, values, s=22, color="tab:blue", alpha=0.75, label="completed trial")
     if pruned:
-        ax.scatter([t.number for t in pruned], [t.value for t in pruned], s=22, marker="x",
-                   color="0.6", label="pruned (last reported value)")
-    best = np.maximum.accumulate(values) if study.direction == "maximize" else np.minimum.accumulate(values)
+        ax.scatter(
+            [t.number for t in pruned],
+            [t.value for t in pruned],
+            s=22,
+            marker="x",
+            color="0.6",
+            label="pruned (last reported value)",
+        )
+    best = (
+        np.maximum.accumulate(values)
+        if study.direction == "maximize"
+        else np.minimum.accumulate(values)
+    )
     ax.step(numbers, best, where="post", color="tab:red", linewidth=2, label="best so far")
     i = int(np.argmax(values) if study.direction == "maximize" else np.argmin(values))
-    ax.annotate(f"best #{numbers[i]}: {values[i]:.4g}", (numbers[i], values[i]),
-                xytext=(8, -14 if study.direction == "maximize" else 8), textcoords="offset points",
-                fontsize=9, color="tab:red")
+    ax.annotate(
+        f"best #{numbers[i]}: {values[i]:.4g}",
+        (numbers[i], values[i]),
+        xytext=(8, -14 if study.direction == "maximize" else 8),
+        textcoords="offset points",
+        fontsize=9,
+        color="tab:red",
+    )
     _clip_outliers(ax, numbers, values, study.direction)
     ax.set_xlabel("trial number")
     ax.set_ylabel(label)
@@ -97,7 +124,11 @@ def _clip_outliers(ax: Any, numbers: np.ndarray, values: np.ndarray, direction: 
     """
     if len(values) < 8:
         return 0
-    q_lo, q_hi = np.percentile(values, [10, 90]) if direction == "maximize" else np.percentile(values, [5, 90])
+    q_lo, q_hi = (
+        np.percentile(values, [10, 90])
+        if direction == "maximize"
+        else np.percentile(values, [5, 90])
+    )
     spread = q_hi - q_lo
     if spread <= 0:
         return 0
@@ -111,9 +142,16 @@ def _clip_outliers(ax: Any, numbers: np.ndarray, values: np.ndarray, direction: 
         return 0
     ax.set_ylim(bottom=bottom, top=top)
     worst = values.min() if direction == "maximize" else values.max()
-    ax.scatter(numbers[out], np.full(int(out.sum()), edge), marker=marker, s=30, color="0.45",
-               clip_on=False, zorder=3,
-               label=f"{int(out.sum())} beyond the axis (worst {worst:.4g})")
+    ax.scatter(
+        numbers[out],
+        np.full(int(out.sum()), edge),
+        marker=marker,
+        s=30,
+        color="0.45",
+        clip_on=False,
+        zorder=3,
+        label=f"{int(out.sum())} beyond the axis (worst {worst:.4g})",
+    )
     return int(out.sum())
 
 
@@ -125,8 +163,10 @@ def plot_curves(study: Study, *, top: int = 10) -> Figure:
     trials = study.get_trials([TrialState.COMPLETE, TrialState.PRUNED], with_curves=True)
     trials = [t for t in trials if t.intermediate]
     if not trials:
-        raise ConfigError(f"Study {study.name!r} has no learning curves: its objective never "
-                          "called reporter.report(step, value).")
+        raise ConfigError(
+            f"Study {study.name!r} has no learning curves: its objective never "
+            "called reporter.report(step, value)."
+        )
     sign = -1.0 if study.direction == "maximize" else 1.0
 
     def key(t: FrozenTrial) -> float:
@@ -140,12 +180,23 @@ def plot_curves(study: Study, *, top: int = 10) -> Figure:
     colors = _colormap()(np.linspace(0.0, 0.85, max(len(complete), 1)))
     for color, t in zip(colors, complete, strict=False):
         steps = sorted(t.intermediate)
-        ax.plot(steps, [t.intermediate[s] for s in steps], color=color, linewidth=1.6,
-                label=f"#{t.number}: {t.value:.4g}")
+        ax.plot(
+            steps,
+            [t.intermediate[s] for s in steps],
+            color=color,
+            linewidth=1.6,
+            label=f"#{t.number}: {t.value:.4g}",
+        )
     for i, t in enumerate(pruned):
         steps = sorted(t.intermediate)
-        ax.plot(steps, [t.intermediate[s] for s in steps], color="0.55", linestyle="--",
-                linewidth=1.0, label="pruned" if i == 0 else None)
+        ax.plot(
+            steps,
+            [t.intermediate[s] for s in steps],
+            color="0.55",
+            linestyle="--",
+            linewidth=1.0,
+            label="pruned" if i == 0 else None,
+        )
     ax.set_xlabel("step (epoch)")
     ax.set_ylabel(f"{label} (intermediate)")
     ax.set_title(f"{study.name}: learning curves of the top {len(complete)} trials")
@@ -176,13 +227,17 @@ def param_importance(study: Study, *, seed: int = 0) -> dict[str, float]:
     trials = _completed(study)
     names = list(study.space)
     if len(trials) < 3:
-        raise ConfigError(f"Parameter importance needs at least 3 completed trials; study "
-                          f"{study.name!r} has {len(trials)}.")
+        raise ConfigError(
+            f"Parameter importance needs at least 3 completed trials; study "
+            f"{study.name!r} has {len(trials)}."
+        )
     x = _encoded(study, trials)
     y = np.array([t.value for t in trials], dtype=float)
     if np.ptp(y) == 0:
         return {name: 1.0 / len(names) for name in names}
-    forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=seed, n_jobs=1)
+    forest = RandomForestRegressor(
+        n_estimators=200, min_samples_leaf=2, random_state=seed, n_jobs=1
+    )
     forest.fit(x, y)
     scores = forest.feature_importances_
     total = float(scores.sum()) or 1.0
@@ -231,17 +286,22 @@ def plot_parallel(study: Study) -> Figure:
     axes_x = np.arange(len(names) + 1)
     for i in order:
         visible = coords[i] >= 0
-        ax.plot(axes_x[visible], coords[i][visible], color=cmap(better[i]), alpha=0.55, linewidth=1.1)
+        ax.plot(
+            axes_x[visible], coords[i][visible], color=cmap(better[i]), alpha=0.55, linewidth=1.1
+        )
     best = order[-1]
-    ax.plot(axes_x, coords[best], color="tab:red", linewidth=2.5, label=f"best #{trials[best].number}")
+    ax.plot(
+        axes_x, coords[best], color="tab:red", linewidth=2.5, label=f"best #{trials[best].number}"
+    )
     for j, name in enumerate(names):
         ax.axvline(j, color="0.3", linewidth=0.8)
         for u, text in _axis_ticks(study.space[name]):
             ax.text(j + 0.03, u, text, fontsize=7, va="center", color="0.25")
     ax.axvline(len(names), color="0.3", linewidth=0.8)
     for u in np.linspace(0.0, 1.0, 5):
-        ax.text(len(names) + 0.03, u, f"{y.min() + u * span:.4g}", fontsize=7, va="center",
-                color="0.25")
+        ax.text(
+            len(names) + 0.03, u, f"{y.min() + u * span:.4g}", fontsize=7, va="center", color="0.25"
+        )
     ax.set_xticks(axes_x, [*(_axis_label(n, study.space[n]) for n in names), label], fontsize=9)
     ax.set_yticks([])
     ax.set_ylim(-0.05, 1.05)
@@ -262,8 +322,9 @@ def _axis_ticks(param: Any) -> list[tuple[float, str]]:
     if param.kind == "Categorical":
         return [(param.encode(c), format_param(c)) for c in param.choices]
     low, high = float(param.low), float(param.high)
-    values = log_ticks(low, high) if param.log else linear_ticks(low, high,
-                                                                 integer=param.kind == "Int")
+    values = (
+        log_ticks(low, high) if param.log else linear_ticks(low, high, integer=param.kind == "Int")
+    )
     if param.kind == "Int":
         values = [int(v) for v in values]
     return [(param.encode(v), format_param(v)) for v in values]

@@ -26,9 +26,19 @@ from hpo.trial import FrozenTrial
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["trials_frame", "leaderboard_table", "trial_records", "to_json", "to_csv",
-           "curves_frame", "sparkline", "format_number", "format_param", "format_duration",
-           "value_label"]
+__all__ = [
+    "trials_frame",
+    "leaderboard_table",
+    "trial_records",
+    "to_json",
+    "to_csv",
+    "curves_frame",
+    "sparkline",
+    "format_number",
+    "format_param",
+    "format_duration",
+    "value_label",
+]
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 # Metrics shown in the terminal leaderboard, in this order, with their column headers
@@ -41,7 +51,9 @@ def _cell(value: Any) -> Any:
     return str(value) if isinstance(value, tuple) else value
 
 
-def trials_frame(trials: Sequence[FrozenTrial], space: SearchSpace, *, ranked: bool) -> pd.DataFrame:
+def trials_frame(
+    trials: Sequence[FrozenTrial], space: SearchSpace, *, ranked: bool
+) -> pd.DataFrame:
     """One row per trial, as a :class:`TrialsFrame`.
 
     Ranked (the leaderboard): indexed by rank; value, one column per parameter, metrics, then
@@ -70,8 +82,17 @@ def trials_frame(trials: Sequence[FrozenTrial], space: SearchSpace, *, ranked: b
     if ranked:  # what a person compares first: value, params, metrics; bookkeeping last
         columns = ["rank", "value", *space, *metrics, "number", "state", "duration_s", "worker"]
     else:  # a log of trials, in number order
-        columns = ["number", "state", "value", *space, *metrics, "duration_s", "worker",
-                   "error", "retry_of"]
+        columns = [
+            "number",
+            "state",
+            "value",
+            *space,
+            *metrics,
+            "duration_s",
+            "worker",
+            "error",
+            "retry_of",
+        ]
     frame = TrialsFrame(rows, columns=columns)
     return frame.set_index("rank") if ranked else frame
 
@@ -89,9 +110,18 @@ class TrialsFrame(pd.DataFrame):
         return TrialsFrame
 
     def __repr__(self) -> str:
-        with pd.option_context("display.width", 80, "display.max_columns", None,
-                               "display.expand_frame_repr", True, "display.precision", 4,
-                               "display.max_colwidth", 24):
+        with pd.option_context(
+            "display.width",
+            80,
+            "display.max_columns",
+            None,
+            "display.expand_frame_repr",
+            True,
+            "display.precision",
+            4,
+            "display.max_colwidth",
+            24,
+        ):
             return super().__repr__()
 
 
@@ -155,9 +185,14 @@ def _metric_columns(trials: Sequence[FrozenTrial]) -> list[tuple[str, str]]:
     return tests + [(k, header) for k, header in _KEY_METRICS.items() if k in keys]
 
 
-def leaderboard_table(trials: Sequence[FrozenTrial], space: SearchSpace, *,
-                      value_name: str = "value", title: str | None = None,
-                      width: int | None = None) -> Table:
+def leaderboard_table(
+    trials: Sequence[FrozenTrial],
+    space: SearchSpace,
+    *,
+    value_name: str = "value",
+    title: str | None = None,
+    width: int | None = None,
+) -> Table:
     """The ranking as a rich Table: rank, trial #, value, params, key metrics, duration.
 
     The best row is highlighted; values get 4 significant digits, float params 3,
@@ -173,24 +208,39 @@ def leaderboard_table(trials: Sequence[FrozenTrial], space: SearchSpace, *,
         ("rank", True, [str(i) for i in range(1, len(trials) + 1)]),
         ("#", True, [str(t.number) for t in trials]),
         (value_name, True, [format_number(t.value) for t in trials]),
-        *((name.replace("_", " "), not _is_text_param(trials, name),
-           [format_param(t.params.get(name)) for t in trials]) for name in space),
-        *((header, True, [format_number(t.metrics.get(key)) for t in trials])
-          for key, header in metric_columns),
+        *(
+            (
+                name.replace("_", " "),
+                not _is_text_param(trials, name),
+                [format_param(t.params.get(name)) for t in trials],
+            )
+            for name in space
+        ),
+        *(
+            (header, True, [format_number(t.metrics.get(key)) for t in trials])
+            for key, header in metric_columns
+        ),
         ("time", True, [format_duration(_duration(t)) for t in trials]),
     ]
-    widths = {header: max([len(c) for c in cells] + [len(w) for w in header.split()])
-              for header, _, cells in columns}
+    widths = {
+        header: max([len(c) for c in cells] + [len(w) for w in header.split()])
+        for header, _, cells in columns
+    }
 
     def build(kept: list[tuple[str, bool, list[str]]], squeeze: bool = False) -> Table:
         table = Table(title=title, header_style="bold", title_style="bold", box=box.SIMPLE_HEAD)
         for header, is_number, _ in kept:
-            table.add_column(header, justify="right" if is_number else "left",
-                             min_width=None if squeeze else widths[header],
-                             ratio=1 if squeeze and header == "params" else None,
-                             style="dim" if header == "rank" else None)
+            table.add_column(
+                header,
+                justify="right" if is_number else "left",
+                min_width=None if squeeze else widths[header],
+                ratio=1 if squeeze and header == "params" else None,
+                style="dim" if header == "rank" else None,
+            )
         for i in range(len(trials)):
-            table.add_row(*(cells[i] for _, _, cells in kept), style="bold green" if i == 0 else None)
+            table.add_row(
+                *(cells[i] for _, _, cells in kept), style="bold green" if i == 0 else None
+            )
         return table
 
     table = build(columns)
@@ -206,12 +256,19 @@ def leaderboard_table(trials: Sequence[FrozenTrial], space: SearchSpace, *,
     return table
 
 
-def _merge_params(columns: list[tuple[str, bool, list[str]]], trials: Sequence[FrozenTrial],
-                  space: SearchSpace) -> list[tuple[str, bool, list[str]]]:
+def _merge_params(
+    columns: list[tuple[str, bool, list[str]]], trials: Sequence[FrozenTrial], space: SearchSpace
+) -> list[tuple[str, bool, list[str]]]:
     """Replace the one-per-parameter columns by a single ``params`` column of name=value pairs."""
     headers = [n.replace("_", " ") for n in space]
-    merged = ("params", False, ["  ".join(f"{n}={format_param(t.params[n])}" for n in space
-                                          if n in t.params) for t in trials])
+    merged = (
+        "params",
+        False,
+        [
+            "  ".join(f"{n}={format_param(t.params[n])}" for n in space if n in t.params)
+            for t in trials
+        ],
+    )
     out = [c for c in columns if c[0] not in headers[1:]]
     return [merged if c[0] == headers[0] else c for c in out] if headers else out
 
@@ -249,8 +306,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def trial_records(trials: Sequence[FrozenTrial], *, ranked: bool,
-                  with_curves: bool = False) -> list[dict[str, Any]]:
+def trial_records(
+    trials: Sequence[FrozenTrial], *, ranked: bool, with_curves: bool = False
+) -> list[dict[str, Any]]:
     """JSON-able records, params and metrics nested.
 
     Ranked (leaderboard) records hold ``rank, number, value, params, metrics, duration_s``;
@@ -268,9 +326,12 @@ def trial_records(trials: Sequence[FrozenTrial], *, ranked: bool,
         record["duration_s"] = t.duration
         if not ranked:
             record.update(
-                error=t.error, worker=t.worker_id, retry_of=t.retry_of,
+                error=t.error,
+                worker=t.worker_id,
+                retry_of=t.retry_of,
                 started_at=t.started_at.isoformat() if t.started_at else None,
-                finished_at=t.finished_at.isoformat() if t.finished_at else None)
+                finished_at=t.finished_at.isoformat() if t.finished_at else None,
+            )
             if with_curves:
                 record["curve"] = [[s, _jsonable(v)] for s, v in sorted(t.intermediate.items())]
         records.append(record)
@@ -292,8 +353,11 @@ def curves_frame(trials: Sequence[FrozenTrial]) -> pd.DataFrame:
 
     The trials must have been read with curves (``storage.trials(..., with_curves=True)``).
     """
-    rows = [{"trial": t.number, "state": t.state.value, "step": step, "value": value}
-            for t in trials for step, value in sorted(t.intermediate.items())]
+    rows = [
+        {"trial": t.number, "state": t.state.value, "step": step, "value": value}
+        for t in trials
+        for step, value in sorted(t.intermediate.items())
+    ]
     return pd.DataFrame(rows, columns=["trial", "state", "step", "value"])
 
 

@@ -16,7 +16,7 @@ def log_ticks(low: float, high: float) -> list[float]:
     ticks: list[float] = []
     for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
         for mantissa in (1, 2, 5):
-            t = float(f"{mantissa * 10.0 ** exponent:.12g}")
+            t = float(f"{mantissa * 10.0**exponent:.12g}")
             if low * (1 - 1e-9) <= t <= high * (1 + 1e-9):
                 ticks.append(t)
     if len(ticks) > 9:

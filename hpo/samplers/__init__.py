@@ -11,9 +11,17 @@ from hpo.samplers.base import Proposal, Sampler
 from hpo.samplers.grid import GridSampler
 from hpo.samplers.random import RandomSampler
 
-__all__ = ["Sampler", "Proposal", "GridSampler", "RandomSampler", "GPSampler", "MultiFidelityGPSampler",
-           "sampler_from_config",
-           "make_sampler", "sampler_class"]
+__all__ = [
+    "Sampler",
+    "Proposal",
+    "GridSampler",
+    "RandomSampler",
+    "GPSampler",
+    "MultiFidelityGPSampler",
+    "sampler_from_config",
+    "make_sampler",
+    "sampler_class",
+]
 
 
 def __getattr__(name: str) -> Any:  # GPSampler pulls in scipy.optimize; load it on first use
@@ -61,11 +69,15 @@ def sampler_from_config(config: dict[str, Any]) -> Sampler:
     config = dict(config)
     name = config.pop("name", None)
     if not isinstance(name, str):
-        raise ConfigError(f"A sampler config needs a 'name' (one of {sorted(_SAMPLERS)}). Got {name!r}.")
+        raise ConfigError(
+            f"A sampler config needs a 'name' (one of {sorted(_SAMPLERS)}). Got {name!r}."
+        )
     return sampler_class(name)(**config)
 
 
-def make_sampler(spec: Sampler | str | Mapping[str, Any] | None, *, seed: int | None = None) -> Sampler:
+def make_sampler(
+    spec: Sampler | str | Mapping[str, Any] | None, *, seed: int | None = None
+) -> Sampler:
     """A sampler from an instance, an alias (``"grid"``, ``"random"``, ``"gp"``) or a config dict."""
     if isinstance(spec, Sampler):
         return spec
@@ -76,5 +88,6 @@ def make_sampler(spec: Sampler | str | Mapping[str, Any] | None, *, seed: int | 
     if isinstance(spec, Mapping):
         return sampler_from_config(dict(spec))
     raise ConfigError(
-        f"sampler must be a Sampler, a name ('grid', 'random', 'gp') or a config dict. Got {spec!r}."
+        f"sampler must be a Sampler, a name ('grid', 'random', 'gp') or a config dict. Got "
+        f"{spec!r}."
     )

@@ -27,7 +27,12 @@ from hpo.trial import FrozenTrial, TrialState
 __all__ = ["OptunaSampler"]
 
 SYSTEM_ATTRS = "optuna_system_attrs"  # user attr holding the Optuna sampler's per-trial state
-_ALGORITHMS = {"tpe": "TPESampler", "cmaes": "CmaEsSampler", "gp": "GPSampler", "random": "RandomSampler"}
+_ALGORITHMS = {
+    "tpe": "TPESampler",
+    "cmaes": "CmaEsSampler",
+    "gp": "GPSampler",
+    "random": "RandomSampler",
+}
 _NEEDS = {"cmaes": "cmaes", "gp": "torch"}
 
 
@@ -90,8 +95,10 @@ class OptunaSampler(Sampler):
         try:
             return cls(seed=seed, **self.options)
         except TypeError as e:
-            raise ConfigError(f"OptunaSampler(algorithm={self.algorithm!r}): bad option(s) "
-                              f"{sorted(self.options)}: {e}") from e
+            raise ConfigError(
+                f"OptunaSampler(algorithm={self.algorithm!r}): bad option(s) "
+                f"{sorted(self.options)}: {e}"
+            ) from e
 
     def ask(
         self,
@@ -103,9 +110,13 @@ class OptunaSampler(Sampler):
     ) -> Proposal:
         """Rebuild an Optuna study from the trials and ask it for one trial."""
         optuna = _import_optuna()
-        study = optuna.create_study(direction=direction,
-                                    sampler=self._make(int(rng.integers(2**31 - 1))))
-        trials = [_to_optuna(optuna, space, t) for t in sorted((*history, *pending), key=lambda t: t.number)]
+        study = optuna.create_study(
+            direction=direction, sampler=self._make(int(rng.integers(2**31 - 1)))
+        )
+        trials = [
+            _to_optuna(optuna, space, t)
+            for t in sorted((*history, *pending), key=lambda t: t.number)
+        ]
         study.add_trials([t for t in trials if t is not None])
         trial = study.ask()
         params: dict[str, Any] = {}
@@ -117,7 +128,9 @@ class OptunaSampler(Sampler):
             elif isinstance(p, Int):
                 params[name] = trial.suggest_int(name, p.low, p.high, log=p.log, step=p.step)
             elif isinstance(p, Categorical):
-                params[name] = p.choices[trial.suggest_categorical(name, list(range(len(p.choices))))]
+                params[name] = p.choices[
+                    trial.suggest_categorical(name, list(range(len(p.choices))))
+                ]
         info: dict[str, Any] = {"phase": f"optuna-{self.algorithm}"}
         state = study.get_trials(deepcopy=False)[-1].system_attrs
         if state:  # CMA-ES keeps its generation and optimizer here: stored with our trial
@@ -144,13 +157,20 @@ def _to_optuna(optuna: Any, space: SearchSpace, t: FrozenTrial) -> Any:
         p = space[name]
         params[name] = p.index(value) if isinstance(p, Categorical) else value
         dists[name] = _distribution(optuna, p)
-    kwargs: dict[str, Any] = {"params": params, "distributions": dists,
-                              "system_attrs": t.user_attrs.get(SYSTEM_ATTRS)}
+    kwargs: dict[str, Any] = {
+        "params": params,
+        "distributions": dists,
+        "system_attrs": t.user_attrs.get(SYSTEM_ATTRS),
+    }
     if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
         kwargs.update(state=states.COMPLETE, value=float(t.value))
     elif t.state == TrialState.PRUNED:
-        kwargs.update(state=states.PRUNED, intermediate_values={
-            int(k): float(v) for k, v in t.intermediate.items() if math.isfinite(v)})
+        kwargs.update(
+            state=states.PRUNED,
+            intermediate_values={
+                int(k): float(v) for k, v in t.intermediate.items() if math.isfinite(v)
+            },
+        )
     elif t.state in (TrialState.RUNNING, TrialState.WAITING):
         kwargs.update(state=states.RUNNING)
     else:

@@ -65,25 +65,40 @@ class BudgetData:
 
 
 def _finite_curve(trial: FrozenTrial) -> dict[int, float]:
-    return {int(s): float(v) for s, v in trial.intermediate.items() if v is not None and math.isfinite(v)}
+    return {
+        int(s): float(v)
+        for s, v in trial.intermediate.items()
+        if v is not None and math.isfinite(v)
+    }
 
 
 def _value_at(trial: FrozenTrial, curve: dict[int, float], step: int) -> float | None:
     """The trial's value at ``step``: reported there, or its final value if it completed earlier."""
     if step in curve:
         return curve[step]
-    if (trial.state == TrialState.COMPLETE and trial.value is not None and math.isfinite(trial.value)
-            and (not curve or max(curve) < step)):
+    if (
+        trial.state == TrialState.COMPLETE
+        and trial.value is not None
+        and math.isfinite(trial.value)
+        and (not curve or max(curve) < step)
+    ):
         return float(trial.value)  # finished (e.g. early-stopped) before this step: it stays there
     return None
 
 
 def _as_complete(trial: FrozenTrial, value: float) -> FrozenTrial:
-    return FrozenTrial(number=trial.number, state=TrialState.COMPLETE, params=dict(trial.params), value=value)
+    return FrozenTrial(
+        number=trial.number, state=TrialState.COMPLETE, params=dict(trial.params), value=value
+    )
 
 
-def budget_data(history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial], *, min_points: int,
-                impute: str = "shift") -> BudgetData:
+def budget_data(
+    history: Sequence[FrozenTrial],
+    pending: Sequence[FrozenTrial],
+    *,
+    min_points: int,
+    impute: str = "shift",
+) -> BudgetData:
     """Split trials into what the GP sees at the largest budget reached by ``min_points`` trials.
 
     Args:
@@ -99,13 +114,18 @@ def budget_data(history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial], 
     budget = None
     at: dict[int, float] = {}
     for step in reversed(steps):
-        values = {t.number: v for t in trials if (v := _value_at(t, curves[t.number], step)) is not None}
+        values = {
+            t.number: v for t in trials if (v := _value_at(t, curves[t.number], step)) is not None
+        }
         if len(values) >= min_points:
             budget, at = step, values
             break
     if budget is None:  # no curves (an objective that does not report) or too few trials
-        done = [t for t in history if t.state == TrialState.COMPLETE and t.value is not None
-                and math.isfinite(t.value)]
+        done = [
+            t
+            for t in history
+            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        ]
         return BudgetData(None, done, [], [t for t in pending if t.state != TrialState.FAILED])
     observed = [_as_complete(t, at[t.number]) for t in trials if t.number in at]
     imputed: list[FrozenTrial] = []
@@ -122,8 +142,9 @@ def budget_data(history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial], 
     return BudgetData(budget, observed, imputed, waiting)
 
 
-def _carry(curve: dict[int, float], budget: int, curves: dict[int, dict[int, float]],
-           at: dict[int, float]) -> float | None:
+def _carry(
+    curve: dict[int, float], budget: int, curves: dict[int, dict[int, float]], at: dict[int, float]
+) -> float | None:
     """``v(s) + median(v'(budget) - v'(s))`` over trials with both; s = the last step below budget."""
     below = [s for s in curve if s < budget]
     if not below:
@@ -156,20 +177,38 @@ class MultiFidelityGPSampler(Sampler):
 
     name = "mf-gp"
 
-    def __init__(self, acquisition: str = "ei", *, min_points: int = 10, impute: str = "shift",
-                 random_fraction: float = 1 / 3, xi: float = 0.0, beta: float = 1.0, n_candidates: int = 1024,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        acquisition: str = "ei",
+        *,
+        min_points: int = 10,
+        impute: str = "shift",
+        random_fraction: float = 1 / 3,
+        xi: float = 0.0,
+        beta: float = 1.0,
+        n_candidates: int = 1024,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(seed=seed)
         if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 2:
-            raise ConfigError("The 'min_points' parameter of MultiFidelityGPSampler must be an int >= 2. "
-                              f"Got {min_points!r} instead.")
+            raise ConfigError(
+                "The 'min_points' parameter of MultiFidelityGPSampler must be an int >= 2. "
+                f"Got {min_points!r} instead."
+            )
         if impute not in IMPUTE:
-            raise ConfigError(f"The 'impute' parameter of MultiFidelityGPSampler must be one of {list(IMPUTE)}. "
-                              f"Got {impute!r} instead.")
-        if (isinstance(random_fraction, bool) or not isinstance(random_fraction, (int, float))
-                or not 0 <= random_fraction <= 1):
-            raise ConfigError("The 'random_fraction' parameter of MultiFidelityGPSampler must be a number in "
-                              f"[0, 1]. Got {random_fraction!r} instead.")
+            raise ConfigError(
+                f"The 'impute' parameter of MultiFidelityGPSampler must be one of {list(IMPUTE)}. "
+                f"Got {impute!r} instead."
+            )
+        if (
+            isinstance(random_fraction, bool)
+            or not isinstance(random_fraction, (int, float))
+            or not 0 <= random_fraction <= 1
+        ):
+            raise ConfigError(
+                "The 'random_fraction' parameter of MultiFidelityGPSampler must be a number in "
+                f"[0, 1]. Got {random_fraction!r} instead."
+            )
         self.acquisition = acquisition
         self.random_fraction = random_fraction
         self.min_points = min_points
@@ -180,16 +219,35 @@ class MultiFidelityGPSampler(Sampler):
         self._gp()  # validates the arguments it shares with GPSampler
 
     def _gp(self) -> GPSampler:
-        return GPSampler(self.acquisition, xi=self.xi, beta=self.beta, n_startup_trials=self.min_points,
-                         n_candidates=self.n_candidates, seed=self.seed)
+        return GPSampler(
+            self.acquisition,
+            xi=self.xi,
+            beta=self.beta,
+            n_startup_trials=self.min_points,
+            n_candidates=self.n_candidates,
+            seed=self.seed,
+        )
 
     def config(self) -> dict[str, Any]:
-        return {"acquisition": self.acquisition, "min_points": self.min_points, "impute": self.impute,
-                "random_fraction": self.random_fraction,
-                "xi": self.xi, "beta": self.beta, "n_candidates": self.n_candidates, "seed": self.seed}
+        return {
+            "acquisition": self.acquisition,
+            "min_points": self.min_points,
+            "impute": self.impute,
+            "random_fraction": self.random_fraction,
+            "xi": self.xi,
+            "beta": self.beta,
+            "n_candidates": self.n_candidates,
+            "seed": self.seed,
+        }
 
-    def ask(self, space: SearchSpace, history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial],
-            rng: np.random.Generator, direction: Direction = "minimize") -> Proposal:
+    def ask(
+        self,
+        space: SearchSpace,
+        history: Sequence[FrozenTrial],
+        pending: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+        direction: Direction = "minimize",
+    ) -> Proposal:
         """Propose the next configuration (see :meth:`hpo.samplers.base.Sampler.ask`)."""
         history = sorted(history, key=lambda t: t.number)
         pending = sorted(pending, key=lambda t: t.number)
@@ -200,12 +258,22 @@ class MultiFidelityGPSampler(Sampler):
         if self.random_fraction and rng.random() < self.random_fraction:
             return Proposal(space.sample(rng), info={"phase": "random", "budget": data.budget})
         proposal = self._gp().ask(space, model_points, data.pending, rng, direction)
-        info = {**proposal.info, "phase": "mf-gp", "budget": data.budget,
-                "n_observed": len(data.observed), "n_imputed": len(data.imputed)}
+        info = {
+            **proposal.info,
+            "phase": "mf-gp",
+            "budget": data.budget,
+            "n_observed": len(data.observed),
+            "n_imputed": len(data.imputed),
+        }
         return Proposal(proposal.params, proposal.grid_id, info)
 
-    def _startup(self, space: SearchSpace, number: int, trials: Sequence[FrozenTrial],
-                 rng: np.random.Generator) -> Proposal:
+    def _startup(
+        self,
+        space: SearchSpace,
+        number: int,
+        trials: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+    ) -> Proposal:
         """Point ``number`` of the seeded Sobol design, skipping configurations already tried."""
         taken = {repr(sorted(t.params.items())) for t in trials}
         if self.seed is None:

@@ -28,7 +28,9 @@ class RandomSampler(Sampler):
     name = "random"
     uses_history = False
 
-    def __init__(self, *, method: Method = "uniform", seed: int | None = None, block: int = 16) -> None:
+    def __init__(
+        self, *, method: Method = "uniform", seed: int | None = None, block: int = 16
+    ) -> None:
         super().__init__(seed=seed)
         if method not in ("uniform", "sobol", "lhs"):
             raise ConfigError(
@@ -36,7 +38,9 @@ class RandomSampler(Sampler):
                 f"Got {method!r} instead."
             )
         if not isinstance(block, int) or block < 2:
-            raise ConfigError(f"The 'block' parameter of RandomSampler must be an int >= 2. Got {block!r}.")
+            raise ConfigError(
+                f"The 'block' parameter of RandomSampler must be an int >= 2. Got {block!r}."
+            )
         self.method = method
         self.block = block
 

@@ -50,9 +50,13 @@ def from_json(value: Any) -> Any:
 
 def stored_out(raw: Mapping[str, Any]) -> dict[str, Any]:
     """One stored split result back in ``_fit_and_score``'s shape."""
-    out = {"test_scores": from_json(raw["test_scores"]), "fit_time": from_json(raw["fit_time"]),
-           "score_time": from_json(raw["score_time"]), "n_test_samples": int(raw["n_test_samples"]),
-           "fit_error": raw.get("fit_error")}
+    out = {
+        "test_scores": from_json(raw["test_scores"]),
+        "fit_time": from_json(raw["fit_time"]),
+        "score_time": from_json(raw["score_time"]),
+        "n_test_samples": int(raw["n_test_samples"]),
+        "fit_error": raw.get("fit_error"),
+    }
     if "train_scores" in raw:
         out["train_scores"] = from_json(raw["train_scores"])
     return out
@@ -83,10 +87,21 @@ class CVObjective:
             (one ``fit`` per split).
     """
 
-    def __init__(self, estimator: Any, X: Any, y: Any, splits: Sequence[tuple[Any, Any]], *,
-                 scorer: Any, refit_metric: str, fit_params: Mapping[str, Any],
-                 score_params: Mapping[str, Any], return_train_score: bool,
-                 error_score: Any, max_epochs: int | None) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        X: Any,
+        y: Any,
+        splits: Sequence[tuple[Any, Any]],
+        *,
+        scorer: Any,
+        refit_metric: str,
+        fit_params: Mapping[str, Any],
+        score_params: Mapping[str, Any],
+        return_train_score: bool,
+        error_score: Any,
+        max_epochs: int | None,
+    ) -> None:
         self.estimator = estimator
         self.X, self.y = X, y
         self.splits = list(splits)
@@ -127,10 +142,21 @@ class CVObjective:
 
     def _fit_and_score(self, params: dict[str, Any], train: Any, test: Any) -> dict[str, Any]:
         return _fit_and_score(
-            clone(self.estimator), self.X, self.y, scorer=self.scorer, train=train, test=test,
-            verbose=0, parameters=dict(params), fit_params=self.fit_params,
-            score_params=self.score_params, return_train_score=self.return_train_score,
-            return_n_test_samples=True, return_times=True, error_score=self.error_score)
+            clone(self.estimator),
+            self.X,
+            self.y,
+            scorer=self.scorer,
+            train=train,
+            test=test,
+            verbose=0,
+            parameters=dict(params),
+            fit_params=self.fit_params,
+            score_params=self.score_params,
+            return_train_score=self.return_train_score,
+            return_n_test_samples=True,
+            return_times=True,
+            error_score=self.error_score,
+        )
 
     # ------------------------------------------------------------- epochs (pruning)
     def _epochs(self, params: dict[str, Any], reporter: Reporter) -> list[dict[str, Any]]:
@@ -155,8 +181,16 @@ class CVObjective:
         model = clone(self.estimator).set_params(**clone(params, safe=False))
         X_tr, y_tr = _safe_indexing(self.X, train), _safe_indexing(self.y, train)
         X_te, y_te = _safe_indexing(self.X, test), _safe_indexing(self.y, test)
-        fold = {"model": model, "X_tr": X_tr, "y_tr": y_tr, "X_te": X_te, "y_te": y_te,
-                "X_fit": X_tr, "fit_time": 0.0, "error": None}
+        fold = {
+            "model": model,
+            "X_tr": X_tr,
+            "y_tr": y_tr,
+            "X_te": X_te,
+            "y_te": y_te,
+            "X_fit": X_tr,
+            "fit_time": 0.0,
+            "error": None,
+        }
         started = time.perf_counter()
         try:
             if isinstance(model, Pipeline) and len(model.steps) > 1:
@@ -184,21 +218,35 @@ class CVObjective:
             if self.error_score == "raise":
                 raise ValueError(fold["error"])
             fail = self._fail_scores()
-            failed = {"test_scores": fail, "fit_time": fold["fit_time"], "score_time": 0.0,
-                      "n_test_samples": n_test, "fit_error": fold["error"]}
+            failed = {
+                "test_scores": fail,
+                "fit_time": fold["fit_time"],
+                "score_time": 0.0,
+                "n_test_samples": n_test,
+                "fit_error": fold["error"],
+            }
             return {**failed, "train_scores": fail} if self.return_train_score else failed
         started = time.perf_counter()
         test = self.scorer(model, fold["X_te"], fold["y_te"], **self.score_params)
         score_time = time.perf_counter() - started
-        out = {"test_scores": test, "fit_time": fold["fit_time"], "score_time": score_time,
-               "n_test_samples": n_test, "fit_error": None}
+        out = {
+            "test_scores": test,
+            "fit_time": fold["fit_time"],
+            "score_time": score_time,
+            "n_test_samples": n_test,
+            "fit_error": None,
+        }
         if self.return_train_score:
-            out["train_scores"] = self.scorer(model, fold["X_tr"], fold["y_tr"], **self.score_params)
+            out["train_scores"] = self.scorer(
+                model, fold["X_tr"], fold["y_tr"], **self.score_params
+            )
         return out
 
     def _fail_scores(self) -> Any:
         names = getattr(self.scorer, "_scorers", None)
-        return {n: self.error_score for n in names} if isinstance(names, Mapping) else self.error_score
+        return (
+            {n: self.error_score for n in names} if isinstance(names, Mapping) else self.error_score
+        )
 
 
 def _error_text(e: BaseException) -> str:
@@ -206,9 +254,13 @@ def _error_text(e: BaseException) -> str:
 
 
 def _out_json(out: Mapping[str, Any]) -> dict[str, Any]:
-    stored = {"test_scores": to_json(out["test_scores"]), "fit_time": to_json(out["fit_time"]),
-              "score_time": to_json(out["score_time"]), "n_test_samples": int(out["n_test_samples"]),
-              "fit_error": out.get("fit_error")}
+    stored = {
+        "test_scores": to_json(out["test_scores"]),
+        "fit_time": to_json(out["fit_time"]),
+        "score_time": to_json(out["score_time"]),
+        "n_test_samples": int(out["n_test_samples"]),
+        "fit_error": out.get("fit_error"),
+    }
     if "train_scores" in out:
         stored["train_scores"] = to_json(out["train_scores"])
     return stored

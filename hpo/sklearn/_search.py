@@ -39,7 +39,11 @@ from hpo.trial import TrialState
 __all__ = ["HPOSearchCV"]
 
 _FINISHED = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED]
-_STATE_ORDER = {TrialState.COMPLETE.value: 0, TrialState.PRUNED.value: 1, TrialState.FAILED.value: 2}
+_STATE_ORDER = {
+    TrialState.COMPLETE.value: 0,
+    TrialState.PRUNED.value: 1,
+    TrialState.FAILED.value: 2,
+}
 
 
 class HPOSearchCV(BaseSearchCV):
@@ -77,12 +81,26 @@ class HPOSearchCV(BaseSearchCV):
         study_: name and storage URL of the study (None when the storage was temporary).
     """
 
-    def __init__(self, estimator: Any, space: Mapping[str, Any], *, sampler: Any = "gp",
-                 n_trials: int = 50, cv: Any = 5, scoring: Any = None, n_jobs: int | None = 1,
-                 refit: Any = True, storage: str | None = None, study_name: str | None = None,
-                 pruner: Any = None, max_epochs: int | None = None, random_state: Any = None,
-                 error_score: Any = np.nan, return_train_score: bool = False,
-                 verbose: int = 0) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        space: Mapping[str, Any],
+        *,
+        sampler: Any = "gp",
+        n_trials: int = 50,
+        cv: Any = 5,
+        scoring: Any = None,
+        n_jobs: int | None = 1,
+        refit: Any = True,
+        storage: str | None = None,
+        study_name: str | None = None,
+        pruner: Any = None,
+        max_epochs: int | None = None,
+        random_state: Any = None,
+        error_score: Any = np.nan,
+        return_train_score: bool = False,
+        verbose: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.space = space
         self.sampler = sampler
@@ -130,26 +148,51 @@ class HPOSearchCV(BaseSearchCV):
         self.n_splits_ = len(splits)
         base = clone(self.estimator)
         objective = CVObjective(
-            base, X, y, splits, scorer=scorers, refit_metric=refit_metric,
-            fit_params=routed.estimator.fit, score_params=routed.scorer.score,
-            return_train_score=self.return_train_score, error_score=self.error_score,
-            max_epochs=self._epochs(base))
-        fingerprint = joblib_hash((X, y, [(tr, te) for tr, te in splits], base, repr(self.scoring),
-                                   objective.max_epochs, self.return_train_score))
+            base,
+            X,
+            y,
+            splits,
+            scorer=scorers,
+            refit_metric=refit_metric,
+            fit_params=routed.estimator.fit,
+            score_params=routed.scorer.score,
+            return_train_score=self.return_train_score,
+            error_score=self.error_score,
+            max_epochs=self._epochs(base),
+        )
+        fingerprint = joblib_hash(
+            (
+                X,
+                y,
+                [(tr, te) for tr, te in splits],
+                base,
+                repr(self.scoring),
+                objective.max_epochs,
+                self.return_train_score,
+            )
+        )
         trials = self._run_study(space, objective, seed, fingerprint)
 
         candidate_params = [t.params for t in trials]
-        outs = [stored_out(o) for t in trials for o in _trial_outs(t, self.n_splits_, self.error_score,
-                                                                     self.return_train_score)]
+        outs = [
+            stored_out(o)
+            for t in trials
+            for o in _trial_outs(t, self.n_splits_, self.error_score, self.return_train_score)
+        ]
         if self.error_score == "raise":  # a resumed study may hold failures of an earlier run
             failed = [t for t in trials if t.state == TrialState.FAILED]
             if failed:
-                raise ValueError(f"Trial {failed[0].number} failed (error_score='raise'): {failed[0].error}")
+                raise ValueError(
+                    f"Trial {failed[0].number} failed (error_score='raise'): {failed[0].error}"
+                )
         with warnings.catch_warnings():
             warnings.simplefilter("always", FitFailedWarning)
             _warn_or_raise_about_fit_failures(outs, self.error_score)
-        more = {"trial_number": [t.number for t in trials], "state": [t.state.value for t in trials],
-                "n_epochs": [len(t.intermediate) or None for t in trials]}
+        more = {
+            "trial_number": [t.number for t in trials],
+            "state": [t.state.value for t in trials],
+            "n_epochs": [len(t.intermediate) or None for t in trials],
+        }
         results = self._format_results(candidate_params, self.n_splits_, outs, more)
         self.multimetric_ = isinstance(outs[0]["test_scores"], dict)
         _rank_by_state(results, [t.state.value for t in trials])
@@ -178,53 +221,91 @@ class HPOSearchCV(BaseSearchCV):
         """scikit-learn's declarative checks, raised as hpo's ConfigError (a ValueError)."""
         n = self.n_trials
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ConfigError(f"The 'n_trials' parameter of HPOSearchCV must be an int >= 1. Got {n!r} instead.")
-        if self.n_jobs is not None and (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, numbers.Integral)
-                                        or self.n_jobs == 0):
-            raise ConfigError(f"The 'n_jobs' parameter of HPOSearchCV must be None, -1 or an int >= 1. "
-                              f"Got {self.n_jobs!r} instead.")
-        if self.max_epochs is not None and (isinstance(self.max_epochs, bool)
-                                            or not isinstance(self.max_epochs, numbers.Integral)
-                                            or self.max_epochs < 1):
-            raise ConfigError(f"The 'max_epochs' parameter of HPOSearchCV must be None or an int >= 1. "
-                              f"Got {self.max_epochs!r} instead.")
+            raise ConfigError(
+                f"The 'n_trials' parameter of HPOSearchCV must be an int >= 1. Got {n!r} instead."
+            )
+        if self.n_jobs is not None and (
+            isinstance(self.n_jobs, bool)
+            or not isinstance(self.n_jobs, numbers.Integral)
+            or self.n_jobs == 0
+        ):
+            raise ConfigError(
+                f"The 'n_jobs' parameter of HPOSearchCV must be None, -1 or an int >= 1. "
+                f"Got {self.n_jobs!r} instead."
+            )
+        if self.max_epochs is not None and (
+            isinstance(self.max_epochs, bool)
+            or not isinstance(self.max_epochs, numbers.Integral)
+            or self.max_epochs < 1
+        ):
+            raise ConfigError(
+                f"The 'max_epochs' parameter of HPOSearchCV must be None or an int >= 1. "
+                f"Got {self.max_epochs!r} instead."
+            )
         if self.storage is not None and not isinstance(self.storage, str):
-            raise ConfigError(f"The 'storage' parameter of HPOSearchCV must be None or an SQLAlchemy URL. "
-                              f"Got {self.storage!r} instead.")
-        if self.study_name is not None and (not isinstance(self.study_name, str) or not self.study_name.strip()):
-            raise ConfigError(f"The 'study_name' parameter of HPOSearchCV must be None or a non-empty str. "
-                              f"Got {self.study_name!r} instead.")
+            raise ConfigError(
+                f"The 'storage' parameter of HPOSearchCV must be None or an SQLAlchemy URL. "
+                f"Got {self.storage!r} instead."
+            )
+        if self.study_name is not None and (
+            not isinstance(self.study_name, str) or not self.study_name.strip()
+        ):
+            raise ConfigError(
+                f"The 'study_name' parameter of HPOSearchCV must be None or a non-empty str. "
+                f"Got {self.study_name!r} instead."
+            )
         if not (isinstance(self.error_score, numbers.Real) or self.error_score == "raise"):
-            raise ConfigError(f"The 'error_score' parameter of HPOSearchCV must be a number or 'raise'. "
-                              f"Got {self.error_score!r} instead.")
+            raise ConfigError(
+                f"The 'error_score' parameter of HPOSearchCV must be a number or 'raise'. "
+                f"Got {self.error_score!r} instead."
+            )
         if not (isinstance(self.refit, (bool, str)) or callable(self.refit)):
-            raise ConfigError(f"The 'refit' parameter of HPOSearchCV must be a bool, a metric name or a "
-                              f"callable. Got {self.refit!r} instead.")
+            raise ConfigError(
+                f"The 'refit' parameter of HPOSearchCV must be a bool, a metric name or a "
+                f"callable. Got {self.refit!r} instead."
+            )
         if not hasattr(self.estimator, "fit") or not hasattr(self.estimator, "get_params"):
-            raise ConfigError(f"The 'estimator' parameter of HPOSearchCV must be a scikit-learn estimator. "
-                              f"Got {self.estimator!r} instead.")
-        if self.scoring is not None and not isinstance(self.scoring, (str, list, tuple, dict)) \
-                and not callable(self.scoring):
-            raise ConfigError(f"The 'scoring' parameter of HPOSearchCV must be None, a str, a callable, "
-                              f"a list or a dict. Got {self.scoring!r} instead.")
+            raise ConfigError(
+                f"The 'estimator' parameter of HPOSearchCV must be a scikit-learn estimator. "
+                f"Got {self.estimator!r} instead."
+            )
+        if (
+            self.scoring is not None
+            and not isinstance(self.scoring, (str, list, tuple, dict))
+            and not callable(self.scoring)
+        ):
+            raise ConfigError(
+                f"The 'scoring' parameter of HPOSearchCV must be None, a str, a callable, "
+                f"a list or a dict. Got {self.scoring!r} instead."
+            )
         if isinstance(self.scoring, (list, tuple, dict)) and not isinstance(self.refit, str):
-            raise ConfigError(f"With several metrics (scoring={self.scoring!r}), the 'refit' parameter of "
-                              f"HPOSearchCV must name the metric to optimize. Got {self.refit!r} instead.")
+            raise ConfigError(
+                f"With several metrics (scoring={self.scoring!r}), the 'refit' parameter of "
+                f"HPOSearchCV must name the metric to optimize. Got {self.refit!r} instead."
+            )
 
     def _search_space(self) -> SearchSpace:
         """The space as an hpo SearchSpace; every name must be a parameter of the estimator."""
         if not isinstance(self.space, Mapping) or not self.space:
-            raise ConfigError(f"The 'space' parameter of HPOSearchCV must be a non-empty dict of "
-                              f"name -> Float/Int/Categorical. Got {self.space!r} instead.")
+            raise ConfigError(
+                f"The 'space' parameter of HPOSearchCV must be a non-empty dict of "
+                f"name -> Float/Int/Categorical. Got {self.space!r} instead."
+            )
         valid = self.estimator.get_params(deep=True)
         for name in self.space:
             if name not in valid:
-                raise ConfigError(f"The 'space' parameter of HPOSearchCV names {name!r}, which is not a "
-                                  f"parameter of {type(self.estimator).__name__}; valid names: "
-                                  f"{sorted(valid)[:30]}.")
+                raise ConfigError(
+                    f"The 'space' parameter of HPOSearchCV names {name!r}, which is not a "
+                    f"parameter of {type(self.estimator).__name__}; valid names: "
+                    f"{sorted(valid)[:30]}."
+                )
         # copies: the space is a constructor argument, which fit must leave untouched
-        return SearchSpace({name: Categorical(p) if isinstance(p, (list, tuple)) else copy.deepcopy(p)
-                            for name, p in self.space.items()})
+        return SearchSpace(
+            {
+                name: Categorical(p) if isinstance(p, (list, tuple)) else copy.deepcopy(p)
+                for name, p in self.space.items()
+            }
+        )
 
     def _seed(self) -> int | None:
         rs = self.random_state
@@ -232,8 +313,10 @@ class HPOSearchCV(BaseSearchCV):
             return None if rs is None else int(rs) % (2**31)
         if isinstance(rs, np.random.RandomState):
             return int(rs.randint(2**31 - 1))
-        raise ConfigError(f"The 'random_state' parameter of HPOSearchCV must be None, an int or a "
-                          f"RandomState. Got {rs!r} instead.")
+        raise ConfigError(
+            f"The 'random_state' parameter of HPOSearchCV must be None, an int or a "
+            f"RandomState. Got {rs!r} instead."
+        )
 
     def _epochs(self, base: Any) -> int | None:
         """Epochs per trial when pruning applies (a pruner and a partial_fit estimator)."""
@@ -247,8 +330,9 @@ class HPOSearchCV(BaseSearchCV):
         max_iter = step.get_params().get("max_iter")
         return int(max_iter) if isinstance(max_iter, numbers.Integral) and max_iter > 0 else 100
 
-    def _run_study(self, space: SearchSpace, objective: CVObjective, seed: int | None,
-                   fingerprint: str) -> list[Any]:
+    def _run_study(
+        self, space: SearchSpace, objective: CVObjective, seed: int | None, fingerprint: str
+    ) -> list[Any]:
         """Create (or resume) the study, run it to ``n_trials``, return its finished trials."""
         import hpo
 
@@ -263,22 +347,40 @@ class HPOSearchCV(BaseSearchCV):
             url = Storage(f"sqlite:///{tmp}/search.db")
         name = self.study_name or f"HPOSearchCV-{type(self.estimator).__name__}"
         try:
-            existing = hpo.load_study(name, storage=url) if self.storage is not None and \
-                name in {s.name for s in hpo.list_studies(url)} else None
+            existing = (
+                hpo.load_study(name, storage=url)
+                if self.storage is not None and name in {s.name for s in hpo.list_studies(url)}
+                else None
+            )
             if existing is not None:
                 stored = existing.user_attrs.get("searchcv_fingerprint")
                 if stored != fingerprint:
                     raise StudyMismatchError(
-                        f"Study {name!r} in {url!r} was run on other data, cv splits, scoring or base "
+                        f"Study {name!r} in {url!r} was run on other data, cv splits, scoring or "
+                        f"base "
                         f"estimator (fingerprint {stored!r}, now {fingerprint!r}). Use another "
-                        "study_name, or the same inputs to resume it.")
+                        "study_name, or the same inputs to resume it."
+                    )
             study = hpo.create_study(
-                name, space=space, storage=url, objective=objective, direction="maximize",
-                sampler=self.sampler, pruner=self.pruner, seed=seed, load_if_exists=True,
-                user_attrs={"searchcv_fingerprint": fingerprint}, artifacts=False)
+                name,
+                space=space,
+                storage=url,
+                objective=objective,
+                direction="maximize",
+                sampler=self.sampler,
+                pruner=self.pruner,
+                seed=seed,
+                load_if_exists=True,
+                user_attrs={"searchcv_fingerprint": fingerprint},
+                artifacts=False,
+            )
             callbacks = [objective.stop_on_failure] if self.error_score == "raise" else []
-            study.optimize(self.n_trials, n_workers=n_workers, show_progress=self.verbose > 0,
-                           callbacks=callbacks)
+            study.optimize(
+                self.n_trials,
+                n_workers=n_workers,
+                show_progress=self.verbose > 0,
+                callbacks=callbacks,
+            )
             trials = study.get_trials(_FINISHED, with_curves=True)
             self.study_ = {"name": name, "storage": self.storage} if self.storage else None
             return trials
@@ -295,8 +397,13 @@ def _trial_outs(trial: Any, n_splits: int, error_score: Any, train: bool) -> lis
     if stored:
         return list(stored)
     score = None if not isinstance(error_score, numbers.Real) else error_score
-    out = {"test_scores": score, "fit_time": 0.0, "score_time": 0.0, "n_test_samples": 0,
-           "fit_error": trial.error or f"trial {trial.number} {trial.state.value}"}
+    out = {
+        "test_scores": score,
+        "fit_time": 0.0,
+        "score_time": 0.0,
+        "n_test_samples": 0,
+        "fit_error": trial.error or f"trial {trial.number} {trial.state.value}",
+    }
     if train:
         out["train_scores"] = score
     return [out] * n_splits
@@ -310,7 +417,7 @@ def _rank_by_state(results: dict[str, Any], states: list[str]) -> None:
     """
     order = np.array([_STATE_ORDER[s] for s in states])
     for key in [k for k in results if k.startswith("rank_test_")]:
-        mean = np.asarray(results["mean_test_" + key[len("rank_test_"):]], dtype=float)
+        mean = np.asarray(results["mean_test_" + key[len("rank_test_") :]], dtype=float)
         group = np.where(np.isnan(mean), 2, order)
         ranks = np.empty(len(states), dtype=np.int32)
         offset = 0

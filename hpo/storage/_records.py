@@ -24,20 +24,39 @@ _NEXT_NUMBER = select(_STUDIES.c.next_number).where(_STUDIES.c.id == bindparam("
 # WAITING trials are found through the (study, state) index and the oldest picked here: with
 # ORDER BY number (or min(number)) SQLite walks the (study, number) index through every trial.
 _WAITING_IDS = select(_TRIALS.c.id, _TRIALS.c.number).where(
-    _TRIALS.c.study_id == bindparam("sid"), _TRIALS.c.state == _WAITING)
+    _TRIALS.c.study_id == bindparam("sid"), _TRIALS.c.state == _WAITING
+)
 _TRIAL_BY_ID = select(_TRIALS).where(_TRIALS.c.id == bindparam("tid"))
-_COUNT_STATE = select(func.count()).where(_TRIALS.c.study_id == bindparam("sid"),
-                                          _TRIALS.c.state == bindparam("state"))
-_START_WAITING = update(_TRIALS).where(_TRIALS.c.id == bindparam("tid")).values(
-    state=_RUNNING, worker_id=bindparam("p_worker"), started_at=bindparam("p_now"),
-    heartbeat_at=bindparam("p_beat"))
+_COUNT_STATE = select(func.count()).where(
+    _TRIALS.c.study_id == bindparam("sid"), _TRIALS.c.state == bindparam("state")
+)
+_START_WAITING = (
+    update(_TRIALS)
+    .where(_TRIALS.c.id == bindparam("tid"))
+    .values(
+        state=_RUNNING,
+        worker_id=bindparam("p_worker"),
+        started_at=bindparam("p_now"),
+        heartbeat_at=bindparam("p_beat"),
+    )
+)
 _INSERT_TRIAL = insert(_TRIALS)
-_SET_NEXT_NUMBER = update(_STUDIES).where(_STUDIES.c.id == bindparam("sid")).values(
-    next_number=bindparam("p_next"))
-_FINISH_RUNNING = update(_TRIALS).where(_TRIALS.c.id == bindparam("tid"),
-                                        _TRIALS.c.state == _RUNNING).values(
-    state=bindparam("p_state"), value=bindparam("p_value"), metrics=bindparam("p_metrics"),
-    error=bindparam("p_error"), finished_at=bindparam("p_now"))
+_SET_NEXT_NUMBER = (
+    update(_STUDIES)
+    .where(_STUDIES.c.id == bindparam("sid"))
+    .values(next_number=bindparam("p_next"))
+)
+_FINISH_RUNNING = (
+    update(_TRIALS)
+    .where(_TRIALS.c.id == bindparam("tid"), _TRIALS.c.state == _RUNNING)
+    .values(
+        state=bindparam("p_state"),
+        value=bindparam("p_value"),
+        metrics=bindparam("p_metrics"),
+        error=bindparam("p_error"),
+        finished_at=bindparam("p_now"),
+    )
+)
 
 
 def utcnow() -> datetime:
@@ -124,8 +143,18 @@ def _frozen(row: Any, curve: dict[int, float] | None = None) -> FrozenTrial:
 
 
 def _record(row: StudyRow) -> StudyRecord:
-    return StudyRecord(row.id, row.name, row.direction, row.space, row.sampler, row.objective,
-                       row.settings, row.user_attrs, row.seed, row.created_at)
+    return StudyRecord(
+        row.id,
+        row.name,
+        row.direction,
+        row.space,
+        row.sampler,
+        row.objective,
+        row.settings,
+        row.user_attrs,
+        row.seed,
+        row.created_at,
+    )
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -28,8 +28,11 @@ from hpo.storage._records import _finite_or_none, _frozen, utcnow
 from hpo.storage.schema import StudyRow, TrialRow
 from hpo.trial import FrozenTrial, TrialState
 
-_FAILED, _RUNNING, _WAITING = (TrialState.FAILED.value, TrialState.RUNNING.value,
-                               TrialState.WAITING.value)
+_FAILED, _RUNNING, _WAITING = (
+    TrialState.FAILED.value,
+    TrialState.RUNNING.value,
+    TrialState.WAITING.value,
+)
 _RESULTS = (TrialState.COMPLETE.value, TrialState.PRUNED.value)
 STALE, SUPERSEDED = "stale", "superseded"
 
@@ -41,8 +44,14 @@ class _Recovery:
     tx: Any
 
     # ------------------------------------------------------------------ late results
-    def _late_result(self, session: Session, row: TrialRow, state: TrialState,
-                     value: float | None, metrics: dict[str, Any]) -> bool:
+    def _late_result(
+        self,
+        session: Session,
+        row: TrialRow,
+        state: TrialState,
+        value: float | None,
+        metrics: dict[str, Any],
+    ) -> bool:
         """A result for ``row``, which is FAILED (stale or superseded). Returns True if it counts.
 
         Called with the study row and ``row`` locked.
@@ -57,16 +66,20 @@ class _Recovery:
             row.metrics = {**(metrics or {}), "superseded_state": state.value}
             if not error.startswith(SUPERSEDED):
                 first = winner.number if winner is not None else "?"
-                row.error = (f"{SUPERSEDED}: trial {first} finished first (same params); this "
-                             f"attempt's late result is kept here, not counted ({error})")
+                row.error = (
+                    f"{SUPERSEDED}: trial {first} finished first (same params); this "
+                    f"attempt's late result is kept here, not counted ({error})"
+                )
             return False
         now = utcnow()
         for other in attempts:
             if other.state in (_RUNNING, _WAITING):
                 other.state = _FAILED
                 other.finished_at = now
-                other.error = (f"{SUPERSEDED}: trial {row.number} finished first (same params), "
-                               "after being declared stale")
+                other.error = (
+                    f"{SUPERSEDED}: trial {row.number} finished first (same params), "
+                    "after being declared stale"
+                )
         session.flush()  # the superseded attempts leave the grid index before this one enters it
         row.state = state.value
         row.value = _finite_or_none(value)
@@ -77,9 +90,11 @@ class _Recovery:
 
     def _attempts(self, session: Session, row: TrialRow) -> list[TrialRow]:
         """The other trials of ``row``'s retry tree (its ancestors and all their retries), locked."""
+
         def by_number(numbers: set[int]) -> list[TrialRow]:
-            query = select(TrialRow).where(TrialRow.study_id == row.study_id,
-                                           TrialRow.number.in_(numbers))
+            query = select(TrialRow).where(
+                TrialRow.study_id == row.study_id, TrialRow.number.in_(numbers)
+            )
             if self.is_postgres:
                 query = query.with_for_update()
             return list(session.scalars(query.execution_options(populate_existing=True)))
@@ -93,12 +108,16 @@ class _Recovery:
         tree: dict[int, TrialRow] = {root.number: root}
         frontier = {root.number}
         while frontier:
-            query = select(TrialRow).where(TrialRow.study_id == row.study_id,
-                                           TrialRow.retry_of.in_(frontier))
+            query = select(TrialRow).where(
+                TrialRow.study_id == row.study_id, TrialRow.retry_of.in_(frontier)
+            )
             if self.is_postgres:
                 query = query.with_for_update()
-            children = [t for t in session.scalars(query.execution_options(populate_existing=True))
-                        if t.number not in tree]
+            children = [
+                t
+                for t in session.scalars(query.execution_options(populate_existing=True))
+                if t.number not in tree
+            ]
             tree.update((t.number, t) for t in children)
             frontier = {t.number for t in children}
         tree.pop(row.number, None)
@@ -108,23 +127,31 @@ class _Recovery:
     @staticmethod
     def _failed_points(session: Session, study_id: int) -> list[TrialRow]:
         """The latest FAILED trial of each grid point that no other trial holds."""
-        held = select(TrialRow.grid_id).where(TrialRow.study_id == study_id,
-                                              TrialRow.grid_id.is_not(None),
-                                              TrialRow.state != _FAILED)
+        held = select(TrialRow.grid_id).where(
+            TrialRow.study_id == study_id, TrialRow.grid_id.is_not(None), TrialRow.state != _FAILED
+        )
         rows = session.scalars(
-            select(TrialRow).where(TrialRow.study_id == study_id, TrialRow.grid_id.is_not(None),
-                                   TrialRow.state == _FAILED, TrialRow.grid_id.not_in(held))
-            .order_by(TrialRow.number)).all()
+            select(TrialRow)
+            .where(
+                TrialRow.study_id == study_id,
+                TrialRow.grid_id.is_not(None),
+                TrialRow.state == _FAILED,
+                TrialRow.grid_id.not_in(held),
+            )
+            .order_by(TrialRow.number)
+        ).all()
         latest = {r.grid_id: r for r in rows}  # in number order: the last attempt wins
         return sorted(latest.values(), key=lambda r: r.number)
 
     def failed_grid_points(self, study_id: int) -> list[FrozenTrial]:
         """The last attempt at each grid point whose every trial FAILED (and none is queued)."""
-        return self.tx.run(lambda s: [_frozen(r) for r in self._failed_points(s, study_id)],
-                           write=False)
+        return self.tx.run(
+            lambda s: [_frozen(r) for r in self._failed_points(s, study_id)], write=False
+        )
 
-    def requeue_failed_grid_points(self, study_id: int, *, max_retries: int,
-                                   limit: int | None = None) -> list[int]:
+    def requeue_failed_grid_points(
+        self, study_id: int, *, max_retries: int, limit: int | None = None
+    ) -> list[int]:
         """Queue a retry (WAITING, same params and grid point) for each failed grid point.
 
         A point is retried while its last attempt's ``retry_attempt`` is below
@@ -137,6 +164,7 @@ class _Recovery:
         Returns:
             The numbers of the trials queued now.
         """
+
         def retries_left(rows: list[Any]) -> bool:
             return any(_attempt(r) < max_retries for r in rows)
 
@@ -154,8 +182,9 @@ class _Recovery:
                     queued.append(number)
                     number += 1
             if queued:
-                session.execute(update(StudyRow).where(StudyRow.id == study_id)
-                                .values(next_number=number))
+                session.execute(
+                    update(StudyRow).where(StudyRow.id == study_id).values(next_number=number)
+                )
             return queued
 
         return self.tx.run(fn)

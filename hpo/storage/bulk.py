@@ -27,19 +27,33 @@ def add_trials(storage: Storage, study_id: int, trials: Sequence[FrozenTrial]) -
     curve; numbers follow the study's counter in the order given (``trial.number`` is
     ignored), so an import into a fresh study keeps the source's numbering.
     """
+
     def fn(session: Session) -> list[int]:
         first = storage._lock_study(session, study_id)
         numbers = []
         for k, t in enumerate(trials):
-            row = TrialRow(study_id=study_id, number=first + k, state=t.state.value,
-                           params=dict(t.params), value=t.value, metrics=dict(t.metrics),
-                           user_attrs=dict(t.user_attrs), started_at=t.started_at,
-                           finished_at=t.finished_at, heartbeat_at=None, worker_id=t.worker_id,
-                           error=t.error, retry_of=None, grid_id=None)
+            row = TrialRow(
+                study_id=study_id,
+                number=first + k,
+                state=t.state.value,
+                params=dict(t.params),
+                value=t.value,
+                metrics=dict(t.metrics),
+                user_attrs=dict(t.user_attrs),
+                started_at=t.started_at,
+                finished_at=t.finished_at,
+                heartbeat_at=None,
+                worker_id=t.worker_id,
+                error=t.error,
+                retry_of=None,
+                grid_id=None,
+            )
             session.add(row)
             session.flush()
-            session.add_all(IntermediateRow(trial_id=row.id, step=int(step), value=float(v))
-                            for step, v in sorted(t.intermediate.items()))
+            session.add_all(
+                IntermediateRow(trial_id=row.id, step=int(step), value=float(v))
+                for step, v in sorted(t.intermediate.items())
+            )
             numbers.append(first + k)
         study = session.get(StudyRow, study_id)
         assert study is not None

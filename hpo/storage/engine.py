@@ -40,8 +40,14 @@ BUSY_TIMEOUT_MS = 30_000
 SYNCHRONOUS = ("off", "normal", "full", "extra")
 DEFAULT_SYNCHRONOUS = "normal"
 _OWN_OPTIONS = ("synchronous", "file_mode")
-_TRANSIENT = ("database is locked", "database is busy", "deadlock detected",
-              "could not serialize", "server closed the connection", "connection reset")
+_TRANSIENT = (
+    "database is locked",
+    "database is busy",
+    "deadlock detected",
+    "could not serialize",
+    "server closed the connection",
+    "connection reset",
+)
 
 
 def normalize_url(url: str) -> str:
@@ -68,8 +74,10 @@ def sqlite_options(url: str) -> tuple[str, str, int]:
     parsed = make_url(url)
     level = str(parsed.query.get("synchronous", DEFAULT_SYNCHRONOUS)).lower()
     if level not in SYNCHRONOUS:
-        raise ConfigError(f"The 'synchronous' option of SQLite URL {display_url(url)!r} must be one of "
-                          f"{list(SYNCHRONOUS)}. Got {parsed.query.get('synchronous')!r} instead.")
+        raise ConfigError(
+            f"The 'synchronous' option of SQLite URL {display_url(url)!r} must be one of "
+            f"{list(SYNCHRONOUS)}. Got {parsed.query.get('synchronous')!r} instead."
+        )
     raw_mode = parsed.query.get("file_mode")
     mode = FILE_MODE
     if raw_mode is not None:
@@ -78,9 +86,11 @@ def sqlite_options(url: str) -> tuple[str, str, int]:
         except ValueError:
             mode = -1
         if not 0 <= mode <= 0o777 or not mode & 0o600 == 0o600:
-            raise ConfigError(f"The 'file_mode' option of SQLite URL {display_url(url)!r} must be an "
-                              f"octal mode that lets the owner read and write, such as 0600 or "
-                              f"0660. Got {raw_mode!r} instead.")
+            raise ConfigError(
+                f"The 'file_mode' option of SQLite URL {display_url(url)!r} must be an "
+                f"octal mode that lets the owner read and write, such as 0600 or "
+                f"0660. Got {raw_mode!r} instead."
+            )
     stripped = parsed.difference_update_query(_OWN_OPTIONS).render_as_string(hide_password=False)
     return stripped, level, mode
 
@@ -114,7 +124,7 @@ def sqlite_path(url: str) -> Path | None:
         return None
     database = parsed.database or ""
     if parsed.query.get("uri") == "true" and database.startswith("file:"):
-        database = database[len("file:"):].split("?", 1)[0]
+        database = database[len("file:") :].split("?", 1)[0]
     return Path(database)
 
 
@@ -142,8 +152,10 @@ def make_engine(url: str) -> Engine:
 # SQLAlchemy dialect -> (the package its default driver comes from, how to get it)
 _DRIVERS = {
     "postgresql": ("psycopg", "pip install 'hpo[postgres]'"),
-    "mysql": ("mysqlclient (module MySQLdb)", "pip install mysqlclient, or use a "
-              "'mysql+pymysql://' URL after pip install pymysql"),
+    "mysql": (
+        "mysqlclient (module MySQLdb)",
+        "pip install mysqlclient, or use a 'mysql+pymysql://' URL after pip install pymysql",
+    ),
     "mariadb": ("mysqlclient (module MySQLdb)", "pip install mysqlclient"),
     "mssql": ("pyodbc", "pip install pyodbc"),
     "oracle": ("oracledb", "pip install oracledb"),
@@ -154,16 +166,24 @@ def _missing_driver_message(parsed: Any, error: BaseException) -> str:
     """Which driver a URL needs and how to install it, instead of a bare ModuleNotFoundError."""
     shown = parsed.render_as_string(hide_password=True)
     backend = parsed.get_backend_name()
-    tested = ("" if backend == "postgresql" else " hpo has no extra for it: it is tested on SQLite "
-              "and PostgreSQL (pip install 'hpo[postgres]').")
+    tested = (
+        ""
+        if backend == "postgresql"
+        else " hpo has no extra for it: it is tested on SQLite "
+        "and PostgreSQL (pip install 'hpo[postgres]')."
+    )
     if isinstance(error, ImportError) and "+" in parsed.drivername:  # a driver named in the URL
         driver = parsed.get_driver_name()
-        return (f"Storage URL {shown!r} needs the {backend} driver {driver}, which is not "
-                f"installed ({error}). Install it with: pip install {driver}.{tested}")
+        return (
+            f"Storage URL {shown!r} needs the {backend} driver {driver}, which is not "
+            f"installed ({error}). Install it with: pip install {driver}.{tested}"
+        )
     if isinstance(error, ImportError) and backend in _DRIVERS:
         package, fix = _DRIVERS[backend]
-        return (f"Storage URL {shown!r} needs the {backend} driver {package}, which is not "
-                f"installed ({error}). Install it with: {fix}.{tested}")
+        return (
+            f"Storage URL {shown!r} needs the {backend} driver {package}, which is not "
+            f"installed ({error}). Install it with: {fix}.{tested}"
+        )
     return f"Cannot use storage URL {shown!r}: {error}.{tested}"
 
 
@@ -177,7 +197,8 @@ def _sqlite_engine(url: str) -> Engine:
             _create_private_file(path, file_mode)
         except OSError as e:
             raise StorageError(
-                f"Cannot create the folder {str(path.parent)!r} for SQLite storage {display_url(url)!r}: {e}. "
+                f"Cannot create the folder {str(path.parent)!r} for SQLite storage "
+                f"{display_url(url)!r}: {e}. "
                 "Choose a writable path."
             ) from e
     if memory:  # one shared connection, or each session would see its own empty database
@@ -210,7 +231,9 @@ def is_transient(error: BaseException) -> bool:
     if not isinstance(error, (OperationalError, DBAPIError)):
         return False
     message = str(getattr(error, "orig", error)).lower()
-    return any(t in message for t in _TRANSIENT) or bool(getattr(error, "connection_invalidated", False))
+    return any(t in message for t in _TRANSIENT) or bool(
+        getattr(error, "connection_invalidated", False)
+    )
 
 
 class Transactions:
@@ -221,8 +244,9 @@ class Transactions:
         self._write_engine = engine.execution_options(hpo_write=True)
         self.max_attempts = max_attempts
 
-    def run(self, fn: Callable[[Session], T], *, write: bool = True,
-            integrity_errors: bool = False) -> T:
+    def run(
+        self, fn: Callable[[Session], T], *, write: bool = True, integrity_errors: bool = False
+    ) -> T:
         """Run ``fn(session)`` in one transaction; commit, or roll back and retry if transient.
 
         Args:
@@ -239,8 +263,9 @@ class Transactions:
 
         return self._retry(once, integrity_errors)
 
-    def run_core(self, fn: Callable[[Connection], T], *, write: bool = True,
-                 integrity_errors: bool = False) -> T:
+    def run_core(
+        self, fn: Callable[[Connection], T], *, write: bool = True, integrity_errors: bool = False
+    ) -> T:
         """Like :meth:`run` with a bare Connection: the hot path (claim, finish) needs no ORM."""
         engine = self._write_engine if write else self.engine
 
@@ -282,17 +307,22 @@ def translate(error: BaseException, url: str) -> StorageError:
         )
     if "unable to open" in low:
         path = sqlite_path(url) if is_sqlite(url) else None
-        if path is not None and path.exists() and not (
-                os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        if (
+            path is not None
+            and path.exists()
+            and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+        ):
             return StorageError(
                 f"The database {url!r} is read-only ({message}): SQLite needs to write the file "
                 f"and create its -wal/-shm files next to it in {str(path.parent)!r}. Make both "
-                "writable, or copy the file somewhere writable.")
+                "writable, or copy the file somewhere writable."
+            )
         return StorageError(f"Cannot open the SQLite database {url!r} ({message}). Check the path.")
     if "does not exist" in low and 'database "' in low:
         return StorageError(
             f"Cannot connect to {url!r} ({message.strip().splitlines()[0]}). Create the database "
-            "(e.g. `createdb NAME`) or fix the URL.")
+            "(e.g. `createdb NAME`) or fix the URL."
+        )
     if "could not connect" in low or "connection refused" in low or "connection failed" in low:
         return StorageError(
             f"Cannot connect to {url!r} ({message.strip().splitlines()[0]}). "

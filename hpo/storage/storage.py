@@ -70,9 +70,14 @@ class _NotRunning(Exception):
 
 
 def _finish_params(outcome: Outcome) -> dict[str, Any]:
-    return {"tid": outcome.trial_id, "p_state": outcome.state.value,
-            "p_value": _finite_or_none(outcome.value), "p_metrics": outcome.metrics or {},
-            "p_error": outcome.error, "p_now": utcnow()}
+    return {
+        "tid": outcome.trial_id,
+        "p_state": outcome.state.value,
+        "p_value": _finite_or_none(outcome.value),
+        "p_metrics": outcome.metrics or {},
+        "p_error": outcome.error,
+        "p_now": utcnow(),
+    }
 
 
 class Storage(_Recovery):
@@ -113,7 +118,10 @@ class Storage(_Recovery):
             except StorageError as e:  # two processes creating the schema at once
                 if attempt == 2 or not isinstance(e.__cause__, (OperationalError, IntegrityError)):
                     raise
-                if "already exists" not in str(e.__cause__) and "duplicate" not in str(e.__cause__).lower():
+                if (
+                    "already exists" not in str(e.__cause__)
+                    and "duplicate" not in str(e.__cause__).lower()
+                ):
                     raise
             except IntegrityError:
                 if attempt == 2:
@@ -130,17 +138,23 @@ class Storage(_Recovery):
                     "hpo schema version: it was not written by hpo. Use another database."
                 )
             Base.metadata.create_all(conn)
-            session.add_all([SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)),
-                             SchemaInfo(key="hpo_version", value=__version__),
-                             AlembicVersion(version_num=HEAD)])
+            session.add_all(
+                [
+                    SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)),
+                    SchemaInfo(key="hpo_version", value=__version__),
+                    AlembicVersion(version_num=HEAD),
+                ]
+            )
             return
         version = self._stored_schema_version(session)
         if version != SCHEMA_VERSION:
             if version > SCHEMA_VERSION:
                 hint = "It was written by a newer hpo: upgrade hpo to open it."
             else:
-                hint = (f"Back it up, then upgrade it in place with: "
-                        f"hpo db upgrade --storage '{self.display_url}'")
+                hint = (
+                    f"Back it up, then upgrade it in place with: "
+                    f"hpo db upgrade --storage '{self.display_url}'"
+                )
             raise SchemaVersionError(
                 f"The database at {self!r} has hpo schema version {version}; this hpo "
                 f"({__version__}) reads version {SCHEMA_VERSION}. {hint}"
@@ -165,12 +179,15 @@ class Storage(_Recovery):
         def fn(session: Session) -> list[str]:
             conn = session.connection()
             if SchemaInfo.__tablename__ not in set(inspect(conn).get_table_names()):
-                raise SchemaVersionError(f"The database at {self!r} holds no hpo schema to upgrade.")
+                raise SchemaVersionError(
+                    f"The database at {self!r} holds no hpo schema to upgrade."
+                )
             version = self._stored_schema_version(session)
             if version > SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"The database at {self!r} has schema version {version}, newer than this "
-                    f"hpo's ({SCHEMA_VERSION}): upgrade hpo instead.")
+                    f"hpo's ({SCHEMA_VERSION}): upgrade hpo instead."
+                )
             applied = migrations.upgrade(conn, from_schema_version=version)
             conn.execute(delete(SchemaInfo).where(SchemaInfo.key == "hpo_version"))
             conn.execute(insert(SchemaInfo).values(key="hpo_version", value=__version__))
@@ -179,13 +196,31 @@ class Storage(_Recovery):
         return self.tx.run(fn)
 
     # ------------------------------------------------------------------ studies
-    def create_study(self, *, name: str, direction: str, space: dict[str, Any],
-                     sampler: dict[str, Any], objective: dict[str, Any], settings: dict[str, Any],
-                     user_attrs: dict[str, Any], seed: int) -> StudyRecord:
+    def create_study(
+        self,
+        *,
+        name: str,
+        direction: str,
+        space: dict[str, Any],
+        sampler: dict[str, Any],
+        objective: dict[str, Any],
+        settings: dict[str, Any],
+        user_attrs: dict[str, Any],
+        seed: int,
+    ) -> StudyRecord:
         def fn(session: Session) -> StudyRecord:
-            row = StudyRow(name=name, direction=direction, space=space, sampler=sampler,
-                           objective=objective, settings=settings, user_attrs=user_attrs,
-                           seed=seed, next_number=0, created_at=utcnow())
+            row = StudyRow(
+                name=name,
+                direction=direction,
+                space=space,
+                sampler=sampler,
+                objective=objective,
+                settings=settings,
+                user_attrs=user_attrs,
+                seed=seed,
+                next_number=0,
+                created_at=utcnow(),
+            )
             session.add(row)
             session.flush()
             return _record(row)
@@ -216,11 +251,14 @@ class Storage(_Recovery):
             return None
 
     def study_names(self) -> list[str]:
-        return self.tx.run(lambda s: list(s.scalars(select(StudyRow.name).order_by(StudyRow.id))),
-                           write=False)
+        return self.tx.run(
+            lambda s: list(s.scalars(select(StudyRow.name).order_by(StudyRow.id))), write=False
+        )
 
     def update_study(self, study_id: int, **fields: Any) -> None:
-        self.tx.run(lambda s: s.execute(update(StudyRow).where(StudyRow.id == study_id).values(**fields)))
+        self.tx.run(
+            lambda s: s.execute(update(StudyRow).where(StudyRow.id == study_id).values(**fields))
+        )
 
     def delete_study(self, name: str) -> None:
         record = self.get_study(name)
@@ -239,7 +277,8 @@ class Storage(_Recovery):
             counts: dict[int, dict[str, int]] = {}
             for study_id, state, n in session.execute(
                 select(TrialRow.study_id, TrialRow.state, func.count()).group_by(
-                    TrialRow.study_id, TrialRow.state)
+                    TrialRow.study_id, TrialRow.state
+                )
             ):
                 counts.setdefault(study_id, {})[state] = n
             best: dict[int, float | None] = {}
@@ -247,18 +286,26 @@ class Storage(_Recovery):
                 agg = func.max if r.direction == "maximize" else func.min
                 best[r.id] = session.scalar(
                     select(agg(TrialRow.value)).where(
-                        TrialRow.study_id == r.id, TrialRow.state == TrialState.COMPLETE.value)
+                        TrialRow.study_id == r.id, TrialRow.state == TrialState.COMPLETE.value
+                    )
                 )
-            return [StudySummary(r.name, r.direction, counts.get(r.id, {}), best[r.id],
-                                 r.created_at, r.objective) for r in rows]
+            return [
+                StudySummary(
+                    r.name, r.direction, counts.get(r.id, {}), best[r.id], r.created_at, r.objective
+                )
+                for r in rows
+            ]
 
         return self.tx.run(fn, write=False)
 
     # ------------------------------------------------------------------ reading trials
-    def snapshot(self, study_id: int, *, with_history: bool = True,
-                 with_curves: bool = False) -> Snapshot:
+    def snapshot(
+        self, study_id: int, *, with_history: bool = True, with_curves: bool = False
+    ) -> Snapshot:
         def fn(session: Session) -> Snapshot:
-            next_number = session.scalar(select(StudyRow.next_number).where(StudyRow.id == study_id))
+            next_number = session.scalar(
+                select(StudyRow.next_number).where(StudyRow.id == study_id)
+            )
             if not with_history:
                 return Snapshot([], [], int(next_number or 0))
             trials = self._trials(session, study_id, None, with_curves)
@@ -268,12 +315,22 @@ class Storage(_Recovery):
 
         return self.tx.run(fn, write=False)
 
-    def trials(self, study_id: int, states: Sequence[TrialState] | None = None, *,
-               with_curves: bool = False) -> list[FrozenTrial]:
+    def trials(
+        self,
+        study_id: int,
+        states: Sequence[TrialState] | None = None,
+        *,
+        with_curves: bool = False,
+    ) -> list[FrozenTrial]:
         return self.tx.run(lambda s: self._trials(s, study_id, states, with_curves), write=False)
 
-    def _trials(self, session: Session, study_id: int, states: Sequence[TrialState] | None,
-                with_curves: bool) -> list[FrozenTrial]:
+    def _trials(
+        self,
+        session: Session,
+        study_id: int,
+        states: Sequence[TrialState] | None,
+        with_curves: bool,
+    ) -> list[FrozenTrial]:
         query = select(TrialRow).where(TrialRow.study_id == study_id).order_by(TrialRow.number)
         if states:
             query = query.where(TrialRow.state.in_([s.value for s in states]))
@@ -293,13 +350,18 @@ class Storage(_Recovery):
         def fn(session: Session) -> FrozenTrial | None:
             if not 0 <= number < 2**31:  # beyond any stored number (a 32-bit INTEGER column)
                 return None
-            row = session.scalar(select(TrialRow).where(TrialRow.study_id == study_id,
-                                                         TrialRow.number == number))
+            row = session.scalar(
+                select(TrialRow).where(TrialRow.study_id == study_id, TrialRow.number == number)
+            )
             if row is None:
                 return None
-            curve = dict(session.execute(select(IntermediateRow.step, IntermediateRow.value)
-                                         .where(IntermediateRow.trial_id == row.id)
-                                         .order_by(IntermediateRow.step)).all())
+            curve = dict(
+                session.execute(
+                    select(IntermediateRow.step, IntermediateRow.value)
+                    .where(IntermediateRow.trial_id == row.id)
+                    .order_by(IntermediateRow.step)
+                ).all()
+            )
             return _frozen(row, curve)
 
         found = self.tx.run(fn, write=False)
@@ -309,45 +371,62 @@ class Storage(_Recovery):
 
     def counts(self, study_id: int) -> dict[str, int]:
         def fn(session: Session) -> dict[str, int]:
-            rows = session.execute(select(TrialRow.state, func.count()).where(
-                TrialRow.study_id == study_id).group_by(TrialRow.state))
+            rows = session.execute(
+                select(TrialRow.state, func.count())
+                .where(TrialRow.study_id == study_id)
+                .group_by(TrialRow.state)
+            )
             return {state: n for state, n in rows}
 
         return self.tx.run(fn, write=False)
 
     def leaderboard(self, study_id: int, direction: str, top: int | None = 10) -> list[FrozenTrial]:
         """Completed trials, best first; ties broken by trial number. Uses the (study, state, value) index."""
+
         def fn(session: Session) -> list[FrozenTrial]:
             maximize = direction == "maximize"
             order = TrialRow.value.desc() if maximize else TrialRow.value.asc()
-            where = (TrialRow.study_id == study_id, TrialRow.state == TrialState.COMPLETE.value,
-                     TrialRow.value.is_not(None))
+            where = (
+                TrialRow.study_id == study_id,
+                TrialRow.state == TrialState.COMPLETE.value,
+                TrialRow.value.is_not(None),
+            )
             query = select(TrialRow).where(*where).order_by(order, TrialRow.number)
             if top is not None:
                 # The top-th best value first, straight off the (study, state, value) index;
                 # then only rows at least that good are sorted. In one query, PostgreSQL with
                 # stale statistics (a bulk load) sorts every completed trial instead.
-                cut = session.scalar(select(TrialRow.value).where(*where).order_by(order)
-                                     .offset(max(top - 1, 0)).limit(1))
+                cut = session.scalar(
+                    select(TrialRow.value)
+                    .where(*where)
+                    .order_by(order)
+                    .offset(max(top - 1, 0))
+                    .limit(1)
+                )
                 if cut is not None:
-                    query = query.where(TrialRow.value >= cut if maximize else TrialRow.value <= cut)
+                    query = query.where(
+                        TrialRow.value >= cut if maximize else TrialRow.value <= cut
+                    )
                 query = query.limit(top)
             return [_frozen(r) for r in session.scalars(query)]
 
         return self.tx.run(fn, write=False)
 
-    def curves(self, study_id: int, states: Iterable[TrialState], *,
-               step: int | None = None) -> dict[int, dict[int, float]]:
+    def curves(
+        self, study_id: int, states: Iterable[TrialState], *, step: int | None = None
+    ) -> dict[int, dict[int, float]]:
         """Trial number -> {step: value} for trials in ``states`` (what pruners compare against).
 
         With ``step``, only that step's points: a pruning check then reads one row per peer
         (through the ``(step, trial_id)`` index), not every epoch of every peer.
         """
+
         def fn(session: Session) -> dict[int, dict[int, float]]:
-            query = (select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
-                     .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
-                     .where(TrialRow.study_id == study_id,
-                            TrialRow.state.in_([s.value for s in states])))
+            query = (
+                select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
+                .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
+                .where(TrialRow.study_id == study_id, TrialRow.state.in_([s.value for s in states]))
+            )
             if step is not None:
                 query = query.where(IntermediateRow.step == step)
             out: dict[int, dict[int, float]] = {}
@@ -366,8 +445,9 @@ class Storage(_Recovery):
         query = _NEXT_NUMBER.with_for_update() if self.is_postgres else _NEXT_NUMBER
         number = conn.execute(query, {"sid": study_id}).scalar()
         if number is None:
-            raise StudyNotFoundError(f"The study (id {study_id}) was deleted from {self!r}; "
-                                     "its workers stop.")
+            raise StudyNotFoundError(
+                f"The study (id {study_id}) was deleted from {self!r}; its workers stop."
+            )
         return int(number)
 
     def _lock_trial(self, session: Session, trial_id: int) -> TrialRow | None:
@@ -378,10 +458,19 @@ class Storage(_Recovery):
 
     @staticmethod
     def _count(conn: Connection, study_id: int, state: TrialState) -> int:
-        return int(conn.execute(_COUNT_STATE, {"sid": study_id, "state": state.value}).scalar() or 0)
+        return int(
+            conn.execute(_COUNT_STATE, {"sid": study_id, "state": state.value}).scalar() or 0
+        )
 
-    def _take_waiting(self, conn: Connection, study_id: int, next_number: int, worker_id: str,
-                      budget: int | None, heartbeat: bool) -> FrozenTrial | None:
+    def _take_waiting(
+        self,
+        conn: Connection,
+        study_id: int,
+        next_number: int,
+        worker_id: str,
+        budget: int | None,
+        heartbeat: bool,
+    ) -> FrozenTrial | None:
         """Inside a claim: move the oldest WAITING trial to RUNNING, if the budget allows."""
         waiting = conn.execute(_WAITING_IDS, {"sid": study_id}).all()
         if not waiting:
@@ -391,30 +480,50 @@ class Storage(_Recovery):
         if row is None or row.state != _WAITING:
             return None
         if budget is not None and next_number >= budget:  # else surely under it: skip the counts
-            started = (next_number - self._count(conn, study_id, TrialState.FAILED)
-                       - self._count(conn, study_id, TrialState.WAITING))
+            started = (
+                next_number
+                - self._count(conn, study_id, TrialState.FAILED)
+                - self._count(conn, study_id, TrialState.WAITING)
+            )
             if started >= budget:
                 return None
         now = utcnow()
         beat = now if heartbeat else None
-        conn.execute(_START_WAITING, {"tid": row.id, "p_worker": worker_id, "p_now": now,
-                                      "p_beat": beat})
-        return replace(_frozen(row), state=TrialState.RUNNING, worker_id=worker_id,
-                       started_at=now, heartbeat_at=beat)
+        conn.execute(
+            _START_WAITING, {"tid": row.id, "p_worker": worker_id, "p_now": now, "p_beat": beat}
+        )
+        return replace(
+            _frozen(row),
+            state=TrialState.RUNNING,
+            worker_id=worker_id,
+            started_at=now,
+            heartbeat_at=beat,
+        )
 
-    def claim_waiting(self, study_id: int, worker_id: str, *, budget: int | None = None,
-                      heartbeat: bool = True) -> FrozenTrial | None:
+    def claim_waiting(
+        self, study_id: int, worker_id: str, *, budget: int | None = None, heartbeat: bool = True
+    ) -> FrozenTrial | None:
         """Move the oldest WAITING trial (enqueued or retry) to RUNNING for this worker."""
+
         def fn(conn: Connection) -> FrozenTrial | None:
             next_number = self._lock_study(conn, study_id)
             return self._take_waiting(conn, study_id, next_number, worker_id, budget, heartbeat)
 
         return self.tx.run_core(fn)
 
-    def claim_new(self, study_id: int, worker_id: str, proposal: Proposal | Callable[[int], Proposal],
-                  *, expected_number: int | None = None, budget: int | None = None,
-                  heartbeat: bool = True, state: TrialState = TrialState.RUNNING,
-                  take_waiting: bool = False, finish: Outcome | None = None) -> Claim:
+    def claim_new(
+        self,
+        study_id: int,
+        worker_id: str,
+        proposal: Proposal | Callable[[int], Proposal],
+        *,
+        expected_number: int | None = None,
+        budget: int | None = None,
+        heartbeat: bool = True,
+        state: TrialState = TrialState.RUNNING,
+        take_waiting: bool = False,
+        finish: Outcome | None = None,
+    ) -> Claim:
         """Create a trial with the next number, atomically (or take a WAITING one first).
 
         Args:
@@ -431,9 +540,13 @@ class Storage(_Recovery):
                 done in one statement (the trial is no longer RUNNING) or the transaction
                 fails, the result is written by :meth:`finish` on its own: never lost.
         """
+
         def fn(conn: Connection) -> Claim:
             number = self._lock_study(conn, study_id)  # study row first: the one lock order
-            if finish is not None and conn.execute(_FINISH_RUNNING, _finish_params(finish)).rowcount != 1:
+            if (
+                finish is not None
+                and conn.execute(_FINISH_RUNNING, _finish_params(finish)).rowcount != 1
+            ):
                 raise _NotRunning  # roll back; the slow path below handles a late result
             if take_waiting:
                 waiting = self._take_waiting(conn, study_id, number, worker_id, budget, heartbeat)
@@ -441,20 +554,31 @@ class Storage(_Recovery):
                     return Claim(ClaimStatus.CREATED, waiting)
             if expected_number is not None and number != expected_number:
                 return Claim(ClaimStatus.NUMBER_TAKEN)
-            if budget is not None and number >= budget and \
-                    number - self._count(conn, study_id, TrialState.FAILED) >= budget:
+            if (
+                budget is not None
+                and number >= budget
+                and number - self._count(conn, study_id, TrialState.FAILED) >= budget
+            ):
                 return Claim(ClaimStatus.BUDGET_REACHED)
             prop = proposal(number) if callable(proposal) else proposal
             now = utcnow()
             running = state == TrialState.RUNNING
             values: dict[str, Any] = {
-                "study_id": study_id, "number": number, "state": state.value,
-                "params": prop.params, "value": None, "metrics": {},
+                "study_id": study_id,
+                "number": number,
+                "state": state.value,
+                "params": prop.params,
+                "value": None,
+                "metrics": {},
                 "user_attrs": dict(prop.info.get("user_attrs", {})),
                 "started_at": now if running else None,
                 "heartbeat_at": now if running and heartbeat else None,
-                "worker_id": worker_id if running else None, "grid_id": prop.grid_id,
-                "retry_of": prop.info.get("retry_of"), "finished_at": None, "error": None}
+                "worker_id": worker_id if running else None,
+                "grid_id": prop.grid_id,
+                "retry_of": prop.info.get("retry_of"),
+                "finished_at": None,
+                "error": None,
+            }
             trial_id = conn.execute(_INSERT_TRIAL, values).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(_SET_NEXT_NUMBER, {"sid": study_id, "p_next": number + 1})
             return Claim(ClaimStatus.CREATED, _frozen(SimpleNamespace(id=trial_id, **values)))
@@ -470,14 +594,26 @@ class Storage(_Recovery):
             self._store(finish)  # the claim failed, and rolled the result back with it
             raise
         self._store(finish)
-        return self.claim_new(study_id, worker_id, proposal, expected_number=expected_number,
-                              budget=budget, heartbeat=heartbeat, state=state,
-                              take_waiting=take_waiting)
+        return self.claim_new(
+            study_id,
+            worker_id,
+            proposal,
+            expected_number=expected_number,
+            budget=budget,
+            heartbeat=heartbeat,
+            state=state,
+            take_waiting=take_waiting,
+        )
 
     def _store(self, outcome: Outcome | None) -> None:
         if outcome is not None:
-            self.finish(outcome.trial_id, outcome.state, value=outcome.value,
-                        metrics=outcome.metrics, error=outcome.error)
+            self.finish(
+                outcome.trial_id,
+                outcome.state,
+                value=outcome.value,
+                metrics=outcome.metrics,
+                error=outcome.error,
+            )
 
     def _claim_conflict(self, e: IntegrityError) -> Claim:
         """A unique violation during a claim: which race was lost."""
@@ -491,10 +627,13 @@ class Storage(_Recovery):
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
         if not trial_ids:
             return
-        self.tx.run(lambda s: s.execute(
-            update(TrialRow).where(TrialRow.id.in_(trial_ids),
-                                   TrialRow.state == TrialState.RUNNING.value)
-            .values(heartbeat_at=utcnow())))
+        self.tx.run(
+            lambda s: s.execute(
+                update(TrialRow)
+                .where(TrialRow.id.in_(trial_ids), TrialRow.state == TrialState.RUNNING.value)
+                .values(heartbeat_at=utcnow())
+            )
+        )
 
     def report(self, trial_id: int, step: int, value: float) -> None:
         """Store one learning-curve point (the latest report for a step wins)."""
@@ -508,18 +647,30 @@ class Storage(_Recovery):
         """
         if not points:
             return
-        rows = [{"trial_id": trial_id, "step": int(k), "value": float(v)} for k, v in points.items()]
+        rows = [
+            {"trial_id": trial_id, "step": int(k), "value": float(v)} for k, v in points.items()
+        ]
 
         def fn(conn: Connection) -> None:
             table = IntermediateRow.__table__
-            conn.execute(delete(table).where(table.c.trial_id == trial_id,
-                                             table.c.step.in_([r["step"] for r in rows])))
+            conn.execute(
+                delete(table).where(
+                    table.c.trial_id == trial_id, table.c.step.in_([r["step"] for r in rows])
+                )
+            )
             conn.execute(insert(table), rows)
 
         self.tx.run_core(fn)
 
-    def finish(self, trial_id: int, state: TrialState, *, value: float | None = None,
-               metrics: dict[str, Any] | None = None, error: str | None = None) -> bool:
+    def finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        *,
+        value: float | None = None,
+        metrics: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
         """Record a final state. Returns False if the trial had already been finished.
 
         A result that arrives after the trial was declared stale counts if it is the
@@ -534,13 +685,15 @@ class Storage(_Recovery):
         def fn(session: Session) -> bool:
             study_id = session.scalar(select(TrialRow.study_id).where(TrialRow.id == trial_id))
             if study_id is None:
-                raise StudyNotFoundError(f"Trial id {trial_id} does not exist in {self!r}: its "
-                                         "study was deleted.")
+                raise StudyNotFoundError(
+                    f"Trial id {trial_id} does not exist in {self!r}: its study was deleted."
+                )
             self._lock_study(session, study_id)  # study first, then trials: one lock order
             row = self._lock_trial(session, trial_id)
             if row is None:
-                raise StudyNotFoundError(f"Trial id {trial_id} does not exist in {self!r}: its "
-                                         "study was deleted.")
+                raise StudyNotFoundError(
+                    f"Trial id {trial_id} does not exist in {self!r}: its study was deleted."
+                )
             if row.state == TrialState.FAILED.value:  # declared stale, or superseded meanwhile
                 return self._late_result(session, row, state, value, metrics or {})
             if row.state != TrialState.RUNNING.value:
@@ -563,10 +716,14 @@ class Storage(_Recovery):
         """
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
         stale_query = select(TrialRow).where(
-            TrialRow.study_id == study_id, TrialRow.state == TrialState.RUNNING.value,
-            TrialRow.heartbeat_at.is_not(None), TrialRow.heartbeat_at < cutoff)
+            TrialRow.study_id == study_id,
+            TrialRow.state == TrialState.RUNNING.value,
+            TrialRow.heartbeat_at.is_not(None),
+            TrialRow.heartbeat_at < cutoff,
+        )
         any_stale = self.tx.run(
-            lambda s: s.scalar(stale_query.with_only_columns(TrialRow.id).limit(1)), write=False)
+            lambda s: s.scalar(stale_query.with_only_columns(TrialRow.id).limit(1)), write=False
+        )
         if any_stale is None:
             return []
 
@@ -580,8 +737,10 @@ class Storage(_Recovery):
             for row in stale:
                 row.state = TrialState.FAILED.value
                 row.finished_at = utcnow()
-                row.error = (f"stale: no heartbeat from worker {row.worker_id} for more than "
-                             f"{grace_seconds:g} s (worker died?)")
+                row.error = (
+                    f"stale: no heartbeat from worker {row.worker_id} for more than "
+                    f"{grace_seconds:g} s (worker died?)"
+                )
                 failed.append(row.number)
             session.flush()  # the failed rows leave the grid index before retries enter it
             for row in stale:
@@ -590,8 +749,9 @@ class Storage(_Recovery):
                     session.add(self._retry_row(row, number, attempts + 1))
                     number += 1
             if failed:
-                session.execute(update(StudyRow).where(StudyRow.id == study_id)
-                                .values(next_number=number))
+                session.execute(
+                    update(StudyRow).where(StudyRow.id == study_id).values(next_number=number)
+                )
             return failed
 
         return self.tx.run(fn)
@@ -599,16 +759,24 @@ class Storage(_Recovery):
     @staticmethod
     def _retry_row(row: TrialRow, number: int, attempt: int) -> TrialRow:
         """A WAITING copy of ``row`` (same params and grid point) numbered ``number``."""
-        return TrialRow(study_id=row.study_id, number=number, state=TrialState.WAITING.value,
-                        params=row.params, value=None, metrics={},
-                        user_attrs={**(row.user_attrs or {}), "retry_attempt": attempt},
-                        grid_id=row.grid_id, retry_of=row.number)
+        return TrialRow(
+            study_id=row.study_id,
+            number=number,
+            state=TrialState.WAITING.value,
+            params=row.params,
+            value=None,
+            metrics={},
+            user_attrs={**(row.user_attrs or {}), "retry_attempt": attempt},
+            grid_id=row.grid_id,
+            retry_of=row.number,
+        )
 
     def release(self, trial_id: int, *, reason: str, requeue: bool) -> None:
         """A worker stopping mid-trial (Ctrl-C, SIGTERM): fail it and optionally re-queue its params.
 
         An interrupted attempt does not count against ``max_retries`` (the trial did not fail).
         """
+
         def fn(session: Session) -> None:
             study_id = session.scalar(select(TrialRow.study_id).where(TrialRow.id == trial_id))
             if study_id is None:
@@ -624,8 +792,9 @@ class Storage(_Recovery):
                 session.flush()
                 attempt = int((row.user_attrs or {}).get("retry_attempt", 0))
                 session.add(self._retry_row(row, number, attempt))
-                session.execute(update(StudyRow).where(StudyRow.id == study_id)
-                                .values(next_number=number + 1))
+                session.execute(
+                    update(StudyRow).where(StudyRow.id == study_id).values(next_number=number + 1)
+                )
 
         self.tx.run(fn)
 

@@ -10,19 +10,38 @@ import pytest
 from benchmarks.ttq_replay import Table, replay
 from hpo.space import Categorical, Float, Int, SearchSpace
 
-SPACE = SearchSpace({"n_layers": Int(1, 2), "units_2": Int(8, 64, log=True, when=("n_layers", ">=", 2)),
-                     "act": Categorical(["relu", "tanh"]), "lr": Float(1e-3, 1e-1, log=True)})
+SPACE = SearchSpace(
+    {
+        "n_layers": Int(1, 2),
+        "units_2": Int(8, 64, log=True, when=("n_layers", ">=", 2)),
+        "act": Categorical(["relu", "tanh"]),
+        "lr": Float(1e-3, 1e-1, log=True),
+    }
+)
 ROWS = [  # params, values per epoch (3 epochs), cumulative seconds
     ({"n_layers": 1, "act": "relu", "lr": 0.01}, [0.5, 0.6, 0.7], [1.0, 2.0, 3.0]),
     ({"n_layers": 2, "units_2": 32, "act": "tanh", "lr": 0.01}, [0.2, 0.9, 0.8], [2.0, 4.0, 6.0]),
-    ({"n_layers": 2, "units_2": 8, "act": "relu", "lr": 0.1}, [0.1, float("nan"), float("nan")], [0.5, 1.0, 1.5]),
+    (
+        {"n_layers": 2, "units_2": 8, "act": "relu", "lr": 0.1},
+        [0.1, float("nan"), float("nan")],
+        [0.5, 1.0, 1.5],
+    ),
 ]
 
 
 def _table() -> Table:
-    return Table({"task": "toy", "space": SPACE.to_dict(), "max_epochs": 3, "maximize": True,
-                  "rows": [{"params": p, "values": v, "times": t, "test": 0.1 * i}
-                           for i, (p, v, t) in enumerate(ROWS)]})
+    return Table(
+        {
+            "task": "toy",
+            "space": SPACE.to_dict(),
+            "max_epochs": 3,
+            "maximize": True,
+            "rows": [
+                {"params": p, "values": v, "times": t, "test": 0.1 * i}
+                for i, (p, v, t) in enumerate(ROWS)
+            ],
+        }
+    )
 
 
 class Scripted:
@@ -30,8 +49,14 @@ class Scripted:
 
     name = "scripted"
 
-    def __init__(self, order: list[int], *, pruned: bool = True, budgets: list[int] | None = None,
-                 prune_rows: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self,
+        order: list[int],
+        *,
+        pruned: bool = True,
+        budgets: list[int] | None = None,
+        prune_rows: tuple[int, ...] = (),
+    ) -> None:
         self.order, self.pruned, self.budgets, self.prune_rows = order, pruned, budgets, prune_rows
         self.asked = 0
         self.finished: list[tuple[int, str, float | None, int]] = []
@@ -40,7 +65,11 @@ class Scripted:
         i = self.asked
         self.asked += 1
         row = self.order[i % len(self.order)]
-        return (i, row), dict(ROWS[row][0]), (self.budgets[i % len(self.budgets)] if self.budgets else 3)
+        return (
+            (i, row),
+            dict(ROWS[row][0]),
+            (self.budgets[i % len(self.budgets)] if self.budgets else 3),
+        )
 
     def report(self, key: Any, epoch: int, value: float) -> bool:
         return key[1] in self.prune_rows and epoch == 1
@@ -52,7 +81,9 @@ class Scripted:
 def test_nearest_row_respects_conditions_and_categories():
     table = _table()
     assert table.nearest({"n_layers": 2, "units_2": 30, "act": "tanh", "lr": 0.012}) == 1
-    assert table.nearest({"n_layers": 1, "act": "relu", "lr": 0.09}) == 0  # inactive units_2 matches row 0
+    assert (
+        table.nearest({"n_layers": 1, "act": "relu", "lr": 0.09}) == 0
+    )  # inactive units_2 matches row 0
     assert table.best_upto(1, 3) == 0.9  # the trainer restores its best epoch
     assert table.best_upto(2, 3) == 0.1 and np.isnan(table.values[2, 1])
 
@@ -61,7 +92,9 @@ def test_a_new_configuration_gets_a_row_not_used_yet_and_a_repeated_one_its_own_
     table = _table()
     near_0 = {"n_layers": 1, "act": "relu", "lr": 0.011}
     assert table.nearest(near_0, exclude={0}) != 0
-    result = replay(Scripted([0, 0], pruned=False, budgets=[3]), table, budget_s=1.0, count_overhead=False)
+    result = replay(
+        Scripted([0, 0], pruned=False, budgets=[3]), table, budget_s=1.0, count_overhead=False
+    )
     assert sorted(e.row for e in result.evaluations) == [0, 0]  # the same params: the same network
 
 
@@ -71,7 +104,10 @@ def test_two_workers_run_in_parallel_and_jobs_end_at_their_recorded_times():
     ends = sorted((e.end, e.row, e.state) for e in result.evaluations)
     # worker A: row 0 in 0..3, then row 0 again in 3..6; worker B: row 1 in 0..6; at 6 the budget is spent
     assert ends == [(3.0, 0, "COMPLETE"), (6.0, 0, "COMPLETE"), (6.0, 1, "COMPLETE")]
-    assert result.incumbent_curve(3) == [(3.0, 0.7, 0), (6.0, 0.9, 1)]  # best-so-far of full trainings
+    assert result.incumbent_curve(3) == [
+        (3.0, 0.7, 0),
+        (6.0, 0.9, 1),
+    ]  # best-so-far of full trainings
 
 
 def test_pruning_frees_the_worker_at_the_epoch_it_stopped_and_failures_end_jobs():
@@ -79,15 +115,22 @@ def test_pruning_frees_the_worker_at_the_epoch_it_stopped_and_failures_end_jobs(
     pruner = Scripted([1, 2], prune_rows=(1,))
     result = replay(pruner, table, budget_s=1.0, count_overhead=False)
     first = {(e.row, e.state): e for e in result.evaluations}
-    assert first[(1, "PRUNED")].end == 2.0 and first[(1, "PRUNED")].epochs == 1  # row 1's first epoch
+    assert (
+        first[(1, "PRUNED")].end == 2.0 and first[(1, "PRUNED")].epochs == 1
+    )  # row 1's first epoch
     assert first[(2, "FAILED")].end == 1.0 and first[(2, "FAILED")].epochs == 2  # NaN at epoch 2
     assert result.incumbent_curve(3) == []  # no full-budget training finished
 
 
 def test_budgeted_strategies_retrain_from_scratch_for_the_budget_they_name():
     table = _table()
-    result = replay(Scripted([1], pruned=False, budgets=[1, 3]), table, budget_s=0.5, count_overhead=False,
-                    n_workers=2)
+    result = replay(
+        Scripted([1], pruned=False, budgets=[1, 3]),
+        table,
+        budget_s=0.5,
+        count_overhead=False,
+        n_workers=2,
+    )
     by_budget = {e.epochs: e for e in result.evaluations}
     assert by_budget[1].end == pytest.approx(2.0) and by_budget[1].value == 0.2
     assert by_budget[3].end == pytest.approx(6.0) and by_budget[3].value == 0.9

@@ -40,8 +40,12 @@ def _rendezvous(parties=2, timeout=60.0):
 def make_study(storage=None, sampler=None):
     return hpo.create_study(
         "quadratic",
-        space={"x": Float(-3.0, 3.0), "n": Int(1, 4), "kind": Categorical(["a", "b"]),
-               "sizes": Categorical([(8,), (16, 8)])},
+        space={
+            "x": Float(-3.0, 3.0),
+            "n": Int(1, 4),
+            "kind": Categorical(["a", "b"]),
+            "sizes": Categorical([(8,), (16, 8)]),
+        },
         objective=objective,
         sampler=sampler or "random",
         seed=0,

@@ -29,11 +29,15 @@ def invoke(*args: str):
 def db(tmp_path_factory) -> str:
     """A database holding study 'quadratic' with 8 finished trials (6, then resumed to 8)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'hpo.db'}"
-    first = invoke("run", STUDY_FILE, "--trials", "6", "--workers", "1", "--storage", url, "--no-progress")
+    first = invoke(
+        "run", STUDY_FILE, "--trials", "6", "--workers", "1", "--storage", url, "--no-progress"
+    )
     assert first.exit_code == 0, first.output
     assert "6 complete" in first.stdout
     assert "quadratic: top 6 by value (minimize)" in first.stdout
-    resumed = invoke("run", STUDY_FILE, "--trials", "8", "--storage", url, "--no-progress", "--top", "3")
+    resumed = invoke(
+        "run", STUDY_FILE, "--trials", "8", "--storage", url, "--no-progress", "--top", "3"
+    )
     assert resumed.exit_code == 0, resumed.output
     assert "resuming: 6 already finished" in resumed.stdout
     assert "8 complete" in resumed.stdout
@@ -41,7 +45,9 @@ def db(tmp_path_factory) -> str:
 
 
 def test_run_with_enough_trials_runs_nothing(db: str) -> None:
-    result = invoke("run", STUDY_FILE, "--trials", "5", "--storage", db, "--no-progress", "--top", "0")
+    result = invoke(
+        "run", STUDY_FILE, "--trials", "5", "--storage", db, "--no-progress", "--top", "0"
+    )
     assert result.exit_code == 0, result.output
     assert "already has 8 finished trials" in result.stdout
 
@@ -101,7 +107,9 @@ def test_show_trial_has_curve_and_metrics(db: str) -> None:
 
 
 def test_export_csv_json_and_curves(db: str, tmp_path: Path) -> None:
-    result = invoke("export", "quadratic", "--storage", db, "--format", "csv", "--out", tmp_path / "t.csv")
+    result = invoke(
+        "export", "quadratic", "--storage", db, "--format", "csv", "--out", tmp_path / "t.csv"
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "t.csv").open()))
     assert [int(r["number"]) for r in rows] == list(range(8))
@@ -135,8 +143,16 @@ def fresh_db(tmp_path: Path, n_trials: int = 8) -> str:
 
 def test_worker_joins_with_objective_from_file(tmp_path: Path) -> None:
     url = fresh_db(tmp_path)
-    result = invoke("worker", "quadratic", "--storage", url, "--trials", "10",
-                    "--objective", f"{STUDY_FILE}:objective")
+    result = invoke(
+        "worker",
+        "quadratic",
+        "--storage",
+        url,
+        "--trials",
+        "10",
+        "--objective",
+        f"{STUDY_FILE}:objective",
+    )
     assert result.exit_code == 0, result.output
     assert "2 complete" in result.stdout and "10 complete" in result.stdout
 
@@ -166,12 +182,24 @@ def test_unknown_study_lists_existing_ones(db: str) -> None:
     assert "No study named 'nope'" in line and "['quadratic']" in line
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["leaderboard", "quadratic", "--format", "xml"], "--format must be one of table, csv, json. Got 'xml'."),
-    (["export", "quadratic", "--format", "xlsx"], "--format must be one of csv, json, parquet, optuna. Got 'xlsx'."),
-    (["plot", "quadratic", "--kind", "pie"], "--kind must be one of history, curves, importance, parallel"),
-    (["show", "quadratic", "--trial", "99"], "has no trial #99; its trials are numbered 0..7"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["leaderboard", "quadratic", "--format", "xml"],
+            "--format must be one of table, csv, json. Got 'xml'.",
+        ),
+        (
+            ["export", "quadratic", "--format", "xlsx"],
+            "--format must be one of csv, json, parquet, optuna. Got 'xlsx'.",
+        ),
+        (
+            ["plot", "quadratic", "--kind", "pie"],
+            "--kind must be one of history, curves, importance, parallel",
+        ),
+        (["show", "quadratic", "--trial", "99"], "has no trial #99; its trials are numbered 0..7"),
+    ],
+)
 def test_bad_options(db: str, args: list[str], expected: str) -> None:
     assert expected in _one_red_line(invoke(*args, "--storage", db), 2)
 
@@ -185,7 +213,9 @@ def test_bad_storage_url_and_missing_database(tmp_path: Path) -> None:
 
 
 def test_missing_study_file(tmp_path: Path) -> None:
-    line = _one_red_line(invoke("run", tmp_path / "nope.py", "--storage", f"sqlite:///{tmp_path / 'a.db'}"), 2)
+    line = _one_red_line(
+        invoke("run", tmp_path / "nope.py", "--storage", f"sqlite:///{tmp_path / 'a.db'}"), 2
+    )
     assert "does not exist" in line
 
 
@@ -205,10 +235,12 @@ def test_make_study_raising(tmp_path: Path) -> None:
 
 def test_invalid_space_in_study_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad_space.py"
-    path.write_text("import hpo\nfrom hpo.space import Float\n"
-                    "def make_study(storage=None, sampler=None):\n"
-                    "    return hpo.create_study('s', space={'lr': Float(0, 1, log=True)}, "
-                    "objective=lambda p, r: 0.0, storage=storage)\n")
+    path.write_text(
+        "import hpo\nfrom hpo.space import Float\n"
+        "def make_study(storage=None, sampler=None):\n"
+        "    return hpo.create_study('s', space={'lr': Float(0, 1, log=True)}, "
+        "objective=lambda p, r: 0.0, storage=storage)\n"
+    )
     line = _one_red_line(invoke("run", path, "--storage", f"sqlite:///{tmp_path / 'a.db'}"), 2)
     assert "'lr'" in line or "log" in line
 
@@ -223,16 +255,33 @@ def test_help_and_version() -> None:
 
 def test_dask_refuses_sqlite_before_creating_anything(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
-    result = invoke("run", STUDY_FILE, "--dask", "tcp://127.0.0.1:1", "--storage", f"sqlite:///{db}")
-    assert "is a SQLite database, which Dask workers on other machines cannot share" in _one_red_line(result, 2)
+    result = invoke(
+        "run", STUDY_FILE, "--dask", "tcp://127.0.0.1:1", "--storage", f"sqlite:///{db}"
+    )
+    assert (
+        "is a SQLite database, which Dask workers on other machines cannot share"
+        in _one_red_line(result, 2)
+    )
     assert not db.exists()
 
 
 def test_parquet_without_pyarrow_is_one_line(db: str, tmp_path: Path, monkeypatch) -> None:
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("pyarrow", "fastparquet") else real_find_spec(name, *a))
-    result = invoke("export", "quadratic", "--storage", db, "--format", "parquet", "--out", tmp_path / "t.parquet")
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("pyarrow", "fastparquet") else real_find_spec(name, *a),
+    )
+    result = invoke(
+        "export",
+        "quadratic",
+        "--storage",
+        db,
+        "--format",
+        "parquet",
+        "--out",
+        tmp_path / "t.parquet",
+    )
     assert "--format parquet needs pyarrow" in _one_red_line(result, 2)
     assert "hpo[parquet]" in result.output
     assert not (tmp_path / "t.parquet").exists()
@@ -251,13 +300,18 @@ def test_parquet_export_reads_back(db: str, tmp_path: Path) -> None:
 
 def test_run_where_every_trial_fails_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "failing_study.py"
-    path.write_text("import hpo\nfrom hpo.space import Float\n"
-                    "def objective(params, reporter):\n    raise RuntimeError('boom')\n"
-                    "def make_study(storage=None, sampler=None):\n"
-                    "    return hpo.create_study('failing', space={'x': Float(0, 1)}, objective=objective,"
-                    " storage=storage, load_if_exists=True)\n")
-    result = invoke("run", path, "--trials", "2", "--storage", f"sqlite:///{tmp_path / 'a.db'}", "--no-progress")
+    path.write_text(
+        "import hpo\nfrom hpo.space import Float\n"
+        "def objective(params, reporter):\n    raise RuntimeError('boom')\n"
+        "def make_study(storage=None, sampler=None):\n"
+        "    return hpo.create_study('failing', space={'x': Float(0, 1)}, objective=objective,"
+        " storage=storage, load_if_exists=True)\n"
+    )
+    result = invoke(
+        "run", path, "--trials", "2", "--storage", f"sqlite:///{tmp_path / 'a.db'}", "--no-progress"
+    )
     assert result.exit_code == 1, result.output
     assert "RuntimeError: boom" in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "Error: No trial of study 'failing' completed. See why with: hpo show failing --trial 0")
+        "Error: No trial of study 'failing' completed. See why with: hpo show failing --trial 0"
+    )

@@ -23,12 +23,21 @@ PASSWORD = "s3cr3t-pw"
 def run_hpo(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "QUADRATIC_SLEEP": "0"}
     env.pop("HPO_STORAGE", None)
-    return subprocess.run([sys.executable, "-m", "hpo", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "hpo", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_display_url_masks_the_password():
-    assert display_url(f"postgresql://hpo:{PASSWORD}@db:5432/hpo") == "postgresql://hpo:***@db:5432/hpo"
+    assert (
+        display_url(f"postgresql://hpo:{PASSWORD}@db:5432/hpo")
+        == "postgresql://hpo:***@db:5432/hpo"
+    )
     assert PASSWORD not in display_url(f"postgresql+psycopg://u:{PASSWORD}@h/db?sslmode=require")
     assert PASSWORD not in display_url(f"not a url://u:{PASSWORD}@h/db")
 
@@ -55,9 +64,11 @@ def test_postgres_password_is_masked_in_run_show_and_studies(tmp_path, private_p
     # trust auth: the password is accepted and ignored, so the URL works as given
     url = private_pg.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@", 1)
     assert PASSWORD in url
-    outputs = [run_hpo("run", STUDY_FILE, "--trials", "2", "--storage", url, cwd=tmp_path),
-               run_hpo("show", "quadratic", "--storage", url, cwd=tmp_path),
-               run_hpo("studies", "--storage", url, cwd=tmp_path)]
+    outputs = [
+        run_hpo("run", STUDY_FILE, "--trials", "2", "--storage", url, cwd=tmp_path),
+        run_hpo("show", "quadratic", "--storage", url, cwd=tmp_path),
+        run_hpo("studies", "--storage", url, cwd=tmp_path),
+    ]
     for done in outputs:
         assert done.returncode == 0, done.stderr
         assert PASSWORD not in done.stdout + done.stderr
@@ -83,8 +94,14 @@ def test_read_only_commands_import_no_code_named_in_the_database(tmp_path):
     (tmp_path / "evil_mod.py").write_text(EVIL)
     with sqlite3.connect(tmp_path / "hpo.db") as conn:  # someone edits the database
         conn.execute("""UPDATE studies SET objective = '{"callable": "evil_mod:fn"}'""")
-    for args in (["leaderboard", "s"], ["show", "s"], ["show", "s", "--trial", "0"],
-                 ["export", "s"], ["export", "s", "--format", "json"], ["studies"]):
+    for args in (
+        ["leaderboard", "s"],
+        ["show", "s"],
+        ["show", "s", "--trial", "0"],
+        ["export", "s"],
+        ["export", "s", "--format", "json"],
+        ["studies"],
+    ):
         done = run_hpo(*args, "--storage", url, cwd=tmp_path)
         assert done.returncode == 0, (args, done.stderr)
         assert not (tmp_path / "EVIL_RAN").exists(), args

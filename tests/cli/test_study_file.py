@@ -54,12 +54,18 @@ def test_two_files_with_the_same_name_do_not_clash(tmp_path: Path) -> None:
     assert load_study_file(second).make_study() == "b"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("x = 1\n", "has no make_study() function. Define make_study(storage=None, sampler=None)"),
-    ("def make_study(:\n", "failed to import: SyntaxError"),
-    ("import not_a_module_xyz\n", "failed to import: ModuleNotFoundError: No module named 'not_a_module_xyz'"),
-    ("def make_study():\n    pass\nN_TRIALS = 0\n", "N_TRIALS in"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x = 1\n", "has no make_study() function. Define make_study(storage=None, sampler=None)"),
+        ("def make_study(:\n", "failed to import: SyntaxError"),
+        (
+            "import not_a_module_xyz\n",
+            "failed to import: ModuleNotFoundError: No module named 'not_a_module_xyz'",
+        ),
+        ("def make_study():\n    pass\nN_TRIALS = 0\n", "N_TRIALS in"),
+    ],
+)
 def test_bad_files(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, "bad.py", text)
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -74,12 +80,21 @@ def test_missing_file_and_wrong_suffix(tmp_path: Path) -> None:
 
 
 def test_make_study_mistakes(tmp_path: Path) -> None:
-    returns_int = load_study_file(write(tmp_path, "a.py", "def make_study(storage=None):\n    return 3\n"))
-    with pytest.raises(ConfigError, match=re.escape("must return an hpo.Study (from hpo.create_study). Got int instead.")):
+    returns_int = load_study_file(
+        write(tmp_path, "a.py", "def make_study(storage=None):\n    return 3\n")
+    )
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("must return an hpo.Study (from hpo.create_study). Got int instead."),
+    ):
         returns_int.build()
-    with pytest.raises(ConfigError, match=re.escape("takes no 'sampler' argument, so --sampler cannot be applied")):
+    with pytest.raises(
+        ConfigError, match=re.escape("takes no 'sampler' argument, so --sampler cannot be applied")
+    ):
         returns_int.build(sampler="gp")
-    raises = load_study_file(write(tmp_path, "b.py", "def make_study(storage=None):\n    raise KeyError('k')\n"))
+    raises = load_study_file(
+        write(tmp_path, "b.py", "def make_study(storage=None):\n    raise KeyError('k')\n")
+    )
     with pytest.raises(ConfigError, match=re.escape("raised KeyError: 'k' (at ")):
         raises.build()
 

@@ -20,8 +20,9 @@ STUDY_FILE = Path(__file__).with_name("quadratic_study.py")
 
 
 def invoke(*args: str, columns: int = 120):
-    return runner.invoke(app, [str(a) for a in args],
-                         env={"COLUMNS": str(columns), "HPO_STORAGE": None})
+    return runner.invoke(
+        app, [str(a) for a in args], env={"COLUMNS": str(columns), "HPO_STORAGE": None}
+    )
 
 
 def test_syntax_error_in_a_study_file_points_at_its_line(tmp_path: Path) -> None:
@@ -33,8 +34,13 @@ def test_syntax_error_in_a_study_file_points_at_its_line(tmp_path: Path) -> None
     assert "frozen" not in result.output
 
 
-@pytest.mark.parametrize(("url", "driver"), [("mysql://u:pw9@localhost/db", "mysqlclient"),
-                                             ("mysql+pymysql://u:pw9@localhost/db", "pymysql")])
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("mysql://u:pw9@localhost/db", "mysqlclient"),
+        ("mysql+pymysql://u:pw9@localhost/db", "pymysql"),
+    ],
+)
 def test_mysql_url_names_the_missing_driver_and_how_to_install_it(url: str, driver: str) -> None:
     from hpo.storage.engine import make_engine
 
@@ -56,18 +62,41 @@ def test_studies_table_keeps_names_whole_at_80_columns() -> None:
     from hpo.cli.views import studies_table
     from hpo.storage import StudySummary
 
-    summaries = [StudySummary("breast-cancer-mlp", "maximize", {"COMPLETE": 38, "PRUNED": 2,
-                                                                "FAILED": 1, "RUNNING": 2},
-                              0.9712, None, {"model": "sklearn-mlp-classifier",
-                                             "dataset": {"name": "breast_cancer"},
-                                             "metric": "accuracy"}),
-                 StudySummary("diabetes-regression", "minimize", {"COMPLETE": 20}, 51.25, None,
-                              {"model": "torch-fcnn-regressor", "dataset": {"name": "diabetes"}})]
+    summaries = [
+        StudySummary(
+            "breast-cancer-mlp",
+            "maximize",
+            {"COMPLETE": 38, "PRUNED": 2, "FAILED": 1, "RUNNING": 2},
+            0.9712,
+            None,
+            {
+                "model": "sklearn-mlp-classifier",
+                "dataset": {"name": "breast_cancer"},
+                "metric": "accuracy",
+            },
+        ),
+        StudySummary(
+            "diabetes-regression",
+            "minimize",
+            {"COMPLETE": 20},
+            51.25,
+            None,
+            {"model": "torch-fcnn-regressor", "dataset": {"name": "diabetes"}},
+        ),
+    ]
     console = Console(width=80, file=io.StringIO(), color_system=None)
     console.print(studies_table(summaries, "sqlite:///studies/hpo.db"))
     text = console.file.getvalue()
-    for word in ("breast-cancer-mlp", "diabetes-regression", "sklearn-mlp-classifier",
-                 "torch-fcnn-regressor", "0.9712", "51.25", "maximize", "minimize"):
+    for word in (
+        "breast-cancer-mlp",
+        "diabetes-regression",
+        "sklearn-mlp-classifier",
+        "torch-fcnn-regressor",
+        "0.9712",
+        "51.25",
+        "maximize",
+        "minimize",
+    ):
         assert word in text, word
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
 
@@ -91,8 +120,9 @@ def test_without_a_tty_progress_is_plain_lines_with_eta(tmp_path: Path) -> None:
     from hpo.execution.progress import StudyProgress
 
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    study = hpo.create_study("lines", space={"x": Float(0, 1)}, storage=url, seed=0,
-                             objective=lambda p, r: p["x"])
+    study = hpo.create_study(
+        "lines", space={"x": Float(0, 1)}, storage=url, seed=0, objective=lambda p, r: p["x"]
+    )
     stream = io.StringIO()  # not a TTY, like | tee, nohup or CI
     with StudyProgress(study, 6, stream=stream) as progress:
         for _ in range(3):
@@ -109,8 +139,16 @@ def test_hpo_worker_prints_progress_lines(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     first = invoke("run", STUDY_FILE, "--trials", "2", "--storage", url, "--no-progress")
     assert first.exit_code == 0, first.output
-    result = invoke("worker", "quadratic", "--storage", url, "--trials", "4", "--objective",
-                    f"{STUDY_FILE}:objective")
+    result = invoke(
+        "worker",
+        "quadratic",
+        "--storage",
+        url,
+        "--trials",
+        "4",
+        "--objective",
+        f"{STUDY_FILE}:objective",
+    )
     assert result.exit_code == 0, result.output
     assert "quadratic: 2/4 finished" in result.output
     assert "quadratic: 4/4 finished" in result.output

@@ -47,6 +47,6 @@ def rising_curve(params, reporter):
     ceiling = 1.0 - (params["x"] - 0.3) ** 2
     value = 0.0
     for epoch in range(1, 10):
-        value = ceiling * (1.0 - 0.5 ** epoch)
+        value = ceiling * (1.0 - 0.5**epoch)
         reporter.report(epoch, value)
     return value

@@ -24,7 +24,7 @@ def test_grid_never_repeats_and_counts_pending():
     sampler = GridSampler()
     history, seen = [], set()
     for n in range(24):
-        prop = sampler.ask(SPACE, history[: n // 2], history[n // 2:], seed_sequence(0, n))
+        prop = sampler.ask(SPACE, history[: n // 2], history[n // 2 :], seed_sequence(0, n))
         assert prop.grid_id not in seen
         seen.add(prop.grid_id)
         history.append(trial(n, prop.grid_id, TrialState.RUNNING))
@@ -44,7 +44,9 @@ def test_grid_failed_points_stay_taken_and_shuffle_is_seeded():
 
 @pytest.mark.parametrize("method", ["uniform", "sobol", "lhs"])
 def test_random_is_reproducible_from_seed_and_number(method):
-    space = SearchSpace({"x": Float(-1, 1), "n": Int(1, 8, log=True), "c": Categorical([(1,), (2, 2)])})
+    space = SearchSpace(
+        {"x": Float(-1, 1), "n": Int(1, 8, log=True), "c": Categorical([(1,), (2, 2)])}
+    )
     a = RandomSampler(method=method, seed=7)
     b = RandomSampler(method=method, seed=7)
     pa = [a.ask(space, [], [], seed_sequence(7, i), number=i) for i in range(20)]
@@ -66,5 +68,11 @@ def test_sampler_configs_round_trip_and_bad_names():
         assert sampler_from_config(s.to_config()).to_config() == s.to_config()
     with pytest.raises(ConfigError, match=re.escape("Unknown sampler 'nope'")):
         make_sampler("nope")
-    with pytest.raises(ConfigError, match=re.escape("The 'method' parameter of RandomSampler must be 'uniform', 'sobol' or 'lhs'. Got 'halton' instead.")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "The 'method' parameter of RandomSampler must be 'uniform', 'sobol' or 'lhs'. Got "
+            "'halton' instead."
+        ),
+    ):
         RandomSampler(method="halton")

@@ -13,9 +13,15 @@ from hpo.space import Float, Int
 
 @pytest.mark.slow
 def test_sklearn_family_is_trained_again_to_the_trials_model(sqlite_url):
-    study = hpo.create_study("skl", storage=sqlite_url, model="sklearn-mlp-classifier", dataset="iris",
-                             space={"alpha": Float(1e-5, 1e-1, log=True), "units": Int(4, 16)},
-                             model_options={"max_epochs": 15, "cv": 2}, seed=0)
+    study = hpo.create_study(
+        "skl",
+        storage=sqlite_url,
+        model="sklearn-mlp-classifier",
+        dataset="iris",
+        space={"alpha": Float(1e-5, 1e-1, log=True), "units": Int(4, 16)},
+        model_options={"max_epochs": 15, "cv": 2},
+        seed=0,
+    )
     study.optimize(n_trials=3)
     model = study.best_model()  # raises if the retrained score differs from the stored one
     data = load_dataset("iris")
@@ -29,9 +35,15 @@ def test_sklearn_family_is_trained_again_to_the_trials_model(sqlite_url):
 @pytest.mark.slow
 def test_torch_family_reloads_saved_weights(sqlite_url, tmp_path):
     pytest.importorskip("torch")
-    study = hpo.create_study("tor", storage=sqlite_url, model="torch-mlp-classifier", dataset="iris",
-                             space={"lr": Float(1e-3, 1e-1, log=True)}, model_options={"max_epochs": 5},
-                             seed=0)
+    study = hpo.create_study(
+        "tor",
+        storage=sqlite_url,
+        model="torch-mlp-classifier",
+        dataset="iris",
+        space={"lr": Float(1e-3, 1e-1, log=True)},
+        model_options={"max_epochs": 5},
+        seed=0,
+    )
     study.optimize(n_trials=2)
     model = study.best_model()
     data = load_dataset("iris")
@@ -40,15 +52,23 @@ def test_torch_family_reloads_saved_weights(sqlite_url, tmp_path):
 
 
 def test_refusals_name_the_study_and_trial(sqlite_url):
-    plain = hpo.create_study("plain", storage=sqlite_url, space={"x": Float(0, 1)},
-                             objective=lambda p, r: p["x"], seed=0)
+    plain = hpo.create_study(
+        "plain", storage=sqlite_url, space={"x": Float(0, 1)}, objective=lambda p, r: p["x"], seed=0
+    )
     plain.optimize(n_trials=2)
     with pytest.raises(ConfigError, match="'plain'.*best_params"):
         plain.best_model()
     pytest.importorskip("torch")
-    bare = hpo.create_study("bare", storage=sqlite_url, model="torch-mlp-classifier", dataset="iris",
-                            space={"lr": Float(1e-3, 1e-1, log=True)}, model_options={"max_epochs": 2},
-                            seed=0, artifacts=False)
+    bare = hpo.create_study(
+        "bare",
+        storage=sqlite_url,
+        model="torch-mlp-classifier",
+        dataset="iris",
+        space={"lr": Float(1e-3, 1e-1, log=True)},
+        model_options={"max_epochs": 2},
+        seed=0,
+        artifacts=False,
+    )
     bare.optimize(n_trials=1)
     with pytest.raises(ConfigError, match=r"Trial 0 of study 'bare'"):
         bare.best_model()

@@ -34,15 +34,25 @@ class FileLog:
 
     def __call__(self, study, trial) -> None:
         with open(self.path, "a") as f:
-            f.write(json.dumps({"pid": os.getpid(), "number": trial.number,
-                                "state": trial.state.value, "value": trial.value,
-                                "curve": {str(k): v for k, v in trial.intermediate.items()},
-                                "study": study.name}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "number": trial.number,
+                        "state": trial.state.value,
+                        "value": trial.value,
+                        "curve": {str(k): v for k, v in trial.intermediate.items()},
+                        "study": study.name,
+                    }
+                )
+                + "\n"
+            )
 
 
 def test_each_finished_trial_is_passed_once_as_stored(sqlite_url, tmp_path):
-    study = hpo.create_study("cb", storage=sqlite_url, space={"x": Float(-3, 3)},
-                             objective=curve_objective, seed=1)
+    study = hpo.create_study(
+        "cb", storage=sqlite_url, space={"x": Float(-3, 3)}, objective=curve_objective, seed=1
+    )
     seen = []
     study.optimize(n_trials=12, callbacks=[lambda s, t: seen.append((s.name, t))])
     stored = {t.number: t for t in study.trials}
@@ -51,15 +61,20 @@ def test_each_finished_trial_is_passed_once_as_stored(sqlite_url, tmp_path):
     for _, t in seen:
         assert t.state == stored[t.number].state and t.value == stored[t.number].value
         assert t.state.is_finished
-        assert t.intermediate == stored[t.number].intermediate and sorted(t.intermediate) == [0, 1, 2]
+        assert t.intermediate == stored[t.number].intermediate and sorted(t.intermediate) == [
+            0,
+            1,
+            2,
+        ]
     states = {t.state for _, t in seen}
     assert TrialState.COMPLETE in states
 
 
 def test_callbacks_run_in_the_worker_processes(sqlite_url, tmp_path):
     log = tmp_path / "log.jsonl"
-    study = hpo.create_study("cbp", storage=sqlite_url, space={"x": Float(-1, 1)},
-                             objective=curve_objective, seed=2)
+    study = hpo.create_study(
+        "cbp", storage=sqlite_url, space={"x": Float(-1, 1)}, objective=curve_objective, seed=2
+    )
     study.optimize(n_trials=6, n_workers=2, callbacks=[FileLog(log)])
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert sorted(r["number"] for r in lines) == list(range(6))
@@ -68,8 +83,9 @@ def test_callbacks_run_in_the_worker_processes(sqlite_url, tmp_path):
 
 
 def test_a_raising_callback_stops_and_leaves_nothing_running(sqlite_url):
-    study = hpo.create_study("cbr", storage=sqlite_url, space={"x": Float(-1, 1)},
-                             objective=curve_objective, seed=3)
+    study = hpo.create_study(
+        "cbr", storage=sqlite_url, space={"x": Float(-1, 1)}, objective=curve_objective, seed=3
+    )
 
     def boom(s, t):
         if t.number == 1:
@@ -85,8 +101,9 @@ def test_a_raising_callback_stops_and_leaves_nothing_running(sqlite_url):
 
 
 def test_non_callable_callback_is_refused_before_running(sqlite_url):
-    study = hpo.create_study("cbx", storage=sqlite_url, space={"x": Float(-1, 1)},
-                             objective=curve_objective, seed=4)
+    study = hpo.create_study(
+        "cbx", storage=sqlite_url, space={"x": Float(-1, 1)}, objective=curve_objective, seed=4
+    )
     with pytest.raises(ConfigError, match=r"callbacks.*'oops'"):
         study.optimize(n_trials=2, callbacks=["oops"])
     assert study.counts() == {}

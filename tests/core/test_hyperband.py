@@ -62,7 +62,9 @@ def test_a_nan_at_a_rung_prunes():
 
 
 def test_config_round_trip_and_validation():
-    p = make_pruner({"name": "hyperband", "min_resource": 2, "max_resource": 50, "reduction_factor": 4})
+    p = make_pruner(
+        {"name": "hyperband", "min_resource": 2, "max_resource": 50, "reduction_factor": 4}
+    )
     assert isinstance(p, HyperbandPruner)
     assert make_pruner(p.to_config()).config() == p.config()
     with pytest.raises(ConfigError, match=r"'max_resource'.*HyperbandPruner.*Got 2 instead"):

@@ -67,10 +67,24 @@ def test_reasonable_names_pass():
 def test_folders_derive_from_the_id_stay_inside_the_root_and_never_coincide(tmp_path):
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     root = tmp_path / "weights"
-    a = hpo.create_study("a b", storage=url, space=SPACE, objective=_write_weights,
-                         artifacts=str(root), keep_weights=1, seed=0)
-    b = hpo.create_study("a?b", storage=url, space=SPACE, objective=_write_weights,
-                         artifacts=str(root), keep_weights=1, seed=1)
+    a = hpo.create_study(
+        "a b",
+        storage=url,
+        space=SPACE,
+        objective=_write_weights,
+        artifacts=str(root),
+        keep_weights=1,
+        seed=0,
+    )
+    b = hpo.create_study(
+        "a?b",
+        storage=url,
+        space=SPACE,
+        objective=_write_weights,
+        artifacts=str(root),
+        keep_weights=1,
+        seed=1,
+    )
     a.optimize(n_trials=3)
     b.optimize(n_trials=3)
     assert a.artifacts_root != b.artifacts_root  # same slug 'a-b', different studies
@@ -84,8 +98,16 @@ def test_folders_derive_from_the_id_stay_inside_the_root_and_never_coincide(tmp_
 def test_a_stored_legacy_name_still_resolves_inside_the_root(tmp_path):
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     store = Storage(url)  # a name written before names were checked
-    store.create_study(name="../../escape", direction="minimize", space={"x": SPACE["x"].to_dict()},
-                       sampler={"name": "random"}, objective={}, settings={}, user_attrs={}, seed=0)
+    store.create_study(
+        name="../../escape",
+        direction="minimize",
+        space={"x": SPACE["x"].to_dict()},
+        sampler={"name": "random"},
+        objective={},
+        settings={},
+        user_attrs={},
+        seed=0,
+    )
     study = hpo.load_study("../../escape", storage=url)
     root = tmp_path / "artifacts"
     assert study.artifacts_root.parent == root
@@ -111,8 +133,11 @@ def test_database_file_and_artifact_folders_are_private(tmp_path, umask_022):
     assert _mode(tmp_path / "new") == 0o700
     assert _mode(tmp_path / "new" / "hpo.db") == 0o600
     assert _mode(tmp_path / "new" / "hpo.db-wal") == 0o600  # SQLite copies the database's mode
-    for folder in (tmp_path / "new" / "artifacts", study.artifacts_root,
-                   study.artifacts_root / "trial-0"):
+    for folder in (
+        tmp_path / "new" / "artifacts",
+        study.artifacts_root,
+        study.artifacts_root / "trial-0",
+    ):
         assert _mode(folder) == 0o700, folder
 
 

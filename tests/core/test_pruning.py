@@ -34,12 +34,22 @@ def test_make_pruner_and_validation():
     assert isinstance(make_pruner(None), NopPruner)
     assert make_pruner("asha").to_config()["name"] == "asha"
     assert make_pruner({"name": "median", "n_warmup_steps": 3}).n_warmup_steps == 3
-    with pytest.raises(ConfigError, match=re.escape("The 'reduction_factor' parameter of SuccessiveHalvingPruner must be an int >= 2. Got 1 instead.")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "The 'reduction_factor' parameter of SuccessiveHalvingPruner must be an int >= 2. Got "
+            "1 instead."
+        ),
+    ):
         SuccessiveHalvingPruner(reduction_factor=1)
 
 
 def test_a_misspelled_pruner_option_names_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match=r"Unknown parameter 'n_warmup' of MedianPruner.*'n_warmup_steps'"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown parameter 'n_warmup' of MedianPruner.*'n_warmup_steps'"
+    ):
         make_pruner({"name": "median", "n_warmup": 3})
-    with pytest.raises(ConfigError, match=r"'interval_steps' parameter of MedianPruner.*Got True instead"):
+    with pytest.raises(
+        ConfigError, match=r"'interval_steps' parameter of MedianPruner.*Got True instead"
+    ):
         make_pruner({"name": "median", "interval_steps": True})

@@ -45,8 +45,11 @@ def test_sigkill_then_resume_reaches_exact_total(sqlite_url):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    before = {t.number: (t.params, t.value) for t in hpo.load_study("resume", storage=sqlite_url).trials
-              if t.state == TrialState.COMPLETE}
+    before = {
+        t.number: (t.params, t.value)
+        for t in hpo.load_study("resume", storage=sqlite_url).trials
+        if t.state == TrialState.COMPLETE
+    }
     assert 5 <= len(before) < 20
 
     time.sleep(1.2)  # let the killed trial's heartbeat go stale

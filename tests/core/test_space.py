@@ -12,39 +12,65 @@ from hpo.space import Categorical, Float, Int, SearchSpace
 
 
 def space() -> SearchSpace:
-    return SearchSpace({
-        "n_layers": Int(1, 3),
-        "units_3": Int(16, 256, log=True, when=("n_layers", ">=", 3)),
-        "activation": Categorical(["relu", "tanh"]),
-        "hidden": Categorical([(64,), (64, 64)]),
-        "lr": Float(1e-4, 1e-1, log=True),
-        "dropout": Float(0.0, 0.5, step=0.1),
-    })
+    return SearchSpace(
+        {
+            "n_layers": Int(1, 3),
+            "units_3": Int(16, 256, log=True, when=("n_layers", ">=", 3)),
+            "activation": Categorical(["relu", "tanh"]),
+            "hidden": Categorical([(64,), (64, 64)]),
+            "lr": Float(1e-4, 1e-1, log=True),
+            "dropout": Float(0.0, 0.5, step=0.1),
+        }
+    )
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: Float(1.0, 0.0), "Float(low=1.0, high=0.0): low must be <= high. Got low=1.0, high=0.0; swap them."),
-    (lambda: Float(0.0, 1.0, log=True), "Float(low=0.0, high=1.0, log=True): log=True needs low > 0. Got low=0.0; use a positive low or log=False."),
-    (lambda: Int(0, 10, log=True), "log=True needs low > 0"),
-    (lambda: Categorical([]), "choices must not be empty; list at least one value."),
-    (lambda: Categorical([1, 1]), "choices must be distinct"),
-    (lambda: Categorical([[1], {"a": 1}]), "is not a JSON-able hashable value"),
-    (lambda: Float(0.0, 1.0, step=0.3), "high - low must be a multiple of step"),
-    (lambda: Float(1e-3, 1.0, log=True, step=0.1), "cannot be combined"),
-    (lambda: Int(1.5, 3), "'low' parameter of Int(low=1.5, high=3) must be an int. Got 1.5 instead."),
-    (lambda: Float("a", 1), "'low' parameter of Float(low='a', high=1) must be a float. Got 'a' instead."),
-    (lambda: Float(0, float("inf")), "'high' parameter of Float(low=0, high=inf) must be a float. Got inf instead."),
-    (lambda: Float(0, 1, grid=[2.0]), "grid points [2.0] lie outside [0, 1]"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: Float(1.0, 0.0),
+            "Float(low=1.0, high=0.0): low must be <= high. Got low=1.0, high=0.0; swap them.",
+        ),
+        (
+            lambda: Float(0.0, 1.0, log=True),
+            "Float(low=0.0, high=1.0, log=True): log=True needs low > 0. Got low=0.0; use a "
+            "positive low or log=False.",
+        ),
+        (lambda: Int(0, 10, log=True), "log=True needs low > 0"),
+        (lambda: Categorical([]), "choices must not be empty; list at least one value."),
+        (lambda: Categorical([1, 1]), "choices must be distinct"),
+        (lambda: Categorical([[1], {"a": 1}]), "is not a JSON-able hashable value"),
+        (lambda: Float(0.0, 1.0, step=0.3), "high - low must be a multiple of step"),
+        (lambda: Float(1e-3, 1.0, log=True, step=0.1), "cannot be combined"),
+        (
+            lambda: Int(1.5, 3),
+            "'low' parameter of Int(low=1.5, high=3) must be an int. Got 1.5 instead.",
+        ),
+        (
+            lambda: Float("a", 1),
+            "'low' parameter of Float(low='a', high=1) must be a float. Got 'a' instead.",
+        ),
+        (
+            lambda: Float(0, float("inf")),
+            "'high' parameter of Float(low=0, high=inf) must be a float. Got inf instead.",
+        ),
+        (lambda: Float(0, 1, grid=[2.0]), "grid points [2.0] lie outside [0, 1]"),
+    ],
+)
 def test_invalid_parameters_fail_at_definition(make, message):
     with pytest.raises(InvalidSpaceError, match=re.escape(message)):
         make()
 
 
 def test_space_errors_name_the_parameter():
-    with pytest.raises(InvalidSpaceError, match=re.escape("Parameter 'b': expected Float, Int or Categorical")):
+    with pytest.raises(
+        InvalidSpaceError, match=re.escape("Parameter 'b': expected Float, Int or Categorical")
+    ):
         SearchSpace({"a": Float(0, 1), "b": (0, 1)})
-    with pytest.raises(InvalidSpaceError, match=re.escape("Parameter 'b' depends on 'zz': 'zz' is not in the space")):
+    with pytest.raises(
+        InvalidSpaceError,
+        match=re.escape("Parameter 'b' depends on 'zz': 'zz' is not in the space"),
+    ):
         SearchSpace({"a": Float(0, 1), "b": Int(1, 2, when=("zz", "==", 1))})
     with pytest.raises(InvalidSpaceError, match=re.escape("define 'a' before 'b'")):
         SearchSpace({"b": Int(1, 2, when=("a", "==", 1)), "a": Int(1, 2)})
@@ -74,8 +100,9 @@ def test_log_scale_and_int_buckets_are_uniform_on_the_cube():
 
 
 def test_grid_respects_conditions_and_steps():
-    s = SearchSpace({"a": Int(1, 3), "b": Float(0, 1, step=0.5, when={"a": [2]}),
-                     "c": Categorical(["x", "y"])})
+    s = SearchSpace(
+        {"a": Int(1, 3), "b": Float(0, 1, step=0.5, when={"a": [2]}), "c": Categorical(["x", "y"])}
+    )
     grid = s.grid()
     assert len(grid) == 2 + 3 * 2 + 2  # a=1: 2, a=2: 3 b-values x 2, a=3: 2
     assert len({tuple(sorted(p.items())) for p in grid}) == len(grid)
@@ -83,7 +110,12 @@ def test_grid_respects_conditions_and_steps():
 
 
 def test_continuous_float_has_no_grid():
-    with pytest.raises(InvalidSpaceError, match=re.escape("Float parameter 'x': a continuous Float has no finite grid; give step= or grid=[...].")):
+    with pytest.raises(
+        InvalidSpaceError,
+        match=re.escape(
+            "Float parameter 'x': a continuous Float has no finite grid; give step= or grid=[...]."
+        ),
+    ):
         SearchSpace({"x": Float(0, 1)}).grid()
     assert SearchSpace({"x": Float(0, 1, grid=[0.1, 0.5])}).grid() == [{"x": 0.1}, {"x": 0.5}]
 
@@ -99,16 +131,38 @@ def test_serialization_round_trip_and_equality():
 
 def test_validate_params_for_enqueue():
     s = space()
-    ok = s.validate_params({"n_layers": 3, "units_3": 32, "activation": "relu", "hidden": [64, 64],
-                            "lr": 0.01, "dropout": 0.2})
+    ok = s.validate_params(
+        {
+            "n_layers": 3,
+            "units_3": 32,
+            "activation": "relu",
+            "hidden": [64, 64],
+            "lr": 0.01,
+            "dropout": 0.2,
+        }
+    )
     assert ok["hidden"] == (64, 64)
-    inactive_dropped = s.validate_params({"n_layers": 1, "units_3": 32, "activation": "relu",
-                                          "hidden": (64,), "lr": 0.01, "dropout": 0.2})
+    inactive_dropped = s.validate_params(
+        {
+            "n_layers": 1,
+            "units_3": 32,
+            "activation": "relu",
+            "hidden": (64,),
+            "lr": 0.01,
+            "dropout": 0.2,
+        }
+    )
     assert "units_3" not in inactive_dropped
-    with pytest.raises(InvalidSpaceError, match=re.escape("params is missing the active parameter 'units_3'")):
-        s.validate_params({"n_layers": 3, "activation": "relu", "hidden": (64,), "lr": 0.01, "dropout": 0.2})
+    with pytest.raises(
+        InvalidSpaceError, match=re.escape("params is missing the active parameter 'units_3'")
+    ):
+        s.validate_params(
+            {"n_layers": 3, "activation": "relu", "hidden": (64,), "lr": 0.01, "dropout": 0.2}
+        )
     with pytest.raises(InvalidSpaceError, match=re.escape("params['lr'] = 5.0 is outside")):
-        s.validate_params({"n_layers": 1, "activation": "relu", "hidden": (64,), "lr": 5.0, "dropout": 0.2})
+        s.validate_params(
+            {"n_layers": 1, "activation": "relu", "hidden": (64,), "lr": 5.0, "dropout": 0.2}
+        )
     with pytest.raises(InvalidSpaceError, match="unknown parameter"):
         s.validate_params({"bogus": 1})
 

@@ -90,12 +90,18 @@ def test_ask_tell_enqueue(sqlite_url):
     assert trial.number == number and trial.params == {"x": 0.5, "n": 2, "act": "tanh"}
     trial.report(0, 3.0)
     done = study.tell(trial, 0.25, metrics={"acc": 0.9})
-    assert done.state == TrialState.COMPLETE and done.metrics == {"acc": 0.9} and done.intermediate == {0: 3.0}
+    assert (
+        done.state == TrialState.COMPLETE
+        and done.metrics == {"acc": 0.9}
+        and done.intermediate == {0: 3.0}
+    )
     with pytest.raises(ConfigError, match="already COMPLETE; each trial is told once"):
         study.tell(trial, 0.1)
     nan_trial = study.ask()
     assert study.tell(nan_trial, math.nan).state == TrialState.FAILED
-    with pytest.raises(hpo.InvalidSpaceError, match=re.escape("enqueue(params)['x'] = 9 is outside")):
+    with pytest.raises(
+        hpo.InvalidSpaceError, match=re.escape("enqueue(params)['x'] = 9 is outside")
+    ):
         study.enqueue({"x": 9, "n": 2, "act": "tanh"})
     with pytest.raises(ConfigError, match="has no objective to run"):
         study.optimize(n_trials=3)
@@ -107,23 +113,42 @@ def test_pruned_trials_keep_their_curve(sqlite_url):
             reporter.report(step, params["x"] + 0.0 * step)
         return params["x"]
 
-    study = make(sqlite_url, objective=curve, direction="maximize",
-                 pruner=hpo.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
+    study = make(
+        sqlite_url,
+        objective=curve,
+        direction="maximize",
+        pruner=hpo.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+    )
     study.optimize(n_trials=15)
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     assert pruned, "a median pruner on a monotone objective prunes the worse half"
-    assert all(len(t.intermediate) < 10 and t.value == t.intermediate[max(t.intermediate)] for t in pruned)
+    assert all(
+        len(t.intermediate) < 10 and t.value == t.intermediate[max(t.intermediate)] for t in pruned
+    )
 
 
 def test_resume_mismatch_and_name_errors(sqlite_url):
     make(sqlite_url)
     with pytest.raises(ConfigError, match=re.escape("Study 's' already exists in")):
         make(sqlite_url)
-    with pytest.raises(StudyMismatchError, match=re.escape("Study 's' already exists with direction 'minimize'; got 'maximize'. Use load_study() or a new name.")):
+    with pytest.raises(
+        StudyMismatchError,
+        match=re.escape(
+            "Study 's' already exists with direction 'minimize'; got 'maximize'. Use load_study() "
+            "or a new name."
+        ),
+    ):
         make(sqlite_url, direction="maximize", load_if_exists=True)
-    with pytest.raises(StudyMismatchError, match=re.escape("different search space (differs in ['x'])")):
-        hpo.create_study("s", storage=sqlite_url, space={**SPACE, "x": Float(-1, 1)},
-                         objective=quadratic, load_if_exists=True)
+    with pytest.raises(
+        StudyMismatchError, match=re.escape("different search space (differs in ['x'])")
+    ):
+        hpo.create_study(
+            "s",
+            storage=sqlite_url,
+            space={**SPACE, "x": Float(-1, 1)},
+            objective=quadratic,
+            load_if_exists=True,
+        )
     with pytest.raises(StudyNotFoundError, match=re.escape("No study named 'nope'")):
         hpo.load_study("nope", storage=sqlite_url)
 
@@ -140,7 +165,10 @@ def test_bad_input_writes_nothing(sqlite_url):
         hpo.create_study("bad", storage=sqlite_url, space=SPACE, model="svm", dataset="digits")
     with pytest.raises(ConfigError, match=re.escape("unknown option(s) ['retries']")):
         make(sqlite_url, name="bad", retries=3)
-    with pytest.raises(ConfigError, match=re.escape("The 'n_trials' parameter of optimize must be an int >= 1. Got 0 instead.")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("The 'n_trials' parameter of optimize must be an int >= 1. Got 0 instead."),
+    ):
         make(sqlite_url, name="ok").optimize(n_trials=0)
     assert [s.name for s in hpo.list_studies(sqlite_url)] == [s.name for s in store_before] + ["ok"]
 

@@ -19,21 +19,45 @@ SPEC = {
 }
 
 
-@pytest.mark.parametrize("name, value", [
-    ("patience", 1), ("patience", np.int64(3)), ("min_delta", 0), ("min_delta", np.float32(0.5)),
-    ("fraction", 0.0), ("fraction", 0.99), ("cv", None), ("cv", 5), ("acquisition", "ei"),
-    ("flag", False), ("mapping", {}),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("patience", 1),
+        ("patience", np.int64(3)),
+        ("min_delta", 0),
+        ("min_delta", np.float32(0.5)),
+        ("fraction", 0.0),
+        ("fraction", 0.99),
+        ("cv", None),
+        ("cv", 5),
+        ("acquisition", "ei"),
+        ("flag", False),
+        ("mapping", {}),
+    ],
+)
 def test_accepts(name: str, value: object) -> None:
     validate(SPEC, {name: value}, owner="Thing")
 
 
-@pytest.mark.parametrize("name, value", [
-    ("patience", 0), ("patience", 1.5), ("patience", True), ("patience", "3"), ("patience", None),
-    ("min_delta", -1e-9), ("min_delta", float("nan")), ("min_delta", float("inf")),
-    ("fraction", 1.0), ("cv", 1), ("acquisition", "EI"), ("acquisition", ["ei"]),
-    ("flag", 1), ("mapping", []),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("patience", 0),
+        ("patience", 1.5),
+        ("patience", True),
+        ("patience", "3"),
+        ("patience", None),
+        ("min_delta", -1e-9),
+        ("min_delta", float("nan")),
+        ("min_delta", float("inf")),
+        ("fraction", 1.0),
+        ("cv", 1),
+        ("acquisition", "EI"),
+        ("acquisition", ["ei"]),
+        ("flag", 1),
+        ("mapping", []),
+    ],
+)
 def test_refuses_naming_the_field_and_the_value(name: str, value: object) -> None:
     with pytest.raises(ConfigError, match=rf"'{name}' parameter of Thing") as info:
         validate(SPEC, {name: value}, owner="Thing")
@@ -43,8 +67,9 @@ def test_refuses_naming_the_field_and_the_value(name: str, value: object) -> Non
 def test_message_keeps_the_sklearn_shape() -> None:
     with pytest.raises(ConfigError) as info:
         check_param("patience", 0, [Interval(int, 1, None)], owner="EarlyStopping")
-    assert str(info.value) == ("The 'patience' parameter of EarlyStopping must be an int >= 1. "
-                               "Got 0 instead.")
+    assert str(info.value) == (
+        "The 'patience' parameter of EarlyStopping must be an int >= 1. Got 0 instead."
+    )
 
 
 def test_describe_joins_alternatives() -> None:

@@ -17,8 +17,11 @@ from typing import Any
 
 from hpo.space import Categorical, Float, Int
 
-SPACE = {"lr": Float(1e-4, 1e-1, log=True), "layers": Int(1, 4),
-         "width": Categorical(["narrow", "wide", "bad"])}
+SPACE = {
+    "lr": Float(1e-4, 1e-1, log=True),
+    "layers": Int(1, 4),
+    "width": Categorical(["narrow", "wide", "bad"]),
+}
 EPOCH_SECONDS = 0.05
 
 
@@ -39,17 +42,28 @@ def objective(params: dict[str, Any], reporter: Any) -> dict[str, Any]:
         reporter.report(epoch, score)
         if score > best:
             best, best_epoch = score, epoch
-    return {"value": best, "test_accuracy": best - 0.01, "best_epoch": best_epoch,
-            "n_epochs": epochs}
+    return {
+        "value": best,
+        "test_accuracy": best - 0.01,
+        "best_epoch": best_epoch,
+        "n_epochs": epochs,
+    }
 
 
 def create(url: str, name: str, *, seed: int = 0) -> Any:
     import hpo
 
-    return hpo.create_study(name, space=SPACE, storage=url, objective=objective,
-                            direction="maximize", sampler="random", seed=seed,
-                            pruner={"name": "median", "n_startup_trials": 3, "n_warmup_steps": 4},
-                            load_if_exists=True)
+    return hpo.create_study(
+        name,
+        space=SPACE,
+        storage=url,
+        objective=objective,
+        direction="maximize",
+        sampler="random",
+        seed=seed,
+        pruner={"name": "median", "n_startup_trials": 3, "n_warmup_steps": 4},
+        load_if_exists=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,11 @@ def _wait(condition: Any, timeout: float, what: str) -> None:
 def _counts_text(storage: Storage, study_id: int) -> str:
     """What the page's header shows: ``11 complete, 13 pruned, 6 failed, 1 waiting``."""
     counts = storage.counts(study_id)
-    return ", ".join(f"{counts[s]} {s.lower()}" for s in
-                     ("COMPLETE", "PRUNED", "FAILED", "RUNNING", "WAITING") if counts.get(s))
+    return ", ".join(
+        f"{counts[s]} {s.lower()}"
+        for s in ("COMPLETE", "PRUNED", "FAILED", "RUNNING", "WAITING")
+        if counts.get(s)
+    )
 
 
 def _distinct_colours(png: bytes) -> int:
@@ -54,8 +57,9 @@ def _shot(page: Any, artifacts: Path, name: str) -> Path:
     return path
 
 
-def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashboard_server: Any,
-                                             artifacts: Path) -> None:
+def test_study_pages_follow_a_running_worker(
+    browser: Any, tmp_path: Path, dashboard_server: Any, artifacts: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'live.db'}"
     study = create(url, "live-demo")
     storage = study.storage
@@ -75,7 +79,10 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
         newest = storage.snapshot(study.id, with_history=False).next_number
         page.wait_for_function(
             "n => [...document.querySelectorAll('#leaderboard-table tr[data-number]')]"
-            ".some(row => Number(row.dataset.number) >= n)", arg=newest, timeout=30_000)
+            ".some(row => Number(row.dataset.number) >= n)",
+            arg=newest,
+            timeout=30_000,
+        )
         assert page.evaluate("window.__notReloaded") is True
         assert page.locator("#workers tbody tr").count() >= 1
         assert "s ago" in page.locator("#workers tbody").inner_text()
@@ -95,16 +102,29 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
         # the leaderboard shows the right best trial, highlighted and first, once the worker stopped
         page.click("button[data-tab=leaderboard]")
         try:
-            _wait(lambda: page.locator("#leaderboard-table tr.best").count() == 1
-                  and page.locator("#leaderboard-table tr.best").get_attribute("data-number")
-                  == str(best.number)
-                  and page.locator("#counts").inner_text() == _counts_text(storage, study.id),
-                  20, f"trial #{best.number} highlighted as the best")
+            _wait(
+                lambda: (
+                    page.locator("#leaderboard-table tr.best").count() == 1
+                    and page.locator("#leaderboard-table tr.best").get_attribute("data-number")
+                    == str(best.number)
+                    and page.locator("#counts").inner_text() == _counts_text(storage, study.id)
+                ),
+                20,
+                f"trial #{best.number} highlighted as the best",
+            )
         except AssertionError:
-            print("page:", page.locator("#counts").inner_text(), page.locator("#live").inner_text(),
-                  page.eval_on_selector_all("#leaderboard-table tr[data-number]",
-                                            "els => els.map(e => e.dataset.number + e.className)"),
-                  "db:", storage.counts(study.id), best.number)
+            print(
+                "page:",
+                page.locator("#counts").inner_text(),
+                page.locator("#live").inner_text(),
+                page.eval_on_selector_all(
+                    "#leaderboard-table tr[data-number]",
+                    "els => els.map(e => e.dataset.number + e.className)",
+                ),
+                "db:",
+                storage.counts(study.id),
+                best.number,
+            )
             raise
         first = page.locator("#leaderboard-table tbody tr").first
         assert first.get_attribute("data-number") == str(best.number)
@@ -115,16 +135,21 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
         page.click("button[data-tab=history]")
         page.wait_for_selector("#history-plot[data-rendered]", timeout=15_000)
         n_complete = storage.counts(study.id).get("COMPLETE", 0)
-        assert page.locator("#history-plot .scatterlayer .trace").first.locator(
-            "path.point").count() == n_complete
+        assert (
+            page.locator("#history-plot .scatterlayer .trace").first.locator("path.point").count()
+            == n_complete
+        )
         _shot(page, artifacts, "history")
 
         page.click("button[data-tab=parallel]")
         page.wait_for_selector("#parallel-plot[data-rendered]", timeout=15_000)
-        labels = page.eval_on_selector_all("#parallel-plot .axis-title",
-                                           "els => els.map(e => e.textContent)")
+        labels = page.eval_on_selector_all(
+            "#parallel-plot .axis-title", "els => els.map(e => e.textContent)"
+        )
         assert labels[:3] == ["lr (log)", "layers", "width"]
-        ticks = page.eval_on_selector_all("#parallel-plot .tick text", "els => els.map(e => e.textContent)")
+        ticks = page.eval_on_selector_all(
+            "#parallel-plot .tick text", "els => els.map(e => e.textContent)"
+        )
         assert {"0.0001", "0.001", "0.01", "0.1"} <= set(ticks)  # a log axis, labelled by value
         assert _distinct_colours(page.locator("#parallel-plot").screenshot()) > 20
         _shot(page, artifacts, "parallel")
@@ -145,8 +170,9 @@ def test_study_pages_follow_a_running_worker(browser: Any, tmp_path: Path, dashb
         stop(worker)
 
 
-def test_studies_trial_and_compare_pages(browser: Any, tmp_path: Path, dashboard_server: Any,
-                                         artifacts: Path) -> None:
+def test_studies_trial_and_compare_pages(
+    browser: Any, tmp_path: Path, dashboard_server: Any, artifacts: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'pages.db'}"
     first, second = create(url, "first-study", seed=1), create(url, "second-study", seed=2)
     worker = start_worker(url, "first-study", trials=6, epoch_seconds=0.02)
@@ -161,8 +187,13 @@ def test_studies_trial_and_compare_pages(browser: Any, tmp_path: Path, dashboard
         assert "read-only" in page.locator("#where").inner_text()
         # the running study's counts move on the studies page without a reload
         before = page.locator(f"#studies tr[data-id='{second.id}'] td").nth(5).inner_text()
-        _wait(lambda: page.locator(f"#studies tr[data-id='{second.id}'] td").nth(5).inner_text()
-              != before, 20, "the second study's counts to change")
+        _wait(
+            lambda: (
+                page.locator(f"#studies tr[data-id='{second.id}'] td").nth(5).inner_text() != before
+            ),
+            20,
+            "the second study's counts to change",
+        )
         _shot(page, artifacts, "studies")
 
         page.check(f"#studies input[value='{first.id}']")

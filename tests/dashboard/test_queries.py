@@ -17,8 +17,11 @@ from hpo.dashboard.reader import Reader, safe_url
 from hpo.errors import ConfigError, StorageError
 from hpo.space import Categorical, Float, Int
 
-SPACE = {"lr": Float(1e-4, 1e-1, log=True), "layers": Int(1, 4),
-         "act": Categorical(["relu", "tanh"])}
+SPACE = {
+    "lr": Float(1e-4, 1e-1, log=True),
+    "layers": Int(1, 4),
+    "act": Categorical(["relu", "tanh"]),
+}
 
 
 def _value(params: dict) -> float:
@@ -27,8 +30,9 @@ def _value(params: dict) -> float:
 
 def make_study(url: str, name: str, n: int = 30) -> hpo.Study:
     """``n`` trials told by hand: curves on each, every 7th pruned, every 5th failed, one retry."""
-    study = hpo.create_study(name, space=SPACE, storage=url, direction="maximize",
-                             sampler="random", seed=3)
+    study = hpo.create_study(
+        name, space=SPACE, storage=url, direction="maximize", sampler="random", seed=3
+    )
     for i in range(n):
         trial = study.ask()
         value = _value(trial.params)
@@ -57,8 +61,11 @@ def test_leaderboard_pages_cover_every_trial_once_best_first(study_and_reader) -
     study, reader = study_and_reader
     seen, page, pages = [], 1, 1
     while page <= pages:
-        data = reader.run(lambda c, p=page: queries.trials_page(
-            c, study.id, queries.TrialQuery(page=p, page_size=7)))
+        data = reader.run(
+            lambda c, p=page: queries.trials_page(
+                c, study.id, queries.TrialQuery(page=p, page_size=7)
+            )
+        )
         pages = data["pages"]
         seen += data["trials"]
         page += 1
@@ -67,15 +74,17 @@ def test_leaderboard_pages_cover_every_trial_once_best_first(study_and_reader) -
     values = [t["value"] for t in seen if t["value"] is not None]
     assert values == sorted(values, reverse=True)  # maximize: best first, no value last
     assert seen[0]["number"] == study.best_trial.number == data["best_number"]
-    assert all(t["value"] is None for t in seen[len(values):])
+    assert all(t["value"] is None for t in seen[len(values) :])
 
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
-def test_value_pages_of_complete_trials_are_exact_with_ties(storage_url: str, study_name: str,
-                                                           direction: str) -> None:
+def test_value_pages_of_complete_trials_are_exact_with_ties(
+    storage_url: str, study_name: str, direction: str
+) -> None:
     """The index-served value pages: same order as sorting by (value, number), ties included."""
-    study = hpo.create_study(study_name, space=SPACE, storage=storage_url, direction=direction,
-                             sampler="random", seed=5)
+    study = hpo.create_study(
+        study_name, space=SPACE, storage=storage_url, direction=direction, sampler="random", seed=5
+    )
     for i in range(23):
         trial = study.ask()
         study.tell(trial, float(i % 4))  # four distinct values, many ties
@@ -84,8 +93,11 @@ def test_value_pages_of_complete_trials_are_exact_with_ties(storage_url: str, st
     reader = Reader(storage_url)
     got = []
     for page in range(1, 6):
-        data = reader.run(lambda c, p=page: queries.trials_page(
-            c, study.id, queries.TrialQuery(states=["COMPLETE"], page=p, page_size=5)))
+        data = reader.run(
+            lambda c, p=page: queries.trials_page(
+                c, study.id, queries.TrialQuery(states=["COMPLETE"], page=p, page_size=5)
+            )
+        )
         got += [t["number"] for t in data["trials"]]
     reader.dispose()
     assert got == expected
@@ -93,29 +105,47 @@ def test_value_pages_of_complete_trials_are_exact_with_ties(storage_url: str, st
 
 def test_leaderboard_filters_and_sorts_in_sql(study_and_reader) -> None:
     study, reader = study_and_reader
-    query = queries.TrialQuery(states=["COMPLETE"], ranges={"lr": (1e-3, 3e-2)},
-                               choices={"act": ["tanh"]}, sort="param:layers", page_size=500)
+    query = queries.TrialQuery(
+        states=["COMPLETE"],
+        ranges={"lr": (1e-3, 3e-2)},
+        choices={"act": ["tanh"]},
+        sort="param:layers",
+        page_size=500,
+    )
     data = reader.run(lambda c: queries.trials_page(c, study.id, query))
-    expected = [t for t in study.trials if t.state.value == "COMPLETE"
-                and 1e-3 <= t.params["lr"] <= 3e-2 and t.params["act"] == "tanh"]
+    expected = [
+        t
+        for t in study.trials
+        if t.state.value == "COMPLETE"
+        and 1e-3 <= t.params["lr"] <= 3e-2
+        and t.params["act"] == "tanh"
+    ]
     assert data["total"] == len(expected) > 0
     assert {t["number"] for t in data["trials"]} == {t.number for t in expected}
     layers = [t["params"]["layers"] for t in data["trials"]]
     assert layers == sorted(layers)
-    by_metric = reader.run(lambda c: queries.trials_page(c, study.id, queries.TrialQuery(
-        sort="metric:test_accuracy", descending=True, states=["COMPLETE"])))
+    by_metric = reader.run(
+        lambda c: queries.trials_page(
+            c,
+            study.id,
+            queries.TrialQuery(sort="metric:test_accuracy", descending=True, states=["COMPLETE"]),
+        )
+    )
     accuracies = [t["metrics"]["test_accuracy"] for t in by_metric["trials"]]
     assert accuracies == sorted(accuracies, reverse=True)
 
 
-@pytest.mark.parametrize(("query", "field", "bad"), [
-    (queries.TrialQuery(states=["DONE"]), "state", "DONE"),
-    (queries.TrialQuery(sort="param:nope"), "sort", "nope"),
-    (queries.TrialQuery(sort="weird"), "sort", "weird"),
-    (queries.TrialQuery(ranges={"depth": (1, 2)}), "depth", "depth"),
-    (queries.TrialQuery(page=0), "page", "0"),
-    (queries.TrialQuery(page_size=5000), "page_size", "5000"),
-])
+@pytest.mark.parametrize(
+    ("query", "field", "bad"),
+    [
+        (queries.TrialQuery(states=["DONE"]), "state", "DONE"),
+        (queries.TrialQuery(sort="param:nope"), "sort", "nope"),
+        (queries.TrialQuery(sort="weird"), "sort", "weird"),
+        (queries.TrialQuery(ranges={"depth": (1, 2)}), "depth", "depth"),
+        (queries.TrialQuery(page=0), "page", "0"),
+        (queries.TrialQuery(page_size=5000), "page_size", "5000"),
+    ],
+)
 def test_bad_leaderboard_query_names_field_and_value(study_and_reader, query, field, bad) -> None:
     study, reader = study_and_reader
     with pytest.raises(ConfigError, match=field) as info:
@@ -217,12 +247,20 @@ def test_sqlite_file_is_untouched_by_every_route(tmp_path: Path) -> None:
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     client = TestClient(create_app(url))
     sid = study.id
-    for path in ["/api/studies", f"/api/studies/{sid}", f"/api/studies/{sid}/version",
-                 f"/api/studies/{sid}/trials?sort=param:lr&state=COMPLETE",
-                 f"/api/studies/{sid}/trials/0", f"/api/studies/{sid}/history",
-                 f"/api/studies/{sid}/curves", f"/api/studies/{sid}/parallel",
-                 f"/api/studies/{sid}/importance", f"/api/studies/{sid}/slice?x=lr&y=act",
-                 f"/api/studies/{sid}/workers", f"/api/compare?ids={sid}"]:
+    for path in [
+        "/api/studies",
+        f"/api/studies/{sid}",
+        f"/api/studies/{sid}/version",
+        f"/api/studies/{sid}/trials?sort=param:lr&state=COMPLETE",
+        f"/api/studies/{sid}/trials/0",
+        f"/api/studies/{sid}/history",
+        f"/api/studies/{sid}/curves",
+        f"/api/studies/{sid}/parallel",
+        f"/api/studies/{sid}/importance",
+        f"/api/studies/{sid}/slice?x=lr&y=act",
+        f"/api/studies/{sid}/workers",
+        f"/api/compare?ids={sid}",
+    ]:
         assert client.get(path).status_code == 200, path
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "ro.db-wal").exists() or (tmp_path / "ro.db-wal").stat().st_size == 0
@@ -260,8 +298,13 @@ def test_postgres_password_stays_out_of_every_answer(pg_url: str, study_name: st
     study = make_study(pg_url, study_name, n=12)
     with_password = pg_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret-pw@")
     client = TestClient(create_app(with_password))
-    for path in ["/api/info", "/api/studies", f"/api/studies/{study.id}",
-                 f"/api/studies/{study.id}/trials", "/api/studies/999999"]:
+    for path in [
+        "/api/info",
+        "/api/studies",
+        f"/api/studies/{study.id}",
+        f"/api/studies/{study.id}/trials",
+        "/api/studies/999999",
+    ]:
         body = client.get(path).text
         assert "s3cret" not in body, path
     assert "***" in client.get("/api/info").json()["storage"]

@@ -33,9 +33,14 @@ def test_serves_on_loopback_and_says_so(tmp_path: Path, dashboard_server) -> Non
 
 def test_missing_database_is_an_error_naming_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "absent.db"
-    result = subprocess.run([sys.executable, "-m", "hpo", "dashboard", "--storage",
-                             f"sqlite:///{missing}"], cwd=ROOT, env=_env(), capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "hpo", "dashboard", "--storage", f"sqlite:///{missing}"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert str(missing) in result.stderr and not missing.exists()
 
@@ -60,7 +65,13 @@ loaded = sorted(m for m in sys.modules if m.startswith(("hpo.study", "hpo.models
                                                         "hpo.cli", "hpo.samplers", "tests")))
 print(loaded)
 """
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=_env(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

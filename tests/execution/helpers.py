@@ -94,9 +94,14 @@ class SlowSampler(Sampler):
 
     name = "slow-test"
 
-    def ask(self, space: SearchSpace, history: Sequence[FrozenTrial],
-            pending: Sequence[FrozenTrial], rng: np.random.Generator,
-            direction: Direction = "minimize") -> Proposal:
+    def ask(
+        self,
+        space: SearchSpace,
+        history: Sequence[FrozenTrial],
+        pending: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+        direction: Direction = "minimize",
+    ) -> Proposal:
         time.sleep(0.3)
         return Proposal(space.sample(rng), info={"user_attrs": {"n_pending": len(pending)}})
 
@@ -115,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     from hpo.study import load_study
 
     sampler: Any = SlowSampler(seed=1) if args.sampler == "slow" else args.sampler
-    study = load_study(args.study, storage=args.url, objective=OBJECTIVES[args.objective],
-                       sampler=sampler)
+    study = load_study(
+        args.study, storage=args.url, objective=OBJECTIVES[args.objective], sampler=sampler
+    )
     try:
         stats = worker_loop(study, n_trials=args.trials, timeout=args.timeout)
     except WorkerInterrupted:
@@ -129,8 +135,15 @@ def main(argv: list[str] | None = None) -> int:
 
 _CTX = multiprocessing.get_context("forkserver")
 # the sampler registry imports the GP sampler and with it scipy.stats (seconds): import once
-_CTX.set_forkserver_preload(["hpo.study", "hpo.execution.worker", "hpo.samplers.gp.sampler",
-                             "hpo.cli.app", "tests.execution.helpers"])
+_CTX.set_forkserver_preload(
+    [
+        "hpo.study",
+        "hpo.execution.worker",
+        "hpo.samplers.gp.sampler",
+        "hpo.cli.app",
+        "tests.execution.helpers",
+    ]
+)
 
 
 def _child(argv: list[str], out_path: str, env: dict[str, str]) -> None:
@@ -160,7 +173,9 @@ class Worker:
 
     def __init__(self, url: str, study: str, args: Sequence[str], sleep: float | None) -> None:
         Worker._count += 1
-        self.out_path = os.path.join(tempfile.gettempdir(), f"hpo-worker-{os.getpid()}-{Worker._count}")
+        self.out_path = os.path.join(
+            tempfile.gettempdir(), f"hpo-worker-{os.getpid()}-{Worker._count}"
+        )
         env = {"HPO_THREADS_PER_WORKER": "1", "OMP_NUM_THREADS": "1"}
         if sleep is not None:
             env["HPO_TEST_SLEEP"] = str(sleep)
@@ -206,8 +221,9 @@ def finish(worker: Worker, timeout: float = 60) -> tuple[int, dict[str, Any], st
     return code, (json.loads(lines[-1]) if lines else {}), err
 
 
-def wait_for(predicate: Any, *, timeout: float = 30, every: float = 0.05,
-             describe: Any = None) -> Any:
+def wait_for(
+    predicate: Any, *, timeout: float = 30, every: float = 0.05, describe: Any = None
+) -> Any:
     """Poll until ``predicate()`` is truthy; return it (fail the test on timeout).
 
     ``describe()``, if given, says what was seen instead (in the failure message).

@@ -32,8 +32,15 @@ def _start(url: str, name: str):
 
 @pytest.mark.slow
 def test_random_kills_and_restarts_end_with_each_grid_point_complete_once(storage_url, study_name):
-    study = hpo.create_study(study_name, storage=storage_url, space=SPACE, objective=sleepy,
-                             sampler="grid", seed=0, **SETTINGS)
+    study = hpo.create_study(
+        study_name,
+        storage=storage_url,
+        space=SPACE,
+        objective=sleepy,
+        sampler="grid",
+        seed=0,
+        **SETTINGS,
+    )
     rng = random.Random(20261201)
     workers = [_start(storage_url, study_name) for _ in range(4)]
     kills = lost_mid_trial = 0
@@ -69,5 +76,8 @@ def test_random_kills_and_restarts_end_with_each_grid_point_complete_once(storag
     if path is not None:
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    print(f"chaos: {kills} kills ({lost_mid_trial} mid-trial), {len(trials)} trials, {len(complete)} complete, "
-          f"{sum(t.state == TrialState.FAILED for t in trials)} failed (stale/superseded)")
+    print(
+        f"chaos: {kills} kills ({lost_mid_trial} mid-trial), {len(trials)} trials, "
+        f"{len(complete)} complete, "
+        f"{sum(t.state == TrialState.FAILED for t in trials)} failed (stale/superseded)"
+    )

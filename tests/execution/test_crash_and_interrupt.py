@@ -26,8 +26,9 @@ COMPLETE, FAILED, RUNNING, WAITING = "COMPLETE", "FAILED", "RUNNING", "WAITING"
 
 
 def _create(url: str, name: str, **settings: object) -> hpo.Study:
-    return hpo.create_study(name, storage=url, space=SPACE, objective=slow, seed=3,
-                            **{**FAST_SETTINGS, **settings})
+    return hpo.create_study(
+        name, storage=url, space=SPACE, objective=slow, seed=3, **{**FAST_SETTINGS, **settings}
+    )
 
 
 def _running(study: hpo.Study) -> list[hpo.FrozenTrial]:
@@ -50,8 +51,13 @@ def test_sigkilled_workers_trials_go_stale_and_are_retried(sqlite_url, study_nam
     by_pid = {p.pid: p for p in procs}
     wait_for(lambda: study.counts().get(COMPLETE, 0) >= 3)
     before = {t.number: (t.params, t.value) for t in study.trials if t.state == TrialState.COMPLETE}
-    victims = wait_for(lambda: [t for t in _running(study) if worker_pid(t.worker_id) in by_pid][:2]
-                       if len(_running(study)) >= 2 else None)
+    victims = wait_for(
+        lambda: (
+            [t for t in _running(study) if worker_pid(t.worker_id) in by_pid][:2]
+            if len(_running(study)) >= 2
+            else None
+        )
+    )
     for t in victims:
         os.kill(worker_pid(t.worker_id), signal.SIGKILL)
     survivors = [p for p in procs if p.pid not in {worker_pid(t.worker_id) for t in victims}]

@@ -26,14 +26,16 @@ def _epochs(n: int):
         for step in range(1, n + 1):
             reporter.report(step, params["x"] + 1.0 / step)
         return params["x"]
+
     return objective
 
 
 def test_many_short_epochs_cost_one_write_per_trial(sqlite_url, monkeypatch) -> None:
     monkeypatch.setattr(running, "FLUSH_SECONDS", 3600.0)  # only the end-of-trial flush
     calls = _spy_writes(monkeypatch)
-    study = hpo.create_study("buffered", space={"x": Float(0, 1)}, objective=_epochs(50),
-                             storage=sqlite_url, seed=0)
+    study = hpo.create_study(
+        "buffered", space={"x": Float(0, 1)}, objective=_epochs(50), storage=sqlite_url, seed=0
+    )
     study.optimize(n_trials=3)
     assert len(calls) == 3  # 150 epochs, 3 transactions
     stored = study.storage.curves(study.id, [TrialState.COMPLETE])
@@ -52,16 +54,22 @@ def test_a_pruning_step_is_written_before_peers_are_read(sqlite_url, monkeypatch
         return real_curves(self, study_id, states, step=step)
 
     monkeypatch.setattr(Storage, "curves", curves)
-    study = hpo.create_study("rungs", space={"x": Float(0, 1)}, objective=_epochs(9),
-                             storage=sqlite_url, seed=0,
-                             pruner={"name": "asha", "min_resource": 1, "reduction_factor": 3})
+    study = hpo.create_study(
+        "rungs",
+        space={"x": Float(0, 1)},
+        objective=_epochs(9),
+        storage=sqlite_url,
+        seed=0,
+        pruner={"name": "asha", "min_resource": 1, "reduction_factor": 3},
+    )
     study.optimize(n_trials=4)
     assert seen and all(seen)
 
 
 def test_peer_reads_at_one_step_return_one_point_per_peer(sqlite_url) -> None:
-    study = hpo.create_study("steps", space={"x": Float(0, 1)}, objective=_epochs(20),
-                             storage=sqlite_url, seed=0)
+    study = hpo.create_study(
+        "steps", space={"x": Float(0, 1)}, objective=_epochs(20), storage=sqlite_url, seed=0
+    )
     study.optimize(n_trials=5)
     at_7 = study.storage.curves(study.id, [TrialState.COMPLETE], step=7)
     assert len(at_7) == 5 and all(list(c) == [7] for c in at_7.values())
@@ -70,8 +78,13 @@ def test_peer_reads_at_one_step_return_one_point_per_peer(sqlite_url) -> None:
 
 
 def test_the_latest_report_for_a_step_wins(sqlite_url) -> None:
-    study = hpo.create_study("rewrite", space={"x": Float(0, 1)},
-                             objective=lambda p, r: p["x"], storage=sqlite_url, seed=0)
+    study = hpo.create_study(
+        "rewrite",
+        space={"x": Float(0, 1)},
+        objective=lambda p, r: p["x"],
+        storage=sqlite_url,
+        seed=0,
+    )
     trial = study.ask()
     study.storage.report_many(trial.trial_id, {1: 0.5, 2: 0.25})
     study.storage.report_many(trial.trial_id, {2: 0.125, 3: 0.0})

@@ -22,7 +22,7 @@ from hpo.space import Float
 from hpo.trial import TrialState
 from tests.execution.helpers import FAST_SETTINGS
 
-CAP = '''
+CAP = """
 import os
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
@@ -31,19 +31,37 @@ from sqlalchemy.pool import Pool
 def _cap(dbapi_connection, _record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         dbapi_connection.execute("PRAGMA max_page_count=" + os.environ["HPO_TEST_MAX_PAGES"])
-'''
+"""
 
 
-def _worker(url: str, name: str, *, cap_dir: Path | None, max_pages: int = 0) -> subprocess.CompletedProcess[str]:
+def _worker(
+    url: str, name: str, *, cap_dir: Path | None, max_pages: int = 0
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HPO_THREADS_PER_WORKER": "1", "COLUMNS": "200"}
     env.pop("HPO_STORAGE", None)
     paths = [str(cap_dir)] if cap_dir is not None else []
     env["PYTHONPATH"] = os.pathsep.join([*paths, os.getcwd()])
     env["HPO_TEST_MAX_PAGES"] = str(max_pages)
-    return subprocess.run([sys.executable, "-m", "hpo", "worker", name, "--storage", url,
-                           "--trials", "30", "--objective", "tests.execution.helpers:chatty",
-                           "--no-progress"],  # stderr: only what went wrong, no progress lines
-                          capture_output=True, text=True, env=env, timeout=240)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hpo",
+            "worker",
+            name,
+            "--storage",
+            url,
+            "--trials",
+            "30",
+            "--objective",
+            "tests.execution.helpers:chatty",
+            "--no-progress",
+        ],  # stderr: only what went wrong, no progress lines
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
 
 
 def _pragma(path: Path, pragma: str) -> object:
@@ -55,8 +73,9 @@ def _pragma(path: Path, pragma: str) -> object:
 def test_disk_full_stops_cleanly_and_releases_the_running_trial(tmp_path, study_name):
     db = tmp_path / "hpo.db"
     url = f"sqlite:///{db}"
-    study = hpo.create_study(study_name, storage=url, space={"x": Float(0.0, 1.0)}, seed=0,
-                             **FAST_SETTINGS)
+    study = hpo.create_study(
+        study_name, storage=url, space={"x": Float(0.0, 1.0)}, seed=0, **FAST_SETTINGS
+    )
     cap_dir = tmp_path / "cap"
     cap_dir.mkdir()
     (cap_dir / "sitecustomize.py").write_text(CAP)

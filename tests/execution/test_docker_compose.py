@@ -47,7 +47,11 @@ def test_every_hpo_service_runs_a_valid_cli_command(compose, hpo_command):
 
     name, params = parsed["worker"]
     assert (name, params["study"], params["storage"], params["trials"]) == (
-        "worker", "digits-mlp", PG, 40)
+        "worker",
+        "digits-mlp",
+        PG,
+        40,
+    )
     assert compose["services"]["worker"]["deploy"]["replicas"] >= 2
     assert parsed["leaderboard"][0] == "leaderboard"
     assert parsed["leaderboard"][1]["study"] == "digits-mlp"
@@ -57,8 +61,13 @@ def test_services_start_in_order_against_the_compose_database(compose):
     services = compose["services"]
     assert services["postgres"]["environment"]["POSTGRES_DB"] == PG.rsplit("/", 1)[1]
     assert services["create"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert services["worker"]["depends_on"]["create"]["condition"] == "service_completed_successfully"
-    assert services["leaderboard"]["depends_on"]["worker"]["condition"] == "service_completed_successfully"
+    assert (
+        services["worker"]["depends_on"]["create"]["condition"] == "service_completed_successfully"
+    )
+    assert (
+        services["leaderboard"]["depends_on"]["worker"]["condition"]
+        == "service_completed_successfully"
+    )
     for name in ("create", "worker", "leaderboard"):
         assert services[name]["environment"]["HPO_STORAGE"] == PG
         assert services[name]["build"]["dockerfile"] == "docker/Dockerfile"

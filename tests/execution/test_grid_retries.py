@@ -29,8 +29,15 @@ HELPERS = "tests.execution.helpers"
 
 
 def _grid_study(url: str, name: str, space: dict, **settings: object) -> hpo.Study:
-    return hpo.create_study(name, storage=url, space=space, objective=sleepy, sampler="grid",
-                            seed=1, **{**FAST_SETTINGS, **settings})
+    return hpo.create_study(
+        name,
+        storage=url,
+        space=space,
+        objective=sleepy,
+        sampler="grid",
+        seed=1,
+        **{**FAST_SETTINGS, **settings},
+    )
 
 
 def _complete_points(study: hpo.Study) -> list[int]:
@@ -40,8 +47,11 @@ def _complete_points(study: hpo.Study) -> list[int]:
 @pytest.mark.slow
 def test_a_failed_grid_point_is_retried(sqlite_url, study_name):
     study = _grid_study(sqlite_url, study_name, POINTS, max_retries=1)
-    code, _, err = finish(start_cli_worker(sqlite_url, study_name, "--trials", "4", "--objective",
-                                           f"{HELPERS}:flaky_at_zero"))
+    code, _, err = finish(
+        start_cli_worker(
+            sqlite_url, study_name, "--trials", "4", "--objective", f"{HELPERS}:flaky_at_zero"
+        )
+    )
     assert code == 0, err
     assert _complete_points(study) == [0, 1, 2, 3]
     first, retry = [t for t in study.trials if t.params["x"] == 0]
@@ -51,10 +61,13 @@ def test_a_failed_grid_point_is_retried(sqlite_url, study_name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("budget", [["--trials", "4"], []])
-def test_a_grid_point_that_stays_failed_is_reported_and_fails_the_run(sqlite_url, study_name, budget):
+def test_a_grid_point_that_stays_failed_is_reported_and_fails_the_run(
+    sqlite_url, study_name, budget
+):
     study = _grid_study(sqlite_url, study_name, POINTS, max_retries=2)
-    code, _, err = finish(start_cli_worker(sqlite_url, study_name, *budget, "--objective",
-                                           f"{HELPERS}:fails_at_zero"))
+    code, _, err = finish(
+        start_cli_worker(sqlite_url, study_name, *budget, "--objective", f"{HELPERS}:fails_at_zero")
+    )
     assert code == 1, err
     assert "1 grid point(s)" in err and "x=0" in err and f"hpo show {study_name}" in err
     assert _complete_points(study) == [1, 2, 3]
@@ -64,8 +77,13 @@ def test_a_grid_point_that_stays_failed_is_reported_and_fails_the_run(sqlite_url
 
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("HPO_STORAGE", None)
-    shown = subprocess.run([sys.executable, "-m", "hpo", "show", study_name, "--storage", sqlite_url],
-                           capture_output=True, text=True, env=env, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "hpo", "show", study_name, "--storage", sqlite_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert shown.returncode == 0, shown.stderr
     row = [line for line in shown.stdout.splitlines() if "failed grid points" in line]
     assert row and f"#{attempts[-1].number} x=0" in row[0]
@@ -79,16 +97,23 @@ def test_survivors_run_a_dead_workers_retry_before_they_exit(sqlite_url, study_n
     space = {"x": Categorical([0, 1, 2, 3, 4, 5])}
     study = _grid_study(sqlite_url, study_name, space, grace_period=3.0)
     objective = ["--objective", f"{HELPERS}:sleepy"]
-    workers = [start_cli_worker(sqlite_url, study_name, *budget, *objective, sleep=1.0)
-               for _ in range(3)]
+    workers = [
+        start_cli_worker(sqlite_url, study_name, *budget, *objective, sleep=1.0) for _ in range(3)
+    ]
     by_pid = {w.pid: w for w in workers}
 
     def all_points_taken_and_a_victim() -> hpo.FrozenTrial | None:
         trials = study.trials
         if len({t.grid_id for t in trials}) < 6:
             return None
-        return next((t for t in trials if t.state == TrialState.RUNNING
-                     and worker_pid(t.worker_id) in by_pid), None)
+        return next(
+            (
+                t
+                for t in trials
+                if t.state == TrialState.RUNNING and worker_pid(t.worker_id) in by_pid
+            ),
+            None,
+        )
 
     victim = wait_for(all_points_taken_and_a_victim)
     dead = by_pid.pop(worker_pid(victim.worker_id))

@@ -29,8 +29,13 @@ SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 def test_ctrl_c_during_parallel_optimize_leaves_nothing_running(sqlite_url):
     env = {**os.environ, "PYTHONPATH": os.getcwd(), "HPO_TEST_SLEEP": "1.0"}
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, sqlite_url], env=env,
-                            start_new_session=True, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, sqlite_url],
+        env=env,
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     running = 0
     while time.monotonic() < deadline and running < 2:  # wait until both workers are mid-trial

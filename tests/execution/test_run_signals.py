@@ -36,10 +36,28 @@ def _alive(pid: int) -> bool:
 def _start_run(url: str, cwd: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "QUADRATIC_SLEEP": "1.0", "PYTHONPATH": os.getcwd()}
     env.pop("HPO_STORAGE", None)
-    return subprocess.Popen([sys.executable, "-m", "hpo", "run", str(STUDY_FILE), "--workers", "2",
-                             "--trials", "30", "--storage", url, "--no-progress"],
-                            cwd=cwd, env=env, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hpo",
+            "run",
+            str(STUDY_FILE),
+            "--workers",
+            "2",
+            "--trials",
+            "30",
+            "--storage",
+            url,
+            "--no-progress",
+        ],
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _running_pids(url: str) -> set[int]:
@@ -56,12 +74,17 @@ def _two_running(url: str) -> set[int] | None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig, to_group, code", [
-    (signal.SIGTERM, False, 143),  # kill PID: only the parent gets it
-    (signal.SIGTERM, True, 143),   # kill -TERM -PGID, docker stop of a shell, systemd
-    (signal.SIGINT, True, 130),    # Ctrl-C in a terminal
-])
-def test_stopping_hpo_run_stops_every_worker_and_requeues_their_trials(tmp_path, sig, to_group, code):
+@pytest.mark.parametrize(
+    "sig, to_group, code",
+    [
+        (signal.SIGTERM, False, 143),  # kill PID: only the parent gets it
+        (signal.SIGTERM, True, 143),  # kill -TERM -PGID, docker stop of a shell, systemd
+        (signal.SIGINT, True, 130),  # Ctrl-C in a terminal
+    ],
+)
+def test_stopping_hpo_run_stops_every_worker_and_requeues_their_trials(
+    tmp_path, sig, to_group, code
+):
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     run = _start_run(url, tmp_path)
     try:
@@ -106,4 +129,6 @@ def test_workers_stop_when_hpo_run_is_killed(tmp_path):
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
     trials = hpo.load_study("quadratic", storage=url).trials
-    assert not [t for t in trials if t.state == TrialState.RUNNING]  # released, not left to go stale
+    assert not [
+        t for t in trials if t.state == TrialState.RUNNING
+    ]  # released, not left to go stale

@@ -37,26 +37,41 @@ def _trial(study: hpo.Study, number: int) -> hpo.FrozenTrial | None:
 @pytest.mark.parametrize("sampler", ["grid", "random"])
 @pytest.mark.parametrize("first", ["comeback", "retry"])
 def test_paused_worker_coming_back_counts_each_result_once(storage_url, study_name, sampler, first):
-    study = hpo.create_study(study_name, storage=storage_url, space=SPACES[sampler],
-                             objective=sleepy, sampler=sampler, seed=5, **SETTINGS)
-    paused = start_worker(storage_url, study_name, "--trials", "3", "--objective", "sleepy",
-                          sleep=2.0)
+    study = hpo.create_study(
+        study_name,
+        storage=storage_url,
+        space=SPACES[sampler],
+        objective=sleepy,
+        sampler=sampler,
+        seed=5,
+        **SETTINGS,
+    )
+    paused = start_worker(
+        storage_url, study_name, "--trials", "3", "--objective", "sleepy", sleep=2.0
+    )
     wait_for(lambda: (t := _trial(study, 0)) is not None and t.state == TrialState.RUNNING)
     paused.send_signal(signal.SIGSTOP)
     time.sleep(SETTINGS["grace_period"] + 0.5)  # its heartbeat goes stale
     retry_sleep = 30.0 if first == "comeback" else 0.2
-    other = start_worker(storage_url, study_name, "--trials", "3", "--objective", "sleepy",
-                         sleep=retry_sleep)
+    other = start_worker(
+        storage_url, study_name, "--trials", "3", "--objective", "sleepy", sleep=retry_sleep
+    )
     try:
         # the other worker declares #0 stale on start and claims its retry, #1
-        wait_for(lambda: (t := _trial(study, 1)) is not None and t.retry_of == 0
-                 and t.state == (TrialState.RUNNING if first == "comeback" else TrialState.COMPLETE),
-                 describe=lambda: _states(study))
+        wait_for(
+            lambda: (
+                (t := _trial(study, 1)) is not None
+                and t.retry_of == 0
+                and t.state == (TrialState.RUNNING if first == "comeback" else TrialState.COMPLETE)
+            ),
+            describe=lambda: _states(study),
+        )
     finally:
         paused.send_signal(signal.SIGCONT)  # its 2 s sleep is long over: its result arrives now
     if first == "comeback":
-        wait_for(lambda: _trial(study, 0).state == TrialState.COMPLETE,
-                 describe=lambda: _states(study))
+        wait_for(
+            lambda: _trial(study, 0).state == TrialState.COMPLETE, describe=lambda: _states(study)
+        )
         other.send_signal(signal.SIGTERM)  # no need to wait 30 s for the superseded attempt
         assert finish(other)[0] == 143
     results = [finish(paused)] + ([] if first == "comeback" else [finish(other)])
@@ -81,8 +96,9 @@ def test_paused_worker_coming_back_counts_each_result_once(storage_url, study_na
 
 def test_superseded_attempt_result_is_kept_but_not_counted(storage_url, study_name):
     """Storage level: stale #0, its retry #1 RUNNING; #0's late result wins, #1's is recorded."""
-    study = hpo.create_study(study_name, storage=storage_url, space=SPACES["grid"],
-                             sampler="grid", seed=0, **SETTINGS)
+    study = hpo.create_study(
+        study_name, storage=storage_url, space=SPACES["grid"], sampler="grid", seed=0, **SETTINGS
+    )
     storage = study.storage
     first = storage.claim_new(study.id, "a", study.sampler.ask(study.space, [], [], None)).trial
     _age(storage, first.trial_id)
@@ -107,8 +123,13 @@ def _age(storage, trial_id: int) -> None:
     from hpo.storage import utcnow
     from hpo.storage.schema import TrialRow
 
-    storage.tx.run(lambda s: s.execute(update(TrialRow).where(TrialRow.id == trial_id)
-                                       .values(heartbeat_at=utcnow() - timedelta(seconds=30))))
+    storage.tx.run(
+        lambda s: s.execute(
+            update(TrialRow)
+            .where(TrialRow.id == trial_id)
+            .values(heartbeat_at=utcnow() - timedelta(seconds=30))
+        )
+    )
 
 
 if os.name != "posix":  # pragma: no cover

@@ -28,12 +28,19 @@ def objective(params, reporter):
 
 
 def make(tmp_path, name="log"):
-    return hpo.create_study(name, space={"x": Float(0, 1)}, storage=f"sqlite:///{tmp_path / 'hpo.db'}",
-                            objective=objective, seed=5)
+    return hpo.create_study(
+        name,
+        space={"x": Float(0, 1)},
+        storage=f"sqlite:///{tmp_path / 'hpo.db'}",
+        objective=objective,
+        seed=5,
+    )
 
 
 def test_mlflow_one_nested_run_per_trial(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps file stores behind an opt-in
+    monkeypatch.setenv(
+        "MLFLOW_ALLOW_FILE_STORE", "true"
+    )  # MLflow 3 keeps file stores behind an opt-in
     uri = (tmp_path / "mlruns").as_uri()
     study = make(tmp_path)
     study.optimize(n_trials=8, n_workers=2, callbacks=[MLflowCallback(uri)])
@@ -68,7 +75,9 @@ def test_tensorboard_scalars_per_trial(tmp_path):
     study = make(tmp_path, name="../weird name")
     study.optimize(n_trials=6, callbacks=[TensorBoardCallback(tmp_path / "runs")])
     root = tmp_path / "runs" / study_folder(study)
-    assert root.parent == tmp_path / "runs" and ".." not in root.name  # the name never becomes a path
+    assert (
+        root.parent == tmp_path / "runs" and ".." not in root.name
+    )  # the name never becomes a path
     overview = read_scalars(root / "study")
     completed = [t for t in study.trials if t.state.value == "COMPLETE"]
     assert [s for s, _ in overview["value"]] == [t.number for t in completed]

@@ -111,7 +111,9 @@ def test_bad_options_and_multi_objective_are_refused():
         GPSampler(n_startup_trials=-1)
     with pytest.raises(ConfigError, match="acquisition"):
         GPSampler(acquisition="best-guess")
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=GPSampler(n_startup_trials=0))
+    study = optuna.create_study(
+        directions=["minimize", "minimize"], sampler=GPSampler(n_startup_trials=0)
+    )
     study.tell(study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), [1.0, 2.0])
     with pytest.raises(ConfigError, match="2 objectives"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1, catch=())

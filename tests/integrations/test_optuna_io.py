@@ -33,9 +33,12 @@ def optuna_objective(trial: optuna.Trial) -> float:
 
 
 def make_optuna_study(location: str, name: str = "src") -> optuna.Study:
-    study = optuna.create_study(study_name=name, storage=optuna_storage(location, must_exist=False),
-                                sampler=optuna.samplers.TPESampler(seed=0),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
+    study = optuna.create_study(
+        study_name=name,
+        storage=optuna_storage(location, must_exist=False),
+        sampler=optuna.samplers.TPESampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    )
     study.optimize(optuna_objective, n_trials=16, catch=(ValueError,))
     study.set_user_attr("owner", "me")
     return study
@@ -44,18 +47,31 @@ def make_optuna_study(location: str, name: str = "src") -> optuna.Study:
 def same_trials(a: list, b: list) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
-        assert (x.number, x.state, x.params, x.value, x.intermediate_values, x.user_attrs) == \
-               (y.number, y.state, y.params, y.value, y.intermediate_values, y.user_attrs)
+        assert (x.number, x.state, x.params, x.value, x.intermediate_values, x.user_attrs) == (
+            y.number,
+            y.state,
+            y.params,
+            y.value,
+            y.intermediate_values,
+            y.user_attrs,
+        )
         assert x.distributions == y.distributions
 
 
 @pytest.mark.parametrize("source_kind", ["rdb", "journal"])
 def test_round_trip_keeps_every_trial(tmp_path, source_kind):
-    source = f"sqlite:///{tmp_path / 'optuna.db'}" if source_kind == "rdb" else str(tmp_path / "optuna.log")
+    source = (
+        f"sqlite:///{tmp_path / 'optuna.db'}"
+        if source_kind == "rdb"
+        else str(tmp_path / "optuna.log")
+    )
     original = make_optuna_study(source)
     states = {t.state for t in original.trials}
-    assert {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-            optuna.trial.TrialState.FAIL} <= states  # the round trip covers every final state
+    assert {
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.PRUNED,
+        optuna.trial.TrialState.FAIL,
+    } <= states  # the round trip covers every final state
 
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     study = import_optuna(source, "src", storage=url)
@@ -63,12 +79,17 @@ def test_round_trip_keeps_every_trial(tmp_path, source_kind):
     stored = study.trials
     assert [t.number for t in stored] == [t.number for t in original.trials]
     for o, h in zip(original.trials, stored, strict=True):
-        assert h.state.value == {"COMPLETE": "COMPLETE", "PRUNED": "PRUNED", "FAIL": "FAILED"}[o.state.name]
+        assert (
+            h.state.value
+            == {"COMPLETE": "COMPLETE", "PRUNED": "PRUNED", "FAIL": "FAILED"}[o.state.name]
+        )
         assert h.params == o.params and h.intermediate == o.intermediate_values
         assert h.user_attrs == o.user_attrs
     assert study.space["c"].choices == ("a", None, 2, True)
 
-    target = str(tmp_path / "back.log") if source_kind == "rdb" else f"sqlite:///{tmp_path / 'back.db'}"
+    target = (
+        str(tmp_path / "back.log") if source_kind == "rdb" else f"sqlite:///{tmp_path / 'back.db'}"
+    )
     export_optuna(study, target, name="back")
     back = optuna.load_study(study_name="back", storage=optuna_storage(target, must_exist=True))
     same_trials(original.trials, back.trials)
@@ -108,13 +129,17 @@ def test_hpo_study_exports_for_optuna_and_comes_back(tmp_path):
     export_optuna(study, target)
     ostudy = optuna.load_study(study_name="mine", storage=target)
     assert len(ostudy.trials) == 6 and ostudy.best_value == pytest.approx(study.best_value)
-    assert {t.params["layers"] for t in ostudy.trials} <= {"[32]", "[64, 32]"}  # tuples as JSON text
+    assert {t.params["layers"] for t in ostudy.trials} <= {
+        "[32]",
+        "[64, 32]",
+    }  # tuples as JSON text
     assert all(len(t.intermediate_values) == 3 for t in ostudy.trials)
     assert all("duration_s" in t.user_attrs["hpo_metrics"] for t in ostudy.trials)
     again = import_optuna(target, "mine", storage=url, name="mine-again")
     assert again.space == study.space
-    assert [(t.params, t.value, t.metrics, t.intermediate) for t in again.trials] == \
-           [(t.params, t.value, t.metrics, t.intermediate) for t in study.trials]
+    assert [(t.params, t.value, t.metrics, t.intermediate) for t in again.trials] == [
+        (t.params, t.value, t.metrics, t.intermediate) for t in study.trials
+    ]
 
 
 def test_bad_imports_write_nothing(tmp_path):
@@ -142,18 +167,31 @@ def test_union_space_widens_merges_and_names_conflicts():
     def trial(dist, value):
         return optuna.trial.create_trial(params={"x": value}, distributions={"x": dist}, value=0.0)
 
-    space = _union_space([trial(d.FloatDistribution(0, 1), 0.5), trial(d.FloatDistribution(0.5, 2), 1.5)])
+    space = _union_space(
+        [trial(d.FloatDistribution(0, 1), 0.5), trial(d.FloatDistribution(0.5, 2), 1.5)]
+    )
     assert space["x"] == Float(0, 2)
-    space = _union_space([trial(d.CategoricalDistribution(["a", "b"]), "a"),
-                          trial(d.CategoricalDistribution(["b", None]), None)])
+    space = _union_space(
+        [
+            trial(d.CategoricalDistribution(["a", "b"]), "a"),
+            trial(d.CategoricalDistribution(["b", None]), None),
+        ]
+    )
     assert space["x"].choices == ("a", "b", None)
     with pytest.raises(ConfigError, match=r"'x'"):
-        _union_space([trial(d.FloatDistribution(0, 1), 0.5), trial(d.FloatDistribution(0.1, 1, log=True), 0.5)])
+        _union_space(
+            [
+                trial(d.FloatDistribution(0, 1), 0.5),
+                trial(d.FloatDistribution(0.1, 1, log=True), 0.5),
+            ]
+        )
 
 
 def test_export_refuses_hpos_own_database_and_existing_names(tmp_path):
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    study = hpo.create_study("s", space={"x": Float(0, 1)}, storage=url, objective=lambda p, r: p["x"], seed=0)
+    study = hpo.create_study(
+        "s", space={"x": Float(0, 1)}, storage=url, objective=lambda p, r: p["x"], seed=0
+    )
     study.optimize(n_trials=2)
     with pytest.raises(ConfigError, match="hpo's own database"):
         export_optuna(study, url)
@@ -172,11 +210,15 @@ def test_cli_import_and_export(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Imported Optuna study 'src' as 'imp'" in result.stdout
     target = f"sqlite:///{tmp_path / 'out.db'}"
-    result = runner.invoke(app, ["export", "imp", "--format", "optuna", "--out", target, "--storage", url])
+    result = runner.invoke(
+        app, ["export", "imp", "--format", "optuna", "--out", target, "--storage", url]
+    )
     assert result.exit_code == 0, result.output
     same_trials(original.trials, optuna.load_study(study_name="imp", storage=target).trials)
     result = runner.invoke(app, ["export", "imp", "--format", "optuna", "--storage", url])
     assert result.exit_code == 2 and "--out" in result.stderr
-    result = runner.invoke(app, ["import-optuna", str(tmp_path / "missing.log"), "src", "--storage", url])
+    result = runner.invoke(
+        app, ["import-optuna", str(tmp_path / "missing.log"), "src", "--storage", url]
+    )
     assert result.exit_code == 2 and "missing.log" in result.stderr
     assert math.isfinite(hpo.load_study("imp", storage=url).best_value)

@@ -43,8 +43,9 @@ def logreg_search(**kw):
 def test_cv_results_follow_scikit_learns_format(iris):
     X, y = iris
     search = logreg_search(return_train_score=True).fit(X, y)
-    grid = GridSearchCV(LogisticRegression(max_iter=300), {"C": [0.1, 1.0]}, cv=3,
-                        return_train_score=True).fit(X, y)
+    grid = GridSearchCV(
+        LogisticRegression(max_iter=300), {"C": [0.1, 1.0]}, cv=3, return_train_score=True
+    ).fit(X, y)
     res = search.cv_results_
     assert set(grid.cv_results_) <= set(res)  # every key GridSearchCV has, same names
     assert {"trial_number", "state", "n_epochs"} <= set(res)
@@ -64,12 +65,20 @@ def test_cv_results_follow_scikit_learns_format(iris):
 
 def test_pipeline_names_and_mixed_space(iris):
     X, y = iris
-    pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=60, random_state=0))])
-    space = {"mlp__alpha": Float(1e-5, 1e-1, log=True), "mlp__hidden_layer_sizes": Categorical([(8,), (16,)]),
-             "mlp__batch_size": Int(16, 64), "scale__with_mean": [True, False]}
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=60, random_state=0))]
+    )
+    space = {
+        "mlp__alpha": Float(1e-5, 1e-1, log=True),
+        "mlp__hidden_layer_sizes": Categorical([(8,), (16,)]),
+        "mlp__batch_size": Int(16, 64),
+        "scale__with_mean": [True, False],
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        search = HPOSearchCV(pipe, space, sampler="random", n_trials=4, cv=2, random_state=1).fit(X, y)
+        search = HPOSearchCV(pipe, space, sampler="random", n_trials=4, cv=2, random_state=1).fit(
+            X, y
+        )
     assert set(search.best_params_) == set(space)
     assert search.best_estimator_.named_steps["mlp"].alpha == search.best_params_["mlp__alpha"]
     assert search.best_estimator_.named_steps["mlp"].hidden_layer_sizes in [(8,), (16,)]
@@ -115,10 +124,24 @@ def test_resume_with_other_data_is_refused_and_writes_nothing(iris, tmp_path):
 def test_pruner_stops_partial_fit_trials_across_epochs(digits, tmp_path):
     X, y = digits
     url = f"sqlite:///{tmp_path / 'cv.db'}"
-    pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier(hidden_layer_sizes=(16,), random_state=0))])
-    search = HPOSearchCV(pipe, {"mlp__learning_rate_init": Float(1e-5, 1e-1, log=True)}, sampler="random",
-                         n_trials=10, cv=2, max_epochs=6, storage=url, study_name="prune", random_state=0,
-                         pruner=MedianPruner(n_startup_trials=2, n_warmup_steps=1)).fit(X, y)
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("mlp", MLPClassifier(hidden_layer_sizes=(16,), random_state=0)),
+        ]
+    )
+    search = HPOSearchCV(
+        pipe,
+        {"mlp__learning_rate_init": Float(1e-5, 1e-1, log=True)},
+        sampler="random",
+        n_trials=10,
+        cv=2,
+        max_epochs=6,
+        storage=url,
+        study_name="prune",
+        random_state=0,
+        pruner=MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    ).fit(X, y)
     res = search.cv_results_
     states = list(res["state"])
     assert "PRUNED" in states and "COMPLETE" in states
@@ -128,7 +151,11 @@ def test_pruner_stops_partial_fit_trials_across_epochs(digits, tmp_path):
         if t.state.value == "PRUNED":
             assert 2 <= len(t.intermediate) < 6
     assert states[search.best_index_] == "COMPLETE"
-    assert all(res["rank_test_score"][i] > states.count("COMPLETE") for i, s in enumerate(states) if s == "PRUNED")
+    assert all(
+        res["rank_test_score"][i] > states.count("COMPLETE")
+        for i, s in enumerate(states)
+        if s == "PRUNED"
+    )
     pruned = states.index("PRUNED")
     assert np.isfinite(res["mean_test_score"][pruned])  # the scores it reached before it stopped
 
@@ -154,8 +181,13 @@ def test_refit_false_and_callable(iris):
 def test_failed_fits_warn_and_rank_last(iris):
     X, y = iris
     # penalty=None with C set is fine; an invalid eta0 of 0 for a constant schedule fails
-    search = HPOSearchCV(SGDClassifier(learning_rate="constant", random_state=0, max_iter=50),
-                         {"eta0": Categorical([0.0, 0.01, 0.1])}, sampler="grid", n_trials=2, cv=2)
+    search = HPOSearchCV(
+        SGDClassifier(learning_rate="constant", random_state=0, max_iter=50),
+        {"eta0": Categorical([0.0, 0.01, 0.1])},
+        sampler="grid",
+        n_trials=2,
+        cv=2,
+    )
     with pytest.warns(FitFailedWarning):
         search.fit(X, y)
     res = search.cv_results_
@@ -165,12 +197,15 @@ def test_failed_fits_warn_and_rank_last(iris):
     assert res["params"][search.best_index_]["eta0"] > 0
 
 
-@pytest.mark.parametrize("kw, field, bad", [
-    ({"n_trials": 0}, "n_trials", "0"),
-    ({"n_jobs": 0}, "n_jobs", "0"),
-    ({"max_epochs": -2}, "max_epochs", "-2"),
-    ({"random_state": "seed"}, "random_state", "'seed'"),
-])
+@pytest.mark.parametrize(
+    "kw, field, bad",
+    [
+        ({"n_trials": 0}, "n_trials", "0"),
+        ({"n_jobs": 0}, "n_jobs", "0"),
+        ({"max_epochs": -2}, "max_epochs", "-2"),
+        ({"random_state": "seed"}, "random_state", "'seed'"),
+    ],
+)
 def test_bad_arguments_name_the_field_and_write_nothing(iris, tmp_path, kw, field, bad):
     X, y = iris
     url = f"sqlite:///{tmp_path / 'cv.db'}"

@@ -23,13 +23,18 @@ def _instances():
     common = {"cv": 2, "n_trials": 2, "error_score": "raise", "random_state": 0}
     return [  # a regressor, and a classifier inside a Pipeline (two of scikit-learn's four)
         HPOSearchCV(Ridge(), {"alpha": Float(0.1, 1.0)}, **common),
-        HPOSearchCV(Pipeline([("pca", PCA()), ("logisticregression", LogisticRegression())]),
-                    {"logisticregression__C": Float(0.1, 1.0)}, **common),
+        HPOSearchCV(
+            Pipeline([("pca", PCA()), ("logisticregression", LogisticRegression())]),
+            {"logisticregression__C": Float(0.1, 1.0)},
+            **common,
+        ),
     ]
 
 
 @pytest.mark.slow
-@parametrize_with_checks(_instances(), expected_failed_checks=lambda est: {} if is_classifier(est) else XFAIL)
+@parametrize_with_checks(
+    _instances(), expected_failed_checks=lambda est: {} if is_classifier(est) else XFAIL
+)
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -16,8 +16,16 @@ DATA = Path(__file__).resolve().parents[2] / "models" / "data"
 def test_concrete_is_yehs_1030_mixtures() -> None:
     ds = load_dataset("concrete")
     assert ds.X.shape == (1030, 8) and ds.task == "regression" and ds.n_test == 0
-    assert ds.feature_names == ["cement", "blast_furnace_slag", "fly_ash", "water", "superplasticizer",
-                                "coarse_aggregate", "fine_aggregate", "age"]
+    assert ds.feature_names == [
+        "cement",
+        "blast_furnace_slag",
+        "fly_ash",
+        "water",
+        "superplasticizer",
+        "coarse_aggregate",
+        "fine_aggregate",
+        "age",
+    ]
     # UCI's documented ranges, per column, then the target's (MPa)
     low = [102.0, 0.0, 0.0, 121.8, 0.0, 801.0, 594.0, 1.0]
     high = [540.0, 359.4, 200.1, 247.0, 32.2, 1145.0, 992.6, 365.0]
@@ -47,5 +55,6 @@ def test_an_mlp_learns_concrete() -> None:
     from hpo.objective import NullReporter
 
     result = SklearnMLPRegressorTrainer(max_epochs=30).fit(
-        {"hidden_layer_sizes": (32,), "learning_rate_init": 0.01}, "concrete", NullReporter(seed=0))
+        {"hidden_layer_sizes": (32,), "learning_rate_init": 0.01}, "concrete", NullReporter(seed=0)
+    )
     assert result.value > 0.5 and result.metrics["test_r2"] > 0.5  # far better than the mean

@@ -38,8 +38,19 @@ def test_builtin_datasets_load_as_float_matrices(name, shape, task, n_classes):
 
 
 def test_dataset_names_lists_every_builtin():
-    assert dataset_names() == ["breast_cancer", "concrete", "diabetes", "digits", "fashion_mnist", "iris",
-                               "mnist", "moons", "poly", "wine", "xor"]
+    assert dataset_names() == [
+        "breast_cancer",
+        "concrete",
+        "diabetes",
+        "digits",
+        "fashion_mnist",
+        "iris",
+        "mnist",
+        "moons",
+        "poly",
+        "wine",
+        "xor",
+    ]
 
 
 def test_builtin_keeps_original_class_names():
@@ -96,9 +107,15 @@ def test_dataset_to_spec_is_json_and_reloads(tmp_path):
     pd.DataFrame({"a": [1.0, 2, 3, 4], "y": [0, 1, 0, 1]}).to_csv(tmp_path / "d.csv", index=False)
     spec = dataset_to_spec(str(tmp_path / "d.csv"), target="y")
     assert json.loads(json.dumps(spec)) == spec and spec["path"].startswith("/")
-    np.testing.assert_array_equal(load_dataset(spec).X, load_dataset(tmp_path / "d.csv", target="y").X)
+    np.testing.assert_array_equal(
+        load_dataset(spec).X, load_dataset(tmp_path / "d.csv", target="y").X
+    )
     assert dataset_to_spec("digits") == {"name": "digits"}
-    assert dataset_to_spec({"name": "moons", "n_samples": 50}, seed=4) == {"name": "moons", "n_samples": 50, "seed": 4}
+    assert dataset_to_spec({"name": "moons", "n_samples": 50}, seed=4) == {
+        "name": "moons",
+        "n_samples": 50,
+        "seed": 4,
+    }
     assert dataset_to_spec(load_dataset("wine")) == {"name": "wine"}
 
 
@@ -107,26 +124,52 @@ def test_in_memory_arrays_work_but_cannot_be_stored():
     ds = load_dataset((X, y))
     assert isinstance(ds, Dataset) and load_dataset(ds) is ds
     for spec in ((X, y), ds):
-        with pytest.raises(ConfigError, match="pass a file path .* so other worker processes can load it"):
+        with pytest.raises(
+            ConfigError, match="pass a file path .* so other worker processes can load it"
+        ):
             dataset_to_spec(spec)
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("mnst", "Unknown dataset 'mnst'; use one of ['breast_cancer', 'concrete', 'diabetes', 'digits'"),
-        ({"name": "moons", "noize": 0.1}, "Unknown option(s) ['noize'] for dataset 'moons'; accepted: ['n_samples', 'noise']"),
-        ({"name": "moons", "n_samples": 0}, "Option 'n_samples' of dataset 'moons' must be an int >= 1. Got 0 instead."),
+        (
+            "mnst",
+            "Unknown dataset 'mnst'; use one of ['breast_cancer', 'concrete', 'diabetes', 'digits'",
+        ),
+        (
+            {"name": "moons", "noize": 0.1},
+            "Unknown option(s) ['noize'] for dataset 'moons'; accepted: ['n_samples', 'noise']",
+        ),
+        (
+            {"name": "moons", "n_samples": 0},
+            "Option 'n_samples' of dataset 'moons' must be an int >= 1. Got 0 instead.",
+        ),
         ({"name": "iris", "n_samples": 5}, "Dataset 'iris' takes no options"),
         ({"target": "y"}, "A dataset dict needs exactly one of 'name'"),
         ("missing.csv", "Dataset file 'missing.csv' does not exist"),
-        ((np.ones((3, 2)), np.array([1, 1, 1])), "has only one class ([1]); classification needs at least 2"),
+        (
+            (np.ones((3, 2)), np.array([1, 1, 1])),
+            "has only one class ([1]); classification needs at least 2",
+        ),
         ((np.ones((0, 2)), np.array([])), "is empty: X has shape (0, 2)"),
-        ((np.array([[1.0, np.nan], [2.0, 3.0]]), np.array([0, 1])), "NaN/inf in feature column(s) ['x1'] (1 rows); impute or drop"),
-        ((np.ones(4), np.array([0, 1, 0, 1])), "X must be 2-D (n_samples, n_features); got shape (4,)"),
+        (
+            (np.array([[1.0, np.nan], [2.0, 3.0]]), np.array([0, 1])),
+            "NaN/inf in feature column(s) ['x1'] (1 rows); impute or drop",
+        ),
+        (
+            (np.ones(4), np.array([0, 1, 0, 1])),
+            "X must be 2-D (n_samples, n_features); got shape (4,)",
+        ),
         ((np.ones((4, 2)), np.array([0, 1])), "y must have shape (4,) to match X (4, 2); got (2,)"),
-        ((pd.DataFrame({"a": [1.0, 2], "c": ["u", "v"]}), np.array([0, 1])), "non-numeric feature column(s) ['c']"),
-        ({"name": "iris", "task": "ordinal"}, "task must be one of ['binary', 'multiclass', 'regression']. Got 'ordinal'"),
+        (
+            (pd.DataFrame({"a": [1.0, 2], "c": ["u", "v"]}), np.array([0, 1])),
+            "non-numeric feature column(s) ['c']",
+        ),
+        (
+            {"name": "iris", "task": "ordinal"},
+            "task must be one of ['binary', 'multiclass', 'regression']. Got 'ordinal'",
+        ),
         (42, "A dataset must be a built-in name, a dict, a .csv/.npz path"),
     ],
 )
@@ -138,17 +181,25 @@ def test_bad_input_names_the_field_and_fix(spec, message):
 def test_bad_files_name_the_columns_and_keys(tmp_path):
     frame = pd.DataFrame({"a": [1.0, 2], "city": ["x", "y"], "y": [0, 1]})
     frame.to_csv(tmp_path / "d.csv", index=False)
-    with pytest.raises(ConfigError, match=re.escape("has no target column 'label'; columns: ['a', 'city', 'y']")):
+    with pytest.raises(
+        ConfigError, match=re.escape("has no target column 'label'; columns: ['a', 'city', 'y']")
+    ):
         load_dataset(tmp_path / "d.csv", target="label")
-    with pytest.raises(ConfigError, match=re.escape("needs target=<label column>; columns: ['a', 'city', 'y']")):
+    with pytest.raises(
+        ConfigError, match=re.escape("needs target=<label column>; columns: ['a', 'city', 'y']")
+    ):
         load_dataset(tmp_path / "d.csv")
-    with pytest.raises(ConfigError, match=re.escape("non-numeric feature column(s) ['city']; encode them")):
+    with pytest.raises(
+        ConfigError, match=re.escape("non-numeric feature column(s) ['city']; encode them")
+    ):
         load_dataset(tmp_path / "d.csv", target="y")
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(ConfigError, match="is empty"):
         load_dataset(tmp_path / "empty.csv", target="y")
     np.savez(tmp_path / "d.npz", features=np.ones((2, 2)))
-    with pytest.raises(ConfigError, match=re.escape("lacks array(s) ['X', 'y']; it has ['features']")):
+    with pytest.raises(
+        ConfigError, match=re.escape("lacks array(s) ['X', 'y']; it has ['features']")
+    ):
         load_dataset(tmp_path / "d.npz")
     (tmp_path / "d.txt").write_text("1,2")
     with pytest.raises(ConfigError, match=re.escape("must end in .csv or .npz; got '.txt'")):
@@ -207,7 +258,10 @@ def test_zero_fractions_validate_on_training_rows():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"test_size": 1.0}, "The 'test_size' parameter of make_folds must be a float in [0, 1). Got 1.0 instead."),
+        (
+            {"test_size": 1.0},
+            "The 'test_size' parameter of make_folds must be a float in [0, 1). Got 1.0 instead.",
+        ),
         ({"cv": 1}, "The 'cv' parameter of make_folds must be an int >= 2 or None. Got 1 instead."),
         ({}, "Cannot split 4 rows with test_size=0.2"),
     ],

@@ -63,9 +63,19 @@ def test_nan_first_score_is_not_a_best():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"patience": 0}, "The 'patience' parameter of EarlyStopping must be an int >= 1. Got 0 instead."),
-        ({"min_delta": -1.0}, "The 'min_delta' parameter of EarlyStopping must be a float >= 0. Got -1.0 instead."),
-        ({"mode": "up"}, "The 'mode' parameter of EarlyStopping must be a str among ['max', 'min']. Got 'up' instead."),
+        (
+            {"patience": 0},
+            "The 'patience' parameter of EarlyStopping must be an int >= 1. Got 0 instead.",
+        ),
+        (
+            {"min_delta": -1.0},
+            "The 'min_delta' parameter of EarlyStopping must be a float >= 0. Got -1.0 instead.",
+        ),
+        (
+            {"mode": "up"},
+            "The 'mode' parameter of EarlyStopping must be a str among ['max', 'min']. Got 'up' "
+            "instead.",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, message):

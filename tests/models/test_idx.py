@@ -26,7 +26,8 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 HAS_FASHION = (FASHION / "train-images-idx3-ubyte.gz").is_file()
 needs_fashion = pytest.mark.skipif(
     not HAS_FASHION and os.environ.get("CI") != "true",
-    reason="needs Debian's dataset-fashion-mnist (make install); required under CI=true")
+    reason="needs Debian's dataset-fashion-mnist (make install); required under CI=true",
+)
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
@@ -36,8 +37,16 @@ def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
     return header + array.astype(dtype).tobytes()
 
 
-def write_set(folder: Path, *, n_train: int = 40, n_test: int = 20, side: int = 4,
-              gz: bool = True, sep: str = "-", seed: int = 0) -> dict[str, np.ndarray]:
+def write_set(
+    folder: Path,
+    *,
+    n_train: int = 40,
+    n_test: int = 20,
+    side: int = 4,
+    gz: bool = True,
+    sep: str = "-",
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
     """A tiny MNIST-format set of 10 balanced classes whose pixels encode the label."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,7 +66,9 @@ def write_set(folder: Path, *, n_train: int = 40, n_test: int = 20, side: int = 
 
 @pytest.mark.parametrize("gz", [True, False])
 @pytest.mark.parametrize("sep", ["-", "."])
-def test_reads_gz_and_plain_files_keeping_the_official_split(tmp_path: Path, gz: bool, sep: str) -> None:
+def test_reads_gz_and_plain_files_keeping_the_official_split(
+    tmp_path: Path, gz: bool, sep: str
+) -> None:
     arrays = write_set(tmp_path / "set", gz=gz, sep=sep)
     ds = load_dataset({"name": "mnist", "path": str(tmp_path / "set")})
     assert ds.X.shape == (60, 16) and ds.X.dtype == np.float32 and ds.n_test == 20
@@ -66,7 +77,9 @@ def test_reads_gz_and_plain_files_keeping_the_official_split(tmp_path: Path, gz:
     test = arrays["t10k-images"].reshape(20, -1) / 255.0
     np.testing.assert_allclose(ds.X, np.vstack([train, test]), atol=1e-7)
     assert 0.0 <= ds.X.min() and ds.X.max() <= 1.0
-    np.testing.assert_array_equal(ds.y, np.concatenate([arrays["train-labels"], arrays["t10k-labels"]]))
+    np.testing.assert_array_equal(
+        ds.y, np.concatenate([arrays["train-labels"], arrays["t10k-labels"]])
+    )
 
 
 def test_folds_test_on_exactly_the_t10k_rows(tmp_path: Path) -> None:
@@ -85,7 +98,11 @@ def test_trainers_score_the_official_test_set(tmp_path: Path) -> None:
 
     write_set(tmp_path / "set", n_train=200, n_test=50)
     trainer = SklearnMLPClassifierTrainer(max_epochs=3, test_size=0.5)
-    trainer.fit({"hidden_layer_sizes": (8,)}, {"name": "mnist", "path": str(tmp_path / "set")}, NullReporter(seed=0))
+    trainer.fit(
+        {"hidden_layer_sizes": (8,)},
+        {"name": "mnist", "path": str(tmp_path / "set")},
+        NullReporter(seed=0),
+    )
     assert len(trainer.splits_.y_test) == 50 and trainer.splits_.test_idx[0] == 200
 
 
@@ -99,12 +116,17 @@ def test_n_train_and_n_test_subsample_stratified_and_seeded(tmp_path: Path) -> N
     assert not np.array_equal(a.X, other.X)
     assert np.bincount(a.y[:50]).tolist() == [5] * 10  # stratified: 5 per class
     assert np.bincount(a.y[50:]).tolist() == [3] * 10
-    train_pixels = {row.tobytes() for row in (arrays["train-images"].reshape(200, -1) / 255.0).astype(np.float32)}
+    train_pixels = {
+        row.tobytes()
+        for row in (arrays["train-images"].reshape(200, -1) / 255.0).astype(np.float32)
+    }
     assert all(row.tobytes() in train_pixels for row in a.X[:50])  # train rows come from train
     assert np.allclose(a.X[:, 0] * 255 / 25, a.y)  # labels still match their images
 
 
-def test_data_home_is_searched_when_no_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_home_is_searched_when_no_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_set(tmp_path / "home" / "mnist")
     monkeypatch.setenv("HPO_DATA", str(tmp_path / "home"))
     assert data_home() == tmp_path / "home"
@@ -115,14 +137,18 @@ def test_data_home_is_searched_when_no_path(tmp_path: Path, monkeypatch: pytest.
     assert data_home() == tmp_path / "xdg" / "hpo"
 
 
-def test_absent_files_say_where_it_looked_and_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_absent_files_say_where_it_looked_and_how_to_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HPO_DATA", str(tmp_path / "home"))
     with pytest.raises(ConfigError, match=re.escape(str(tmp_path / "home" / "mnist"))):
         load_dataset("mnist")
     (tmp_path / "half").mkdir()
     write_set(tmp_path / "half")
     (tmp_path / "half" / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(ConfigError, match=r"'.*half' \(lacks t10k-labels\).*pass \{'name': 'mnist', 'path': DIR\}"):
+    with pytest.raises(
+        ConfigError, match=r"'.*half' \(lacks t10k-labels\).*pass \{'name': 'mnist', 'path': DIR\}"
+    ):
         load_dataset({"name": "mnist", "path": str(tmp_path / "half")})
     monkeypatch.setitem(idx.SYSTEM_FOLDERS, "fashion_mnist", (tmp_path / "usr-share",))
     with pytest.raises(ConfigError) as info:
@@ -150,7 +176,9 @@ def test_truncated_files_are_refused(tmp_path: Path) -> None:
     write_set(tmp_path / "set", gz=False)
     path = tmp_path / "set" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-5])
-    with pytest.raises(ConfigError, match=r"train-images-idx3-ubyte' is truncated: 651 bytes.*needs 656"):
+    with pytest.raises(
+        ConfigError, match=r"train-images-idx3-ubyte' is truncated: 651 bytes.*needs 656"
+    ):
         load_dataset({"name": "mnist", "path": str(tmp_path / "set")})
     gz_path = tmp_path / "cut.gz"
     gz_path.write_bytes(gzip.compress(idx_bytes(np.zeros((3, 2, 2), np.uint8)))[:-12])
@@ -174,7 +202,9 @@ def test_wrong_magic_dims_and_mismatched_counts_are_refused(tmp_path: Path) -> N
         read_idx(bad, ndim=3)
     write_set(tmp_path / "set", gz=False)
     (tmp_path / "set" / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(19, np.uint8)))
-    with pytest.raises(ConfigError, match="holds 20 images but t10k-labels-idx1-ubyte holds 19 labels"):
+    with pytest.raises(
+        ConfigError, match="holds 20 images but t10k-labels-idx1-ubyte holds 19 labels"
+    ):
         load_dataset({"name": "mnist", "path": str(tmp_path / "set")})
 
 

@@ -26,11 +26,29 @@ PRED_REG = Y_REG + rng.normal(0, 0.3, 40)
     ("name", "task", "y", "out", "expected"),
     [
         ("accuracy", "binary", Y_BIN, P_BIN > 0.5, skm.accuracy_score(Y_BIN, P_BIN > 0.5)),
-        ("balanced_accuracy", "multiclass", Y_MC, P_MC.argmax(1), skm.balanced_accuracy_score(Y_MC, P_MC.argmax(1))),
+        (
+            "balanced_accuracy",
+            "multiclass",
+            Y_MC,
+            P_MC.argmax(1),
+            skm.balanced_accuracy_score(Y_MC, P_MC.argmax(1)),
+        ),
         ("f1", "binary", Y_BIN, (P_BIN > 0.5).astype(int), skm.f1_score(Y_BIN, P_BIN > 0.5)),
-        ("f1", "multiclass", Y_MC, P_MC.argmax(1), skm.f1_score(Y_MC, P_MC.argmax(1), average="macro")),
+        (
+            "f1",
+            "multiclass",
+            Y_MC,
+            P_MC.argmax(1),
+            skm.f1_score(Y_MC, P_MC.argmax(1), average="macro"),
+        ),
         ("roc_auc", "binary", Y_BIN, P_BIN, skm.roc_auc_score(Y_BIN, P_BIN)),
-        ("roc_auc", "binary", Y_BIN, np.column_stack([1 - P_BIN, P_BIN]), skm.roc_auc_score(Y_BIN, P_BIN)),
+        (
+            "roc_auc",
+            "binary",
+            Y_BIN,
+            np.column_stack([1 - P_BIN, P_BIN]),
+            skm.roc_auc_score(Y_BIN, P_BIN),
+        ),
         ("roc_auc", "multiclass", Y_MC, P_MC, skm.roc_auc_score(Y_MC, P_MC, multi_class="ovr")),
         ("log_loss", "binary", Y_BIN, P_BIN, skm.log_loss(Y_BIN, P_BIN)),
         ("log_loss", "multiclass", Y_MC, P_MC, skm.log_loss(Y_MC, P_MC)),
@@ -47,7 +65,12 @@ def test_metrics_match_sklearn(name, task, y, out, expected):
 
 
 def test_directions_and_inputs():
-    assert [m for m in metric_names() if not get_metric(m).greater_is_better] == ["log_loss", "mse", "rmse", "mae"]
+    assert [m for m in metric_names() if not get_metric(m).greater_is_better] == [
+        "log_loss",
+        "mse",
+        "rmse",
+        "mae",
+    ]
     assert [m for m in metric_names() if get_metric(m).needs_proba] == ["roc_auc", "log_loss"]
     assert get_metric("log_loss").mode == "min" and get_metric("r2").direction == "maximize"
 
@@ -67,11 +90,29 @@ def test_defaults_and_names_per_task():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: get_metric("auc"), "Unknown metric 'auc'; use one of ['accuracy', 'balanced_accuracy', 'f1', 'roc_auc', 'log_loss', 'mse'"),
-        (lambda: get_metric("auc", "regression"), "Unknown metric 'auc'; use one of ['mse', 'rmse', 'mae', 'r2']."),
-        (lambda: get_metric("r2", "binary"), "Metric 'r2' does not fit a binary task; use one of ['accuracy', 'balanced_accuracy', 'f1', 'roc_auc', 'log_loss']."),
-        (lambda: get_metric("accuracy", "regression"), "Metric 'accuracy' does not fit a regression task; use one of ['mse', 'rmse', 'mae', 'r2']."),
-        (lambda: default_metric("ranking"), "Unknown task 'ranking'; use one of ['binary', 'multiclass', 'regression']."),
+        (
+            lambda: get_metric("auc"),
+            "Unknown metric 'auc'; use one of ['accuracy', 'balanced_accuracy', 'f1', 'roc_auc', "
+            "'log_loss', 'mse'",
+        ),
+        (
+            lambda: get_metric("auc", "regression"),
+            "Unknown metric 'auc'; use one of ['mse', 'rmse', 'mae', 'r2'].",
+        ),
+        (
+            lambda: get_metric("r2", "binary"),
+            "Metric 'r2' does not fit a binary task; use one of ['accuracy', 'balanced_accuracy', "
+            "'f1', 'roc_auc', 'log_loss'].",
+        ),
+        (
+            lambda: get_metric("accuracy", "regression"),
+            "Metric 'accuracy' does not fit a regression task; use one of ['mse', 'rmse', 'mae', "
+            "'r2'].",
+        ),
+        (
+            lambda: default_metric("ranking"),
+            "Unknown task 'ranking'; use one of ['binary', 'multiclass', 'regression'].",
+        ),
     ],
 )
 def test_bad_metric_lists_valid_names(call, message):

@@ -36,7 +36,9 @@ def one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 class Recorder(NullReporter):
     """Records the learning curve; optionally prunes at a step and keeps weights in a folder."""
 
-    def __init__(self, seed: int = 0, folder: Path | None = None, prune_at: int | None = None) -> None:
+    def __init__(
+        self, seed: int = 0, folder: Path | None = None, prune_at: int | None = None
+    ) -> None:
         super().__init__(seed=seed)
         self.folder, self.prune_at, self.threads = folder, prune_at, []
 
@@ -58,12 +60,15 @@ def test_registry_finds_both_trainers() -> None:
 # --- network ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("activation", "expected_std"), [
-    ("relu", math.sqrt(2 / 400)),                    # Kaiming-He normal
-    ("tanh", 5 / 3 * math.sqrt(2 / (400 + 300))),    # Xavier-Glorot uniform with tanh gain
-    ("sigmoid", math.sqrt(2 / (400 + 300))),
-    ("selu", math.sqrt(1 / 400)),                    # LeCun normal
-])
+@pytest.mark.parametrize(
+    ("activation", "expected_std"),
+    [
+        ("relu", math.sqrt(2 / 400)),  # Kaiming-He normal
+        ("tanh", 5 / 3 * math.sqrt(2 / (400 + 300))),  # Xavier-Glorot uniform with tanh gain
+        ("sigmoid", math.sqrt(2 / (400 + 300))),
+        ("selu", math.sqrt(1 / 400)),  # LeCun normal
+    ],
+)
 def test_default_init_suits_the_activation(activation: str, expected_std: float) -> None:
     torch.manual_seed(0)
     net = FCNN(400, 1, (300,), activation=activation)
@@ -83,21 +88,33 @@ def test_init_override_and_torch_default() -> None:
 def test_layers_batch_norm_dropout() -> None:
     net = FCNN(5, 3, (8, 4), activation="selu", dropout=0.1, batch_norm=True)
     kinds = [type(m).__name__ for m in net]
-    assert kinds == ["Linear", "BatchNorm1d", "SELU", "AlphaDropout", "Linear", "BatchNorm1d", "SELU",
-                     "AlphaDropout", "Linear"]
+    assert kinds == [
+        "Linear",
+        "BatchNorm1d",
+        "SELU",
+        "AlphaDropout",
+        "Linear",
+        "BatchNorm1d",
+        "SELU",
+        "AlphaDropout",
+        "Linear",
+    ]
     assert net[0].bias is None and net(torch.randn(2, 5)).shape == (2, 3)
     assert FCNN(5, 1, ()).n_params() == 6  # no hidden layer: a linear model
 
 
-@pytest.mark.parametrize(("params", "sizes"), [
-    ({}, (64,)),
-    ({"hidden_layer_sizes": 16}, (16,)),
-    ({"hidden_layer_sizes": "32-16"}, (32, 16)),
-    ({"hidden_layer_sizes": [np.int64(8), 4.0]}, (8, 4)),
-    ({"n_layers": 3, "units": 10, "units_2": 5}, (10, 5, 10)),
-    ({"n_layers": 2, "units_1": 7, "units_2": 6, "units_3": 99}, (7, 6)),  # units_3: inactive
-    ({"n_layers": 0}, ()),
-])
+@pytest.mark.parametrize(
+    ("params", "sizes"),
+    [
+        ({}, (64,)),
+        ({"hidden_layer_sizes": 16}, (16,)),
+        ({"hidden_layer_sizes": "32-16"}, (32, 16)),
+        ({"hidden_layer_sizes": [np.int64(8), 4.0]}, (8, 4)),
+        ({"n_layers": 3, "units": 10, "units_2": 5}, (10, 5, 10)),
+        ({"n_layers": 2, "units_1": 7, "units_2": 6, "units_3": 99}, (7, 6)),  # units_3: inactive
+        ({"n_layers": 0}, ()),
+    ],
+)
 def test_layer_sizes(params: dict, sizes: tuple) -> None:
     assert parse_params(params, "binary", "T").hidden_layer_sizes == sizes
 
@@ -106,7 +123,9 @@ def test_layer_sizes(params: dict, sizes: tuple) -> None:
 
 
 def test_xor_is_solved(tmp_path: Path) -> None:
-    trainer = TorchMLPClassifierTrainer(test_size=0, validation_fraction=0, max_epochs=300, patience=50)
+    trainer = TorchMLPClassifierTrainer(
+        test_size=0, validation_fraction=0, max_epochs=300, patience=50
+    )
     params = {"hidden_layer_sizes": [8], "activation": "tanh", "lr": 0.05, "batch_size": 4}
     result = trainer.fit(params, "xor", Recorder(folder=tmp_path))
     assert result.value == 1.0
@@ -123,7 +142,9 @@ def test_digits_reaches_95_percent_test_accuracy() -> None:
 
 def test_regression_beats_the_mean_predictor() -> None:
     trainer = TorchMLPRegressorTrainer(metric="mse", max_epochs=100, patience=10)
-    result = trainer.fit({"hidden_layer_sizes": [32], "lr": 3e-3, "weight_decay": 1e-3}, "diabetes", NullReporter())
+    result = trainer.fit(
+        {"hidden_layer_sizes": [32], "lr": 3e-3, "weight_decay": 1e-3}, "diabetes", NullReporter()
+    )
     splits = make_folds(load_dataset("diabetes"), seed=0)
     mean_mse = float(np.mean((splits.y_test - splits.folds[0].y_mean) ** 2))
     assert result.metrics["test_mse"] < 0.8 * mean_mse
@@ -136,26 +157,42 @@ FAST = {"max_epochs": 2, "patience": 2}
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_each_activation_runs(activation: str) -> None:
-    result = TorchMLPClassifierTrainer(**FAST).fit({"activation": activation, "hidden_layer_sizes": [8]}, MOONS, NullReporter())
+    result = TorchMLPClassifierTrainer(**FAST).fit(
+        {"activation": activation, "hidden_layer_sizes": [8]}, MOONS, NullReporter()
+    )
     assert 0 <= result.value <= 1
 
 
-@pytest.mark.parametrize("params", [
-    {"optimizer": "sgd"}, {"optimizer": "sgd", "nesterov": True}, {"optimizer": "sgd", "momentum": 0.0},
-    {"optimizer": "adam", "weight_decay": 1e-4}, {"optimizer": "adamw", "weight_decay": 1e-2},
-    {"optimizer": "rmsprop"}, {"l1": 1e-3}, {"clip_grad_norm": 1.0},
-    {"lr_schedule": "step", "lr_step_size": 1}, {"lr_schedule": "cosine"},
-    {"lr_schedule": "plateau", "lr_patience": 0}, {"batch_norm": True, "dropout": 0.2, "batch_size": 59},
-    *({"init": init} for init in INITS),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"optimizer": "sgd"},
+        {"optimizer": "sgd", "nesterov": True},
+        {"optimizer": "sgd", "momentum": 0.0},
+        {"optimizer": "adam", "weight_decay": 1e-4},
+        {"optimizer": "adamw", "weight_decay": 1e-2},
+        {"optimizer": "rmsprop"},
+        {"l1": 1e-3},
+        {"clip_grad_norm": 1.0},
+        {"lr_schedule": "step", "lr_step_size": 1},
+        {"lr_schedule": "cosine"},
+        {"lr_schedule": "plateau", "lr_patience": 0},
+        {"batch_norm": True, "dropout": 0.2, "batch_size": 59},
+        *({"init": init} for init in INITS),
+    ],
+)
 def test_each_optimizer_schedule_and_option_runs(params: dict) -> None:
-    result = TorchMLPClassifierTrainer(**FAST).fit({"hidden_layer_sizes": [8], **params}, MOONS, NullReporter())
+    result = TorchMLPClassifierTrainer(**FAST).fit(
+        {"hidden_layer_sizes": [8], **params}, MOONS, NullReporter()
+    )
     assert 0 <= result.value <= 1
 
 
 @pytest.mark.parametrize("loss", ["mse", "l1", "huber"])
 def test_each_regression_loss_runs(loss: str) -> None:
-    result = TorchMLPRegressorTrainer(metric="mae", **FAST).fit({"loss": loss, "hidden_layer_sizes": [8]}, POLY, NullReporter())
+    result = TorchMLPRegressorTrainer(metric="mae", **FAST).fit(
+        {"loss": loss, "hidden_layer_sizes": [8]}, POLY, NullReporter()
+    )
     assert math.isfinite(result.value) and result.metrics["n_epochs"] == 2
 
 
@@ -165,7 +202,9 @@ def test_multiclass_with_cv_and_proba_metric(tmp_path: Path) -> None:
     predictor = load_model(tmp_path)
     assert len(predictor.models) == 3  # the fold ensemble is what was scored and saved
     splits = make_folds(load_dataset("iris"), cv=3, seed=0)
-    assert log_loss(splits.y_test, predictor.predict_proba(splits.X_test)) == pytest.approx(result.metrics["test_log_loss"])
+    assert log_loss(splits.y_test, predictor.predict_proba(splits.X_test)) == pytest.approx(
+        result.metrics["test_log_loss"]
+    )
     assert set(predictor.predict(splits.X_test)) <= {"setosa", "versicolor", "virginica"}
 
 
@@ -188,7 +227,9 @@ def test_early_stopping_stops_and_restores_the_best_epoch(tmp_path: Path) -> Non
 
 def test_min_delta_counts_small_gains_as_no_improvement() -> None:
     reporter = Recorder()
-    result = TorchMLPClassifierTrainer(max_epochs=50, patience=2, min_delta=1.0).fit({}, MOONS, reporter)
+    result = TorchMLPClassifierTrainer(max_epochs=50, patience=2, min_delta=1.0).fit(
+        {}, MOONS, reporter
+    )
     assert result.metrics["best_epoch"] == 1 and len(reporter.values) == 3
 
 
@@ -201,7 +242,9 @@ def test_reports_every_epoch_and_pruning_propagates() -> None:
 
 def test_divergence_fails_the_trial_with_the_reason() -> None:
     params = {"optimizer": "sgd", "lr": 1e6, "hidden_layer_sizes": [16]}
-    with pytest.raises(ValueError, match=r"TorchMLPRegressorTrainer diverged at epoch \d+: training loss"):
+    with pytest.raises(
+        ValueError, match=r"TorchMLPRegressorTrainer diverged at epoch \d+: training loss"
+    ):
         TorchMLPRegressorTrainer(max_epochs=5).fit(params, POLY, NullReporter())
 
 
@@ -232,9 +275,13 @@ def test_saved_model_reloads_and_predicts_the_same(tmp_path: Path) -> None:
     splits = make_folds(load_dataset("breast_cancer"), seed=0)
     proba = predictor.predict_proba(splits.X_test)
     assert proba.shape == (len(splits.X_test), 2) and np.allclose(proba.sum(axis=1), 1)
-    assert roc_auc_score(splits.y_test, proba[:, 1]) == pytest.approx(result.metrics["test_roc_auc"])
+    assert roc_auc_score(splits.y_test, proba[:, 1]) == pytest.approx(
+        result.metrics["test_roc_auc"]
+    )
     assert predictor.meta["architecture"]["hidden_layer_sizes"] == [16]
-    assert np.array_equal(predictor.predict(splits.X_test), load_model(tmp_path).predict(splits.X_test))
+    assert np.array_equal(
+        predictor.predict(splits.X_test), load_model(tmp_path).predict(splits.X_test)
+    )
 
 
 def test_matches_a_hand_written_pytorch_loop(tmp_path: Path) -> None:
@@ -242,7 +289,8 @@ def test_matches_a_hand_written_pytorch_loop(tmp_path: Path) -> None:
     seed, epochs, batch = 3, 3, 16
     reporter = Recorder(seed=seed, folder=tmp_path)
     TorchMLPClassifierTrainer(metric="log_loss", max_epochs=epochs, patience=10).fit(
-        {"hidden_layer_sizes": [32], "batch_size": batch, "lr": 1e-3}, "wine", reporter)
+        {"hidden_layer_sizes": [32], "batch_size": batch, "lr": 1e-3}, "wine", reporter
+    )
 
     fold = make_folds(load_dataset("wine"), seed=0).folds[0]
     X, y = torch.tensor(fold.X_train, dtype=torch.float32), torch.tensor(fold.y_train)
@@ -258,7 +306,7 @@ def test_matches_a_hand_written_pytorch_loop(tmp_path: Path) -> None:
     for _ in range(epochs):
         perm = torch.randperm(len(X), generator=gen)
         for i in range(0, len(X), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             opt.zero_grad()
             nn.functional.cross_entropy(net(X[idx]), y[idx]).backward()
             opt.step()
@@ -281,25 +329,74 @@ def test_cuda_device_trains() -> None:
 C = "TorchMLPClassifierTrainer"
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"patience": 0}, f"The 'patience' parameter of {C} must be an int >= 1. Got 0 instead."),
-    ({"max_epochs": 2.5}, f"The 'max_epochs' parameter of {C} must be an int >= 1. Got 2.5 instead."),
-    ({"test_size": 1.0}, f"The 'test_size' parameter of {C} must be a float in [0, 1). Got 1.0 instead."),
-    ({"cv": 1}, f"The 'cv' parameter of {C} must be None or an int >= 2. Got 1 instead."),
-    ({"metric": "r2"}, f"The 'metric' parameter of {C} must be a str among ['accuracy', 'balanced_accuracy', 'f1', 'log_loss', 'roc_auc']. Got 'r2' instead."),
-    ({"activation": "swishy"}, f"The 'activation' parameter of {C} must be a str among {sorted(ACTIVATIONS)}. Got 'swishy' instead."),
-    ({"optimizer": "adagrad"}, f"The 'optimizer' parameter of {C} must be a str among ['adam', 'adamw', 'rmsprop', 'sgd']. Got 'adagrad' instead."),
-    ({"init": "orthogonal"}, f"The 'init' parameter of {C} must be a str among {sorted(INITS)}. Got 'orthogonal' instead."),
-    ({"loss": "huber"}, f"The 'loss' parameter of {C} must be a str among ['bce', 'mse', 'cross_entropy'] for a binary or multiclass task. Got 'huber' instead."),
-    ({"lrr": 0.1}, f"Unknown parameter 'lrr' of {C}; valid parameters are"),
-    ({"lr": 0}, f"The 'lr' parameter of {C} must be a float > 0. Got 0 instead."),
-    ({"dropout": 1.0}, f"The 'dropout' parameter of {C} must be a float in [0, 1). Got 1.0 instead."),
-    ({"batch_size": 0}, f"The 'batch_size' parameter of {C} must be an int >= 1 or a str among ['full']. Got 0 instead."),
-    ({"batch_norm": True, "batch_size": 1}, f"The 'batch_size' parameter of {C} must be >= 2 with batch_norm=True"),
-    ({"nesterov": True, "optimizer": "adam"}, f"The 'nesterov' parameter of {C} needs optimizer='sgd' and momentum > 0."),
-    ({"hidden_layer_sizes": [8], "n_layers": 2}, f"{C} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'"),
-    ({"hidden_layer_sizes": "8-a"}, f"The 'hidden_layer_sizes' parameter of {C} must be ints >= 1 such as (64, 32) or '64-32'. Got '8-a' instead."),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"patience": 0}, f"The 'patience' parameter of {C} must be an int >= 1. Got 0 instead."),
+        (
+            {"max_epochs": 2.5},
+            f"The 'max_epochs' parameter of {C} must be an int >= 1. Got 2.5 instead.",
+        ),
+        (
+            {"test_size": 1.0},
+            f"The 'test_size' parameter of {C} must be a float in [0, 1). Got 1.0 instead.",
+        ),
+        ({"cv": 1}, f"The 'cv' parameter of {C} must be None or an int >= 2. Got 1 instead."),
+        (
+            {"metric": "r2"},
+            f"The 'metric' parameter of {C} must be a str among ['accuracy', 'balanced_accuracy', "
+            f"'f1', 'log_loss', 'roc_auc']. Got 'r2' instead.",
+        ),
+        (
+            {"activation": "swishy"},
+            f"The 'activation' parameter of {C} must be a str among {sorted(ACTIVATIONS)}. Got "
+            f"'swishy' instead.",
+        ),
+        (
+            {"optimizer": "adagrad"},
+            f"The 'optimizer' parameter of {C} must be a str among ['adam', 'adamw', 'rmsprop', "
+            f"'sgd']. Got 'adagrad' instead.",
+        ),
+        (
+            {"init": "orthogonal"},
+            f"The 'init' parameter of {C} must be a str among {sorted(INITS)}. Got 'orthogonal' "
+            f"instead.",
+        ),
+        (
+            {"loss": "huber"},
+            f"The 'loss' parameter of {C} must be a str among ['bce', 'mse', 'cross_entropy'] for "
+            f"a binary or multiclass task. Got 'huber' instead.",
+        ),
+        ({"lrr": 0.1}, f"Unknown parameter 'lrr' of {C}; valid parameters are"),
+        ({"lr": 0}, f"The 'lr' parameter of {C} must be a float > 0. Got 0 instead."),
+        (
+            {"dropout": 1.0},
+            f"The 'dropout' parameter of {C} must be a float in [0, 1). Got 1.0 instead.",
+        ),
+        (
+            {"batch_size": 0},
+            f"The 'batch_size' parameter of {C} must be an int >= 1 or a str among ['full']. Got "
+            f"0 instead.",
+        ),
+        (
+            {"batch_norm": True, "batch_size": 1},
+            f"The 'batch_size' parameter of {C} must be >= 2 with batch_norm=True",
+        ),
+        (
+            {"nesterov": True, "optimizer": "adam"},
+            f"The 'nesterov' parameter of {C} needs optimizer='sgd' and momentum > 0.",
+        ),
+        (
+            {"hidden_layer_sizes": [8], "n_layers": 2},
+            f"{C} got both 'hidden_layer_sizes' and 'n_layers'/'units'/'units_k'",
+        ),
+        (
+            {"hidden_layer_sizes": "8-a"},
+            f"The 'hidden_layer_sizes' parameter of {C} must be ints >= 1 such as (64, 32) or "
+            f"'64-32'. Got '8-a' instead.",
+        ),
+    ],
+)
 def test_bad_options_fail_fast_with_the_field_named(options: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         TorchMLPClassifierTrainer(**options)
@@ -307,12 +404,26 @@ def test_bad_options_fail_fast_with_the_field_named(options: dict, message: str)
 
 def test_bad_trial_params_and_data_fail_at_fit() -> None:
     trainer = TorchMLPClassifierTrainer(max_epochs=1)
-    with pytest.raises(ConfigError, match=re.escape(f"The 'loss' parameter of {C} must be a str among ['bce', 'mse'] for a binary task. Got 'cross_entropy' instead.")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            f"The 'loss' parameter of {C} must be a str among ['bce', 'mse'] for a binary task. "
+            f"Got 'cross_entropy' instead."
+        ),
+    ):
         trainer.fit({"loss": "cross_entropy"}, MOONS, NullReporter())
-    with pytest.raises(ConfigError, match=rf"{C} cannot fit dataset 'poly' with task 'regression'.*'torch-mlp-regressor'"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"{C} cannot fit dataset 'poly' with task 'regression'.*'torch-mlp-regressor'",
+    ):
         trainer.fit({}, POLY, NullReporter())
-    with pytest.raises(ConfigError, match=re.escape("Unknown device 'tpu9'; use 'cpu', 'cuda' or 'cuda:N'.")):
+    with pytest.raises(
+        ConfigError, match=re.escape("Unknown device 'tpu9'; use 'cpu', 'cuda' or 'cuda:N'.")
+    ):
         TorchMLPClassifierTrainer(device="tpu9").fit({}, MOONS, NullReporter())
     if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match=re.escape("Device 'cuda' was requested but CUDA is not available here")):
+        with pytest.raises(
+            ConfigError,
+            match=re.escape("Device 'cuda' was requested but CUDA is not available here"),
+        ):
             TorchMLPClassifierTrainer(device="cuda").fit({}, MOONS, NullReporter())

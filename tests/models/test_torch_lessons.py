@@ -55,7 +55,9 @@ class BatchSpy(nn.Module):
         return self.linear(x)
 
 
-def _epoch(model: nn.Module, n: int, batch_size: int | None, shuffle: bool = True, seed: int = 0) -> int:
+def _epoch(
+    model: nn.Module, n: int, batch_size: int | None, shuffle: bool = True, seed: int = 0
+) -> int:
     """One epoch over rows 0..n-1 (x = the row number); returns the optimizer steps taken."""
     X = torch.arange(n, dtype=torch.float32).reshape(-1, 1)
     y = torch.zeros(n, 1)
@@ -69,8 +71,16 @@ def _epoch(model: nn.Module, n: int, batch_size: int | None, shuffle: bool = Tru
         return original(*args, **kwargs)
 
     optimizer.step = counted  # type: ignore[method-assign]
-    train_epoch(model, X, y, nn.MSELoss(), optimizer, batch_size, torch.Generator().manual_seed(seed),
-                shuffle=shuffle)
+    train_epoch(
+        model,
+        X,
+        y,
+        nn.MSELoss(),
+        optimizer,
+        batch_size,
+        torch.Generator().manual_seed(seed),
+        shuffle=shuffle,
+    )
     return steps
 
 
@@ -95,7 +105,9 @@ def test_shuffle_off_leaves_nothing_to_the_seed_with_a_fixed_init() -> None:
     base = {"hidden_layer_sizes": [8], "init": "constant", "init_scale": 0.1, "batch_size": 8}
 
     def loss(seed: int, shuffle: bool) -> float:
-        return trainer.fit({**base, "shuffle": shuffle}, MOONS, NullReporter(seed=seed)).metrics["train_loss"]
+        return trainer.fit({**base, "shuffle": shuffle}, MOONS, NullReporter(seed=seed)).metrics[
+            "train_loss"
+        ]
 
     assert loss(0, False) == loss(1, False)
     assert loss(0, True) != loss(1, True)
@@ -115,18 +127,26 @@ def test_full_batch_is_spelled_full_and_makes_the_order_irrelevant() -> None:
     base = {"hidden_layer_sizes": [8], "init": "constant", "init_scale": 0.1}
 
     def loss(seed: int, batch_size: int | str) -> float:
-        return trainer.fit({**base, "batch_size": batch_size}, MOONS, NullReporter(seed=seed)).metrics["train_loss"]
+        return trainer.fit(
+            {**base, "batch_size": batch_size}, MOONS, NullReporter(seed=seed)
+        ).metrics["train_loss"]
 
     # one step on all rows: the gradient is a mean over the same rows in any order
     assert loss(0, "full") == pytest.approx(loss(1, "full"), rel=1e-6)
     assert abs(loss(0, 8) - loss(1, 8)) > 1e-4
-    with pytest.raises(ConfigError, match=r"'batch_size' parameter of .* an int >= 1 or a str among \['full'\]. Got 'half'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'batch_size' parameter of .* an int >= 1 or a str among \['full'\]. Got 'half'",
+    ):
         parse_params({"batch_size": "half"}, "binary", C)
 
 
 def test_batch_size_one_trains_a_whole_study_trial() -> None:
     result = TorchMLPClassifierTrainer(max_epochs=2, patience=2, device="cpu").fit(
-        {"hidden_layer_sizes": [4], "batch_size": 1, "optimizer": "sgd", "lr": 0.05}, MOONS, NullReporter())
+        {"hidden_layer_sizes": [4], "batch_size": 1, "optimizer": "sgd", "lr": 0.05},
+        MOONS,
+        NullReporter(),
+    )
     assert result.metrics["n_epochs"] == 2 and 0.0 <= result.value <= 1.0
 
 
@@ -140,7 +160,9 @@ def test_mse_for_classification_compares_probabilities_with_one_hot_labels() -> 
     one_hot = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
     hp = parse_params({"loss": "mse"}, "multiclass", C)
     assert isinstance(make_loss(hp, "multiclass"), ProbabilityMSELoss)
-    assert make_loss(hp, "multiclass")(logits, target).item() == pytest.approx(((probs - one_hot) ** 2).mean().item())
+    assert make_loss(hp, "multiclass")(logits, target).item() == pytest.approx(
+        ((probs - one_hot) ** 2).mean().item()
+    )
     z, y = torch.tensor([[1.5], [-0.5]]), torch.tensor([[1.0], [1.0]])
     binary = make_loss(parse_params({"loss": "mse"}, "binary", C), "binary")
     assert binary(z, y).item() == pytest.approx(((torch.sigmoid(z) - y) ** 2).mean().item())
@@ -152,7 +174,9 @@ def test_the_lesson_mse_gradient_vanishes_on_a_confidently_wrong_output() -> Non
     grads = {}
     for loss in ("bce", "mse"):
         z = torch.tensor([[-10.0]], requires_grad=True)
-        make_loss(parse_params({"loss": loss}, "binary", C), "binary")(z, torch.tensor([[1.0]])).backward()
+        make_loss(parse_params({"loss": loss}, "binary", C), "binary")(
+            z, torch.tensor([[1.0]])
+        ).backward()
         grads[loss] = abs(z.grad.item())
     assert grads["bce"] > 0.99 and grads["mse"] < 1e-3
 
@@ -172,7 +196,9 @@ def test_mse_and_cross_entropy_train_differently() -> None:
     curves, losses = {}, {}
     for loss in ("cross_entropy", "mse"):
         curves[loss] = Curve()
-        losses[loss] = trainer.fit({**params, "loss": loss}, "digits", curves[loss]).metrics["train_loss"]
+        losses[loss] = trainer.fit({**params, "loss": loss}, "digits", curves[loss]).metrics[
+            "train_loss"
+        ]
     assert 0.0 <= losses["mse"] <= 2.0 / 10  # a mean over n*k one-hot entries, k = 10
     assert losses["cross_entropy"] > 10 * losses["mse"]  # CE is -log p: ~1.3 here
     assert curves["mse"].values != curves["cross_entropy"].values  # same seed, other curve
@@ -180,12 +206,19 @@ def test_mse_and_cross_entropy_train_differently() -> None:
 
 def test_mae_is_the_l1_loss_and_huber_in_between() -> None:
     out, y = torch.tensor([[0.0], [3.0]]), torch.tensor([[1.0], [0.0]])
-    values = {loss: make_loss(parse_params({"loss": loss}, "regression", "T"), "regression")(out, y).item()
-              for loss in ("mse", "mae", "l1", "huber")}
+    values = {
+        loss: make_loss(parse_params({"loss": loss}, "regression", "T"), "regression")(
+            out, y
+        ).item()
+        for loss in ("mse", "mae", "l1", "huber")
+    }
     assert values["mae"] == values["l1"] == pytest.approx(2.0)
     assert values["mse"] == pytest.approx(5.0) and values["huber"] == pytest.approx((0.5 + 2.5) / 2)
     result = TorchMLPRegressorTrainer(metric="mae", max_epochs=2, patience=2).fit(
-        {"loss": "mae", "hidden_layer_sizes": [8]}, {"name": "poly", "n_samples": 60}, NullReporter())
+        {"loss": "mae", "hidden_layer_sizes": [8]},
+        {"name": "poly", "n_samples": 60},
+        NullReporter(),
+    )
     assert result.metrics["n_epochs"] == 2
 
 
@@ -213,8 +246,10 @@ def test_named_inits_keep_the_signal_and_the_too_large_normal_explodes() -> None
     assert float(weights.detach().std()) == pytest.approx(0.5, rel=0.02)
 
 
-@pytest.mark.parametrize(("alias", "name"), [("he", "kaiming_normal"), ("xavier", "xavier_uniform"),
-                                             ("lecun", "lecun_normal")])
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [("he", "kaiming_normal"), ("xavier", "xavier_uniform"), ("lecun", "lecun_normal")],
+)
 def test_course_names_alias_the_schemes(alias: str, name: str) -> None:
     torch.manual_seed(3)
     a = FCNN(20, 2, [16], activation="tanh", init=alias)
@@ -227,7 +262,11 @@ def test_course_names_alias_the_schemes(alias: str, name: str) -> None:
 def test_constant_init_never_breaks_the_symmetry(tmp_path: Path) -> None:
     trainer = TorchMLPClassifierTrainer(max_epochs=5, patience=5, device="cpu")
     for init, folder in (("constant", tmp_path / "c"), ("he", tmp_path / "he")):
-        trainer.fit({"hidden_layer_sizes": [6], "init": init, "init_scale": 0.2, "lr": 0.01}, MOONS, Keeper(folder))
+        trainer.fit(
+            {"hidden_layer_sizes": [6], "init": init, "init_scale": 0.2, "lr": 0.01},
+            MOONS,
+            Keeper(folder),
+        )
     hidden = load_model(tmp_path / "c").models[0][0].weight.detach()
     assert not torch.allclose(hidden, torch.full_like(hidden, 0.2))  # it trained...
     assert torch.allclose(hidden, hidden[0].expand_as(hidden))  # ...but all 6 units are one unit
@@ -256,14 +295,20 @@ def test_sklearn_shuffle_off_matches_partial_fit_in_row_order() -> None:
 
     trainer = _sk_fit(shuffle=False, batch_size=8)
     fold = trainer.splits_.folds[0]
-    reference = MLPClassifier(hidden_layer_sizes=(8,), batch_size=8, random_state=0, shuffle=False, max_iter=1)
+    reference = MLPClassifier(
+        hidden_layer_sizes=(8,), batch_size=8, random_state=0, shuffle=False, max_iter=1
+    )
     for epoch in range(trainer.best_epoch_):  # the trainer keeps its best epoch's weights
-        reference.partial_fit(fold.X_train, fold.y_train, **({"classes": [0, 1]} if epoch == 0 else {}))
+        reference.partial_fit(
+            fold.X_train, fold.y_train, **({"classes": [0, 1]} if epoch == 0 else {})
+        )
     for ours, ref in zip(trainer.estimators_[0].coefs_, reference.coefs_, strict=True):
         np.testing.assert_allclose(ours, ref)
     shuffled = _sk_fit(shuffle=True, batch_size=8)
-    assert not all(np.allclose(a, b) for a, b in zip(shuffled.estimators_[0].coefs_,
-                                                      trainer.estimators_[0].coefs_, strict=True))
+    assert not all(
+        np.allclose(a, b)
+        for a, b in zip(shuffled.estimators_[0].coefs_, trainer.estimators_[0].coefs_, strict=True)
+    )
 
 
 def test_sklearn_full_batch_is_one_step_per_epoch() -> None:
@@ -271,8 +316,16 @@ def test_sklearn_full_batch_is_one_step_per_epoch() -> None:
     assert full.estimators_[0].batch_size == len(full.splits_.folds[0].y_train)
     assert full.estimators_[0]._optimizer.t == 3  # Adam's step counter: one per epoch
     mini = _sk_fit(batch_size=8)
-    assert mini.estimators_[0]._optimizer.t == 3 * int(np.ceil(len(mini.splits_.folds[0].y_train) / 8))
-    with pytest.raises(ConfigError, match=r"'shuffle' parameter of SklearnMLPClassifierTrainer must be .*bool.* Got 1 "):
+    assert mini.estimators_[0]._optimizer.t == 3 * int(
+        np.ceil(len(mini.splits_.folds[0].y_train) / 8)
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"'shuffle' parameter of SklearnMLPClassifierTrainer must be .*bool.* Got 1 ",
+    ):
         SklearnMLPClassifierTrainer(shuffle=1)
-    with pytest.raises(ConfigError, match=r"'batch_size' parameter of SklearnMLPClassifierTrainer .*'full'.* Got 'half'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'batch_size' parameter of SklearnMLPClassifierTrainer .*'full'.* Got 'half'",
+    ):
         SklearnMLPClassifierTrainer(batch_size="half")

@@ -29,19 +29,23 @@ def test_expected_improvement_equals_closed_form() -> None:
         z = (MEAN - BEST - xi) / STD
         closed = STD * (z * norm.cdf(z) + norm.pdf(z))
         np.testing.assert_allclose(ExpectedImprovement(xi=xi)(MEAN, STD, BEST), closed, rtol=1e-10)
-        np.testing.assert_allclose(LogExpectedImprovement(xi=xi)(MEAN, STD, BEST), np.log(closed),
-                                   rtol=1e-10)
+        np.testing.assert_allclose(
+            LogExpectedImprovement(xi=xi)(MEAN, STD, BEST), np.log(closed), rtol=1e-10
+        )
 
 
 def test_upper_confidence_bound_equals_closed_form() -> None:
-    np.testing.assert_allclose(UpperConfidenceBound(beta=3.0)(MEAN, STD, BEST), MEAN + np.sqrt(3.0) * STD)
+    np.testing.assert_allclose(
+        UpperConfidenceBound(beta=3.0)(MEAN, STD, BEST), MEAN + np.sqrt(3.0) * STD
+    )
 
 
 def test_probability_of_improvement_equals_closed_form() -> None:
     z = (MEAN - BEST - 0.05) / STD
     np.testing.assert_allclose(ProbabilityOfImprovement(xi=0.05)(MEAN, STD, BEST), norm.cdf(z))
-    np.testing.assert_allclose(ProbabilityOfImprovement(xi=0.05, log=True)(MEAN, STD, BEST),
-                               norm.logcdf(z), rtol=1e-10)
+    np.testing.assert_allclose(
+        ProbabilityOfImprovement(xi=0.05, log=True)(MEAN, STD, BEST), norm.logcdf(z), rtol=1e-10
+    )
 
 
 def _log_h_exact(z: float) -> float:
@@ -66,17 +70,27 @@ def test_log_ei_is_finite_where_ei_underflows() -> None:
 
 def test_aliases_and_optimizer_forms() -> None:
     assert isinstance(make_acquisition("ei", xi=0, beta=2), ExpectedImprovement)
-    assert isinstance(make_acquisition("ExpectedImprovement", xi=0, beta=2, for_optimizer=True),
-                      LogExpectedImprovement)
+    assert isinstance(
+        make_acquisition("ExpectedImprovement", xi=0, beta=2, for_optimizer=True),
+        LogExpectedImprovement,
+    )
     assert make_acquisition("ucb", xi=0, beta=5).beta == 5  # type: ignore[attr-defined]
     assert make_acquisition("pi", xi=0, beta=2, for_optimizer=True).log  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match=re.escape("Got 'lcb' instead.")):
         make_acquisition("lcb", xi=0, beta=2)
 
 
-@pytest.mark.parametrize("acq", [LogExpectedImprovement(xi=0.1), ExpectedImprovement(),
-                                 UpperConfidenceBound(beta=2.0), ProbabilityOfImprovement(xi=0.05),
-                                 ProbabilityOfImprovement(xi=0.05, log=True)], ids=repr)
+@pytest.mark.parametrize(
+    "acq",
+    [
+        LogExpectedImprovement(xi=0.1),
+        ExpectedImprovement(),
+        UpperConfidenceBound(beta=2.0),
+        ProbabilityOfImprovement(xi=0.05),
+        ProbabilityOfImprovement(xi=0.05, log=True),
+    ],
+    ids=repr,
+)
 def test_value_and_grad_matches_central_differences(acq: object) -> None:
     value, d_mean, d_std = acq.value_and_grad(MEAN, STD, BEST)  # type: ignore[attr-defined]
     np.testing.assert_allclose(value, acq(MEAN, STD, BEST), rtol=1e-12)  # type: ignore[operator]
@@ -89,6 +103,8 @@ def test_value_and_grad_matches_central_differences(acq: object) -> None:
 
 def test_log_ei_gradient_stays_finite_and_exact_far_in_the_tail() -> None:
     # d/dmean log EI -> -z / std as z -> -inf; plain EI's gradient has underflowed to 0 there
-    _, d_mean, d_std = LogExpectedImprovement().value_and_grad(np.array([-1e3, -40.0]), np.ones(2), 0.0)
+    _, d_mean, d_std = LogExpectedImprovement().value_and_grad(
+        np.array([-1e3, -40.0]), np.ones(2), 0.0
+    )
     np.testing.assert_allclose(d_mean, [1e3, 40.0], rtol=2e-3)
     assert np.all(np.isfinite(d_std)) and np.all(d_std > 0)

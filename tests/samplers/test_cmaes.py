@@ -19,8 +19,14 @@ def bowl(params, reporter):
 
 
 def run(url, name, n_trials=30, **kw):
-    study = hpo.create_study(name, space=SPACE, storage=url, objective=bowl,
-                             sampler=OptunaSampler("cmaes", seed=0), seed=0)
+    study = hpo.create_study(
+        name,
+        space=SPACE,
+        storage=url,
+        objective=bowl,
+        sampler=OptunaSampler("cmaes", seed=0),
+        seed=0,
+    )
     study.optimize(n_trials=n_trials, **kw)
     return study
 
@@ -30,8 +36,10 @@ def test_generations_advance_across_stateless_calls(sqlite_url):
     generations = [t.user_attrs.get(SYSTEM_ATTRS, {}).get("cma:generation") for t in study.trials]
     seen = [g for g in generations if g is not None]
     assert seen == sorted(seen) and max(seen) >= 3  # each told generation starts the next
-    assert any(any(k.startswith("cma:optimizer") for k in t.user_attrs.get(SYSTEM_ATTRS, {}))
-               for t in study.trials)  # the pickled optimizer is stored with the trial that told it
+    assert any(
+        any(k.startswith("cma:optimizer") for k in t.user_attrs.get(SYSTEM_ATTRS, {}))
+        for t in study.trials
+    )  # the pickled optimizer is stored with the trial that told it
 
 
 def test_resume_replays_the_same_proposals(tmp_path):

@@ -18,13 +18,15 @@ from hpo.trial import FrozenTrial, TrialState
 pytest.importorskip("optuna")
 from hpo.samplers.external import OptunaSampler  # noqa: E402
 
-SPACE = SearchSpace({
-    "lr": Float(1e-4, 1.0, log=True),
-    "drop": Float(0.0, 0.5, step=0.1),
-    "layers": Int(1, 4),
-    "act": Categorical([("leaky", 0.1), "relu"]),
-    "width": Int(8, 64, log=True, when=("layers", ">=", 2)),
-})
+SPACE = SearchSpace(
+    {
+        "lr": Float(1e-4, 1.0, log=True),
+        "drop": Float(0.0, 0.5, step=0.1),
+        "layers": Int(1, 4),
+        "act": Categorical([("leaky", 0.1), "relu"]),
+        "width": Int(8, 64, log=True, when=("layers", ">=", 2)),
+    }
+)
 
 
 def objective(p: dict[str, Any]) -> float:
@@ -61,9 +63,13 @@ def test_config_round_trip() -> None:
 
 
 def test_bad_algorithm_and_options_fail_fast() -> None:
-    with pytest.raises(ConfigError, match=re.escape(
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
             "The 'algorithm' parameter of OptunaSampler must be one of ['cmaes', 'gp', 'random', "
-            "'tpe']. Got 'bohb' instead.")):
+            "'tpe']. Got 'bohb' instead."
+        ),
+    ):
         OptunaSampler("bohb")
     with pytest.raises(ConfigError, match="bad option"):
         OptunaSampler("tpe", n_startup=3)

@@ -58,9 +58,14 @@ def test_analytic_gradient_matches_finite_differences_with_a_categorical_dimensi
     theta = np.log([3.0, 0.7, 2.0, 1.3, 1.2, 0.01])
     _, grad = log_marginal_likelihood(theta, X, y, is_cat)
     eps = 1e-6
-    numeric = [(log_marginal_likelihood(theta + e, X, y, is_cat)[0]
-                - log_marginal_likelihood(theta - e, X, y, is_cat)[0]) / (2 * eps)
-               for e in np.eye(6) * eps]
+    numeric = [
+        (
+            log_marginal_likelihood(theta + e, X, y, is_cat)[0]
+            - log_marginal_likelihood(theta - e, X, y, is_cat)[0]
+        )
+        / (2 * eps)
+        for e in np.eye(6) * eps
+    ]
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
 
@@ -87,8 +92,10 @@ def test_fit_improves_the_objective_and_finds_the_irrelevant_dimension() -> None
     X, y = _data(n=40)
     fitted = fit_kernel_params(X, y, np.zeros(3, bool))
     default = KernelParams.default(3)
-    assert log_marginal_likelihood(fitted.to_theta(), X, y, np.zeros(3, bool))[0] > \
-        log_marginal_likelihood(default.to_theta(), X, y, np.zeros(3, bool))[0]
+    assert (
+        log_marginal_likelihood(fitted.to_theta(), X, y, np.zeros(3, bool))[0]
+        > log_marginal_likelihood(default.to_theta(), X, y, np.zeros(3, bool))[0]
+    )
     assert fitted.inv_sq_ls[2] < fitted.inv_sq_ls[0]  # y ignores x2: a longer length scale
 
 

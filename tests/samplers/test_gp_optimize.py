@@ -25,11 +25,18 @@ def test_batched_runs_equal_separate_scipy_runs_with_fewer_calls() -> None:
 
     got = opt._batched_lbfgsb(fun, Z0, np.ones(2), maxiter=100)
     for z0, z in zip(Z0, got, strict=True):
-        ref = scipy.optimize.minimize(lambda x: tuple(v[0] for v in _bumps(x[None])), z0, jac=True,
-                                      method="L-BFGS-B", bounds=[(0, 1)] * 2,
-                                      options={"maxiter": 100, "gtol": opt.GTOL})
+        ref = scipy.optimize.minimize(
+            lambda x: tuple(v[0] for v in _bumps(x[None])),
+            z0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0, 1)] * 2,
+            options={"maxiter": 100, "gtol": opt.GTOL},
+        )
         np.testing.assert_allclose(z, ref.x, atol=1e-9)  # each start converges on its own
-    assert np.allclose(got[[0, 2]], 0.2, atol=0.01) and np.allclose(got[1], 0.8, atol=0.01)  # own basins
+    assert np.allclose(got[[0, 2]], 0.2, atol=0.01) and np.allclose(
+        got[1], 0.8, atol=0.01
+    )  # own basins
     assert max(calls) == len(Z0) and len(calls) < sum(calls)  # evaluations were shared
 
 
@@ -49,6 +56,8 @@ def test_preconditioned_local_search_stays_in_the_unit_cube_and_improves() -> No
         v, g = _bumps(P)
         return -v, -g
 
-    P = opt._lbfgs_batch(P0, mask, lambda P: -_bumps(P)[0], score_grad, 50, scales=np.array([0.05, 1.0]))
+    P = opt._lbfgs_batch(
+        P0, mask, lambda P: -_bumps(P)[0], score_grad, 50, scales=np.array([0.05, 1.0])
+    )
     assert np.all((P >= 0) & (P <= 1))
     assert np.all(-_bumps(P)[0] > -_bumps(P0)[0])

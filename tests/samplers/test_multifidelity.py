@@ -21,22 +21,38 @@ from tests.core.objectives import rising_curve
 SPACE = {"x": Float(-1.0, 1.0)}
 
 
-def _trial(number: int, state: str, curve: dict[int, float], value: float | None = None,
-           x: float | None = None) -> FrozenTrial:
+def _trial(
+    number: int,
+    state: str,
+    curve: dict[int, float],
+    value: float | None = None,
+    x: float | None = None,
+) -> FrozenTrial:
     x = x if x is not None else -1.0 + 2.0 * ((number * 0.618) % 1.0)
     if value is None and state in ("COMPLETE", "PRUNED") and curve:
         value = curve[max(curve)]
-    return FrozenTrial(number=number, state=TrialState(state), params={"x": x}, value=value,
-                       intermediate=dict(curve))
+    return FrozenTrial(
+        number=number,
+        state=TrialState(state),
+        params={"x": x},
+        value=value,
+        intermediate=dict(curve),
+    )
 
 
 def _history() -> tuple[list[FrozenTrial], list[FrozenTrial]]:
     """Six trials reached step 3 (two still running), four were pruned at step 1."""
-    history = [_trial(n, "COMPLETE", {1: 0.5 + 0.01 * n, 2: 0.6, 3: 0.7 + 0.01 * n}) for n in range(4)]
+    history = [
+        _trial(n, "COMPLETE", {1: 0.5 + 0.01 * n, 2: 0.6, 3: 0.7 + 0.01 * n}) for n in range(4)
+    ]
     history += [_trial(n, "PRUNED", {1: 0.1 * (n - 3)}) for n in range(4, 8)]
     history.append(_trial(8, "FAILED", {1: 0.9}))
-    pending = [_trial(9, "RUNNING", {1: 0.55, 3: 0.75}), _trial(10, "RUNNING", {1: 0.52, 3: 0.72}),
-               _trial(11, "RUNNING", {1: 0.6}), _trial(12, "RUNNING", {})]
+    pending = [
+        _trial(9, "RUNNING", {1: 0.55, 3: 0.75}),
+        _trial(10, "RUNNING", {1: 0.52, 3: 0.72}),
+        _trial(11, "RUNNING", {1: 0.6}),
+        _trial(12, "RUNNING", {}),
+    ]
     return history, pending
 
 
@@ -81,9 +97,17 @@ def test_proposals_are_a_pure_function_of_the_curves_and_use_pruned_ones():
 
     first = ask(history)
     assert first == ask(list(reversed(history)))
-    assert first == make_sampler(sampler.to_config()).ask(space, history, pending,
-                                                          np.random.default_rng([3, 13]), "maximize").params
-    changed = [*history[:4], _trial(4, "PRUNED", {1: 0.95}), *history[5:]]  # one pruned curve differs
+    assert (
+        first
+        == make_sampler(sampler.to_config())
+        .ask(space, history, pending, np.random.default_rng([3, 13]), "maximize")
+        .params
+    )
+    changed = [
+        *history[:4],
+        _trial(4, "PRUNED", {1: 0.95}),
+        *history[5:],
+    ]  # one pruned curve differs
     assert ask(changed) != first
     info = sampler.ask(space, history, pending, np.random.default_rng(0), "maximize").info
     assert info["budget"] == 3 and info["n_imputed"] == 5
@@ -121,10 +145,17 @@ def test_bad_arguments_name_the_field_and_value():
 
 # ------------------------------------------------------------------ studies on real storage
 def _study(url: str, name: str = "mf") -> hpo.Study:
-    return hpo.create_study(name, space=SPACE, objective=rising_curve, direction="maximize",
-                            sampler=MultiFidelityGPSampler(min_points=4, seed=0),
-                            pruner=HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3),
-                            seed=0, storage=url, load_if_exists=True)
+    return hpo.create_study(
+        name,
+        space=SPACE,
+        objective=rising_curve,
+        direction="maximize",
+        sampler=MultiFidelityGPSampler(min_points=4, seed=0),
+        pruner=HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3),
+        seed=0,
+        storage=url,
+        load_if_exists=True,
+    )
 
 
 def _check_bookkeeping(study: hpo.Study, n_trials: int) -> None:
@@ -146,7 +177,9 @@ def _check_bookkeeping(study: hpo.Study, n_trials: int) -> None:
 
 @pytest.mark.slow
 def test_parallel_workers_share_one_study(sqlite_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("HPO_TEST_RENDEZVOUS", str(tmp_path / "rendezvous"))  # both processes get work
+    monkeypatch.setenv(
+        "HPO_TEST_RENDEZVOUS", str(tmp_path / "rendezvous")
+    )  # both processes get work
     study = _study(sqlite_url).optimize(24, n_workers=2)
     _check_bookkeeping(study, 24)
     workers = {t.worker_id.rsplit(":", 1)[0] for t in study.trials if t.worker_id}
@@ -162,13 +195,25 @@ def test_resume_continues_to_the_total_and_replays_an_uninterrupted_run(tmp_path
     _check_bookkeeping(resumed, 18)
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
     assert [t.state for t in resumed.trials] == [t.state for t in whole.trials]
-    phases = [hpo.load_study("mf", storage=url).sampler.ask(
-        resumed.space, [t for t in resumed.trials], [], np.random.default_rng(0), "maximize").info["phase"]]
+    phases = [
+        hpo.load_study("mf", storage=url)
+        .sampler.ask(
+            resumed.space, [t for t in resumed.trials], [], np.random.default_rng(0), "maximize"
+        )
+        .info["phase"]
+    ]
     assert phases == ["mf-gp"]  # after 18 trials the model, not the design, proposes
 
 
 def test_random_search_with_hyperband_is_plain_hyperband(sqlite_url):
-    study = hpo.create_study("hb", space=SPACE, objective=rising_curve, direction="maximize",
-                             sampler="random", pruner={"name": "hyperband", "max_resource": 9},
-                             seed=1, storage=sqlite_url).optimize(15)
+    study = hpo.create_study(
+        "hb",
+        space=SPACE,
+        objective=rising_curve,
+        direction="maximize",
+        sampler="random",
+        pruner={"name": "hyperband", "max_resource": 9},
+        seed=1,
+        storage=sqlite_url,
+    ).optimize(15)
     _check_bookkeeping(study, 15)

@@ -38,8 +38,16 @@ def fresh_url(request, tmp_path) -> Iterator[str]:
 
 
 def make_study(store: Storage, name: str, **settings: Any) -> StudyRecord:
-    return store.create_study(name=name, direction="minimize", space={}, sampler={"name": "random"},
-                              objective={}, settings=settings, user_attrs={}, seed=0)
+    return store.create_study(
+        name=name,
+        direction="minimize",
+        space={},
+        sampler={"name": "random"},
+        objective={},
+        settings=settings,
+        user_attrs={},
+        seed=0,
+    )
 
 
 def prop(x: float = 0.0, grid_id: int | None = None) -> Proposal:

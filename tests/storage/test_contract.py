@@ -17,8 +17,12 @@ from hpo.storage.schema import SCHEMA_VERSION, TrialRow
 from hpo.trial import TrialState
 from tests.storage.conftest import make_study, prop
 
-COMPLETE, FAILED, RUNNING, WAITING = (TrialState.COMPLETE, TrialState.FAILED, TrialState.RUNNING,
-                                      TrialState.WAITING)
+COMPLETE, FAILED, RUNNING, WAITING = (
+    TrialState.COMPLETE,
+    TrialState.FAILED,
+    TrialState.RUNNING,
+    TrialState.WAITING,
+)
 
 
 def _raw(url: str, sql: str) -> None:
@@ -29,8 +33,13 @@ def _raw(url: str, sql: str) -> None:
 
 
 def _age_heartbeat(store: Storage, trial_id: int, seconds: float) -> None:
-    store.tx.run(lambda s: s.execute(update(TrialRow).where(TrialRow.id == trial_id)
-                                     .values(heartbeat_at=utcnow() - timedelta(seconds=seconds))))
+    store.tx.run(
+        lambda s: s.execute(
+            update(TrialRow)
+            .where(TrialRow.id == trial_id)
+            .values(heartbeat_at=utcnow() - timedelta(seconds=seconds))
+        )
+    )
 
 
 # ---------------------------------------------------------------- schema
@@ -40,8 +49,9 @@ def test_schema_created_once_and_reopened(fresh_url):
     assert store.study_names() == []
     engine = create_engine(normalize_url(fresh_url))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT value FROM hpo_schema WHERE key = 'schema_version'")).scalar() \
-            == str(SCHEMA_VERSION)
+        assert conn.execute(
+            text("SELECT value FROM hpo_schema WHERE key = 'schema_version'")
+        ).scalar() == str(SCHEMA_VERSION)
     engine.dispose()
     store.dispose()
 
@@ -49,24 +59,36 @@ def test_schema_created_once_and_reopened(fresh_url):
 def test_other_schema_version_is_refused(fresh_url):
     Storage(fresh_url).dispose()
     _raw(fresh_url, "UPDATE hpo_schema SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(SchemaVersionError, match=rf"schema version 99;.*reads version {SCHEMA_VERSION}"
-                                                 r".*upgrade hpo to open it"):
+    with pytest.raises(
+        SchemaVersionError,
+        match=rf"schema version 99;.*reads version {SCHEMA_VERSION}"
+        r".*upgrade hpo to open it",
+    ):
         Storage(fresh_url)
 
 
 def test_foreign_database_with_our_table_names_is_refused(fresh_url):
     _raw(fresh_url, "CREATE TABLE studies (id INTEGER PRIMARY KEY, label TEXT)")
-    with pytest.raises(StorageError, match=re.escape(
+    with pytest.raises(
+        StorageError,
+        match=re.escape(
             "has tables named ['studies'] but no hpo schema version: it was not written by hpo. "
-            "Use another database.")):
+            "Use another database."
+        ),
+    ):
         Storage(fresh_url)
 
 
 # ---------------------------------------------------------------- studies
 def test_study_names_are_unique(storage, study_name):
     make_study(storage, study_name)
-    with pytest.raises(StorageError, match=re.escape(
-            f"A study named {study_name!r} already exists in {storage!r}. Load it, or use a new name.")):
+    with pytest.raises(
+        StorageError,
+        match=re.escape(
+            f"A study named {study_name!r} already exists in {storage!r}. Load it, or use a new "
+            f"name."
+        ),
+    ):
         make_study(storage, study_name)
     assert storage.study_names().count(study_name) == 1
 
@@ -75,7 +97,9 @@ def test_study_names_are_unique(storage, study_name):
 def test_claim_numbers_are_contiguous_and_budget_is_never_overshot(storage, study_name):
     study = make_study(storage, study_name)
     claims = [storage.claim_new(study.id, "w", prop(i), budget=3) for i in range(5)]
-    assert [c.status for c in claims] == [ClaimStatus.CREATED] * 3 + [ClaimStatus.BUDGET_REACHED] * 2
+    assert [c.status for c in claims] == [ClaimStatus.CREATED] * 3 + [
+        ClaimStatus.BUDGET_REACHED
+    ] * 2
     assert [c.trial.number for c in claims[:3]] == [0, 1, 2]
     # a FAILED trial does not count: its slot is free again; COMPLETE and RUNNING do count
     storage.finish(claims[0].trial.trial_id, FAILED, error="boom")
@@ -101,8 +125,9 @@ def test_concurrent_claims_from_threads(storage, study_name):
 
     def claimer() -> None:
         try:
-            while (c := storage.claim_new(study.id, threading.current_thread().name, prop(),
-                                          budget=60)).status == ClaimStatus.CREATED:
+            while (
+                c := storage.claim_new(study.id, threading.current_thread().name, prop(), budget=60)
+            ).status == ClaimStatus.CREATED:
                 got.append(c.trial.number)
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
@@ -159,15 +184,24 @@ def test_stale_trial_fails_and_is_retried_with_retry_of(storage, study_name):
     study = make_study(storage, study_name)
     dead = storage.claim_new(study.id, "dead", prop(0.25, grid_id=7), budget=2).trial
     alive = storage.claim_new(study.id, "alive", prop(0.5), budget=2).trial
-    no_beat = storage.claim_new(study.id, "ask", prop(), heartbeat=False).trial  # ask/tell: never stale
+    no_beat = storage.claim_new(
+        study.id, "ask", prop(), heartbeat=False
+    ).trial  # ask/tell: never stale
     _age_heartbeat(storage, dead.trial_id, 30)
     assert storage.fail_stale(study.id, grace_seconds=10, max_retries=1) == [0]
     assert storage.fail_stale(study.id, grace_seconds=10, max_retries=1) == []  # failed once
     trials = {t.number: t for t in storage.trials(study.id)}
-    assert trials[0].state == FAILED and trials[0].error.startswith("stale: no heartbeat from worker dead")
+    assert trials[0].state == FAILED and trials[0].error.startswith(
+        "stale: no heartbeat from worker dead"
+    )
     assert trials[alive.number].state == RUNNING and trials[no_beat.number].state == RUNNING
     retry = trials[3]
-    assert (retry.state, retry.retry_of, retry.params, retry.grid_id) == (WAITING, 0, {"x": 0.25}, 7)
+    assert (retry.state, retry.retry_of, retry.params, retry.grid_id) == (
+        WAITING,
+        0,
+        {"x": 0.25},
+        7,
+    )
     # the retry takes the dead trial's slot in the budget, and runs with the same params
     claimed = storage.claim_waiting(study.id, "w2", budget=3)
     assert claimed.number == 3 and claimed.user_attrs["retry_attempt"] == 1
@@ -189,8 +223,14 @@ def test_concurrent_stale_checks_fail_each_trial_once(storage, study_name):
     for _ in range(5):
         _age_heartbeat(storage, storage.claim_new(study.id, "dead", prop()).trial.trial_id, 30)
     results: list[list[int]] = []
-    threads = [threading.Thread(target=lambda: results.append(
-        storage.fail_stale(study.id, grace_seconds=10, max_retries=1))) for _ in range(6)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                storage.fail_stale(study.id, grace_seconds=10, max_retries=1)
+            )
+        )
+        for _ in range(6)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -221,7 +261,9 @@ def test_release_fails_the_trial_and_requeues_its_params(storage, study_name):
     storage.release(trial.trial_id, reason="interrupted: again", requeue=True)  # no-op
     trials = storage.trials(study.id)
     assert [(t.number, t.state, t.error) for t in trials] == [
-        (0, FAILED, "interrupted: test"), (1, WAITING, None)]
+        (0, FAILED, "interrupted: test"),
+        (1, WAITING, None),
+    ]
     assert (trials[1].retry_of, trials[1].params, trials[1].grid_id) == (0, {"x": 0.75}, 2)
     done = storage.claim_new(study.id, "w", prop()).trial
     storage.finish(done.trial_id, COMPLETE, value=1.0)
@@ -232,8 +274,16 @@ def test_release_fails_the_trial_and_requeues_its_params(storage, study_name):
 # ---------------------------------------------------------------- leaderboard
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_leaderboard_order(storage, study_name, direction):
-    study = storage.create_study(name=study_name, direction=direction, space={}, sampler={},
-                                 objective={}, settings={}, user_attrs={}, seed=0)
+    study = storage.create_study(
+        name=study_name,
+        direction=direction,
+        space={},
+        sampler={},
+        objective={},
+        settings={},
+        user_attrs={},
+        seed=0,
+    )
     values = [3.0, 1.0, 2.0, 1.0, None, 5.0]
     for i, v in enumerate(values):
         t = storage.claim_new(study.id, "w", prop(i)).trial
@@ -257,7 +307,9 @@ def test_read_only_sqlite_file_gives_a_fix(tmp_path):
     folder.chmod(0o555)
     try:
         if os.access(folder / "hpo.db", os.W_OK):
-            pytest.skip("running as root: a read-only file stays writable, so this cannot be tested")
+            pytest.skip(
+                "running as root: a read-only file stays writable, so this cannot be tested"
+            )
         with pytest.raises(StorageError, match="read-only.*writable"):
             store = Storage(url)
             make_study(store, "x")
@@ -270,9 +322,13 @@ def test_read_only_sqlite_uri_gives_a_fix(tmp_path):
     Storage(f"sqlite:///{tmp_path / 'hpo.db'}").dispose()
     store = Storage(f"sqlite:///file:{tmp_path / 'hpo.db'}?mode=ro&uri=true")
     assert store.study_names() == []  # reading works
-    with pytest.raises(StorageError, match=re.escape(
+    with pytest.raises(
+        StorageError,
+        match=re.escape(
             "is read-only (attempt to write a readonly database). Make the file and its folder "
-            "writable, or copy it somewhere writable.")):
+            "writable, or copy it somewhere writable."
+        ),
+    ):
         make_study(store, "x")
 
 
@@ -281,13 +337,18 @@ def test_unopenable_urls_name_the_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'file' / 'hpo.db'}"
     with pytest.raises(StorageError, match=re.escape(f"for SQLite storage {url!r}")):
         Storage(url)
-    with pytest.raises(StorageError, match=re.escape("Storage URL 'nonsense' is not a valid SQLAlchemy URL")):
+    with pytest.raises(
+        StorageError, match=re.escape("Storage URL 'nonsense' is not a valid SQLAlchemy URL")
+    ):
         Storage("nonsense")
     with pytest.raises(StorageError, match=re.escape("Cannot use storage URL 'nosuchdb://x'")):
         Storage("nosuchdb://x")
 
 
 def test_closed_postgres_port_is_a_clear_error():
-    with pytest.raises(StorageError, match=re.escape(
-            "Cannot connect to 'postgresql+psycopg://postgres@127.0.0.1:1/hpo'") + ".*Is the server running"):
+    with pytest.raises(
+        StorageError,
+        match=re.escape("Cannot connect to 'postgresql+psycopg://postgres@127.0.0.1:1/hpo'")
+        + ".*Is the server running",
+    ):
         Storage("postgresql://postgres@127.0.0.1:1/hpo")

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_concurrent_creators_one_creates_the_others_load(storage_url, tmp_path, load_if_exists):
     """A bounded version of scripts/create_race.py (100 rounds x 8 processes there)."""
     sqlite_dir = tmp_path if storage_url.startswith("sqlite") else None
-    report = run_rounds(storage_url, rounds=3, processes=4, load_if_exists=load_if_exists,
-                        sqlite_dir=sqlite_dir)
+    report = run_rounds(
+        storage_url, rounds=3, processes=4, load_if_exists=load_if_exists, sqlite_dir=sqlite_dir
+    )
     assert report["failures"] == [], report["failures"][:3]
     assert report["creators_per_round"] == [1, 1, 1]
     if load_if_exists:
@@ -36,16 +37,40 @@ def test_concurrent_creators_one_creates_the_others_load(storage_url, tmp_path, 
 
 
 @pytest.mark.slow
-def test_a_worker_of_a_deleted_study_stops_and_writes_nothing_into_its_successor(storage_url, study_name):
+def test_a_worker_of_a_deleted_study_stops_and_writes_nothing_into_its_successor(
+    storage_url, study_name
+):
     """The worker is paused mid-trial while its study is deleted and a new one of the same
     name created, so its next write surely meets the successor (the case ids decide)."""
-    hpo.create_study(study_name, storage=storage_url, space={"x": Float(-1, 1)}, seed=0,
-                     heartbeat_interval=1.0, grace_period=30.0)
+    hpo.create_study(
+        study_name,
+        storage=storage_url,
+        space={"x": Float(-1, 1)},
+        seed=0,
+        heartbeat_interval=1.0,
+        grace_period=30.0,
+    )
     env = {**os.environ, "HPO_TEST_SLEEP": "0.5"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "hpo", "worker", study_name, "--storage", storage_url,
-         "--objective", "tests.execution.helpers:slow", "--trials", "200"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hpo",
+            "worker",
+            study_name,
+            "--storage",
+            storage_url,
+            "--objective",
+            "tests.execution.helpers:slow",
+            "--trials",
+            "200",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:  # two trials done, and the third one just started (inside its sleep)
@@ -58,8 +83,9 @@ def test_a_worker_of_a_deleted_study_stops_and_writes_nothing_into_its_successor
         time.sleep(0.1)
         worker.send_signal(signal.SIGSTOP)
         hpo.delete_study(study_name, storage=storage_url)
-        successor = hpo.create_study(study_name, storage=storage_url, space={"y": Float(0, 1)},
-                                     seed=1)
+        successor = hpo.create_study(
+            study_name, storage=storage_url, space={"y": Float(0, 1)}, seed=1
+        )
         worker.send_signal(signal.SIGCONT)
         _, err = worker.communicate(timeout=60)
     finally:

@@ -46,7 +46,10 @@ def test_upgrade_rebuilds_sqlite_tables_with_autoincrement_keeping_everything(tm
     shutil.copy(FIXTURE, path)
     tables = ("studies", "trials", "intermediate_values")
     before = {t: _sql(path, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
-    assert "AUTOINCREMENT" not in _sql(path, "SELECT sql FROM sqlite_master WHERE name = 'trials'")[0][0]
+    assert (
+        "AUTOINCREMENT"
+        not in _sql(path, "SELECT sql FROM sqlite_master WHERE name = 'trials'")[0][0]
+    )
 
     store = Storage(f"sqlite:///{path}", check_schema=False)
     assert store.upgrade_schema()[-1] == "0003_ids_never_reused"
@@ -54,13 +57,21 @@ def test_upgrade_rebuilds_sqlite_tables_with_autoincrement_keeping_everything(tm
 
     assert {t: _sql(path, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables} == before
     for table in ("studies", "trials"):
-        assert "AUTOINCREMENT" in _sql(path, f"SELECT sql FROM sqlite_master WHERE name = '{table}'")[0][0]
+        assert (
+            "AUTOINCREMENT"
+            in _sql(path, f"SELECT sql FROM sqlite_master WHERE name = '{table}'")[0][0]
+        )
     assert _sql(path, "PRAGMA integrity_check") == [("ok",)]
     assert _sql(path, "PRAGMA foreign_key_check") == []
-    assert dict(_sql(path, "SELECT key, value FROM hpo_schema"))["schema_version"] == str(SCHEMA_VERSION)
-    assert sorted(n for (n,) in _sql(path, "SELECT name FROM sqlite_master WHERE type = 'index' "
-                                           "AND name NOT LIKE 'sqlite_%'")) == [
-        "ix_intermediate_step_trial", "ix_trials_study_state_value", "uq_trials_study_grid_point"]
+    assert dict(_sql(path, "SELECT key, value FROM hpo_schema"))["schema_version"] == str(
+        SCHEMA_VERSION
+    )
+    assert sorted(
+        n
+        for (n,) in _sql(
+            path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"
+        )
+    ) == ["ix_intermediate_step_trial", "ix_trials_study_state_value", "uq_trials_study_grid_point"]
 
     store = Storage(f"sqlite:///{path}")  # opens at the new version
     top = max(store.get_study(n).id for n in store.study_names())

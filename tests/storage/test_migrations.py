@@ -16,7 +16,9 @@ from hpo.storage.migrations import HEAD, REVISIONS
 from hpo.storage.schema import SCHEMA_VERSION, Base
 from hpo.storage.storage import Storage
 
-FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.db"  # written by hpo 0.1.0 (commit d47d967)
+FIXTURE = (
+    Path(__file__).parent / "fixtures" / "schema_v1.db"
+)  # written by hpo 0.1.0 (commit d47d967)
 
 
 @pytest.fixture
@@ -52,7 +54,9 @@ def test_old_database_is_refused_with_the_upgrade_command(old_db: Path) -> None:
 
 
 def test_upgrade_keeps_every_trial_and_curve(old_db: Path) -> None:
-    before_trials = _rows(old_db, "SELECT study_id, number, state, params, value FROM trials ORDER BY id")
+    before_trials = _rows(
+        old_db, "SELECT study_id, number, state, params, value FROM trials ORDER BY id"
+    )
     before_curves = _rows(old_db, "SELECT * FROM intermediate_values ORDER BY trial_id, step")
     url = f"sqlite:///{old_db}"
 
@@ -60,8 +64,13 @@ def test_upgrade_keeps_every_trial_and_curve(old_db: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "0002_curve_step_index" in result.output
 
-    assert _rows(old_db, "SELECT study_id, number, state, params, value FROM trials ORDER BY id") == before_trials
-    assert _rows(old_db, "SELECT * FROM intermediate_values ORDER BY trial_id, step") == before_curves
+    assert (
+        _rows(old_db, "SELECT study_id, number, state, params, value FROM trials ORDER BY id")
+        == before_trials
+    )
+    assert (
+        _rows(old_db, "SELECT * FROM intermediate_values ORDER BY trial_id, step") == before_curves
+    )
     assert _rows(old_db, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     facts = dict(_rows(old_db, "SELECT key, value FROM hpo_schema"))
     assert facts == {"schema_version": str(SCHEMA_VERSION), "hpo_version": hpo.__version__}
@@ -108,7 +117,9 @@ def test_non_numeric_schema_version_is_a_clear_error(old_db: Path) -> None:
 
 def test_upgrade_refuses_an_empty_database(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
-    result = CliRunner().invoke(app, ["db", "upgrade", "--storage", f"sqlite:///{tmp_path}/empty.db"])
+    result = CliRunner().invoke(
+        app, ["db", "upgrade", "--storage", f"sqlite:///{tmp_path}/empty.db"]
+    )
     assert result.exit_code == 2 and "no hpo schema" in result.output
 
 

@@ -48,8 +48,12 @@ def _params(stem: str) -> list:
     if stem in NEEDS_TORCH:
         marks.append(pytest.mark.skipif(not HAS_TORCH, reason="needs the torch extra"))
     if stem == "fashion_mnist_fcnn":
-        marks.append(pytest.mark.skipif(not HAS_FASHION and os.environ.get("CI") != "true",
-                                        reason="needs dataset-fashion-mnist (make install)"))
+        marks.append(
+            pytest.mark.skipif(
+                not HAS_FASHION and os.environ.get("CI") != "true",
+                reason="needs dataset-fashion-mnist (make install)",
+            )
+        )
     return [pytest.param(stem, marks=marks)]
 
 
@@ -60,7 +64,11 @@ def test_study_file_runs_and_resumes(stem: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     study = _build(loaded, stem, url)
     name, direction, sampler = EXPECTED[stem]
-    assert (study.name, study.direction, study.sampler.to_config()["name"]) == (name, direction, sampler)
+    assert (study.name, study.direction, study.sampler.to_config()["name"]) == (
+        name,
+        direction,
+        sampler,
+    )
 
     n = 1 if stem in SLOW else 2
     study.optimize(n, show_progress=False)

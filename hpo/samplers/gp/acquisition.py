@@ -21,8 +21,18 @@ from scipy.special import erfcx, log_ndtr, ndtr
 
 from hpo.errors import ConfigError
 
-__all__ = ["Acquisition", "ExpectedImprovement", "log_ei_grad", "LogExpectedImprovement", "UpperConfidenceBound",
-           "ProbabilityOfImprovement", "log_h", "log_ei", "make_acquisition", "ALIASES"]
+__all__ = [
+    "Acquisition",
+    "ExpectedImprovement",
+    "log_ei_grad",
+    "LogExpectedImprovement",
+    "UpperConfidenceBound",
+    "ProbabilityOfImprovement",
+    "log_h",
+    "log_ei",
+    "make_acquisition",
+    "ALIASES",
+]
 
 _C1 = 0.5 * math.log(2 * math.pi)
 _C2 = 0.5 * math.log(math.pi / 2)
@@ -32,16 +42,20 @@ _INV_SQRT_EPS = 1.0 / math.sqrt(np.finfo(float).eps)
 class Acquisition(Protocol):
     """``(mean, std, best) -> score``; an optimizer also uses ``value_and_grad`` when present."""
 
-    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
-                 best: float) -> NDArray[np.float64]: ...
+    def __call__(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> NDArray[np.float64]: ...
 
 
 def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``log(1 - exp(x))`` for ``x < 0``, accurate at both ends."""
     x = np.minimum(x, -1e-300)
     small = x > -math.log(2)
-    return np.where(small, np.log(-np.expm1(np.where(small, x, -1.0))),
-                    np.log1p(-np.exp(np.where(small, -1.0, x))))
+    return np.where(
+        small,
+        np.log(-np.expm1(np.where(small, x, -1.0))),
+        np.log1p(-np.exp(np.where(small, -1.0, x))),
+    )
 
 
 def log_h(z: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -86,11 +100,14 @@ class LogExpectedImprovement:
     def __init__(self, *, xi: float = 0.0) -> None:
         self.xi = xi
 
-    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
-                 best: float) -> NDArray[np.float64]:
+    def __call__(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> NDArray[np.float64]:
         return log_ei(mean, std, best + self.xi)
 
-    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+    def value_and_grad(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> Grad:
         """Scores and their partial derivatives in ``mean`` and ``std``, each ``(m,)``."""
         return log_ei_grad(mean, std, best + self.xi)
 
@@ -101,11 +118,14 @@ class ExpectedImprovement:
     def __init__(self, *, xi: float = 0.0) -> None:
         self.xi = xi
 
-    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
-                 best: float) -> NDArray[np.float64]:
+    def __call__(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> NDArray[np.float64]:
         return np.exp(log_ei(mean, std, best + self.xi))
 
-    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+    def value_and_grad(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> Grad:
         """Scores and their partial derivatives in ``mean`` and ``std``: ``Phi(z)``, ``phi(z)``."""
         z = (mean - best - self.xi) / np.maximum(std, 1e-300)
         return self(mean, std, best), ndtr(z), np.exp(-0.5 * z * z - _C1)
@@ -117,11 +137,14 @@ class UpperConfidenceBound:
     def __init__(self, *, beta: float = 2.0) -> None:
         self.beta = beta
 
-    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
-                 best: float) -> NDArray[np.float64]:
+    def __call__(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> NDArray[np.float64]:
         return mean + math.sqrt(self.beta) * std
 
-    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+    def value_and_grad(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> Grad:
         """Scores and their partial derivatives in ``mean`` (1) and ``std`` (``sqrt(beta)``)."""
         return self(mean, std, best), np.ones_like(mean), np.full_like(std, math.sqrt(self.beta))
 
@@ -136,12 +159,15 @@ class ProbabilityOfImprovement:
         self.xi = xi
         self.log = log
 
-    def __call__(self, mean: NDArray[np.float64], std: NDArray[np.float64],
-                 best: float) -> NDArray[np.float64]:
+    def __call__(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> NDArray[np.float64]:
         z = (mean - best - self.xi) / np.maximum(std, 1e-300)
         return log_ndtr(z) if self.log else ndtr(z)
 
-    def value_and_grad(self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float) -> Grad:
+    def value_and_grad(
+        self, mean: NDArray[np.float64], std: NDArray[np.float64], best: float
+    ) -> Grad:
         """Scores and their partial derivatives in ``mean`` and ``std``."""
         std = np.maximum(std, 1e-300)
         z = (mean - best - self.xi) / std
@@ -154,10 +180,21 @@ class ProbabilityOfImprovement:
         return value, dz / std, -dz * z / std
 
 
-ALIASES = {"ei": "ExpectedImprovement", "logei": "LogExpectedImprovement",
-           "ucb": "UpperConfidenceBound", "pi": "ProbabilityOfImprovement"}
-_CLASSES = {c.__name__: c for c in (ExpectedImprovement, LogExpectedImprovement,
-                                    UpperConfidenceBound, ProbabilityOfImprovement)}
+ALIASES = {
+    "ei": "ExpectedImprovement",
+    "logei": "LogExpectedImprovement",
+    "ucb": "UpperConfidenceBound",
+    "pi": "ProbabilityOfImprovement",
+}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        ExpectedImprovement,
+        LogExpectedImprovement,
+        UpperConfidenceBound,
+        ProbabilityOfImprovement,
+    )
+}
 
 
 def canonical_name(name: str) -> str:
@@ -175,7 +212,9 @@ def canonical_name(name: str) -> str:
     return full
 
 
-def make_acquisition(name: str, *, xi: float, beta: float, for_optimizer: bool = False) -> Acquisition:
+def make_acquisition(
+    name: str, *, xi: float, beta: float, for_optimizer: bool = False
+) -> Acquisition:
     """Build an acquisition by alias or class name.
 
     With ``for_optimizer=True`` EI becomes log-EI and PI becomes log-PI: monotone transforms
@@ -183,8 +222,11 @@ def make_acquisition(name: str, *, xi: float, beta: float, for_optimizer: bool =
     """
     full = canonical_name(name)
     if full in ("ExpectedImprovement", "LogExpectedImprovement"):
-        return LogExpectedImprovement(xi=xi) if for_optimizer or full.startswith("Log") \
+        return (
+            LogExpectedImprovement(xi=xi)
+            if for_optimizer or full.startswith("Log")
             else ExpectedImprovement(xi=xi)
+        )
     if full == "UpperConfidenceBound":
         return UpperConfidenceBound(beta=beta)
     return ProbabilityOfImprovement(xi=xi, log=for_optimizer)

@@ -39,8 +39,15 @@ import scipy.linalg
 import scipy.optimize
 from numpy.typing import NDArray
 
-__all__ = ["KernelParams", "GaussianProcess", "fit_kernel_params", "fit_gp", "log_marginal_likelihood",
-           "matern52", "MIN_NOISE_VAR"]
+__all__ = [
+    "KernelParams",
+    "GaussianProcess",
+    "fit_kernel_params",
+    "fit_gp",
+    "log_marginal_likelihood",
+    "matern52",
+    "MIN_NOISE_VAR",
+]
 
 SQRT5 = math.sqrt(5.0)
 MIN_NOISE_VAR = 1e-6
@@ -73,7 +80,9 @@ class KernelParams:
         return cls(inv_sq_ls=np.ones(d), kernel_scale=1.0, noise_var=1e-3)
 
 
-def impute_inactive(X: NDArray[np.float64], is_categorical: NDArray[np.bool_]) -> NDArray[np.float64]:
+def impute_inactive(
+    X: NDArray[np.float64], is_categorical: NDArray[np.bool_]
+) -> NDArray[np.float64]:
     """``(n, d)`` copy of ``X`` with NaN replaced by 0.5 (continuous) or -1 (categorical)."""
     if not np.isnan(X).any():
         return X
@@ -93,8 +102,12 @@ def _matern52_dr2(r2: NDArray[np.float64]) -> NDArray[np.float64]:
     return -(5.0 / 6.0) * (1.0 + SQRT5 * r) * np.exp(-SQRT5 * r)
 
 
-def _sq_dist(A: NDArray[np.float64], B: NDArray[np.float64], w: NDArray[np.float64],
-             is_cat: NDArray[np.bool_]) -> NDArray[np.float64]:
+def _sq_dist(
+    A: NDArray[np.float64],
+    B: NDArray[np.float64],
+    w: NDArray[np.float64],
+    is_cat: NDArray[np.bool_],
+) -> NDArray[np.float64]:
     """``(len(A), len(B))`` squared scaled distances ``sum_k w_k D_k``."""
     cont = ~is_cat
     out = np.zeros((len(A), len(B)))
@@ -122,8 +135,12 @@ def _log_prior(theta: NDArray[np.float64], d: int) -> tuple[float, NDArray[np.fl
 
 
 def log_marginal_likelihood(
-    theta: NDArray[np.float64], X: NDArray[np.float64], y: NDArray[np.float64],
-    is_categorical: NDArray[np.bool_], *, with_grad: bool = True,
+    theta: NDArray[np.float64],
+    X: NDArray[np.float64],
+    y: NDArray[np.float64],
+    is_categorical: NDArray[np.bool_],
+    *,
+    with_grad: bool = True,
 ) -> tuple[float, NDArray[np.float64]]:
     """Log marginal likelihood ``log p(y | X, theta)`` and its gradient ``(d + 2,)`` in theta.
 
@@ -138,7 +155,9 @@ def log_marginal_likelihood(
     K[np.diag_indices(n)] += p.noise_var
     L = np.linalg.cholesky(K)
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
-    lml = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2 * math.pi)
+    lml = (
+        -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2 * math.pi)
+    )
     if not with_grad:
         return lml, np.zeros(d + 2)
     Kinv = np.tril(scipy.linalg.lapack.dpotri(L, lower=1)[0])  # K^-1 from L, lower triangle
@@ -160,8 +179,13 @@ def log_marginal_likelihood(
 
 
 def fit_kernel_params(
-    X: NDArray[np.float64], y: NDArray[np.float64], is_categorical: NDArray[np.bool_], *,
-    init: KernelParams | None = None, maxiter: int = 200, gtol: float = GTOL,
+    X: NDArray[np.float64],
+    y: NDArray[np.float64],
+    is_categorical: NDArray[np.bool_],
+    *,
+    init: KernelParams | None = None,
+    maxiter: int = 200,
+    gtol: float = GTOL,
 ) -> KernelParams:
     """MAP kernel hyperparameters by L-BFGS-B on ``log_marginal_likelihood + log_prior``.
 
@@ -191,8 +215,14 @@ def fit_kernel_params(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = scipy.optimize.minimize(neg, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                                          options={"maxiter": maxiter, "gtol": gtol})
+            res = scipy.optimize.minimize(
+                neg,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": maxiter, "gtol": gtol},
+            )
         if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and res.fun < 1e9:
             return KernelParams.from_theta(res.x)
     except (ValueError, np.linalg.LinAlgError):
@@ -212,14 +242,20 @@ class GaussianProcess:
         numpy.linalg.LinAlgError: the kernel matrix is singular even with added jitter.
     """
 
-    def __init__(self, X: NDArray[np.float64], y: NDArray[np.float64], params: KernelParams,
-                 is_categorical: NDArray[np.bool_]) -> None:
+    def __init__(
+        self,
+        X: NDArray[np.float64],
+        y: NDArray[np.float64],
+        params: KernelParams,
+        is_categorical: NDArray[np.bool_],
+    ) -> None:
         self.is_categorical = np.asarray(is_categorical, dtype=bool)
         self.X_ = impute_inactive(np.asarray(X, dtype=float), self.is_categorical)
         self.y_ = np.asarray(y, dtype=float)
         self.params_ = params
-        K = params.kernel_scale * matern52(_sq_dist(self.X_, self.X_, params.inv_sq_ls,
-                                                    self.is_categorical))
+        K = params.kernel_scale * matern52(
+            _sq_dist(self.X_, self.X_, params.inv_sq_ls, self.is_categorical)
+        )
         n = len(self.y_)
         for jitter in (0.0, 1e-8, 1e-6, 1e-4):
             try:
@@ -268,13 +304,21 @@ class GaussianProcess:
 
     def condition_on(self, Xn: NDArray[np.float64], yn: NDArray[np.float64]) -> GaussianProcess:
         """A new GP with extra points ``Xn: (k, d)``, ``yn: (k,)`` and the same kernel."""
-        return GaussianProcess(np.vstack([self.X_, impute_inactive(Xn, self.is_categorical)]),
-                               np.r_[self.y_, yn], self.params_, self.is_categorical)
+        return GaussianProcess(
+            np.vstack([self.X_, impute_inactive(Xn, self.is_categorical)]),
+            np.r_[self.y_, yn],
+            self.params_,
+            self.is_categorical,
+        )
 
 
 def fit_gp(
-    X: NDArray[np.float64], y: NDArray[np.float64], is_categorical: NDArray[np.bool_], *,
-    init: KernelParams | None = None, fit_idx: NDArray[np.intp] | None = None,
+    X: NDArray[np.float64],
+    y: NDArray[np.float64],
+    is_categorical: NDArray[np.bool_],
+    *,
+    init: KernelParams | None = None,
+    fit_idx: NDArray[np.intp] | None = None,
     maxiter: int = 200,
 ) -> GaussianProcess:
     """Fit kernel hyperparameters (on the rows ``fit_idx``, all when None) and condition on all.

@@ -55,21 +55,28 @@ class OptimizeResult:
     exhausted: bool = False
 
 
-def snap_to_grids(R: NDArray[np.float64], grids: Sequence[NDArray[np.float64] | None]) -> NDArray[np.float64]:
+def snap_to_grids(
+    R: NDArray[np.float64], grids: Sequence[NDArray[np.float64] | None]
+) -> NDArray[np.float64]:
     """``(m, d)`` copy of ``R`` with each discrete coordinate moved to its nearest allowed value."""
     C = np.array(R, dtype=float, copy=True)
     for k, g in enumerate(grids):
         if g is None:
             continue
-        i = np.clip(np.searchsorted(g, C[:, k]), 1, len(g) - 1) if len(g) > 1 else np.zeros(len(C), int)
+        i = (
+            np.clip(np.searchsorted(g, C[:, k]), 1, len(g) - 1)
+            if len(g) > 1
+            else np.zeros(len(C), int)
+        )
         if len(g) > 1:
             i = np.where(np.abs(C[:, k] - g[i - 1]) <= np.abs(g[i] - C[:, k]), i - 1, i)
         C[:, k] = g[i]
     return C
 
 
-def _candidates(d: int, grids: Sequence[NDArray[np.float64] | None], n: int,
-                rng: np.random.Generator) -> NDArray[np.float64]:
+def _candidates(
+    d: int, grids: Sequence[NDArray[np.float64] | None], n: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
     """``(n, d)`` scrambled Sobol points; small discrete subspaces are fully enumerated."""
     R = qmc.Sobol(d, scramble=True, seed=rng).random(n)
     disc = [k for k, g in enumerate(grids) if g is not None]
@@ -86,8 +93,9 @@ _H = 1e-6  # central-difference step when no gradient is given
 GTOL = 1e-2  # projected-gradient tolerance, in score units per unit of x / scales (Optuna's)
 
 
-def _fd_grad(score: ScoreFn, P: NDArray[np.float64], mask: NDArray[np.bool_]
-             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _fd_grad(
+    score: ScoreFn, P: NDArray[np.float64], mask: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Scores ``(k,)`` of ``P: (k, d)`` and central differences ``(k, d)`` on ``mask`` (else 0)."""
     rows, cols = np.nonzero(mask)
     plus, minus = P[rows].copy(), P[rows].copy()
@@ -96,15 +104,18 @@ def _fd_grad(score: ScoreFn, P: NDArray[np.float64], mask: NDArray[np.bool_]
     s = score(np.vstack([P, plus, minus]))
     k, v = len(P), len(rows)
     grad = np.zeros_like(P)
-    grad[rows, cols] = (s[k:k + v] - s[k + v:]) / (2 * _H)
+    grad[rows, cols] = (s[k : k + v] - s[k + v :]) / (2 * _H)
     return s[:k], grad
 
 
-BatchFn = Callable[[NDArray[np.intp], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]]
+BatchFn = Callable[
+    [NDArray[np.intp], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]
+]
 
 
-def _batched_lbfgsb(fun: BatchFn, Z0: NDArray[np.float64], upper: NDArray[np.float64],
-                    maxiter: int) -> NDArray[np.float64]:
+def _batched_lbfgsb(
+    fun: BatchFn, Z0: NDArray[np.float64], upper: NDArray[np.float64], maxiter: int
+) -> NDArray[np.float64]:
     """Independent L-BFGS-B minimizations from the rows of ``Z0: (k, p)`` over ``[0, upper]``.
 
     ``fun(idx: (j,), Z: (j, p)) -> (values (j,), gradients (j, p))`` evaluates the runs
@@ -119,19 +130,24 @@ def _batched_lbfgsb(fun: BatchFn, Z0: NDArray[np.float64], upper: NDArray[np.flo
     out = Z0.copy()
     if greenlet is None:
         for i in range(len(Z0)):
+
             def one_seq(z: NDArray[np.float64], i: int = i) -> tuple[float, NDArray[np.float64]]:
                 v, g = fun(np.array([i]), z[None])
                 return float(v[0]), g[0]
-            out[i] = scipy.optimize.minimize(one_seq, Z0[i], jac=True, method="L-BFGS-B",
-                                             bounds=bounds, options=opts).x
+
+            out[i] = scipy.optimize.minimize(
+                one_seq, Z0[i], jac=True, method="L-BFGS-B", bounds=bounds, options=opts
+            ).x
         return out
 
     def run(i: int) -> None:
         def one(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
             v, g = greenlet.getcurrent().parent.switch((i, z))
             return float(v), g
-        out[i] = scipy.optimize.minimize(one, Z0[i], jac=True, method="L-BFGS-B", bounds=bounds,
-                                         options=opts).x
+
+        out[i] = scipy.optimize.minimize(
+            one, Z0[i], jac=True, method="L-BFGS-B", bounds=bounds, options=opts
+        ).x
 
     runs = [greenlet.greenlet(run) for _ in range(len(Z0))]
     asks = [g.switch(i) for i, g in enumerate(runs)]  # (index, point), or None once finished
@@ -144,9 +160,14 @@ def _batched_lbfgsb(fun: BatchFn, Z0: NDArray[np.float64], upper: NDArray[np.flo
         asks = [g.switch((values[j], grads[j].copy())) for j, g in enumerate(runs)]
 
 
-def _lbfgs_batch(P0: NDArray[np.float64], mask: NDArray[np.bool_], score: ScoreFn,
-                 score_grad: GradFn | None, maxiter: int,
-                 scales: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def _lbfgs_batch(
+    P0: NDArray[np.float64],
+    mask: NDArray[np.bool_],
+    score: ScoreFn,
+    score_grad: GradFn | None,
+    maxiter: int,
+    scales: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
     """Maximize the score from each row of ``P0: (k, d)`` over its ``mask`` coordinates.
 
     The rows are independent local searches evaluated together (:func:`_batched_lbfgsb`);
@@ -162,13 +183,20 @@ def _lbfgs_batch(P0: NDArray[np.float64], mask: NDArray[np.bool_], score: ScoreF
         rows = np.flatnonzero((mask == m).all(1))
         sc = scales[m]
 
-        def neg(idx: NDArray[np.intp], Z: NDArray[np.float64], rows: NDArray[np.intp] = rows,
-                m: NDArray[np.bool_] = m, sc: NDArray[np.float64] = sc,
-                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        def neg(
+            idx: NDArray[np.intp],
+            Z: NDArray[np.float64],
+            rows: NDArray[np.intp] = rows,
+            m: NDArray[np.bool_] = m,
+            sc: NDArray[np.float64] = sc,
+        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
             Q = P0[rows[idx]].copy()
             Q[:, m] = Z * sc
-            s, g = score_grad(Q) if score_grad is not None else \
-                _fd_grad(score, Q, np.broadcast_to(m, Q.shape))
+            s, g = (
+                score_grad(Q)
+                if score_grad is not None
+                else _fd_grad(score, Q, np.broadcast_to(m, Q.shape))
+            )
             ok = np.isfinite(s)
             return -np.where(ok, s, -1e10), -np.where(ok[:, None], g[:, m], 0.0) * sc
 
@@ -177,10 +205,16 @@ def _lbfgs_batch(P0: NDArray[np.float64], mask: NDArray[np.bool_], score: ScoreF
     return P
 
 
-def _refine(X: NDArray[np.float64], s: NDArray[np.float64], score: ScoreFn, score_grad: GradFn | None,
-            canonicalize: ScoreFn, grids: Sequence[NDArray[np.float64] | None],
-            maxiter: int, scales: NDArray[np.float64] | None = None,
-            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _refine(
+    X: NDArray[np.float64],
+    s: NDArray[np.float64],
+    score: ScoreFn,
+    score_grad: GradFn | None,
+    canonicalize: ScoreFn,
+    grids: Sequence[NDArray[np.float64] | None],
+    maxiter: int,
+    scales: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Local search from raw points ``X: (k, d)`` scoring ``s: (k,)``; returns improved copies."""
     relax = np.array([g is None or len(g) > MAX_SWEEP_VALUES for g in grids])
     sweep = [k for k, g in enumerate(grids) if g is not None and len(g) <= MAX_SWEEP_VALUES]
@@ -266,7 +300,9 @@ def maximize(
     n_starts = 0 if starts is None else len(starts)
     s = score(canon(R))
     s = np.where(np.isfinite(s), s, -np.inf)
-    local = np.array(list(range(n_starts)) + [i + n_starts for i in _pick_starts(s[n_starts:], n_local, rng)])
+    local = np.array(
+        list(range(n_starts)) + [i + n_starts for i in _pick_starts(s[n_starts:], n_local, rng)]
+    )
     local = local[np.isfinite(s[local])]
     pool_R, pool_s = [R], [s]
     if len(local):

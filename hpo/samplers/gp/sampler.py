@@ -28,8 +28,11 @@ from hpo.validation import Constraint, Interval, Options, validate
 __all__ = ["GPSampler"]
 
 _CONSTRAINTS: dict[str, list[Constraint]] = {
-    "n_startup_trials": [Interval(int, 0)], "max_fit_points": [Interval(int, 10)],
-    "n_candidates": [Interval(int, 2)], "xi": [Interval(float, 0)], "beta": [Interval(float, 0)],
+    "n_startup_trials": [Interval(int, 0)],
+    "max_fit_points": [Interval(int, 10)],
+    "n_candidates": [Interval(int, 2)],
+    "xi": [Interval(float, 0)],
+    "beta": [Interval(float, 0)],
     "pending": [Options({"believer", "liar"})],
 }
 
@@ -66,9 +69,18 @@ class GPSampler(Sampler):
 
     name = "gp"
 
-    def __init__(self, acquisition: str = "ei", *, xi: float = 0.0, beta: float = 1.0,
-                 n_startup_trials: int = 10, pending: str = "believer", max_fit_points: int = 200, n_candidates: int = 1024,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        acquisition: str = "ei",
+        *,
+        xi: float = 0.0,
+        beta: float = 1.0,
+        n_startup_trials: int = 10,
+        pending: str = "believer",
+        max_fit_points: int = 200,
+        n_candidates: int = 1024,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(seed=seed)
         canonical_name(acquisition)
         validate(_CONSTRAINTS, locals(), owner="GPSampler")
@@ -81,9 +93,16 @@ class GPSampler(Sampler):
         self.n_candidates = n_candidates
 
     def config(self) -> dict[str, Any]:
-        return {"acquisition": self.acquisition, "xi": self.xi, "beta": self.beta,
-                "n_startup_trials": self.n_startup_trials, "pending": self.pending, "max_fit_points": self.max_fit_points,
-                "n_candidates": self.n_candidates, "seed": self.seed}
+        return {
+            "acquisition": self.acquisition,
+            "xi": self.xi,
+            "beta": self.beta,
+            "n_startup_trials": self.n_startup_trials,
+            "pending": self.pending,
+            "max_fit_points": self.max_fit_points,
+            "n_candidates": self.n_candidates,
+            "seed": self.seed,
+        }
 
     def ask(
         self,
@@ -99,12 +118,21 @@ class GPSampler(Sampler):
         with _blas_controller().limit(limits=1, user_api="blas"):
             return self._ask(space, history, pending, rng, direction)
 
-    def _ask(self, space: SearchSpace, history: Sequence[FrozenTrial], pending: Sequence[FrozenTrial],
-             rng: np.random.Generator, direction: Direction) -> Proposal:
+    def _ask(
+        self,
+        space: SearchSpace,
+        history: Sequence[FrozenTrial],
+        pending: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+        direction: Direction,
+    ) -> Proposal:
         history = sorted(history, key=lambda t: t.number)
         pending = sorted(pending, key=lambda t: t.number)
-        done = [t for t in history if t.state == TrialState.COMPLETE and t.value is not None
-                and math.isfinite(t.value)]
+        done = [
+            t
+            for t in history
+            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        ]
         taken = {_key(space, t.params) for t in (*history, *pending)}
         if len(done) < max(1, self.n_startup_trials):
             return self._startup(space, len(history) + len(pending), taken, rng)
@@ -118,13 +146,17 @@ class GPSampler(Sampler):
         if len(y) > self.max_fit_points:
             top = np.argsort(-y, kind="stable")[: self.max_fit_points // 4]
             rest = np.setdiff1d(np.arange(len(y)), top)
-            fit_idx = np.sort(np.r_[top, rng.choice(rest, self.max_fit_points - len(top), replace=False)])
+            fit_idx = np.sort(
+                np.r_[top, rng.choice(rest, self.max_fit_points - len(top), replace=False)]
+            )
         stored = _stored_kernel((*history, *pending), len(space))
         gp = self._fit(X, y, is_cat, fit_idx, rng, stored)
         best = float(y.max())
         if pending:  # believer: each pending trial returns the GP's mean; liar: the worst value
             Xp = np.array([space.encode(t.params) for t in pending])
-            believed = gp.posterior(Xp)[0] if self.pending == "believer" else np.full(len(Xp), y.min())
+            believed = (
+                gp.posterior(Xp)[0] if self.pending == "believer" else np.full(len(Xp), y.min())
+            )
             gp = gp.condition_on(Xp, believed)
             best = max(best, float(believed.max()))
 
@@ -157,20 +189,36 @@ class GPSampler(Sampler):
             return _snap(space, R, grids)
 
         starts = X[np.argsort(-y, kind="stable")[:2]]
-        res = maximize(score, grids, rng, canonicalize=canonicalize, score_grad=score_grad, starts=starts,
-                       is_new=lambda c: _key(space, space.decode(c)) not in taken,
-                       n_candidates=self.n_candidates,
-                       scales=np.minimum(1.0 / np.sqrt(gp.params_.inv_sq_ls), 1.0))
-        info = {"phase": "gp", "acquisition": canonical_name(self.acquisition),
-                "n_fit": len(y) if fit_idx is None else len(fit_idx), "exhausted": res.exhausted,
-                "warm_start": stored is not None,
-                "user_attrs": {KERNEL_ATTR: [round(float(v), 12) for v in gp.params_.to_theta()]}}
+        res = maximize(
+            score,
+            grids,
+            rng,
+            canonicalize=canonicalize,
+            score_grad=score_grad,
+            starts=starts,
+            is_new=lambda c: _key(space, space.decode(c)) not in taken,
+            n_candidates=self.n_candidates,
+            scales=np.minimum(1.0 / np.sqrt(gp.params_.inv_sq_ls), 1.0),
+        )
+        info = {
+            "phase": "gp",
+            "acquisition": canonical_name(self.acquisition),
+            "n_fit": len(y) if fit_idx is None else len(fit_idx),
+            "exhausted": res.exhausted,
+            "warm_start": stored is not None,
+            "user_attrs": {KERNEL_ATTR: [round(float(v), 12) for v in gp.params_.to_theta()]},
+        }
         return Proposal(space.decode(res.x), info=info)
 
     @staticmethod
-    def _fit(X: NDArray[np.float64], y: NDArray[np.float64], is_cat: NDArray[np.bool_],
-             fit_idx: NDArray[np.intp] | None, rng: np.random.Generator,
-             stored: KernelParams | None = None) -> GaussianProcess:
+    def _fit(
+        X: NDArray[np.float64],
+        y: NDArray[np.float64],
+        is_cat: NDArray[np.bool_],
+        fit_idx: NDArray[np.intp] | None,
+        rng: np.random.Generator,
+        stored: KernelParams | None = None,
+    ) -> GaussianProcess:
         """Fit the GP: from ``stored`` parameters when a trial carries them, else from scratch.
 
         A warm start (the kernel fitted for the latest trial, read back from its
@@ -188,8 +236,9 @@ class GPSampler(Sampler):
         init = fit_kernel_params(X[sub], y[sub], is_cat)
         return fit_gp(X, y, is_cat, fit_idx=fit_idx, init=init, maxiter=10)
 
-    def _startup(self, space: SearchSpace, number: int, taken: set[bytes],
-                 rng: np.random.Generator) -> Proposal:
+    def _startup(
+        self, space: SearchSpace, number: int, taken: set[bytes], rng: np.random.Generator
+    ) -> Proposal:
         """Point ``number`` of the seeded Sobol design (uniform from ``rng`` when unseeded)."""
         d = len(space)
         if self.seed is None:
@@ -254,15 +303,19 @@ def _grids(space: SearchSpace) -> list[NDArray[np.float64] | None]:
             grids.append(np.array([p.encode(c) for c in p.choices]))
         elif isinstance(p, Int) or (isinstance(p, Float) and p.step is not None):
             n = round((p.high - p.low) / p.step) + 1 if p.step else 0
-            grids.append(np.array(sorted({p.encode(v) for v in p.grid_values()}))
-                         if 0 < n <= MAX_GRID_VALUES else None)
+            grids.append(
+                np.array(sorted({p.encode(v) for v in p.grid_values()}))
+                if 0 < n <= MAX_GRID_VALUES
+                else None
+            )
         else:
             grids.append(None)
     return grids
 
 
-def _snap(space: SearchSpace, R: NDArray[np.float64],
-          grids: Sequence[NDArray[np.float64] | None]) -> NDArray[np.float64]:
+def _snap(
+    space: SearchSpace, R: NDArray[np.float64], grids: Sequence[NDArray[np.float64] | None]
+) -> NDArray[np.float64]:
     """Vectorized ``encode(decode(r))`` for spaces without conditions: ``(m, d)`` -> ``(m, d)``."""
     C = snap_to_grids(np.clip(R, 0.0, 1.0), grids)
     for k, p in enumerate(space.values()):

@@ -14,8 +14,11 @@ from typing import Any
 
 # Revision ids, oldest first; HEAD is what this hpo writes. A test checks that these
 # match the scripts in versions/ and that HEAD's schema equals Base.metadata.
-REVISIONS: dict[int, str] = {1: "0001_baseline", 2: "0002_curve_step_index",
-                             3: "0003_ids_never_reused"}
+REVISIONS: dict[int, str] = {
+    1: "0001_baseline",
+    2: "0002_curve_step_index",
+    3: "0003_ids_never_reused",
+}
 HEAD = REVISIONS[max(REVISIONS)]
 
 _HERE = Path(__file__).resolve().parent

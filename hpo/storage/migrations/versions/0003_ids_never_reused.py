@@ -26,7 +26,11 @@ branch_labels = None
 depends_on = None
 
 _TABLES = ("studies", "trials", "intermediate_values")  # parents first
-_INDEXES = ("ix_trials_study_state_value", "uq_trials_study_grid_point", "ix_intermediate_step_trial")
+_INDEXES = (
+    "ix_trials_study_state_value",
+    "uq_trials_study_grid_point",
+    "ix_intermediate_step_trial",
+)
 _CREATE = {
     "studies": """CREATE TABLE studies (
         id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
