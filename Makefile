@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := torch,dask,postgres,plots,parquet,dashboard,bench,dev,optuna,mlflow,tensorboard
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint typecheck bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/hpo run studies/digits_mlp.py --workers 2 --trials 40
 
-test: $(STAMP)
+# Style and types are part of the test: CI runs exactly this.
+test: $(STAMP) lint typecheck
 	bash scripts/ensure_postgres.sh
 	bash scripts/ensure_datasets.sh
 	bash scripts/ensure_chromium.sh
@@ -28,6 +29,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hpo models studies tests benchmarks
+	$(VENV)/bin/ruff format --check --quiet hpo models studies tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy hpo models tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache studies/hpo.db* studies/artifacts

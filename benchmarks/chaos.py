@@ -5,7 +5,8 @@ fresh interpreter. For ``--seconds`` a random worker is SIGKILLed every 0.2-1 s 
 one that is mid-trial) and a new one started in its place; then the workers are left
 to finish the grid. Prints one line per storage:
 
-    storage  kills  mid-trial  trials  complete  lost  duplicated  left RUNNING/WAITING  integrity  wall
+    storage  kills  mid-trial  trials  complete  lost  duplicated  left RUNNING/WAITING  integrity
+    wall
 
 ``lost``: grid points with no COMPLETE trial; ``duplicated``: points COMPLETE more than once.
 

@@ -224,7 +224,8 @@ def pages(db: Path, repeat: int) -> None:
                     page.wait_for_selector("body[data-ready='1']", timeout=60_000)
                     wall = (time.perf_counter() - t) * 1000
                     timing = page.evaluate("""() => ({
-                        fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,
+                        fcp: (performance.getEntriesByName('first-contentful-paint')[0]
+                              || {}).startTime,
                         ready: window.hpoTimings.readyAt})""")
                     rows.append((warm, timing["fcp"], timing["ready"], wall))
                 t = time.perf_counter()
@@ -245,7 +246,8 @@ def pages(db: Path, repeat: int) -> None:
             print(
                 f"{'warm' if warm else 'cold'} page load (n={len(mine)}): first paint median "
                 f"{statistics.median(r[1] for r in mine):.0f} ms, leaderboard drawn median "
-                f"{statistics.median(r[2] for r in mine):.0f} ms (max {max(r[2] for r in mine):.0f}), "
+                f"{statistics.median(r[2] for r in mine):.0f} ms "
+                f"(max {max(r[2] for r in mine):.0f}), "
                 f"load to ready as Playwright saw it {statistics.median(r[3] for r in mine):.0f} ms"
             )
         turns = [r for r in rows if r[0] == "turn"]

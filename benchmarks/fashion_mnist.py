@@ -8,7 +8,7 @@ Per epoch it prints the validation accuracy, the wall time and the process CPU t
 with a core to itself); at the end, the test accuracy of the best epoch's weights and the
 load average, so the figures can be read against what else ran.
 
-    PYTHONPATH=. .venv/bin/python -m benchmarks.fashion_mnist                     # 15 epochs, 1 thread
+    PYTHONPATH=. .venv/bin/python -m benchmarks.fashion_mnist              # 15 epochs, 1 thread
     PYTHONPATH=. .venv/bin/python -m benchmarks.fashion_mnist --epochs 2 --n-train 5000
 
 Needs Debian's ``dataset-fashion-mnist`` (``make install``) and the torch extra. Not part

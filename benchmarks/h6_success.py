@@ -36,7 +36,7 @@ N_STARTUP = 10
 
 
 def optuna_startup(seed: int) -> np.ndarray:
-    """``(10, 6)`` the first points Optuna's ``GPSampler(seed=seed)`` proposes (its random start-up)."""
+    """``(10, 6)`` the first points Optuna's ``GPSampler(seed=seed)`` proposes (random start-up)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)

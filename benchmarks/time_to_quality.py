@@ -206,7 +206,8 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"| {'**' + name + '**' if name == RECOMMENDED else name} | {cells[0]} | "
                 f"{cells[1]} | "
                 f"{d['final']:.4f} [{d['q25'][-1]:.4f}, {d['q75'][-1]:.4f}] | "
-                f"{_fmt_t(d['time_to_target'])} | {'—' if not math.isfinite(ratio) else f'{ratio:.2f}'} | "
+                f"{_fmt_t(d['time_to_target'])} | "
+                f"{'—' if not math.isfinite(ratio) else f'{ratio:.2f}'} | "
                 f"{d['test']:.4f} | {d['evals']:.0f} | {d['ask_s']:.3f} |"
             )
         lines.append("")

@@ -3,7 +3,8 @@
 Same data, architecture (128, 128), Adam (lr 1e-3) and batch size for every loop:
 
 (a) ``ours``: :func:`hpo.models.torch_components.train_epoch` on a network built by the trainer's
-    own :func:`~hpo.models.torch_components.make_model` / :func:`~hpo.models.torch_components.make_optimizer`;
+    own :func:`~hpo.models.torch_components.make_model` /
+    :func:`~hpo.models.torch_components.make_optimizer`;
 (b) ``minimal``: a hand-written PyTorch loop slicing pre-shuffled tensors;
 (c) ``sklearn``: ``MLPClassifier.partial_fit`` (one call = one epoch);
 (d) ``dataloader``: the hand-written loop fed by ``DataLoader(TensorDataset)``.

@@ -45,7 +45,7 @@ from hpo.space import Categorical, SearchSpace
 
 
 class Table:
-    """A learning-curve table: ``values (n, R)``, ``times (n, R)`` cumulative seconds, ``test (n,)``."""
+    """A learning-curve table: ``values (n, R)``, ``times (n, R)`` (cumulative s), ``test (n,)``."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.task: str = raw["task"]
@@ -71,7 +71,10 @@ class Table:
     def nearest(
         self, params: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
     ) -> int:
-        """The table row closest to ``params`` in the unit cube, skipping ``exclude`` (ties: the lower row)."""
+        """The table row closest to ``params`` in the unit cube, skipping ``exclude``.
+
+        Ties: the lower row.
+        """
         q = self.space.encode(params)
         active = ~np.isnan(q)
         q = np.nan_to_num(q)
@@ -85,7 +88,10 @@ class Table:
         return int(np.argmin(dist))
 
     def best_upto(self, row: int, epochs: int) -> float:
-        """The trainer's value after ``epochs`` epochs: the best validation score so far (NaN: diverged)."""
+        """The trainer's value after ``epochs`` epochs: the best validation score so far.
+
+        NaN: diverged.
+        """
         v = self.values[row, :epochs]
         return float(np.nanmax(v)) if np.isfinite(v).any() else math.nan
 
@@ -158,7 +164,7 @@ def replay(
     seed: int = 0,
     count_overhead: bool = True,
 ) -> RunResult:
-    """Run ``strategy`` on ``table`` until ``budget_s`` simulated seconds; return every evaluation."""
+    """Run ``strategy`` on ``table`` for ``budget_s`` simulated seconds; return all evaluations."""
     R = table.max_epochs
     events: list[tuple[float, int, int, int]] = []  # (time, tie-break, worker, epoch)
     jobs: dict[int, Job] = {}

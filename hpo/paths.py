@@ -116,7 +116,7 @@ def study_folder(root: Path, study_id: int, name: str, created_at: datetime | No
 
 
 def make_private_dirs(path: Path, mode: int = DIR_MODE) -> Path:
-    """``mkdir -p`` where every folder created gets ``mode`` (less the umask); existing ones stay."""
+    """``mkdir -p`` where each folder created gets ``mode`` (less the umask); existing ones stay."""
     missing: list[Path] = []
     current = path
     while not current.exists():

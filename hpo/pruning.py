@@ -73,7 +73,7 @@ class NopPruner(Pruner):
 
 
 class MedianPruner(Pruner):
-    """Prune when the trial's best value so far is worse than the median of earlier trials at that step.
+    """Prune when the trial's best value so far is worse than earlier trials' median at that step.
 
     Args:
         n_startup_trials: never prune until this many trials have reported the step.
@@ -270,7 +270,7 @@ class HyperbandPruner(Pruner):
         return out
 
     def bracket_weights(self) -> list[int]:
-        """Trials per bracket in one Hyperband round: ``ceil(B * eta**s' / (s' + 1))``, s' = B-1-s."""
+        """Trials per bracket in a Hyperband round: ``ceil(B * eta**s' / (s' + 1))``, s' = B-1-s."""
         b, eta = self.n_brackets, self.reduction_factor
         return [math.ceil(b * eta ** (b - 1 - s) / (b - s)) for s in range(b)]
 
@@ -309,7 +309,7 @@ _PRUNERS["successive_halving"] = SuccessiveHalvingPruner
 
 
 def make_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner:
-    """A pruner from an instance, a name ('none', 'median', 'asha', 'hyperband') or a config dict."""
+    """A pruner from an instance, a name ('none', 'median', 'asha', 'hyperband') or config dict."""
     if isinstance(spec, Pruner):
         return spec
     if spec is None:

@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hpo.checks import (
     MAX_SEED,
@@ -38,6 +38,8 @@ from hpo.validation import Interval, Options, check_param
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from hpo.execution.worker import Callback
 
 DIRECTIONS = ("minimize", "maximize")
 DEFAULT_SETTINGS: dict[str, Any] = StudySettings().to_dict()  # the earlier dict form
@@ -208,7 +210,8 @@ class Study:
             timeout=timeout,
             executor=executor,
             show_progress=show_progress,
-            callbacks=callbacks,
+            # A Study is the StudyHandle these callbacks receive.
+            callbacks=cast("list[Callback]", callbacks),
         )
         return self
 

@@ -176,7 +176,10 @@ def check_param(
     owner: str,
     error: type[HPOError] = ConfigError,
 ) -> None:
-    """Raise ``error`` (:class:`ConfigError` unless told) unless ``value`` meets one of ``constraints``."""
+    """Raise ``error`` (:class:`ConfigError` unless told) unless ``value`` meets a constraint.
+
+    ``constraints``: the alternatives; meeting any one of them is enough.
+    """
     constraints = list(constraints)
     if not is_satisfied(constraints, value):
         raise error(

@@ -45,7 +45,8 @@ SYSTEM_FOLDERS: dict[str, tuple[Path, ...]] = {  # name -> folders an OS package
     "fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),),
 }
 HOW_TO_GET = {
-    "mnist": "copy the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+    "mnist": "copy the four MNIST IDX files (train-images-idx3-ubyte.gz, "
+    "train-labels-idx1-ubyte.gz, "
     "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into one of those folders, "
     "or pass {'name': 'mnist', 'path': DIR}",
     "fashion_mnist": "install Debian's package with `apt-get install dataset-fashion-mnist` "

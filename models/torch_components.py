@@ -112,7 +112,7 @@ CONSTRAINTS: dict[str, list[Constraint]] = {
     "optimizer": [Options(OPTIMIZERS)],
     "lr_schedule": [Options(SCHEDULES)],
 }
-"""What each hyperparameter must be (the layer ones are :data:`hpo.models.base.LAYER_CONSTRAINTS`)."""
+"""What each hyperparameter must be (layer ones: :data:`hpo.models.base.LAYER_CONSTRAINTS`)."""
 
 
 def _opt_int(v: Any) -> int | None:

@@ -4,9 +4,10 @@ network strategy (learning-curve-aware GP + Hyperband).
 Each layer's width is conditional on the depth (``when=``). Hyperband runs asynchronous
 successive halving in three brackets (rungs at epochs 2, 6, 18; 6, 18; none), keeping the
 top third of a bracket at each rung, so poor configurations stop after a few epochs; the
-``mf-gp`` sampler learns from every curve, pruned and running ones included. Trained weights of the 5 best trials are
-kept under studies/artifacts/digits-torch/trial-N/ (``model.pt`` + ``model.json``;
-reload them with ``hpo.models.torch_fcnn.load_model``). Needs the ``torch`` extra.
+``mf-gp`` sampler learns from every curve, pruned and running ones included. Trained
+weights of the 5 best trials are kept under studies/artifacts/digits-torch/trial-N/
+(``model.pt`` + ``model.json``; reload them with ``hpo.models.torch_fcnn.load_model``).
+Needs the ``torch`` extra.
 
     hpo run studies/digits_torch.py
 """

@@ -52,3 +52,19 @@ def test_real_study_split_is_a_fraction(sqlite_url) -> None:
     assert split is not None and split.n_workers == 1
     assert 0.0 <= split.overhead_fraction <= 1.0
     assert split.training_seconds <= split.worker_seconds
+
+
+def test_hpo_show_reports_the_overhead_fraction(sqlite_url) -> None:
+    from typer.testing import CliRunner
+
+    from hpo.cli import app
+
+    study = hpo.create_study(
+        "shown", space={"x": Float(0, 1)}, objective=lambda p, r: p["x"], storage=sqlite_url, seed=0
+    )
+    study.optimize(n_trials=3)
+    result = CliRunner().invoke(
+        app, ["show", "shown", "--storage", sqlite_url], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "% training," in result.output and "% hpo overhead (1 worker" in result.output

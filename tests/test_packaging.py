@@ -106,7 +106,7 @@ def test_lazy_exports_match_all() -> None:
 
 
 def test_import_hpo_stays_light() -> None:
-    """``import hpo`` must not pull in the storage, pandas or rich (workers and --help pay for it)."""
+    """``import hpo`` must not pull in storage, pandas or rich (workers and --help pay for it)."""
     code = (
         "import sys, hpo; heavy = [m for m in ('sqlalchemy', 'pandas', 'rich', 'torch', 'sklearn')"
         " if m in sys.modules]; print(heavy)"

@@ -97,6 +97,6 @@ def test_history_says_how_many_trials_are_beyond_its_axis(tmp_path: Path) -> Non
         trial = s.ask()
         s.tell(trial, -1000.0 if i == 7 else 0.5 + 0.01 * i)
     fig = plot_history(s)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]  # type: ignore[union-attr]
     _pyplot().close(fig)
     assert "1 beyond the axis (worst -1000)" in labels

@@ -664,7 +664,7 @@ def export(
     ] = False,
     storage: StorageOption = None,
 ) -> None:
-    """Every trial of STUDY (all states), or its learning curves, as CSV, JSON, Parquet or an Optuna study."""
+    """Every trial of STUDY (all states), or its learning curves, as CSV, JSON, Parquet, Optuna."""
     from hpo.reports.tables import curves_frame, to_csv, to_json, trial_records, trials_frame
 
     _choice(fmt, FORMATS["export"], "--format")
@@ -757,7 +757,7 @@ def dashboard(
         ),
     ] = "127.0.0.1",
 ) -> None:
-    """Serve a live, read-only web dashboard of every study in the storage (needs hpo[dashboard])."""
+    """Serve a live, read-only web dashboard of all studies in a storage (needs hpo[dashboard])."""
     from hpo.dashboard.server import require_extra, serve
 
     require_extra()

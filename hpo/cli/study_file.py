@@ -13,8 +13,8 @@ and usually ``if __name__ == "__main__": make_study().optimize(N_TRIALS, n_worke
 
 The file is imported under a unique module name (so two files called ``study.py`` do not
 clash) and registered with cloudpickle *by value*: objectives, samplers or classes defined
-in the file travel to worker processes (local worker processes or Dask), which cannot import the file by
-its module name.
+in the file travel to worker processes (local worker processes or Dask), which cannot
+import the file by its module name.
 """
 
 from __future__ import annotations

@@ -169,10 +169,15 @@ def study_view(study: Study) -> Group:
     )
     info.add_row("seed", str(study.seed))
     info.add_row("created", record.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
-    info.add_row("trials", counts_text(study.counts()))
+    info.add_row(
+        "trials", counts_text(study.counts(), interrupted=study.storage.count_interrupted(study.id))
+    )
     failed_points = study.storage.failed_grid_points(study.id)
     if failed_points:
         info.add_row("failed grid points", Text(failed_points_text(failed_points), style="red"))
+    overhead = overhead_text(study.storage.trials(study.id))
+    if overhead:
+        info.add_row("time", overhead)
     parts: list[Any] = [info, Text(), space_table(record.space)]
     best = study.storage.leaderboard(study.id, study.direction, top=1)
     if best:
@@ -194,6 +199,21 @@ def failed_points_text(points: Sequence[FrozenTrial], limit: int = 10) -> str:
     ]
     more = f"; and {len(points) - limit} more" if len(points) > limit else ""
     return "; ".join(shown) + more
+
+
+def overhead_text(trials: Any) -> str:
+    """``"92.1% training, 7.9% hpo overhead (2 workers, 41.3 worker-s)"`` from stored timings."""
+    from hpo.reports.overhead import overhead_split
+
+    split = overhead_split(trials)
+    if split is None or split.worker_seconds <= 0:
+        return ""
+    training = 100 * (1 - split.overhead_fraction)
+    workers = f"{split.n_workers} worker{'s' * (split.n_workers > 1)}"
+    return (
+        f"{training:.1f}% training, {100 * split.overhead_fraction:.1f}% hpo overhead "
+        f"({workers}, {split.worker_seconds:.1f} worker-s from first claim to last result)"
+    )
 
 
 def _best_view(trial: FrozenTrial, label: str) -> Table:

@@ -76,7 +76,10 @@ def _float_or_none(text: str, name: str) -> float | None:
 
 
 def trial_query(request: Request) -> queries.TrialQuery:
-    """A leaderboard request (``?state=&sort=&desc=&page=&page_size=&range.P=lo:hi&choice.P=a,b``)."""
+    """A leaderboard request.
+
+    Query: ``?state=&sort=&desc=&page=&page_size=&range.P=lo:hi&choice.P=a,b``.
+    """
     params = request.query_params
     query = queries.TrialQuery(
         states=[s for raw in params.getlist("state") for s in raw.split(",") if s],

@@ -137,7 +137,7 @@ def compare(conn: Connection, study_ids: Sequence[int]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------- per-parameter views
 def _completed(conn: Connection, study_id: int, limit: int, maximize: bool) -> list[Any]:
-    """Up to ``limit`` COMPLETE trials: the best fifth of the budget, and an even spread of the rest.
+    """Up to ``limit`` COMPLETE trials: the best fifth of the budget, an even spread of the rest.
 
     The spread is taken in SQL (every k-th trial number), so only the rows shown are read.
     """
@@ -312,7 +312,8 @@ def slice_contour(
         if a is not None and b is not None
     ]
     if len(pairs) >= 4 and x_name != y_name:
-        xs, ys = np.linspace(*ax["range"], cells + 1), np.linspace(*ay["range"], cells + 1)
+        (x_lo, x_hi), (y_lo, y_hi) = ax["range"], ay["range"]
+        xs, ys = np.linspace(x_lo, x_hi, cells + 1), np.linspace(y_lo, y_hi, cells + 1)
         z = np.full((cells, cells), np.nan)
         for a, b, v in pairs:
             i = min(cells - 1, max(0, int(np.searchsorted(ys, b, side="right")) - 1))

@@ -364,11 +364,13 @@ def trial(
 
 def curve(conn: Connection, trial_id: int, max_points: int) -> dict[str, list[Any]]:
     """A trial's learning curve, thinned to at most ``max_points`` (the last point is kept)."""
-    points = conn.execute(
-        select(POINTS.c.step, POINTS.c.value)
-        .where(POINTS.c.trial_id == trial_id)
-        .order_by(POINTS.c.step)
-    ).all()
+    points = list(
+        conn.execute(
+            select(POINTS.c.step, POINTS.c.value)
+            .where(POINTS.c.trial_id == trial_id)
+            .order_by(POINTS.c.step)
+        ).all()
+    )
     if len(points) > max_points:
         stride = math.ceil(len(points) / max_points)
         points = points[::stride] + ([points[-1]] if (len(points) - 1) % stride else [])
@@ -452,7 +454,7 @@ def curves(
     top: int = 10,
     max_points: int = 500,
 ) -> list[dict[str, Any]]:
-    """Learning curves of ``numbers``, or of the top-k complete, the running and recent pruned trials.
+    """Learning curves of ``numbers``, or of the top-k complete, running and recent pruned trials.
 
     Each curve holds at most ``max_points`` points; ``best_epoch`` (from the trial's
     metrics) marks where early stopping kept the weights.

@@ -1,4 +1,4 @@
-"""One local worker process: ``python -m hpo.execution._child``, started by :mod:`hpo.execution.local`.
+"""One local worker process: ``python -m hpo.execution._child``, started by :mod:`.local`.
 
 The parent writes two length-prefixed pickles to this process's stdin: a header
 (``sys.path``, where to write the result) and the job (the study's ``opener()``, which

@@ -22,7 +22,7 @@ from hpo.errors import WorkerInterrupted
 
 
 class Signals:
-    """SIGTERM -> WorkerInterrupted and SIGINT -> KeyboardInterrupt, deferred inside ``deferred()``."""
+    """SIGTERM -> WorkerInterrupted, SIGINT -> KeyboardInterrupt, deferred inside ``deferred()``."""
 
     def __init__(self) -> None:
         self.depth = 0

@@ -2,8 +2,8 @@
 
 Each worker is a fresh interpreter (``python -m hpo.execution._child``) that gets its
 job over stdin (the study's ``opener()`` and the budget, pickled with cloudpickle so
-lambdas and closures travel) and writes its result to a file. The parent owns the ``Popen`` objects, so it knows every
-worker's pid without reaching into a pool's private state, and:
+lambdas and closures travel) and writes its result to a file. The parent owns the ``Popen``
+objects, so it knows every worker's pid without reaching into a pool's private state, and:
 
 - Ctrl-C or SIGTERM to the parent (alone, or to its process group) sends one SIGTERM
   to each worker, which releases and re-queues its running trial and exits; the

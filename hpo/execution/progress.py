@@ -8,7 +8,7 @@ On a terminal (stderr is a TTY) it is a rich progress bar. Under ``| tee``, nohu
 ``LINE_SECONDS`` seconds or every tenth of the trials (at most one every 2 s), whichever comes
 first, and a last one at the end::
 
-    digits-mlp: 12/40 finished (+0 failed), best 0.9712 (#7), 2 running, 32s elapsed, ETA 1m15s
+    digits-mlp: 12/40 finished (1 failed), best 0.9712 (#7), 2 running, 32s elapsed, ETA 1m15s
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ class StudyProgress:
                 return
             self._last = now
             counts = self.study.storage.counts(self.study.id)
+            if counts.get("FAILED"):  # Ctrl-C/SIGTERM releases are re-queued, not failures
+                interrupted = self.study.storage.count_interrupted(self.study.id)
+                counts = {**counts, "FAILED": counts["FAILED"] - interrupted}
             done = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
             best = self.study.storage.leaderboard(self.study.id, self.study.direction, top=1)
             if self._done_at_start is None:
@@ -150,7 +153,7 @@ class StudyProgress:
         total = f"/{self.n_trials}" if self.n_trials is not None else ""
         parts = [f"{self.study.name}: {done}{total} finished"]
         if counts.get("FAILED"):
-            parts[0] += f" ({counts['FAILED']} failed or interrupted)"
+            parts[0] += f" ({counts['FAILED']} failed)"
         parts.append(f"best {best[0].value:.5g} (#{best[0].number})" if best else "best -")
         parts.append(f"{counts.get('RUNNING', 0)} running")
         parts.append(f"{_duration(elapsed)} elapsed")

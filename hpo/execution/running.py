@@ -1,4 +1,4 @@
-"""A claimed, running trial: the Reporter an objective sees, and the handle ``Study.ask`` returns."""
+"""A claimed, running trial: the Reporter an objective sees and the handle ``Study.ask`` returns."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import ConfigError
+from hpo.samplers.base import Direction
 from hpo.samplers.gp.sampler import GPSampler as _HPOGPSampler
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial as HPOFrozenTrial
@@ -157,12 +158,12 @@ class GPSampler(BaseSampler):
         ]
         if not any(h.state == HPOTrialState.COMPLETE for h in history):
             return {}
-        direction = (
+        direction: Direction = (
             "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
         )
         rng = np.random.default_rng(self._rng.randint(2**31 - 1))
         proposal = self._gp.ask(space, history, pending, rng, direction)
-        params = proposal.params if hasattr(proposal, "params") else dict(proposal)
+        params = proposal.params
         return {name: _from_hpo(search_space[name], params[name]) for name in search_space}
 
     def sample_independent(

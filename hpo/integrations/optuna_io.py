@@ -10,8 +10,9 @@ Mappings (both ways): COMPLETE <-> COMPLETE, PRUNED <-> PRUNED, FAILED <-> FAIL.
 RUNNING or WAITING trial is imported as WAITING (hpo runs it again: its worker is not
 hpo's); an hpo RUNNING/WAITING trial is exported as Optuna RUNNING/WAITING. hpo's metrics
 travel in the Optuna user attr ``hpo_metrics`` and a failed trial's reason in the system
-attr ``fail_reason`` (where Optuna keeps its own); an export also stores the exact hpo space in the study's user attr
-``hpo_space`` so a round trip restores choices Optuna cannot hold (tuples, as JSON text).
+attr ``fail_reason`` (where Optuna keeps its own); an export also stores the exact hpo space
+in the study's user attr ``hpo_space`` so a round trip restores choices Optuna cannot hold
+(tuples, as JSON text).
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def import_optuna(
 
 
 def _union_space(otrials: list[Any]) -> SearchSpace:
-    """The smallest hpo space holding every trial's distributions (ranges widened, choices merged)."""
+    """The smallest hpo space holding all trials' distributions (ranges widened, choices merged)."""
     merged: dict[str, Any] = {}
     for t in otrials:
         for pname, d in t.distributions.items():

@@ -97,7 +97,7 @@ def _add(writer: Any, scalars: list[tuple[int, str, float]]) -> None:
 
 
 def read_scalars(folder: str | Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar in the event files of ``folder``: tag -> [(step, value)] (for tests, notebooks)."""
+    """Every scalar in the event files of ``folder``: tag -> [(step, value)] (tests, notebooks)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})

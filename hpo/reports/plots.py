@@ -156,7 +156,7 @@ def _clip_outliers(ax: Any, numbers: np.ndarray, values: np.ndarray, direction: 
 
 
 def plot_curves(study: Study, *, top: int = 10) -> Figure:
-    """Learning curves (intermediate values per step) of the ``top`` best trials; pruned ones dashed.
+    """Learning curves (intermediate values per step) of the ``top`` best trials; pruned dashed.
 
     Pruned trials are ranked by their last reported value; at most ``top`` of them are drawn.
     """

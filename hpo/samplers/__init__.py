@@ -78,7 +78,7 @@ def sampler_from_config(config: dict[str, Any]) -> Sampler:
 def make_sampler(
     spec: Sampler | str | Mapping[str, Any] | None, *, seed: int | None = None
 ) -> Sampler:
-    """A sampler from an instance, an alias (``"grid"``, ``"random"``, ``"gp"``) or a config dict."""
+    """A sampler from an instance, an alias (``"grid"``, ``"random"``, ``"gp"``) or config dict."""
     if isinstance(spec, Sampler):
         return spec
     if spec is None:

@@ -145,7 +145,7 @@ def budget_data(
 def _carry(
     curve: dict[int, float], budget: int, curves: dict[int, dict[int, float]], at: dict[int, float]
 ) -> float | None:
-    """``v(s) + median(v'(budget) - v'(s))`` over trials with both; s = the last step below budget."""
+    """``v(s) + median(v'(budget) - v'(s))`` over trials with both; s = last step below budget."""
     below = [s for s in curve if s < budget]
     if not below:
         return None

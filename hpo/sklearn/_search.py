@@ -328,7 +328,9 @@ class HPOSearchCV(BaseSearchCV):
         if self.max_epochs is not None:
             return int(self.max_epochs)
         max_iter = step.get_params().get("max_iter")
-        return int(max_iter) if isinstance(max_iter, numbers.Integral) and max_iter > 0 else 100
+        if isinstance(max_iter, numbers.Integral) and int(max_iter) > 0:
+            return int(max_iter)
+        return 100
 
     def _run_study(
         self, space: SearchSpace, objective: CVObjective, seed: int | None, fingerprint: str

@@ -89,7 +89,7 @@ class _Recovery:
         return True
 
     def _attempts(self, session: Session, row: TrialRow) -> list[TrialRow]:
-        """The other trials of ``row``'s retry tree (its ancestors and all their retries), locked."""
+        """The other trials of ``row``'s retry tree (its ancestors and their retries), locked."""
 
         def by_number(numbers: set[int]) -> list[TrialRow]:
             query = select(TrialRow).where(

@@ -45,7 +45,7 @@ class SchemaInfo(Base):
 
 
 class AlembicVersion(Base):
-    """Alembic's own bookkeeping table, declared here so new databases are stamped without Alembic."""
+    """Alembic's own bookkeeping table, declared so new databases are stamped without Alembic."""
 
     __tablename__ = "alembic_version"
 

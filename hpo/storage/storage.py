@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     delete,
     func,
     insert,
@@ -173,7 +174,7 @@ class Storage(_Recovery):
             ) from None
 
     def upgrade_schema(self) -> list[str]:
-        """Migrate the database to this hpo's schema; return the revisions applied (oldest first)."""
+        """Migrate the database to this hpo's schema; return revisions applied (oldest first)."""
         from hpo.storage import migrations
 
         def fn(session: Session) -> list[str]:
@@ -380,8 +381,30 @@ class Storage(_Recovery):
 
         return self.tx.run(fn, write=False)
 
+    def count_interrupted(self, study_id: int) -> int:
+        """FAILED trials that were released by Ctrl-C/SIGTERM and re-queued, not failures."""
+
+        def fn(session: Session) -> int:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(TrialRow)
+                    .where(
+                        TrialRow.study_id == study_id,
+                        TrialRow.state == TrialState.FAILED.value,
+                        TrialRow.error.like("interrupted%"),
+                    )
+                )
+                or 0
+            )
+
+        return self.tx.run(fn, write=False)
+
     def leaderboard(self, study_id: int, direction: str, top: int | None = 10) -> list[FrozenTrial]:
-        """Completed trials, best first; ties broken by trial number. Uses the (study, state, value) index."""
+        """Completed trials, best first; ties broken by trial number.
+
+        Uses the (study, state, value) index.
+        """
 
         def fn(session: Session) -> list[FrozenTrial]:
             maximize = direction == "maximize"
@@ -652,7 +675,7 @@ class Storage(_Recovery):
         ]
 
         def fn(conn: Connection) -> None:
-            table = IntermediateRow.__table__
+            table = cast(Table, IntermediateRow.__table__)
             conn.execute(
                 delete(table).where(
                     table.c.trial_id == trial_id, table.c.step.in_([r["step"] for r in rows])
@@ -772,7 +795,7 @@ class Storage(_Recovery):
         )
 
     def release(self, trial_id: int, *, reason: str, requeue: bool) -> None:
-        """A worker stopping mid-trial (Ctrl-C, SIGTERM): fail it and optionally re-queue its params.
+        """A worker stopping mid-trial (Ctrl-C, SIGTERM): fail it, optionally re-queue its params.
 
         An interrupted attempt does not count against ``max_retries`` (the trial did not fail).
         """

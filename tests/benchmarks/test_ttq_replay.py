@@ -102,7 +102,8 @@ def test_two_workers_run_in_parallel_and_jobs_end_at_their_recorded_times():
     table = _table()
     result = replay(Scripted([0, 1]), table, budget_s=6.0, count_overhead=False)
     ends = sorted((e.end, e.row, e.state) for e in result.evaluations)
-    # worker A: row 0 in 0..3, then row 0 again in 3..6; worker B: row 1 in 0..6; at 6 the budget is spent
+    # worker A: row 0 in 0..3, then row 0 again in 3..6; worker B: row 1 in 0..6;
+    # at 6 the budget is spent
     assert ends == [(3.0, 0, "COMPLETE"), (6.0, 0, "COMPLETE"), (6.0, 1, "COMPLETE")]
     assert result.incumbent_curve(3) == [
         (3.0, 0.7, 0),

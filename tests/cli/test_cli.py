@@ -21,7 +21,7 @@ STUDY_FILE = Path(__file__).with_name("quadratic_study.py")
 runner = CliRunner()
 
 
-def invoke(*args: str):
+def invoke(*args: str | Path):
     return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "120", "HPO_STORAGE": None})
 
 

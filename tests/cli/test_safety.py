@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_display_url_masks_the_password():
 
 
 @pytest.fixture
-def private_pg() -> str:
+def private_pg() -> Iterator[str]:
     """A PostgreSQL database of this test's own (the shared one may hold a 'quadratic')."""
     import uuid
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import cast
 
 import pytest
 from rich.console import Console
@@ -19,7 +20,7 @@ runner = CliRunner()
 STUDY_FILE = Path(__file__).with_name("quadratic_study.py")
 
 
-def invoke(*args: str, columns: int = 120):
+def invoke(*args: str | Path, columns: int = 120):
     return runner.invoke(
         app, [str(a) for a in args], env={"COLUMNS": str(columns), "HPO_STORAGE": None}
     )
@@ -86,7 +87,7 @@ def test_studies_table_keeps_names_whole_at_80_columns() -> None:
     ]
     console = Console(width=80, file=io.StringIO(), color_system=None)
     console.print(studies_table(summaries, "sqlite:///studies/hpo.db"))
-    text = console.file.getvalue()
+    text = cast(io.StringIO, console.file).getvalue()
     for word in (
         "breast-cancer-mlp",
         "diabetes-regression",

@@ -1,4 +1,4 @@
-"""Resume: a study killed with SIGKILL mid-run, rerun, ends with exactly the requested trials, none re-run."""
+"""Resume: a study SIGKILLed mid-run, rerun, ends with exactly the requested trials, none re-run."""
 
 from __future__ import annotations
 

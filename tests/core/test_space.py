@@ -1,4 +1,4 @@
-"""Search space: validation messages, unit-cube round trips, grids with conditions, serialization."""
+"""Search space: validation messages, unit-cube round trips, conditional grids, serialization."""
 
 from __future__ import annotations
 
@@ -43,11 +43,11 @@ def space() -> SearchSpace:
         (lambda: Float(0.0, 1.0, step=0.3), "high - low must be a multiple of step"),
         (lambda: Float(1e-3, 1.0, log=True, step=0.1), "cannot be combined"),
         (
-            lambda: Int(1.5, 3),
+            lambda: Int(1.5, 3),  # type: ignore[arg-type]
             "'low' parameter of Int(low=1.5, high=3) must be an int. Got 1.5 instead.",
         ),
         (
-            lambda: Float("a", 1),
+            lambda: Float("a", 1),  # type: ignore[arg-type]
             "'low' parameter of Float(low='a', high=1) must be a float. Got 'a' instead.",
         ),
         (

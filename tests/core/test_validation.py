@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from hpo.errors import ConfigError
-from hpo.validation import Interval, Options, Predicate, check_param, describe, validate
+from hpo.validation import Constraint, Interval, Options, Predicate, check_param, describe, validate
 
-SPEC = {
+SPEC: dict[str, list[Constraint]] = {
     "patience": [Interval(int, 1, None)],
     "min_delta": [Interval(float, 0, None)],
     "fraction": [Interval(float, 0, 1, closed="left")],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -89,12 +90,15 @@ def test_value_pages_of_complete_trials_are_exact_with_ties(
         trial = study.ask()
         study.tell(trial, float(i % 4))  # four distinct values, many ties
     sign = -1 if direction == "maximize" else 1
-    expected = [t.number for t in sorted(study.trials, key=lambda t: (sign * t.value, t.number))]
+    expected = [
+        t.number
+        for t in sorted(study.trials, key=lambda t: (sign * cast(float, t.value), t.number))
+    ]
     reader = Reader(storage_url)
     got = []
     for page in range(1, 6):
         data = reader.run(
-            lambda c, p=page: queries.trials_page(
+            lambda c, p=page: queries.trials_page(  # type: ignore[misc]
                 c, study.id, queries.TrialQuery(states=["COMPLETE"], page=p, page_size=5)
             )
         )

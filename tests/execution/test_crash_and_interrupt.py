@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from tests.execution.helpers import (
 COMPLETE, FAILED, RUNNING, WAITING = "COMPLETE", "FAILED", "RUNNING", "WAITING"
 
 
-def _create(url: str, name: str, **settings: object) -> hpo.Study:
+def _create(url: str, name: str, **settings: Any) -> hpo.Study:
     return hpo.create_study(
         name, storage=url, space=SPACE, objective=slow, seed=3, **{**FAST_SETTINGS, **settings}
     )

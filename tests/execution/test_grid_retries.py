@@ -1,4 +1,4 @@
-"""Grid points are never left behind: failed points are retried, survivors run a dead worker's retry.
+"""Grid points are never left behind: failed ones are retried, survivors run a dead worker's retry.
 
 Real ``hpo worker`` processes (the command line, in forked processes) on SQLite files.
 """
@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Any, cast
 
 import pytest
 
@@ -28,7 +29,7 @@ POINTS = {"x": Categorical([0, 1, 2, 3])}
 HELPERS = "tests.execution.helpers"
 
 
-def _grid_study(url: str, name: str, space: dict, **settings: object) -> hpo.Study:
+def _grid_study(url: str, name: str, space: dict, **settings: Any) -> hpo.Study:
     return hpo.create_study(
         name,
         storage=url,
@@ -41,7 +42,7 @@ def _grid_study(url: str, name: str, space: dict, **settings: object) -> hpo.Stu
 
 
 def _complete_points(study: hpo.Study) -> list[int]:
-    return sorted(t.grid_id for t in study.trials if t.state == TrialState.COMPLETE)
+    return sorted(cast(int, t.grid_id) for t in study.trials if t.state == TrialState.COMPLETE)
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Execution depends on the narrow StudyHandle protocol, never on hpo.study (study -> execution only)."""
+"""Execution depends on the narrow StudyHandle protocol, never on hpo.study (study -> execution)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Many real worker processes on one study: every trial claimed once, ends once, nothing locked out."""
+"""Many real worker processes on one study: each trial claimed once, ends once, none locked out."""
 
 from __future__ import annotations
 

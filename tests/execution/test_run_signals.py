@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -65,7 +66,7 @@ def _running_pids(url: str) -> set[int]:
         study = hpo.load_study("quadratic", storage=url)
     except hpo.StudyNotFoundError:
         return set()
-    return {worker_pid(t.worker_id) for t in study.get_trials([TrialState.RUNNING])}
+    return {worker_pid(cast(str, t.worker_id)) for t in study.get_trials([TrialState.RUNNING])}
 
 
 def _two_running(url: str) -> set[int] | None:

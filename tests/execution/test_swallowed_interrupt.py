@@ -8,6 +8,7 @@ Real ``hpo worker`` processes on SQLite files.
 from __future__ import annotations
 
 import signal
+from typing import cast
 
 import pytest
 
@@ -26,7 +27,7 @@ def _check_stopped_at(study: hpo.Study, interrupted: hpo.FrozenTrial) -> None:
     trials = study.trials
     assert max(t.number for t in trials if t.retry_of is None) == interrupted.number  # nothing new
     stopped = [t for t in trials if t.number == interrupted.number][0]
-    assert stopped.state == TrialState.FAILED and stopped.error.startswith("interrupted")
+    assert stopped.state == TrialState.FAILED and cast(str, stopped.error).startswith("interrupted")
     assert [(t.state, t.params) for t in trials if t.retry_of == interrupted.number] == [
         (TrialState.WAITING, interrupted.params)
     ]

@@ -31,7 +31,7 @@ def spy(sampler: GPSampler) -> list[tuple]:
         calls.append((list(history), list(pending), direction))
         return ask(space, history, pending, rng, direction)
 
-    sampler._gp.ask = recording
+    sampler._gp.ask = recording  # type: ignore[method-assign, assignment]
     return calls
 
 

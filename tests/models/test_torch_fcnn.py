@@ -40,7 +40,8 @@ class Recorder(NullReporter):
         self, seed: int = 0, folder: Path | None = None, prune_at: int | None = None
     ) -> None:
         super().__init__(seed=seed)
-        self.folder, self.prune_at, self.threads = folder, prune_at, []
+        self.folder, self.prune_at = folder, prune_at
+        self.threads: list[int] = []
 
     def report(self, step: int, value: float) -> None:
         super().report(step, value)
@@ -297,9 +298,9 @@ def test_matches_a_hand_written_pytorch_loop(tmp_path: Path) -> None:
     X_val = torch.tensor(fold.X_val, dtype=torch.float32)
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Linear(32, 3))
-    nn.init.kaiming_normal_(net[0].weight, nonlinearity="relu")
-    nn.init.kaiming_normal_(net[2].weight, nonlinearity="linear")
-    nn.init.zeros_(net[0].bias), nn.init.zeros_(net[2].bias)
+    nn.init.kaiming_normal_(net[0].weight, nonlinearity="relu")  # type: ignore[arg-type]
+    nn.init.kaiming_normal_(net[2].weight, nonlinearity="linear")  # type: ignore[arg-type]
+    nn.init.zeros_(net[0].bias), nn.init.zeros_(net[2].bias)  # type: ignore[arg-type]
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(seed)
     curve = []

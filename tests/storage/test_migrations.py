@@ -1,4 +1,4 @@
-"""Schema migrations: a database written by hpo 0.1 (schema 1) is refused with the fix, then upgraded."""
+"""Schema migrations: an hpo 0.1 (schema 1) database is refused with the fix, then upgraded."""
 
 from __future__ import annotations
 

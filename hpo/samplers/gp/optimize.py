@@ -246,7 +246,7 @@ def _refine(
 
 
 def _pick_starts(s: NDArray[np.float64], k: int, rng: np.random.Generator) -> list[int]:
-    """The best candidate plus ``k - 1`` drawn with probability ``exp(s - max s)`` (diverse starts)."""
+    """The best candidate plus ``k - 1`` drawn with probability ``exp(s - max s)`` (diverse)."""
     best = int(np.argmax(s))
     p = np.exp(np.where(np.isfinite(s), s - s[best], -np.inf))
     p[best] = 0.0
@@ -273,7 +273,8 @@ def maximize(
     """Maximize ``score`` over the mixed unit cube.
 
     Args:
-        score: ``(m, d)`` canonical points -> ``(m,)`` scores (larger is better; NaN inputs allowed).
+        score: ``(m, d)`` canonical points -> ``(m,)`` scores (larger is better; NaN inputs
+            allowed).
         grids: per dimension, ``None`` (continuous) or the sorted allowed values ``(v_k,)``.
         rng: the only randomness used.
         canonicalize: ``(m, d)`` raw -> canonical points; defaults to snapping to ``grids``.

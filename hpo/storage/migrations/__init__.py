@@ -25,7 +25,7 @@ _HERE = Path(__file__).resolve().parent
 
 
 def alembic_config(connection: Any) -> Any:
-    """An Alembic Config bound to ``connection`` (no alembic.ini: the scripts ship in the package)."""
+    """An Alembic Config bound to ``connection`` (no alembic.ini: scripts ship in the package)."""
     from alembic.config import Config
 
     config = Config()
