@@ -180,6 +180,23 @@ def _load(study: str, storage: str | None) -> Any:
     return load_study(study, storage=_existing_storage(storage))
 
 
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        "-t",
+        min=0.001,
+        metavar="SECONDS",
+        help="Stop starting new trials after this many seconds.",
+    ),
+]
+NoProgressOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-progress",
+        help="No progress bar (on a terminal) or progress lines every 10 s (elsewhere).",
+    ),
+]
 StorageOption = Annotated[
     str | None,
     typer.Option(
@@ -247,16 +264,7 @@ def run(
         ),
     ] = None,
     storage: StorageOption = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            "-t",
-            min=0.001,
-            metavar="SECONDS",
-            help="Stop starting new trials after this many seconds.",
-        ),
-    ] = None,
+    timeout: TimeoutOption = None,
     sampler: Annotated[
         str | None,
         typer.Option(
@@ -273,13 +281,7 @@ def run(
             help="Run the workers on a Dask cluster, e.g. tcp://scheduler:8786.",
         ),
     ] = None,
-    no_progress: Annotated[
-        bool,
-        typer.Option(
-            "--no-progress",
-            help="No progress bar (on a terminal) or progress lines every 10 s (elsewhere).",
-        ),
-    ] = False,
+    no_progress: NoProgressOption = False,
     top: Annotated[
         int,
         typer.Option(
@@ -413,16 +415,7 @@ def worker(
             "sampler is exhausted or --timeout].",
         ),
     ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            "-t",
-            min=0.001,
-            metavar="SECONDS",
-            help="Stop starting new trials after this many seconds.",
-        ),
-    ] = None,
+    timeout: TimeoutOption = None,
     objective: Annotated[
         str | None,
         typer.Option(
@@ -431,12 +424,7 @@ def worker(
             help="The objective of a study made with a callable; model-based studies need none.",
         ),
     ] = None,
-    no_progress: Annotated[
-        bool,
-        typer.Option(
-            "--no-progress", help="No progress bar (on a terminal) or progress lines (elsewhere)."
-        ),
-    ] = False,
+    no_progress: NoProgressOption = False,
 ) -> None:
     """Join an existing study as one worker in this process (start several for parallelism)."""
     from hpo.cli.study_file import load_attribute
