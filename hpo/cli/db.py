@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.markup import escape
+
+from hpo.cli.app import StorageOption  # defined before app.py registers this module
 
 db_app = typer.Typer(
     name="db",
@@ -17,19 +17,7 @@ db_app = typer.Typer(
 
 
 @db_app.command()
-def upgrade(
-    storage: Annotated[
-        str | None,
-        typer.Option(
-            "--storage",
-            "-s",
-            envvar="HPO_STORAGE",
-            show_envvar=True,
-            metavar="URL",
-            help="Database URL: sqlite:///path.db or postgresql://user@host/db.",
-        ),
-    ] = None,
-) -> None:
+def upgrade(storage: StorageOption = None) -> None:
     """Migrate the database to this hpo's schema, in place (back it up first)."""
     from hpo.cli.app import _existing_storage, _handle_errors, _out
 
