@@ -72,7 +72,7 @@ def test_mlflow_one_nested_run_per_trial(tmp_path, monkeypatch):
 
 
 def test_tensorboard_scalars_per_trial(tmp_path):
-    study = make(tmp_path, name="../weird name")
+    study = make(tmp_path, name="weird name.v2")  # spaces and dots: not a folder name as is
     study.optimize(n_trials=6, callbacks=[TensorBoardCallback(tmp_path / "runs")])
     root = tmp_path / "runs" / study_folder(study)
     assert (
