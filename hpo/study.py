@@ -11,6 +11,7 @@ import functools
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -98,6 +99,10 @@ class Study:
     def seed(self) -> int:
         return self._record.seed
 
+    @property
+    def created_at(self) -> datetime:
+        return self._record.created_at
+
     @functools.cached_property
     def settings(self) -> StudySettings:
         """The stored settings (a frozen :class:`~hpo.settings.StudySettings`)."""
@@ -127,7 +132,7 @@ class Study:
         else:
             db = sqlite_path(self.storage.url)
             root = db.parent / "artifacts" if db is not None else Path("hpo-artifacts")
-        return study_folder(root, self.id, self.name, self._record.created_at)
+        return study_folder(root, self.id, self.name, self.created_at)
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage!r})"

@@ -3,19 +3,20 @@
 Writes TensorBoard event files with the ``tensorboard`` package alone (no TensorFlow, no
 torch): one run per trial (``<log_dir>/<study>/trial-<number>``: the learning curve as
 ``intermediate`` by step, and ``value``), and one study run (``<log_dir>/<study>/study``:
-``value`` and ``best_value`` by trial number). Folder names derive from the study's id
-and a filesystem-safe slug of its name, never from the raw name. Every worker process
+``value`` and ``best_value`` by trial number). The study's folder is named as its
+artifacts folder is (:func:`hpo.paths.study_folder`: id, slug, digest), never from the
+raw name. Every worker process
 writes its own event files, so parallel workers never share one.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo import paths
 from hpo.errors import ConfigError
 from hpo.trial import FrozenTrial, TrialState
 
@@ -26,9 +27,8 @@ __all__ = ["TensorBoardCallback", "study_folder"]
 
 
 def study_folder(study: Study) -> str:
-    """``study-<id>-<slug>``: safe as a folder name whatever the study is called."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", study.name).strip("-")[:40]
-    return f"study-{study.id}" + (f"-{slug}" if slug else "")
+    """``study-<id>-<slug>-<digest>``: safe as a folder name whatever the study is called."""
+    return paths.study_folder(Path(), study.id, study.name, study.created_at).name
 
 
 class TensorBoardCallback:
