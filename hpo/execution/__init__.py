@@ -28,7 +28,16 @@ def run_study(
     show_progress: bool | None = None,
     callbacks: Sequence[Callback] = (),
 ) -> None:
-    """Run workers until the study reaches ``n_trials`` finished trials (see Study.optimize)."""
+    """Run workers until the study reaches ``n_trials`` finished trials (see Study.optimize).
+
+    A callback with a ``setup(study)`` method has it called once here, before any worker
+    starts, so what every worker shares (an MLflow experiment and study run, a folder) is
+    made by one process instead of raced for by all of them.
+    """
+    for callback in callbacks:
+        setup = getattr(callback, "setup", None)
+        if callable(setup):
+            setup(study)
     _run(
         study,
         n_trials=n_trials,

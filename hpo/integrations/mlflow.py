@@ -6,8 +6,10 @@ the trial's params, its value and numeric metrics, the learning curve as the met
 FAILED with the reason as a tag). The study run gets ``best_value`` by trial number.
 
 It talks to MLflow through an explicit ``MlflowClient``, so it never touches the caller's
-active run. Worker processes find the study run by its tags; if two create it at once,
-both keep the older one and the newer is deleted, so there is one study run.
+active run. ``study.optimize`` calls ``setup`` once before its workers start, so the
+experiment and the study run exist before any worker looks for them. Workers started
+elsewhere (``hpo worker`` on other machines) find them by name and tags; if two create
+one at once, both keep the older and the newer is deleted, so there is one of each.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class MLflowCallback:
 
         return MlflowClient(tracking_uri=self.tracking_uri)
 
+    def setup(self, study: Study) -> None:
+        """Make the experiment and the study run now, in the process that starts the workers."""
+        self._study_run(self._client(), study)
+
     def __call__(self, study: Study, trial: FrozenTrial) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
@@ -125,22 +131,44 @@ class MLflowCallback:
         key = (study.storage.url, study.id)
         if key not in self._parents:
             name = self.experiment_name or study.name
-            experiment = client.get_experiment_by_name(name)
-            if experiment is not None:
-                experiment_id = experiment.experiment_id
-            else:
-                try:
-                    experiment_id = client.create_experiment(name)
-                except Exception:  # noqa: BLE001 - another process created it first
-                    found = client.get_experiment_by_name(name)
-                    if found is None:
-                        raise
-                    experiment_id = found.experiment_id
+            experiment_id = self._find_or_create_experiment(client, name)
             self._parents[key] = (
                 experiment_id,
                 self._find_or_create_parent(client, experiment_id, study),
             )
         return self._parents[key]
+
+    @staticmethod
+    def _find_or_create_experiment(client: Any, name: str) -> str:
+        """The experiment named ``name``; of two made at once, the older."""
+        from mlflow.entities import ViewType
+
+        def oldest() -> Any:
+            named, token = [], None
+            while True:  # names are matched here, not in a filter string a name could break
+                page = client.search_experiments(view_type=ViewType.ACTIVE_ONLY, page_token=token)
+                named += [e for e in page if e.name == name]
+                token = page.token
+                if not token:
+                    break
+            age = lambda e: (e.creation_time or 0, str(e.experiment_id))  # noqa: E731
+            return min(named, key=age, default=None)
+
+        found = oldest()
+        if found is not None:
+            return str(found.experiment_id)
+        try:
+            mine = str(client.create_experiment(name))
+        except Exception:  # noqa: BLE001 - a store that refuses duplicates: another made it
+            found = oldest()
+            if found is None:
+                raise
+            return str(found.experiment_id)
+        chosen = oldest()
+        if chosen is not None and str(chosen.experiment_id) != mine:
+            client.delete_experiment(mine)  # lost a creation race: use the older one
+            return str(chosen.experiment_id)
+        return mine
 
     @staticmethod
     def _find_or_create_parent(client: Any, experiment_id: str, study: Study) -> str:

@@ -45,6 +45,9 @@ def test_mlflow_one_nested_run_per_trial(tmp_path, monkeypatch):
     study = make(tmp_path)
     study.optimize(n_trials=8, n_workers=2, callbacks=[MLflowCallback(uri)])
     client = mlflow.tracking.MlflowClient(uri)
+    # setup() made the experiment before the workers started: they never raced to create it
+    named = [e for e in client.search_experiments() if e.name == "log"]
+    assert len(named) == 1
     experiment = client.get_experiment_by_name("log")
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [r for r in runs if r.data.tags.get("hpo.role") == "study"]
@@ -69,6 +72,20 @@ def test_mlflow_one_nested_run_per_trial(tmp_path, monkeypatch):
             assert "too big" in run.data.tags["hpo.error"]
     best = client.get_metric_history(parent, "best_value")
     assert min(m.value for m in best) == pytest.approx(study.best_value)
+
+
+def test_mlflow_workers_started_elsewhere_share_one_experiment(tmp_path, monkeypatch):
+    """Without setup (workers launched by `hpo worker`), each process finds what the first made."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "mlruns").as_uri()
+    study = make(tmp_path, name="shared")
+    first, second = MLflowCallback(uri), MLflowCallback(uri)  # two processes' callbacks
+    made = first._study_run(first._client(), study)
+    assert second._study_run(second._client(), study) == made
+    client = mlflow.tracking.MlflowClient(uri)
+    assert [e.experiment_id for e in client.search_experiments() if e.name == study.name] == [
+        made[0]
+    ]
 
 
 def test_tensorboard_scalars_per_trial(tmp_path):
