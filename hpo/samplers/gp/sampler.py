@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
+from hpo.canonical import canonicalize as canonical_matrix
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
@@ -184,8 +185,8 @@ class GPSampler(Sampler):
         conditional = any(p.conditions for p in space.values())
 
         def canonicalize(R: NDArray[np.float64]) -> NDArray[np.float64]:
-            if conditional:
-                return np.array([space.encode(space.decode(r)) for r in R])
+            if conditional:  # encode(decode(r)) per row, in numpy: bit for bit the same
+                return canonical_matrix(space, R)
             return _snap(space, R, grids)
 
         starts = X[np.argsort(-y, kind="stable")[:2]]
