@@ -169,7 +169,7 @@ _CUTS = (1, 1, 1, 1, 1, 3, 3, 9, 27)  # epochs per trial: Hyperband's share of r
 def _ttq_history(n: int) -> tuple[SearchSpace, list[FrozenTrial]]:
     """The first ``n`` configurations of the torch-digits table, curves cut by ``_CUTS``."""
     from benchmarks.ttq_tasks import load_table, table_path, tasks
-    from hpo.trial import TrialState
+    from hpo.trial import FrozenTrial, TrialState
 
     task = tasks()["torch-digits"]
     rows = load_table(table_path(task.name))["rows"]
