@@ -21,10 +21,11 @@ A peer whose ask took more than ``--skip-after`` seconds is not run at larger si
 time-to-quality benchmark instead (benchmarks/ttq_tasks.py, torch-digits): the history is
 the first ``n`` configurations of its recorded table with their real learning curves, cut
 by a Hyperband-like pattern (of every 9 trials, 5 stop at epoch 1, 2 at epoch 3, 1 at epoch
-9 and 1 runs all 27 epochs), so ``mf-gp`` models a budget the way it does in that benchmark:
+9 and 1 runs all 27 epochs), plus 3 running trials (4 workers; one has reported its first
+epoch), so ``mf-gp`` models a budget the way it does in that benchmark:
 
 * ``mf-gp``: ``MultiFidelityGPSampler(random_fraction=0)`` (every ask a GP ask).
-* ``gp``: ``GPSampler`` on the same trials' last reported values.
+* ``gp``: ``GPSampler`` on the same trials' last reported values (running ones pending).
 
     python -m benchmarks.ask_latency --space ttq --sizes 20,40,80 --samplers mf-gp,gp
 """
@@ -164,17 +165,19 @@ def time_skopt(n: int, repeats: int) -> float:
 
 
 _CUTS = (1, 1, 1, 1, 1, 3, 3, 9, 27)  # epochs per trial: Hyperband's share of rungs 1/3/9/27
+N_RUNNING = 3  # trials other workers are training (4 workers, as in the ttq benchmark)
 
 
-def _ttq_history(n: int) -> tuple[SearchSpace, list[FrozenTrial]]:
-    """The first ``n`` configurations of the torch-digits table, curves cut by ``_CUTS``."""
+def _ttq_history(n: int) -> tuple[SearchSpace, list[FrozenTrial], list[FrozenTrial]]:
+    """The first ``n`` configurations of the torch-digits table, curves cut by ``_CUTS``,
+    and the next ``N_RUNNING`` as running trials (the first has reported one epoch)."""
     from benchmarks.ttq_tasks import load_table, table_path, tasks
     from hpo.trial import FrozenTrial, TrialState
 
     task = tasks()["torch-digits"]
     rows = load_table(table_path(task.name))["rows"]
-    if n > len(rows):
-        raise SystemExit(f"--space ttq: the table has {len(rows)} rows; use sizes <= that")
+    if n + N_RUNNING > len(rows):
+        raise SystemExit(f"--space ttq: use sizes <= {len(rows) - N_RUNNING} (table rows)")
     hist: list[FrozenTrial] = []
     for i, row in enumerate(rows[:n]):
         cut = _CUTS[i % len(_CUTS)]
@@ -189,7 +192,16 @@ def _ttq_history(n: int) -> tuple[SearchSpace, list[FrozenTrial]]:
                 intermediate=curve,
             )
         )
-    return task.space, hist
+    running = [
+        FrozenTrial(
+            n + j,
+            TrialState.RUNNING,
+            dict(rows[n + j]["params"]),
+            intermediate={1: float(rows[n + j]["values"][0])} if j == 0 else {},
+        )
+        for j in range(N_RUNNING)
+    ]
+    return task.space, hist, running
 
 
 def time_ttq(n: int, repeats: int, sampler: str) -> float:
@@ -199,7 +211,7 @@ def time_ttq(n: int, repeats: int, sampler: str) -> float:
     from hpo.samplers.multifidelity import MultiFidelityGPSampler
     from hpo.trial import FrozenTrial, TrialState
 
-    space, hist = _ttq_history(n)
+    space, hist, running = _ttq_history(n)
     ask: Sampler
     if sampler == "gp":  # the GP sees every trial at its last reported epoch
         last = [t.intermediate[max(t.intermediate)] for t in hist]
@@ -213,7 +225,7 @@ def time_ttq(n: int, repeats: int, sampler: str) -> float:
     times = []
     for r in range(repeats):
         t0 = _clock()
-        ask.ask(space, hist, [], seed_sequence(0, n, r), "maximize")
+        ask.ask(space, hist, running, seed_sequence(0, n + N_RUNNING, r), "maximize")
         times.append(_clock() - t0)
     return float(np.median(times))
 
@@ -223,7 +235,7 @@ def main_ttq(sizes: list[int], names: list[str], repeats: int, clock: str) -> No
     table = {name: {n: time_ttq(n, repeats, name) for n in sizes} for name in names}
     print(
         f"\n{clock} seconds per proposal on the ttq network space (torch-digits, 11 parameters, "
-        f"3 conditional; one thread; median of {repeats} asks):\n"
+        f"3 conditional; {N_RUNNING} running; one thread; median of {repeats} asks):\n"
     )
     print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
     print("|---" * (len(sizes) + 1) + "|")
