@@ -19,6 +19,7 @@ Exit status: 0 done, 143 stopped by SIGTERM, 130 by SIGINT, 1 an error (in the r
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -135,7 +136,9 @@ def main() -> int:
     sys.path[:] = header["sys_path"]  # before unpickling: objectives may be importable modules
     data = read_frame(stdin)
     # stdin now carries nothing but its end-of-file; unpickling imports the objective's module
-    return serve(lambda: pickle.loads(data), header["result_path"], stdin.fileno())
+    code = serve(lambda: pickle.loads(data), header["result_path"], stdin.fileno())
+    gc.freeze()  # exit without collecting every imported module's objects (seconds under load)
+    return code
 
 
 if __name__ == "__main__":
