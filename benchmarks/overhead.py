@@ -4,7 +4,12 @@ Three measurements, each a subcommand:
 
 ``study FILE``: run a study file with ``hpo run`` in a fresh database and split its wall
 time into start-up (launch to the first trial's start), training (inside the objective,
-from stored timings) and everything else (claims, sampler, result writes, reporting).
+from stored timings) and everything else (claims, sampler, result writes, reporting, exit).
+Start-up is itself split at the moment ``hpo run`` prints "running to": before it, the
+command's own start (interpreter, imports, the study file, opening the study); after it,
+the pool's start-up to the first trial (with ``--workers 1`` the worker is ``hpo run``
+itself). ``--start fork|fresh`` sets ``HPO_WORKER_START`` (how worker processes start);
+``--repeat N`` runs it N times (a loaded machine varies from run to run: compare minima).
 Works for any study file::
 
     python -m benchmarks.overhead study studies/digits_mlp.py --workers 2 --trials 40
@@ -34,14 +39,18 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 
-def study_split(file: str, workers: int, trials: int) -> None:
+def study_split(file: str, workers: int, trials: int, start: str | None = None) -> dict[str, float]:
+    """Run ``hpo run FILE`` once in a fresh database; print and return its time split."""
     import hpo
     from hpo.reports.overhead import overhead_split
 
+    env = dict(os.environ)
+    if start is not None:
+        env["HPO_WORKER_START"] = start
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/hpo.db"
         launched = time.time()
-        subprocess.run(
+        run = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -58,27 +67,47 @@ def study_split(file: str, workers: int, trials: int) -> None:
                 "0",
                 "--no-progress",
             ],
-            check=True,
-            stdout=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        assert run.stdout is not None
+        running_at = None
+        for line in run.stdout:  # the line printed right before the workers start
+            if running_at is None and "running to" in line:
+                running_at = time.time()
+        if run.wait() != 0:
+            raise SystemExit(f"hpo run exited {run.returncode}")
         wall = time.time() - launched
         (summary,) = hpo.list_studies(url)
         study = hpo.load_study(summary.name, storage=url)
         trials_ = [t for t in study.trials if t.started_at is not None]
         first = min(t.started_at.timestamp() for t in trials_)  # type: ignore[union-attr]
         split = overhead_split(trials_)
-        assert split is not None
+        assert split is not None and running_at is not None
     startup = first - launched
+    command = running_at - launched
     training_wall = split.training_seconds / workers
     other = max(0.0, wall - startup - training_wall)
     print(f"{file}: {len(trials_)} trials on {workers} worker(s), wall {wall:.2f} s")
     print(f"  start-up to first trial  {startup:7.2f} s  {100 * startup / wall:5.1f}%")
+    print(f"    hpo run's own start    {command:7.2f} s")
+    print(f"    pool to first trial    {startup - command:7.2f} s")
     print(f"  training (objective)     {training_wall:7.2f} s  {100 * training_wall / wall:5.1f}%")
     print(f"  everything else          {other:7.2f} s  {100 * other / wall:5.1f}%")
     print(
         f"  stored split: overhead {100 * split.overhead_fraction:.1f}% of the time workers "
-        f"held (claims, sampler, writes, gaps between trials)"
+        f"held (claims, sampler, writes, gaps between trials)",
+        flush=True,
     )
+    return {
+        "wall": wall,
+        "startup": startup,
+        "command": command,
+        "pool": startup - command,
+        "training": training_wall,
+        "other": other,
+    }
 
 
 def epoch_writes(epochs: int) -> None:
@@ -181,13 +210,26 @@ def main() -> None:
     s.add_argument("file")
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--trials", type=int, default=20)
+    s.add_argument("--start", choices=["auto", "fork", "fresh"], default=None)
+    s.add_argument("--repeat", type=int, default=1)
     e = sub.add_parser("epochs")
     e.add_argument("--epochs", type=int, default=2000)
     p = sub.add_parser("pruning")
     p.add_argument("--sizes", default="100,1000,10000")
     args = parser.parse_args()
     if args.what == "study":
-        study_split(str(Path(args.file)), args.workers, args.trials)
+        runs = [
+            study_split(str(Path(args.file)), args.workers, args.trials, args.start)
+            for _ in range(args.repeat)
+        ]
+        if len(runs) > 1:
+            best = {k: min(r[k] for r in runs) for k in runs[0]}
+            print(
+                f"minimum of {len(runs)} runs: wall {best['wall']:.2f} s, start-up "
+                f"{best['startup']:.2f} s (hpo run {best['command']:.2f} s, pool "
+                f"{best['pool']:.2f} s), training {best['training']:.2f} s, "
+                f"everything else {best['other']:.2f} s; load average {os.getloadavg()[0]:.1f}"
+            )
     elif args.what == "epochs":
         epoch_writes(args.epochs)
     else:
