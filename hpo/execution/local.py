@@ -1,9 +1,22 @@
 """Workers as local processes that never outlive the run that started them.
 
-Each worker is a fresh interpreter (``python -m hpo.execution._child``) that gets its
-job over stdin (the study's ``opener()`` and the budget, pickled with cloudpickle so
-lambdas and closures travel) and writes its result to a file. The parent owns the ``Popen``
-objects, so it knows every worker's pid without reaching into a pool's private state, and:
+Each worker is started one of two ways, chosen once per run (``HPO_WORKER_START``):
+
+- **a fork of this process** (``auto``, the default, and ``fork``): the child already has
+  everything imported (scikit-learn, the study file, the GP sampler) and the job in
+  memory, so it starts in milliseconds instead of 1-2 s. Only when forking is safe
+  (:mod:`._fork`: Linux, no other thread, no used OpenMP pool, no CUDA, no other open
+  connection to the SQLite file); the parent first closes its pooled SQLite connections,
+  and the child disposes the inherited engine without closing the parent's connections,
+  reopens the study with ``opener()`` and ends with ``os._exit``.
+- **a fresh interpreter** (``python -m hpo.execution._child``, and ``fresh``; the fallback
+  whenever a fork is not safe, and off Linux): it gets its job over stdin (the study's
+  ``opener()`` and the budget, pickled with cloudpickle so lambdas and closures travel).
+
+Either way the worker writes its result to a file, its stdin is a pipe the parent holds,
+and it runs in its own session. The parent owns the processes (``Popen`` objects, or
+pids it forked), so it knows every worker's pid without reaching into a pool's private
+state, and:
 
 - Ctrl-C or SIGTERM to the parent (alone, or to its process group) sends one SIGTERM
   to each worker, which releases and re-queues its running trial and exits; the
@@ -11,9 +24,11 @@ objects, so it knows every worker's pid without reaching into a pool's private s
   then re-raises. A second Ctrl-C / SIGTERM while waiting SIGKILLs the workers (their
   trials go stale and are retried later).
 - If the parent dies without cleaning up (SIGKILL), each worker sees end-of-file on
-  its stdin and stops as if it got SIGTERM.
+  its stdin and stops as if it got SIGTERM (a forked worker closes every other worker's
+  end of the pipes it inherited, so nothing but the parent holds them open).
 - Workers run in their own session, so a terminal's Ctrl-C reaches only the parent,
   which forwards it exactly once.
+- The progress display starts after the workers (its thread must not exist at a fork).
 """
 
 from __future__ import annotations
