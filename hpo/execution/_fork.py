@@ -147,6 +147,8 @@ def fork_worker(
             pipe, or a dead parent would never reach end-of-file).
         engine: the parent's engine, disposed in the child without closing its connections.
     """
+    for stream in (sys.stdout, sys.stderr):  # or the child would write the parent's buffer again
+        stream.flush()
     # Signals wait until the child has reset its handlers (it must not run the parent's),
     # and reach the parent right after the fork.
     signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)

@@ -27,6 +27,7 @@ SCRIPT = textwrap.dedent("""
     if study.storage.is_postgres:  # the connection this process keeps in its pool
         with study.storage.engine.connect() as conn:
             backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    print("before the workers")  # buffered (stdout is a pipe): a fork must not print it again
     results = run_processes(study, n_trials=6, n_workers=2, timeout=None)
     after = None
     if backend is not None:  # the same connection, alive: no worker closed it
@@ -47,14 +48,16 @@ SCRIPT = textwrap.dedent("""
 
 
 def _run(*args: str, **env: str) -> dict[str, object]:
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, *args],
-        env={**os.environ, "PYTHONPATH": os.getcwd(), "HPO_TEST_SLEEP": "0.1", **env},
+        env={**environ, "PYTHONPATH": os.getcwd(), "HPO_TEST_SLEEP": "0.1", **env},
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("before the workers") == 1, proc.stdout
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
