@@ -141,3 +141,27 @@ def test_an_unknown_start_method_is_refused(monkeypatch):
     monkeypatch.setenv("HPO_WORKER_START", "spawn")
     with pytest.raises(ConfigError, match="HPO_WORKER_START must be one of"):
         start_method()
+
+
+PROGRESS = textwrap.dedent("""
+    import sys
+    import hpo
+    from tests.execution.helpers import SPACE, fast
+    study = hpo.create_study("bar", storage=sys.argv[1], space=SPACE, objective=fast, seed=0)
+    study.optimize(4, n_workers=2, show_progress=True)  # a rich bar: a refresh thread
+    print(study.counts())
+""")
+
+
+@pytest.mark.slow
+def test_the_progress_bar_starts_after_the_workers_so_they_still_fork(sqlite_url):
+    proc = subprocess.run(
+        [sys.executable, "-c", PROGRESS, sqlite_url],
+        env={**os.environ, "PYTHONPATH": os.getcwd(), "HPO_WORKER_START": "fork"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "{'COMPLETE': 4}" in proc.stdout
+    assert "fresh interpreters" not in proc.stderr  # "fork" says so when it cannot fork
