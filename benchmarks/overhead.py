@@ -14,6 +14,14 @@ Works for any study file::
 
     python -m benchmarks.overhead study studies/digits_mlp.py --workers 2 --trials 40
 
+``asks FILE``: how much of the non-training time of workers is the sampler's ``ask``: runs
+the study file's study in this process (``optimize``) with its sampler's ``ask`` timed
+(wall and CPU, appended to a file by whichever worker asked; worker processes are forks
+of this one and inherit the timer; a run that cannot fork logs why, and then its fresh
+workers' asks are not counted)::
+
+    python -m benchmarks.overhead asks studies/digits_mlp.py --workers 2 --trials 40
+
 ``epochs``: the cost of reporting one learning-curve point, amortized, written per epoch
 (one transaction each, as before buffering) against buffered (hpo's reporter)::
 
@@ -34,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
@@ -108,6 +117,45 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
         "training": training_wall,
         "other": other,
     }
+
+
+def sampler_asks(file: str, workers: int, trials: int) -> None:
+    """Time every ``sampler.ask`` of a study file's study run in this process."""
+    from hpo.cli.study_file import load_study_file
+    from hpo.reports.overhead import overhead_split
+
+    os.environ["HPO_WORKER_START"] = "fork"  # fresh interpreters would not inherit the timer
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "asks.log"
+        study = load_study_file(Path(file)).build(storage=f"sqlite:///{tmp}/hpo.db", sampler=None)
+        cls = type(study.sampler)
+        ask = cls.ask
+
+        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return ask(self, *args, **kwargs)
+            finally:
+                with open(log, "a") as f:
+                    f.write(f"{time.perf_counter() - wall} {time.process_time() - cpu}\n")
+
+        cls.ask = timed  # type: ignore[method-assign]
+        try:
+            started = time.time()
+            study.optimize(trials, n_workers=workers, show_progress=False)
+            wall = time.time() - started
+        finally:
+            cls.ask = ask  # type: ignore[method-assign]
+        split = overhead_split([t for t in study.trials if t.started_at is not None])
+        asks = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    assert split is not None
+    print(
+        f"{file}: {trials} trials on {workers} worker(s), optimize() {wall:.2f} s; worker time "
+        f"{split.worker_seconds:.2f} s = training {split.training_seconds:.2f} s + rest "
+        f"{split.overhead_seconds:.2f} s, of which {len(asks)} sampler asks "
+        f"{sum(a[0] for a in asks):.2f} s wall ({sum(a[1] for a in asks):.2f} s CPU); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 def epoch_writes(epochs: int) -> None:
@@ -212,6 +260,10 @@ def main() -> None:
     s.add_argument("--trials", type=int, default=20)
     s.add_argument("--start", choices=["auto", "fork", "fresh"], default=None)
     s.add_argument("--repeat", type=int, default=1)
+    a = sub.add_parser("asks")
+    a.add_argument("file")
+    a.add_argument("--workers", type=int, default=1)
+    a.add_argument("--trials", type=int, default=20)
     e = sub.add_parser("epochs")
     e.add_argument("--epochs", type=int, default=2000)
     p = sub.add_parser("pruning")
@@ -230,6 +282,8 @@ def main() -> None:
                 f"{best['pool']:.2f} s), training {best['training']:.2f} s, "
                 f"everything else {best['other']:.2f} s; load average {os.getloadavg()[0]:.1f}"
             )
+    elif args.what == "asks":
+        sampler_asks(str(Path(args.file)), args.workers, args.trials)
     elif args.what == "epochs":
         epoch_writes(args.epochs)
     else:
