@@ -34,6 +34,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -93,6 +94,16 @@ def fork_unsafe_reason(database: Path | None = None) -> str | None:
     return None
 
 
+def _fork() -> int:
+    """``os.fork()`` without Python 3.12's warning about a multi-threaded process: the only
+    threads left are ones :func:`fork_unsafe_reason` found fork-aware (or the probe's)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", r".*use of fork\(\) may lead to deadlocks", DeprecationWarning
+        )
+        return os.fork()
+
+
 def _thread_names() -> list[str]:
     names = []
     for tid in os.listdir("/proc/self/task"):
@@ -106,7 +117,7 @@ def _thread_names() -> list[str]:
 def _threads_surviving_a_fork() -> list[str]:
     """Names of this process's threads, other than the main one, that a fork leaves running."""
     if len(os.listdir("/proc/self/task")) > 1:  # fork-aware pools stop in their atfork handler
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:  # the probe: nothing to do
             os._exit(0)
         os.waitpid(pid, 0)
@@ -153,7 +164,7 @@ def fork_worker(
     # and reach the parent right after the fork.
     signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:
             _child(serve, parent_fd=parent_fd, close_fds=close_fds, engine=engine)
     finally:
