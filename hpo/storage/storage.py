@@ -32,6 +32,7 @@ from hpo._version import __version__
 from hpo.errors import SchemaVersionError, StorageError, StudyExistsError, StudyNotFoundError
 from hpo.storage._records import (
     _COUNT_STATE,
+    _COUNT_UNATTENDED,
     _FINISH_RUNNING,
     _INSERT_TRIAL,
     _NEXT_NUMBER,
@@ -485,6 +486,13 @@ class Storage(_Recovery):
             conn.execute(_COUNT_STATE, {"sid": study_id, "state": state.value}).scalar() or 0
         )
 
+    @staticmethod
+    def _not_budgeted(conn: Connection, study_id: int) -> int:
+        """Numbered trials that hold no budget: FAILED ones, and RUNNING ones without a
+        heartbeat (``Study.ask``), which may never be told; they count once told."""
+        failed = Storage._count(conn, study_id, TrialState.FAILED)
+        return failed + int(conn.execute(_COUNT_UNATTENDED, {"sid": study_id}).scalar() or 0)
+
     def _take_waiting(
         self,
         conn: Connection,
@@ -505,7 +513,7 @@ class Storage(_Recovery):
         if budget is not None and next_number >= budget:  # else surely under it: skip the counts
             started = (
                 next_number
-                - self._count(conn, study_id, TrialState.FAILED)
+                - self._not_budgeted(conn, study_id)
                 - self._count(conn, study_id, TrialState.WAITING)
             )
             if started >= budget:
@@ -555,7 +563,8 @@ class Storage(_Recovery):
             expected_number: the number the proposal was made for; if another worker took
                 it meanwhile the claim returns NUMBER_TAKEN and the caller re-proposes.
             budget: the requested total; claims stop once COMPLETE + PRUNED + RUNNING +
-                WAITING trials reach it.
+                WAITING trials reach it. RUNNING trials without a heartbeat (``Study.ask``)
+                are not counted: nobody waits for them, and they count once told.
             take_waiting: claim the oldest WAITING trial (enqueued or a retry) instead, if
                 there is one, in the same transaction; the proposal is then unused.
             finish: the result of this worker's previous trial, written in the same
@@ -580,7 +589,7 @@ class Storage(_Recovery):
             if (
                 budget is not None
                 and number >= budget
-                and number - self._count(conn, study_id, TrialState.FAILED) >= budget
+                and number - self._not_budgeted(conn, study_id) >= budget
             ):
                 return Claim(ClaimStatus.BUDGET_REACHED)
             prop = proposal(number) if callable(proposal) else proposal
