@@ -53,6 +53,15 @@ class Pruner(ABC):
         """False when the decision at ``step`` cannot need other trials (saves a query)."""
         return True
 
+    def at_full_budget(self, step: int) -> bool:
+        """Whether ``step`` is the full budget this pruner knows of (its ``max_resource``).
+
+        The reporter never prunes there, nor at the trial's own last step (``max_epochs``,
+        declared with :func:`hpo.objective.declare_max_step`): a trial that trained to the
+        end completes with its value instead of being thrown away.
+        """
+        return False
+
     def config(self) -> dict[str, Any]:
         return {}
 
@@ -126,9 +135,14 @@ class MedianPruner(Pruner):
 class SuccessiveHalvingPruner(Pruner):
     """Asynchronous successive halving (ASHA): at each rung keep the top 1/eta of trials.
 
-    Rungs sit at steps ``min_resource * eta**(k + min_early_stopping_rate)``. A trial
-    reaching a rung continues only if its value there is in the top ``1/eta`` of all
-    trials that reached that rung so far.
+    Rungs sit at steps ``min_resource * eta**(k + min_early_stopping_rate)`` below
+    ``max_resource``. A trial reaching a rung continues only if its value there is in the
+    top ``1/eta`` of all trials that reached that rung so far. A trial at its full budget
+    (``max_resource``, or the trial's own declared last step such as ``max_epochs``) is
+    never pruned, even when that step is a rung.
+
+    Args:
+        max_resource: the full budget in steps (None: only the trial's declared last step).
     """
 
     name = "asha"
@@ -138,24 +152,39 @@ class SuccessiveHalvingPruner(Pruner):
         "min_resource": [Interval(int, 1)],
         "reduction_factor": [Interval(int, 2)],
         "min_early_stopping_rate": [Interval(int, 0)],
+        "max_resource": [Interval(int, 1)],
     }
 
     def __init__(
-        self, min_resource: int = 1, reduction_factor: int = 3, min_early_stopping_rate: int = 0
+        self,
+        min_resource: int = 1,
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+        max_resource: int | None = None,
     ) -> None:
-        validate(self._constraints, locals(), owner="SuccessiveHalvingPruner")
+        given = {k: v for k, v in locals().items() if not (k == "max_resource" and v is None)}
+        validate(self._constraints, given, owner="SuccessiveHalvingPruner")
         self.min_resource = int(min_resource)
         self.reduction_factor = int(reduction_factor)
         self.min_early_stopping_rate = int(min_early_stopping_rate)
+        self.max_resource = None if max_resource is None else int(max_resource)
 
     def config(self) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "min_resource": self.min_resource,
             "reduction_factor": self.reduction_factor,
             "min_early_stopping_rate": self.min_early_stopping_rate,
         }
+        if self.max_resource is not None:  # stored configs of earlier studies stay as they were
+            config["max_resource"] = self.max_resource
+        return config
+
+    def at_full_budget(self, step: int) -> bool:
+        return self.max_resource is not None and step >= self.max_resource
 
     def is_rung(self, step: int) -> bool:
+        if self.at_full_budget(step):
+            return False
         k = self.min_early_stopping_rate
         while True:
             rung = self.min_resource * self.reduction_factor**k
@@ -283,6 +312,9 @@ class HyperbandPruner(Pruner):
 
     def wants_peers(self, step: int) -> bool:
         return any(step in self.rungs(s) for s in range(self.n_brackets))
+
+    def at_full_budget(self, step: int) -> bool:
+        return step >= self.max_resource
 
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
         raise TypeError(
