@@ -53,6 +53,7 @@ from hpo.storage._records import (
     utcnow,
 )
 from hpo.storage._recovery import _Recovery
+from hpo.storage._timings import WorkerSpan, worker_spans
 from hpo.storage.engine import Transactions, is_memory, make_engine, normalize_url, translate
 from hpo.storage.migrations import HEAD
 from hpo.storage.schema import (
@@ -381,6 +382,13 @@ class Storage(_Recovery):
             return {state: n for state, n in rows}
 
         return self.tx.run(fn, write=False)
+
+    def worker_spans(self, study_id: int) -> list[WorkerSpan]:
+        """Per worker: its first and last trial timestamps and its trials' training seconds,
+        summed by the database (one row per worker, however many trials)."""
+        return self.tx.run_core(
+            lambda conn: worker_spans(conn, study_id, postgres=self.is_postgres), write=False
+        )
 
     def count_interrupted(self, study_id: int) -> int:
         """FAILED trials that were released by Ctrl-C/SIGTERM and re-queued, not failures."""
