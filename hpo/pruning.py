@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,6 +20,32 @@ from hpo.errors import ConfigError
 from hpo.validation import Constraint, Interval, check_names, validate
 
 Curves = Mapping[int, Mapping[int, float]]
+
+
+@dataclass(frozen=True)
+class PeerStats:
+    """What a rank-based pruner needs of its peers' finite values at one step.
+
+    The database computes it (``Storage.peer_stats``), so a pruning check reads one row
+    however many peers there are, instead of one row per peer; :meth:`of` computes the
+    same from a curves mapping, so a pruner has one rule for both.
+    """
+
+    count: int
+    """Peers with a finite value at the step."""
+    better: int
+    """Of those, how many are strictly better than the trial's ranked value (0 without one)."""
+    middle: tuple[float, ...] = ()
+    """The middle value (odd count) or two middle values (even count) of the peers' sorted
+    values, when asked for; their mean is the median."""
+
+    @classmethod
+    def of(cls, values: list[float], than: float | None, maximize: bool, middle: bool) -> PeerStats:
+        finite = sorted(v for v in values if math.isfinite(v))
+        n = len(finite)
+        better = 0 if than is None else sum((v > than) if maximize else (v < than) for v in finite)
+        mid = tuple(finite[(n - 1) // 2 : n // 2 + 1]) if middle and n else ()
+        return cls(n, better, mid)
 
 
 class Pruner(ABC):
@@ -48,6 +75,37 @@ class Pruner(ABC):
         """:meth:`prune` for trial ``number``; pruners whose rule depends on the trial
         (Hyperband's bracket) override this, the others ignore the number."""
         return self.prune(step, curve, peers, maximize)
+
+    ranks_at_step: ClassVar[bool] = False
+    """True when the rule needs only :class:`PeerStats` at the step (a count, a rank and
+    maybe the median): the reporter then asks the database for those, one row, instead
+    of reading every peer's value (:meth:`ranked_value`, :meth:`decide`)."""
+    needs_median: ClassVar[bool] = False
+
+    def needs_middle(self, stats: PeerStats) -> bool:
+        """Whether :meth:`decide` needs ``stats.middle`` (a second, sorting query) given the
+        counts; the median rule needs it only when the counts leave the answer open."""
+        return self.needs_median
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
+        """The trial's value whose rank among the peers decides (None: no finite value)."""
+        raise NotImplementedError
+
+    def decide(
+        self, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        """The rule of a ``ranks_at_step`` pruner, from the peers' stats at ``step``."""
+        raise NotImplementedError
+
+    def _prune_by_rank(
+        self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool
+    ) -> bool:
+        """:meth:`prune` of a ``ranks_at_step`` pruner, from curves: the same rule."""
+        than = self.ranked_value(step, curve, maximize)
+        values = [c[step] for c in peers.values() if step in c]
+        return self.decide(
+            step, curve, PeerStats.of(values, than, maximize, self.needs_median), maximize
+        )
 
     def wants_peers(self, step: int) -> bool:
         """False when the decision at ``step`` cannot need other trials (saves a query)."""
@@ -118,18 +176,36 @@ class MedianPruner(Pruner):
             step >= self.n_warmup_steps and (step - self.n_warmup_steps) % self.interval_steps == 0
         )
 
-    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
-        if not self.wants_peers(step):
-            return False
-        at_step = [c[step] for c in peers.values() if step in c and math.isfinite(c[step])]
-        if len(at_step) < max(1, self.n_startup_trials):
-            return False
+    ranks_at_step = True
+    needs_median = True
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
         mine = [v for s, v in curve.items() if s <= step and math.isfinite(v)]
         if not mine:
+            return None
+        return max(mine) if maximize else min(mine)  # the trial's best value so far
+
+    def decide(
+        self, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        if not self.wants_peers(step) or stats.count < max(1, self.n_startup_trials):
+            return False
+        best = self.ranked_value(step, curve, maximize)
+        if best is None:  # nothing finite reported
             return True
-        best = max(mine) if maximize else min(mine)
-        median = float(np.median(at_step))
+        n, better = stats.count, stats.better  # `better`: peers strictly better than `best`
+        if n % 2:  # the median is the middle value: worse than it <=> (n+1)/2 peers beat it
+            return better >= (n + 1) // 2
+        if better != n // 2:  # both middle values beat it, or neither does
+            return better > n // 2
+        median = float(np.mean(stats.middle))  # one middle value beats it: compare the mean
         return best < median if maximize else best > median
+
+    def needs_middle(self, stats: PeerStats) -> bool:
+        return stats.count % 2 == 0 and stats.count > 0 and stats.better == stats.count // 2
+
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        return self._prune_by_rank(step, curve, peers, maximize)
 
 
 class SuccessiveHalvingPruner(Pruner):
@@ -197,22 +273,32 @@ class SuccessiveHalvingPruner(Pruner):
     def wants_peers(self, step: int) -> bool:
         return self.is_rung(step)
 
+    ranks_at_step = True
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
+        value = curve.get(step)
+        return value if value is not None and math.isfinite(value) else None
+
+    def decide(
+        self, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        if not self.is_rung(step) or step not in curve:
+            return False
+        if self.ranked_value(step, curve, maximize) is None:  # NaN/inf at a rung
+            return True
+        return not _in_top_fraction(stats, self.reduction_factor)
+
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
         if not self.is_rung(step) or step not in curve:
             return False
-        mine = curve[step]
-        if not math.isfinite(mine):
-            return True
-        return not _in_top_fraction(
-            mine, [c[step] for c in peers.values() if step in c], self.reduction_factor, maximize
-        )
+        return self._prune_by_rank(step, curve, peers, maximize)
 
 
-def _in_top_fraction(mine: float, others: list[float], eta: int, maximize: bool) -> bool:
-    """Whether ``mine`` is among the best ``max(1, n // eta)`` of ``others + [mine]``."""
-    values = sorted([v for v in others if math.isfinite(v)] + [mine], reverse=maximize)
-    threshold = values[max(1, len(values) // eta) - 1]
-    return mine >= threshold if maximize else mine <= threshold
+def _in_top_fraction(stats: PeerStats, eta: int) -> bool:
+    """Whether the trial's value is among the best ``max(1, n // eta)`` of its ``n`` values
+    with its peers': at most ``k - 1`` peers are strictly better (ties keep it)."""
+    k = max(1, (stats.count + 1) // eta)
+    return stats.better <= k - 1
 
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
@@ -331,7 +417,8 @@ class HyperbandPruner(Pruner):
         if not math.isfinite(mine):
             return True
         rivals = [c[step] for n, c in peers.items() if step in c and self.bracket(n) == bracket]
-        return not _in_top_fraction(mine, rivals, self.reduction_factor, maximize)
+        stats = PeerStats.of(rivals, mine, maximize, middle=False)
+        return not _in_top_fraction(stats, self.reduction_factor)
 
 
 _PRUNERS: dict[str, type[Pruner]] = {

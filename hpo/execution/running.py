@@ -15,6 +15,7 @@ from hpo.errors import ConfigError, HPOError, StorageError, TrialPruned
 from hpo.execution.interrupts import check_interrupted
 from hpo.jsonable import to_jsonable
 from hpo.paths import make_private_dirs
+from hpo.pruning import PeerStats
 from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -134,15 +135,26 @@ class RunningTrial:
         pruner = self.study.pruner
         if not pruner.wants_peers(step) or self.at_full_budget(step):
             return False  # a fully trained trial completes with its value: never pruned
-        peers = self.study.storage.curves(
-            self.study.id,
-            [TrialState(s) for s in pruner.peer_states],
-            step=step if pruner.compares_at_step_only else None,
-        )
-        peers.pop(self.number, None)
-        if pruner.prune_trial(
-            self.number, step, self.curve, peers, self.study.direction == "maximize"
-        ):
+        maximize = self.study.direction == "maximize"
+        states = [TrialState(s) for s in pruner.peer_states]
+        if pruner.ranks_at_step:  # the database counts and ranks: one row, not one per peer
+            than = pruner.ranked_value(step, self.curve, maximize)
+            stats = PeerStats(*self.study.storage.peer_stats(
+                self.study.id, states, step, exclude=self.number, than=than, maximize=maximize,
+            ))  # fmt: skip
+            if pruner.needs_middle(stats):  # only when the counts leave the median rule open
+                stats = PeerStats(*self.study.storage.peer_stats(
+                    self.study.id, states, step, exclude=self.number, than=than,
+                    maximize=maximize, median=True,
+                ))  # fmt: skip
+            prune = pruner.decide(step, self.curve, stats, maximize)
+        else:
+            peers = self.study.storage.curves(
+                self.study.id, states, step=step if pruner.compares_at_step_only else None
+            )
+            peers.pop(self.number, None)
+            prune = pruner.prune_trial(self.number, step, self.curve, peers, maximize)
+        if prune:
             self._pruned_at = step
             return True
         return False

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from hpo._version import __version__
 from hpo.errors import SchemaVersionError, StorageError, StudyExistsError, StudyNotFoundError
+from hpo.storage._peers import peer_stats
 from hpo.storage._records import (
     _COUNT_STATE,
     _COUNT_UNATTENDED,
@@ -453,7 +454,7 @@ class Storage(_Recovery):
         (through the ``(step, trial_id)`` index), not every epoch of every peer.
         """
 
-        def fn(session: Session) -> dict[int, dict[int, float]]:
+        def fn(conn: Connection) -> dict[int, dict[int, float]]:
             query = (
                 select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
                 .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
@@ -462,11 +463,34 @@ class Storage(_Recovery):
             if step is not None:
                 query = query.where(IntermediateRow.step == step)
             out: dict[int, dict[int, float]] = {}
-            for number, at, value in session.execute(query):
+            for number, at, value in conn.execute(query):  # plain tuples: no ORM session
                 out.setdefault(number, {})[at] = value
             return out
 
-        return self.tx.run(fn, write=False)
+        return self.tx.run_core(fn, write=False)
+
+    def peer_stats(
+        self,
+        study_id: int,
+        states: Iterable[TrialState],
+        step: int,
+        *,
+        exclude: int,
+        than: float | None,
+        maximize: bool,
+        median: bool = False,
+    ) -> tuple[int, int, tuple[float, ...]]:
+        """A rank-based pruning check's view of its peers at ``step``, in one short read:
+        (peers with a finite value, how many beat ``than``, the middle value(s) if
+        ``median``). See :mod:`hpo.storage._peers`."""
+        names = [s.value for s in states]
+        return self.tx.run_core(
+            lambda conn: peer_stats(
+                conn, study_id, names, step, exclude=exclude, than=than, maximize=maximize,
+                median=median,
+            ),
+            write=False,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ claiming
     # The hot path (claim, finish) uses Core statements on the session's connection: one
