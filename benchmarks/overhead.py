@@ -146,11 +146,11 @@ def _checks(store: Any, study_id: int, states: list[Any], step: int) -> dict[str
         "rows": lambda: store.curves(study_id, states, step=step),
         # ASHA's and the median rule's check now: a count and a rank
         "counts": lambda: store.peer_stats(
-            study_id, states, step, exclude=-1, than=0.5, maximize=False
+            study_id, states, step, exclude=0, than=0.5, maximize=False
         ),
         # the median rule's second query, only when the counts leave it open
         "middle": lambda: store.peer_stats(
-            study_id, states, step, exclude=-1, than=0.5, maximize=False, median=True
+            study_id, states, step, exclude=0, than=0.5, maximize=False, median=True
         ),
     }
 
@@ -204,7 +204,7 @@ def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> Non
                 conn.execute(
                     IntermediateRow.__table__.insert(),
                     [
-                        {"trial_id": tid, "step": s, "value": 0.5}
+                        {"trial_id": tid, "study_id": study.id, "step": s, "value": 0.5}
                         for tid in ids
                         for s in range(epochs)
                     ],

@@ -717,12 +717,19 @@ class Storage(_Recovery):
 
         def fn(conn: Connection) -> None:
             table = cast(Table, IntermediateRow.__table__)
+            study_id = conn.execute(
+                select(TrialRow.study_id).where(TrialRow.id == trial_id)
+            ).scalar()  # each point names its study (schema 4): the primary key finds it
+            if study_id is None:
+                raise StudyNotFoundError(
+                    f"Trial id {trial_id} does not exist in {self!r}: its study was deleted."
+                )
             conn.execute(
                 delete(table).where(
                     table.c.trial_id == trial_id, table.c.step.in_([r["step"] for r in rows])
                 )
             )
-            conn.execute(insert(table), rows)
+            conn.execute(insert(table), [{**r, "study_id": study_id} for r in rows])
 
         self.tx.run_core(fn)
 

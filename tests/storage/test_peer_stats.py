@@ -45,8 +45,8 @@ def _fill(study: hpo.Study, values: list[float], states: list[str]) -> None:
             conn.execute(  # the step compared, and one other step with a value that would win
                 insert(IntermediateRow),
                 [
-                    {"trial_id": trial_id, "step": STEP, "value": value},
-                    {"trial_id": trial_id, "step": STEP + 1, "value": -1e9},
+                    {"trial_id": trial_id, "study_id": study.id, "step": STEP, "value": value},
+                    {"trial_id": trial_id, "study_id": study.id, "step": STEP + 1, "value": -1e9},
                 ],
             )
 
@@ -62,16 +62,29 @@ def test_database_stats_equal_the_curves_rule(storage_url, study_name, n_peers):
         study_name, space={"x": Float(0, 1)}, objective=lambda p, r: 0.0, storage=storage_url
     )
     _fill(study, values, states)
+    other = hpo.create_study(  # another study's points at the same step are never peers
+        study_name + "-other", space={"x": Float(0, 1)}, objective=lambda p, r: 0.0,
+        storage=storage_url,
+    )  # fmt: skip
+    _fill(other, [-5.0, 9.0], ["COMPLETE", "PRUNED"])
     me = 0 if n_peers else len(values) - 1  # the trial checking is never its own peer
+    asha = (*PEERS, TrialState.RUNNING)  # ASHA's peers: running trials compete too
+    for states in (PEERS, asha):
+        for checking in (me, len(values) - 1):  # a COMPLETE or a RUNNING trial checks
+            curves = study.storage.curves(study.id, states, step=STEP)
+            curves.pop(checking, None)
+            at_step = [c[STEP] for c in curves.values()]
+            for than in (None, 0.05, 0.2, 0.35):
+                for maximize in (False, True):
+                    stored = study.storage.peer_stats(
+                        study.id, states, STEP, exclude=checking, than=than,
+                        maximize=maximize, median=True,
+                    )  # fmt: skip
+                    expected = PeerStats.of(at_step, than, maximize, middle=True)
+                    assert PeerStats(*stored) == expected, (states, checking, than, maximize)
     curves = study.storage.curves(study.id, PEERS, step=STEP)
     curves.pop(me, None)
     at_step = [c[STEP] for c in curves.values()]
-    for than in (None, 0.05, 0.2, 0.35):
-        for maximize in (False, True):
-            stored = study.storage.peer_stats(
-                study.id, PEERS, STEP, exclude=me, than=than, maximize=maximize, median=True
-            )
-            assert PeerStats(*stored) == PeerStats.of(at_step, than, maximize, middle=True)
     if n_peers > 1:  # and the pruners' rules agree with numpy's median and sorting
         count, _, middle = study.storage.peer_stats(
             study.id, PEERS, STEP, exclude=me, than=0.2, maximize=False, median=True
