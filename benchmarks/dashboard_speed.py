@@ -121,7 +121,10 @@ def build(db: Path, n: int, epochs: int = 10, seed: int = 0) -> None:
                 }
             )
             if state != "FAILED":
-                points += [{"trial_id": i + 1, "step": e, "value": v} for e, v in enumerate(curve)]
+                points += [
+                    {"trial_id": i + 1, "study_id": study.id, "step": e, "value": v}
+                    for e, v in enumerate(curve)
+                ]
         store.tx.run(
             lambda s, t=trials, p=points: (
                 s.execute(insert(TrialRow), t),

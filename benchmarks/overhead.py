@@ -28,7 +28,9 @@ workers' asks are not counted)::
     python -m benchmarks.overhead epochs --epochs 2000
 
 ``pruning``: the cost of one pruning check as the study grows (100 .. 10,000 trials x 50
-epochs): it reads the peers' values at the current step only, so it should stay flat::
+epochs), in one run: the check as it was (the peers' values at the step as ORM rows,
+ranked in Python), the rows as plain tuples (Hyperband's path now), and the database's
+count and rank (ASHA's check now) plus the median (the median rule's)::
 
     python -m benchmarks.overhead pruning --sizes 100,1000,10000
 """
@@ -188,6 +190,47 @@ def epoch_writes(epochs: int) -> None:
     )
 
 
+def _checks(store: Any, study_id: int, states: list[Any], step: int) -> dict[str, Any]:
+    """One pruning check's reads, as it was and as it is now, by name."""
+    from sqlalchemy import select
+
+    from hpo.pruning import SuccessiveHalvingPruner
+    from hpo.storage.schema import IntermediateRow, TrialRow
+
+    def orm_rows() -> object:  # the check before: ORM rows, then ranked in Python
+        def fn(session: Any) -> dict[int, dict[int, float]]:
+            query = (
+                select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
+                .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
+                .where(
+                    TrialRow.study_id == study_id,
+                    TrialRow.state.in_([s.value for s in states]),
+                    IntermediateRow.step == step,
+                )
+            )
+            out: dict[int, dict[int, float]] = {}
+            for number, at, value in session.execute(query):
+                out.setdefault(number, {})[at] = value
+            return out
+
+        peers = store.tx.run(fn, write=False)
+        return SuccessiveHalvingPruner().prune(step, {step: 0.5}, peers, False)
+
+    return {
+        "before": orm_rows,
+        # Hyperband's check now: the peers' values at the step as plain tuples
+        "rows": lambda: store.curves(study_id, states, step=step),
+        # ASHA's and the median rule's check now: a count and a rank
+        "counts": lambda: store.peer_stats(
+            study_id, states, step, exclude=0, than=0.5, maximize=False
+        ),
+        # the median rule's second query, only when the counts leave it open
+        "middle": lambda: store.peer_stats(
+            study_id, states, step, exclude=0, than=0.5, maximize=False, median=True
+        ),
+    }
+
+
 def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> None:
     import hpo
     from hpo.space import Float
@@ -195,7 +238,11 @@ def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> Non
     from hpo.storage.storage import utcnow
     from hpo.trial import TrialState
 
-    print(f"{'trials':>8} {'rows':>10} {'step-only check':>16} {'whole-curve read':>17}")
+    print(f"load average: {os.getloadavg()}")
+    print(
+        f"{'trials':>8} {'rows':>10} {'before':>12} {'rows now':>12} {'counts now':>12} "
+        f"{'+ middle':>12}"
+    )
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             study = hpo.create_study(
@@ -233,20 +280,24 @@ def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> Non
                 conn.execute(
                     IntermediateRow.__table__.insert(),
                     [
-                        {"trial_id": tid, "step": s, "value": 0.5}
+                        {"trial_id": tid, "study_id": study.id, "step": s, "value": 0.5}
                         for tid in ids
                         for s in range(epochs)
                     ],
                 )
             states = [TrialState.COMPLETE, TrialState.PRUNED]
-            t = time.perf_counter()
-            for _ in range(repeats):
-                study.storage.curves(study.id, states, step=epochs // 2)
-            step_only = (time.perf_counter() - t) / repeats
-            t = time.perf_counter()
-            study.storage.curves(study.id, states)
-            whole = time.perf_counter() - t
-        print(f"{n:>8} {n * epochs:>10} {1e3 * step_only:>13.2f} ms {1e3 * whole:>14.1f} ms")
+            checks = _checks(study.storage, study.id, states, epochs // 2)
+            ms = {}
+            for name, check in checks.items():
+                check()  # warm the statement cache
+                t = time.perf_counter()
+                for _ in range(repeats):
+                    check()
+                ms[name] = 1e3 * (time.perf_counter() - t) / repeats
+        print(
+            f"{n:>8} {n * epochs:>10} "
+            + " ".join(f"{ms[k]:>9.2f} ms" for k in ("before", "rows", "counts", "middle"))
+        )
 
 
 def main() -> None:

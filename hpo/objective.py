@@ -4,7 +4,9 @@ An objective is ``objective(params, reporter) -> float | TrialResult | Mapping``
 A model family (Trainer) is ``trainer.fit(params, data, reporter) -> TrialResult``.
 Both call ``reporter.report(step, value)`` once per epoch; ``report`` stores the value
 (the learning curve) and raises :class:`~hpo.errors.TrialPruned` when the study's
-pruner says the trial is hopeless.
+pruner says the trial is hopeless. A trial at its last step (declared with
+:func:`declare_max_step`, which ``EpochTrainer`` does with ``max_epochs``, or at a
+pruner's ``max_resource``) is never pruned: it completes with its value.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class NullReporter:
         self.number = number
         self.seed = seed
         self.values: dict[int, float] = {}
+        self.max_step: int | None = None
 
     def report(self, step: int, value: float) -> None:
         self.values[int(step)] = float(value)
@@ -98,8 +101,21 @@ class NullReporter:
     def should_prune(self) -> bool:
         return False
 
+    def set_max_step(self, step: int) -> None:
+        self.max_step = int(step)
+
     def artifact_dir(self) -> Path | None:
         return None
+
+
+def declare_max_step(reporter: Any, step: int) -> None:
+    """Tell ``reporter`` the last step its trial will report (its full budget, e.g.
+    ``max_epochs``), so the pruner never stops the trial there and throws away a fully
+    trained model. Reporters that do not take it (``set_max_step``) are left as they are,
+    so any object with ``report`` still works as a reporter."""
+    setter = getattr(reporter, "set_max_step", None)
+    if callable(setter):
+        setter(int(step))
 
 
 def check_finite(value: float, what: str = "objective value") -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,6 +20,32 @@ from hpo.errors import ConfigError
 from hpo.validation import Constraint, Interval, check_names, validate
 
 Curves = Mapping[int, Mapping[int, float]]
+
+
+@dataclass(frozen=True)
+class PeerStats:
+    """What a rank-based pruner needs of its peers' finite values at one step.
+
+    The database computes it (``Storage.peer_stats``), so a pruning check reads one row
+    however many peers there are, instead of one row per peer; :meth:`of` computes the
+    same from a curves mapping, so a pruner has one rule for both.
+    """
+
+    count: int
+    """Peers with a finite value at the step."""
+    better: int
+    """Of those, how many are strictly better than the trial's ranked value (0 without one)."""
+    middle: tuple[float, ...] = ()
+    """The middle value (odd count) or two middle values (even count) of the peers' sorted
+    values, when asked for; their mean is the median."""
+
+    @classmethod
+    def of(cls, values: list[float], than: float | None, maximize: bool, middle: bool) -> PeerStats:
+        finite = sorted(v for v in values if math.isfinite(v))
+        n = len(finite)
+        better = 0 if than is None else sum((v > than) if maximize else (v < than) for v in finite)
+        mid = tuple(finite[(n - 1) // 2 : n // 2 + 1]) if middle and n else ()
+        return cls(n, better, mid)
 
 
 class Pruner(ABC):
@@ -49,9 +76,49 @@ class Pruner(ABC):
         (Hyperband's bracket) override this, the others ignore the number."""
         return self.prune(step, curve, peers, maximize)
 
+    ranks_at_step: ClassVar[bool] = False
+    """True when the rule needs only :class:`PeerStats` at the step (a count, a rank and
+    maybe the median): the reporter then asks the database for those, one row, instead
+    of reading every peer's value (:meth:`ranked_value`, :meth:`decide`)."""
+    needs_median: ClassVar[bool] = False
+
+    def needs_middle(self, stats: PeerStats) -> bool:
+        """Whether :meth:`decide` needs ``stats.middle`` (a second, sorting query) given the
+        counts; the median rule needs it only when the counts leave the answer open."""
+        return self.needs_median
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
+        """The trial's value whose rank among the peers decides (None: no finite value)."""
+        raise NotImplementedError
+
+    def decide(
+        self, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        """The rule of a ``ranks_at_step`` pruner, from the peers' stats at ``step``."""
+        raise NotImplementedError
+
+    def _prune_by_rank(
+        self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool
+    ) -> bool:
+        """:meth:`prune` of a ``ranks_at_step`` pruner, from curves: the same rule."""
+        than = self.ranked_value(step, curve, maximize)
+        values = [c[step] for c in peers.values() if step in c]
+        return self.decide(
+            step, curve, PeerStats.of(values, than, maximize, self.needs_median), maximize
+        )
+
     def wants_peers(self, step: int) -> bool:
         """False when the decision at ``step`` cannot need other trials (saves a query)."""
         return True
+
+    def at_full_budget(self, step: int) -> bool:
+        """Whether ``step`` is the full budget this pruner knows of (its ``max_resource``).
+
+        The reporter never prunes there, nor at the trial's own last step (``max_epochs``,
+        declared with :func:`hpo.objective.declare_max_step`): a trial that trained to the
+        end completes with its value instead of being thrown away.
+        """
+        return False
 
     def config(self) -> dict[str, Any]:
         return {}
@@ -109,26 +176,49 @@ class MedianPruner(Pruner):
             step >= self.n_warmup_steps and (step - self.n_warmup_steps) % self.interval_steps == 0
         )
 
-    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
-        if not self.wants_peers(step):
-            return False
-        at_step = [c[step] for c in peers.values() if step in c and math.isfinite(c[step])]
-        if len(at_step) < max(1, self.n_startup_trials):
-            return False
+    ranks_at_step = True
+    needs_median = True
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
         mine = [v for s, v in curve.items() if s <= step and math.isfinite(v)]
         if not mine:
+            return None
+        return max(mine) if maximize else min(mine)  # the trial's best value so far
+
+    def decide(
+        self, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        if not self.wants_peers(step) or stats.count < max(1, self.n_startup_trials):
+            return False
+        best = self.ranked_value(step, curve, maximize)
+        if best is None:  # nothing finite reported
             return True
-        best = max(mine) if maximize else min(mine)
-        median = float(np.median(at_step))
+        n, better = stats.count, stats.better  # `better`: peers strictly better than `best`
+        if n % 2:  # the median is the middle value: worse than it <=> (n+1)/2 peers beat it
+            return better >= (n + 1) // 2
+        if better != n // 2:  # both middle values beat it, or neither does
+            return better > n // 2
+        median = float(np.mean(stats.middle))  # one middle value beats it: compare the mean
         return best < median if maximize else best > median
+
+    def needs_middle(self, stats: PeerStats) -> bool:
+        return stats.count % 2 == 0 and stats.count > 0 and stats.better == stats.count // 2
+
+    def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
+        return self._prune_by_rank(step, curve, peers, maximize)
 
 
 class SuccessiveHalvingPruner(Pruner):
     """Asynchronous successive halving (ASHA): at each rung keep the top 1/eta of trials.
 
-    Rungs sit at steps ``min_resource * eta**(k + min_early_stopping_rate)``. A trial
-    reaching a rung continues only if its value there is in the top ``1/eta`` of all
-    trials that reached that rung so far.
+    Rungs sit at steps ``min_resource * eta**(k + min_early_stopping_rate)`` below
+    ``max_resource``. A trial reaching a rung continues only if its value there is in the
+    top ``1/eta`` of all trials that reached that rung so far. A trial at its full budget
+    (``max_resource``, or the trial's own declared last step such as ``max_epochs``) is
+    never pruned, even when that step is a rung.
+
+    Args:
+        max_resource: the full budget in steps (None: only the trial's declared last step).
     """
 
     name = "asha"
@@ -138,24 +228,39 @@ class SuccessiveHalvingPruner(Pruner):
         "min_resource": [Interval(int, 1)],
         "reduction_factor": [Interval(int, 2)],
         "min_early_stopping_rate": [Interval(int, 0)],
+        "max_resource": [Interval(int, 1)],
     }
 
     def __init__(
-        self, min_resource: int = 1, reduction_factor: int = 3, min_early_stopping_rate: int = 0
+        self,
+        min_resource: int = 1,
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+        max_resource: int | None = None,
     ) -> None:
-        validate(self._constraints, locals(), owner="SuccessiveHalvingPruner")
+        given = {k: v for k, v in locals().items() if not (k == "max_resource" and v is None)}
+        validate(self._constraints, given, owner="SuccessiveHalvingPruner")
         self.min_resource = int(min_resource)
         self.reduction_factor = int(reduction_factor)
         self.min_early_stopping_rate = int(min_early_stopping_rate)
+        self.max_resource = None if max_resource is None else int(max_resource)
 
     def config(self) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "min_resource": self.min_resource,
             "reduction_factor": self.reduction_factor,
             "min_early_stopping_rate": self.min_early_stopping_rate,
         }
+        if self.max_resource is not None:  # stored configs of earlier studies stay as they were
+            config["max_resource"] = self.max_resource
+        return config
+
+    def at_full_budget(self, step: int) -> bool:
+        return self.max_resource is not None and step >= self.max_resource
 
     def is_rung(self, step: int) -> bool:
+        if self.at_full_budget(step):
+            return False
         k = self.min_early_stopping_rate
         while True:
             rung = self.min_resource * self.reduction_factor**k
@@ -168,22 +273,32 @@ class SuccessiveHalvingPruner(Pruner):
     def wants_peers(self, step: int) -> bool:
         return self.is_rung(step)
 
+    ranks_at_step = True
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
+        value = curve.get(step)
+        return value if value is not None and math.isfinite(value) else None
+
+    def decide(
+        self, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        if not self.is_rung(step) or step not in curve:
+            return False
+        if self.ranked_value(step, curve, maximize) is None:  # NaN/inf at a rung
+            return True
+        return not _in_top_fraction(stats, self.reduction_factor)
+
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
         if not self.is_rung(step) or step not in curve:
             return False
-        mine = curve[step]
-        if not math.isfinite(mine):
-            return True
-        return not _in_top_fraction(
-            mine, [c[step] for c in peers.values() if step in c], self.reduction_factor, maximize
-        )
+        return self._prune_by_rank(step, curve, peers, maximize)
 
 
-def _in_top_fraction(mine: float, others: list[float], eta: int, maximize: bool) -> bool:
-    """Whether ``mine`` is among the best ``max(1, n // eta)`` of ``others + [mine]``."""
-    values = sorted([v for v in others if math.isfinite(v)] + [mine], reverse=maximize)
-    threshold = values[max(1, len(values) // eta) - 1]
-    return mine >= threshold if maximize else mine <= threshold
+def _in_top_fraction(stats: PeerStats, eta: int) -> bool:
+    """Whether the trial's value is among the best ``max(1, n // eta)`` of its ``n`` values
+    with its peers': at most ``k - 1`` peers are strictly better (ties keep it)."""
+    k = max(1, (stats.count + 1) // eta)
+    return stats.better <= k - 1
 
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
@@ -284,6 +399,9 @@ class HyperbandPruner(Pruner):
     def wants_peers(self, step: int) -> bool:
         return any(step in self.rungs(s) for s in range(self.n_brackets))
 
+    def at_full_budget(self, step: int) -> bool:
+        return step >= self.max_resource
+
     def prune(self, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool) -> bool:
         raise TypeError(
             "HyperbandPruner needs the trial's number to find its bracket: call prune_trial()."
@@ -299,7 +417,8 @@ class HyperbandPruner(Pruner):
         if not math.isfinite(mine):
             return True
         rivals = [c[step] for n, c in peers.items() if step in c and self.bracket(n) == bracket]
-        return not _in_top_fraction(mine, rivals, self.reduction_factor, maximize)
+        stats = PeerStats.of(rivals, mine, maximize, middle=False)
+        return not _in_top_fraction(stats, self.reduction_factor)
 
 
 _PRUNERS: dict[str, type[Pruner]] = {

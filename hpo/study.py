@@ -166,6 +166,11 @@ class Study:
         objective raises or returns NaN/inf is stored FAILED with the reason and the
         study goes on.
 
+        Trials taken with :meth:`ask` and not yet told are neither waited for nor counted:
+        they have no heartbeat, so nothing tells a forgotten one from a slow one. The run
+        reaches ``n_trials`` without them (and logs a warning naming them); each counts
+        once told, so telling them afterwards can leave the study above ``n_trials``.
+
         Args:
             n_trials: the requested total of finished trials.
             n_workers: worker processes (1 runs in this process).
@@ -221,7 +226,12 @@ class Study:
         return self
 
     def ask(self) -> RunningTrial:
-        """Claim a new trial (an enqueued one first) and return it RUNNING, for ``tell`` later."""
+        """Claim a new trial (an enqueued one first) and return it RUNNING, for ``tell`` later.
+
+        The trial has no heartbeat: it never goes stale and can be told at any time, by this
+        or another process. Until then it holds no part of an :meth:`optimize` budget and no
+        worker waits for it; once told it counts like any finished trial (once).
+        """
         from hpo.execution.worker import claim_next
 
         trial = claim_next(self, worker_id="ask", budget=None, heartbeat=False)

@@ -51,7 +51,7 @@ from hpo.models.datasets import Dataset, load_dataset
 from hpo.models.early_stopping import EarlyStopping
 from hpo.models.metrics import Metric, default_metric, get_metric, metric_names
 from hpo.models.splits import Fold, Splits, make_folds
-from hpo.objective import Reporter, TrialResult
+from hpo.objective import Reporter, TrialResult, declare_max_step
 from hpo.validation import Constraint, Interval, Options, check_param, validate
 
 #: The options every family takes, and what each must be.
@@ -404,6 +404,7 @@ class EpochTrainer:
         folds = run.splits.folds
         run.members = [self.build(run.hp, fold, run) for fold in folds]
         run.stopper = stopper = EarlyStopping(run.patience, run.min_delta, run.metric.mode)
+        declare_max_step(reporter, run.max_epochs)  # the last epoch is never pruned
         for epoch in range(1, run.max_epochs + 1):
             pairs = list(zip(run.members, folds, strict=True))
             raw = [self.train_epoch(m, f, run) for m, f in pairs]  # all folds queued, then synced

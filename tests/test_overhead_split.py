@@ -68,3 +68,44 @@ def test_hpo_show_reports_the_overhead_fraction(sqlite_url) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "% training," in result.output and "% hpo overhead (1 worker" in result.output
+
+
+def test_the_database_sums_the_same_split_as_the_trials(storage_url, study_name) -> None:
+    """`hpo show` asks the database for per-worker sums; they equal the split of the trials."""
+    from sqlalchemy import insert
+
+    from hpo.reports.overhead import stored_overhead_split
+    from hpo.storage.schema import TrialRow
+    from hpo.storage.storage import utcnow
+
+    study = hpo.create_study(
+        study_name, space={"x": Float(0, 1)}, objective=lambda p, r: p["x"], storage=storage_url
+    )
+    assert stored_overhead_split(study.storage, study.id) is None  # no timings yet
+    study.optimize(n_trials=4)  # real trials, with their own duration_s
+    # rows the run cannot make: other workers, odd or missing duration_s, unfinished trials
+    now = utcnow()
+    odd: list[object] = [None, -1.0, "2.0", True, 0.25, 100.0, 3]
+    rows = [
+        {
+            "study_id": study.id,
+            "number": 10 + i,
+            "state": "COMPLETE" if i < len(odd) else "RUNNING",
+            "params": {"x": 0.5},
+            "value": 0.5,
+            "metrics": {} if own is None else {"duration_s": own},
+            "user_attrs": {},
+            "started_at": now + timedelta(seconds=1.5 * i),
+            "finished_at": None if i >= len(odd) else now + timedelta(seconds=1.5 * i + 1.25),
+            "worker_id": f"w{i % 3}",
+        }
+        for i, own in enumerate([*odd, 1.0])
+    ]
+    with study.storage.engine.begin() as conn:
+        conn.execute(insert(TrialRow), rows)
+    expected = overhead_split(study.storage.trials(study.id))
+    stored = stored_overhead_split(study.storage, study.id)
+    assert expected is not None and stored is not None
+    assert stored.n_workers == expected.n_workers == 4
+    assert abs(stored.worker_seconds - expected.worker_seconds) < 1e-3
+    assert abs(stored.training_seconds - expected.training_seconds) < 1e-3

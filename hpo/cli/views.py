@@ -175,7 +175,7 @@ def study_view(study: Study) -> Group:
     failed_points = study.storage.failed_grid_points(study.id)
     if failed_points:
         info.add_row("failed grid points", Text(failed_points_text(failed_points), style="red"))
-    overhead = overhead_text(study.storage.trials(study.id))
+    overhead = overhead_text(study.storage, study.id)
     if overhead:
         info.add_row("time", overhead)
     parts: list[Any] = [info, Text(), space_table(record.space)]
@@ -201,11 +201,12 @@ def failed_points_text(points: Sequence[FrozenTrial], limit: int = 10) -> str:
     return "; ".join(shown) + more
 
 
-def overhead_text(trials: Any) -> str:
-    """``"92.1% training, 7.9% hpo overhead (2 workers, 41.3 worker-s)"`` from stored timings."""
-    from hpo.reports.overhead import overhead_split
+def overhead_text(storage: Any, study_id: int) -> str:
+    """``"92.1% training, 7.9% hpo overhead (2 workers, 41.3 worker-s)"`` from stored timings
+    (summed by the database: one row per worker is read, not every trial)."""
+    from hpo.reports.overhead import stored_overhead_split
 
-    split = overhead_split(trials)
+    split = stored_overhead_split(storage, study_id)
     if split is None or split.worker_seconds <= 0:
         return ""
     training = 100 * (1 - split.overhead_fraction)

@@ -32,21 +32,32 @@ def run_study(
 
     A callback with a ``setup(study)`` method has it called once here, before any worker
     starts, so what every worker shares (an MLflow experiment and study run, a folder) is
-    made by one process instead of raced for by all of them.
+    made by one process instead of raced for by all of them. Its matching
+    ``teardown(study, error)`` is called once here after the workers have stopped, however
+    the run ended: ``error`` is None when they finished, else the exception the run ends
+    with (KeyboardInterrupt / WorkerInterrupted on Ctrl-C or SIGTERM); that exception is
+    raised afterwards, and a failing teardown is logged instead of hiding it.
     """
-    for callback in callbacks:
-        setup = getattr(callback, "setup", None)
-        if callable(setup):
-            setup(study)
-    _run(
-        study,
-        n_trials=n_trials,
-        n_workers=n_workers,
-        timeout=timeout,
-        executor=executor,
-        show_progress=show_progress,
-        callbacks=callbacks,
-    )
+    started: list[Any] = []
+    try:
+        for callback in callbacks:
+            setup = getattr(callback, "setup", None)
+            if callable(setup):
+                setup(study)
+            started.append(callback)
+        _run(
+            study,
+            n_trials=n_trials,
+            n_workers=n_workers,
+            timeout=timeout,
+            executor=executor,
+            show_progress=show_progress,
+            callbacks=callbacks,
+        )
+    except BaseException as e:
+        _teardown(study, started, e)
+        raise
+    _teardown(study, started, None)
     failed = study.storage.failed_grid_points(study.id)
     if failed:  # the command line exits 1 on this; the API says it once
         log.warning(
@@ -58,6 +69,26 @@ def run_study(
             failed[0].params,
             failed[0].error,
         )
+
+
+def _teardown(study: StudyHandle, callbacks: Sequence[Any], error: BaseException | None) -> None:
+    """Call each set-up callback's ``teardown(study, error)``, the last set up first.
+
+    With an error propagating, a teardown that fails is logged (the run's own exception is
+    the one raised); after a clean run, the first failure is raised once all have run.
+    """
+    failure: Exception | None = None
+    for callback in reversed(callbacks):
+        teardown = getattr(callback, "teardown", None)
+        if not callable(teardown):
+            continue
+        try:
+            teardown(study, error)
+        except Exception as e:  # noqa: BLE001 - every teardown runs; the failure is reported
+            log.error("Callback %r: teardown failed: %s", callback, e)
+            failure = failure or e
+    if failure is not None and error is None:
+        raise failure
 
 
 def _run(

@@ -15,6 +15,7 @@ from hpo.errors import ConfigError, HPOError, StorageError, TrialPruned
 from hpo.execution.interrupts import check_interrupted
 from hpo.jsonable import to_jsonable
 from hpo.paths import make_private_dirs
+from hpo.pruning import PeerStats
 from hpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class RunningTrial:
         self._unwritten: dict[int, float] = {}
         self._written_at = time.monotonic()
         self._pruned_at: int | None = None
+        self.max_step: int | None = None
+        """The last step this trial will report (its full budget), when the objective said so
+        with :meth:`set_max_step`; the pruner never stops the trial at or past it."""
         self.storage_error: StorageError | None = None  # a failed write, swallowed by flush_quietly
 
     def __repr__(self) -> str:
@@ -80,6 +84,24 @@ class RunningTrial:
             self.flush()
         if checks and self._check_prune(step):
             raise TrialPruned(f"Trial {self.number} pruned at step {step} (value {value:.6g}).")
+
+    def set_max_step(self, step: int) -> None:
+        """Declare the last step this trial will report (e.g. ``max_epochs``).
+
+        A trial that reaches it has had its whole budget: stopping it there would throw the
+        trained model away and save nothing, so no pruner does (a rung there is skipped).
+        ``EpochTrainer`` declares its ``max_epochs``; a plain objective may call this too
+        (or use :func:`hpo.objective.declare_max_step`, which accepts any reporter).
+        """
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise HPOError(f"set_max_step() needs a step that is an int >= 0. Got {step!r}.")
+        self.max_step = int(step)
+
+    def at_full_budget(self, step: int) -> bool:
+        """Whether ``step`` is this trial's last (declared here, or the pruner's max_resource)."""
+        if self.max_step is not None and step >= self.max_step:
+            return True
+        return self.study.pruner.at_full_budget(step)
 
     def flush(self) -> None:
         """Write the buffered learning-curve points in one transaction."""
@@ -111,17 +133,28 @@ class RunningTrial:
 
     def _check_prune(self, step: int) -> bool:
         pruner = self.study.pruner
-        if not pruner.wants_peers(step):
-            return False
-        peers = self.study.storage.curves(
-            self.study.id,
-            [TrialState(s) for s in pruner.peer_states],
-            step=step if pruner.compares_at_step_only else None,
-        )
-        peers.pop(self.number, None)
-        if pruner.prune_trial(
-            self.number, step, self.curve, peers, self.study.direction == "maximize"
-        ):
+        if not pruner.wants_peers(step) or self.at_full_budget(step):
+            return False  # a fully trained trial completes with its value: never pruned
+        maximize = self.study.direction == "maximize"
+        states = [TrialState(s) for s in pruner.peer_states]
+        if pruner.ranks_at_step:  # the database counts and ranks: one row, not one per peer
+            than = pruner.ranked_value(step, self.curve, maximize)
+            stats = PeerStats(*self.study.storage.peer_stats(
+                self.study.id, states, step, exclude=self.number, than=than, maximize=maximize,
+            ))  # fmt: skip
+            if pruner.needs_middle(stats):  # only when the counts leave the median rule open
+                stats = PeerStats(*self.study.storage.peer_stats(
+                    self.study.id, states, step, exclude=self.number, than=than,
+                    maximize=maximize, median=True,
+                ))  # fmt: skip
+            prune = pruner.decide(step, self.curve, stats, maximize)
+        else:
+            peers = self.study.storage.curves(
+                self.study.id, states, step=step if pruner.compares_at_step_only else None
+            )
+            peers.pop(self.number, None)
+            prune = pruner.prune_trial(self.number, step, self.curve, peers, maximize)
+        if prune:
             self._pruned_at = step
             return True
         return False

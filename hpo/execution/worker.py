@@ -106,7 +106,11 @@ def claim_next(
             if waiting is not None:
                 return RunningTrial(study, waiting)
         if budget is not None:
-            active = snap.next_number - sum(t.state.value == "FAILED" for t in snap.history)
+            active = (
+                snap.next_number
+                - sum(t.state.value == "FAILED" for t in snap.history)
+                - sum(_unattended(t) for t in snap.pending)
+            )
             if active >= budget:
                 return None
         rng = seed_sequence(seed, snap.next_number, attempt)
@@ -381,6 +385,7 @@ def worker_loop(
                     if heartbeat_on and _wait_for_others(study, n_trials):
                         time.sleep(min(0.2, interval))
                         continue  # a running trial may fail or go stale: its retry is ours
+                    _say_unattended(study, n_trials)
                     break
                 beat.trial_id = trial.trial_id  # keeps beating until its result is written
                 unsaved = evaluate(study, trial, objective, deferred=signals.deferred)
@@ -460,12 +465,23 @@ def _release_after_storage_error(study: Study, trial: RunningTrial, error: Stora
             log.error("Could not release trial %d (requeue=%s): %s", trial.number, requeue, e)
 
 
+def _unattended(trial: FrozenTrial) -> bool:
+    """A RUNNING trial nobody beats for: taken with ``Study.ask``, told whenever (or never).
+
+    It holds no budget and nobody waits for it; once told it counts like any other.
+    """
+    return trial.state == TrialState.RUNNING and trial.heartbeat_at is None
+
+
 def _room_left(study: Study, n_trials: int | None) -> int | None:
     """Trials the budget still allows to start (None: no budget)."""
     if n_trials is None:
         return None
     counts = study.storage.counts(study.id)
-    return n_trials - sum(counts.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
+    held = sum(counts.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
+    if counts.get("RUNNING"):
+        held -= sum(map(_unattended, study.storage.trials(study.id, [TrialState.RUNNING])))
+    return n_trials - held
 
 
 def _retry_failed_grid_points(study: Study, n_trials: int | None) -> bool:
@@ -491,4 +507,20 @@ def _wait_for_others(study: Study, n_trials: int | None) -> bool:
         if counts.get("COMPLETE", 0) + counts.get("PRUNED", 0) >= n_trials:
             return False
     running = study.storage.trials(study.id, [TrialState.RUNNING])
-    return any(t.heartbeat_at is not None for t in running)
+    return any(not _unattended(t) for t in running)
+
+
+def _say_unattended(study: Study, n_trials: int | None) -> None:
+    """At the end of a run: name the ``Study.ask`` trials still RUNNING, which the run did
+    not wait for and did not count, so a total above ``n_trials`` later is no surprise."""
+    running = study.storage.trials(study.id, [TrialState.RUNNING])
+    asked = [t.number for t in running if _unattended(t)]
+    if asked:
+        log.warning(
+            "Study %r: %d trial(s) taken with Study.ask() are still RUNNING (%s); this run "
+            "neither waited for nor counted them toward n_trials=%s. Each counts once told.",
+            study.name,
+            len(asked),
+            ", ".join(f"#{n}" for n in asked[:5]) + (" ..." if len(asked) > 5 else ""),
+            n_trials,
+        )

@@ -3,7 +3,11 @@
 One MLflow run per trial, nested under one run for the study (tag ``mlflow.parentRunId``):
 the trial's params, its value and numeric metrics, the learning curve as the metric
 ``intermediate`` by step, and its state (COMPLETE -> FINISHED, PRUNED -> KILLED, FAILED ->
-FAILED with the reason as a tag). The study run gets ``best_value`` by trial number.
+FAILED with the reason as a tag). The study run gets ``best_value`` by trial number; it is
+RUNNING while ``study.optimize`` runs and ends FINISHED when the workers finish, KILLED on
+Ctrl-C / SIGTERM, FAILED when the run raised (``setup`` / ``teardown``, called once each by
+``optimize``; a resumed study's run is RUNNING again). Workers started elsewhere
+(``hpo worker``) log into it but leave its status alone.
 
 It talks to MLflow through an explicit ``MlflowClient``, so it never touches the caller's
 active run. ``study.optimize`` calls ``setup`` once before its workers start, so the
@@ -78,8 +82,27 @@ class MLflowCallback:
         return MlflowClient(tracking_uri=self.tracking_uri)
 
     def setup(self, study: Study) -> None:
-        """Make the experiment and the study run now, in the process that starts the workers."""
-        self._study_run(self._client(), study)
+        """Make the experiment and the study run now, in the process that starts the workers;
+        a study run found from an earlier run (a resume) is marked RUNNING again."""
+        client = self._client()
+        _, run_id = self._study_run(client, study)
+        if client.get_run(run_id).info.status != "RUNNING":
+            client.update_run(run_id, status="RUNNING")
+
+    def teardown(self, study: Study, error: BaseException | None = None) -> None:
+        """End the study run once the workers have stopped: FINISHED after a clean run,
+        KILLED after Ctrl-C / SIGTERM, FAILED when the run raised anything else."""
+        from hpo.errors import WorkerInterrupted
+
+        if error is None:
+            status = "FINISHED"
+        elif isinstance(error, (KeyboardInterrupt, WorkerInterrupted)):
+            status = "KILLED"
+        else:
+            status = "FAILED"
+        client = self._client()
+        _, run_id = self._study_run(client, study)
+        client.set_terminated(run_id, status=status)
 
     def __call__(self, study: Study, trial: FrozenTrial) -> None:
         from mlflow.entities import Metric, Param, RunTag

@@ -30,6 +30,12 @@ _TRIAL_BY_ID = select(_TRIALS).where(_TRIALS.c.id == bindparam("tid"))
 _COUNT_STATE = select(func.count()).where(
     _TRIALS.c.study_id == bindparam("sid"), _TRIALS.c.state == bindparam("state")
 )
+_COUNT_UNATTENDED = select(func.count()).where(
+    _TRIALS.c.study_id == bindparam("sid"),
+    _TRIALS.c.state == _RUNNING,
+    _TRIALS.c.heartbeat_at.is_(None),
+)
+"""RUNNING trials nobody beats for (taken with ``Study.ask``): they hold no budget."""
 _START_WAITING = (
     update(_TRIALS)
     .where(_TRIALS.c.id == bindparam("tid"))

@@ -51,7 +51,7 @@ def add_trials(storage: Storage, study_id: int, trials: Sequence[FrozenTrial]) -
             session.add(row)
             session.flush()
             session.add_all(
-                IntermediateRow(trial_id=row.id, step=int(step), value=float(v))
+                IntermediateRow(trial_id=row.id, study_id=study_id, step=int(step), value=float(v))
                 for step, v in sorted(t.intermediate.items())
             )
             numbers.append(first + k)

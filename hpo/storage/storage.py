@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 
 from hpo._version import __version__
 from hpo.errors import SchemaVersionError, StorageError, StudyExistsError, StudyNotFoundError
+from hpo.storage._peers import peer_stats
 from hpo.storage._records import (
     _COUNT_STATE,
+    _COUNT_UNATTENDED,
     _FINISH_RUNNING,
     _INSERT_TRIAL,
     _NEXT_NUMBER,
@@ -52,6 +54,7 @@ from hpo.storage._records import (
     utcnow,
 )
 from hpo.storage._recovery import _Recovery
+from hpo.storage._timings import WorkerSpan, worker_spans
 from hpo.storage.engine import Transactions, is_memory, make_engine, normalize_url, translate
 from hpo.storage.migrations import HEAD
 from hpo.storage.schema import (
@@ -381,6 +384,13 @@ class Storage(_Recovery):
 
         return self.tx.run(fn, write=False)
 
+    def worker_spans(self, study_id: int) -> list[WorkerSpan]:
+        """Per worker: its first and last trial timestamps and its trials' training seconds,
+        summed by the database (one row per worker, however many trials)."""
+        return self.tx.run_core(
+            lambda conn: worker_spans(conn, study_id, postgres=self.is_postgres), write=False
+        )
+
     def count_interrupted(self, study_id: int) -> int:
         """FAILED trials that were released by Ctrl-C/SIGTERM and re-queued, not failures."""
 
@@ -444,7 +454,7 @@ class Storage(_Recovery):
         (through the ``(step, trial_id)`` index), not every epoch of every peer.
         """
 
-        def fn(session: Session) -> dict[int, dict[int, float]]:
+        def fn(conn: Connection) -> dict[int, dict[int, float]]:
             query = (
                 select(TrialRow.number, IntermediateRow.step, IntermediateRow.value)
                 .join(TrialRow, TrialRow.id == IntermediateRow.trial_id)
@@ -453,11 +463,34 @@ class Storage(_Recovery):
             if step is not None:
                 query = query.where(IntermediateRow.step == step)
             out: dict[int, dict[int, float]] = {}
-            for number, at, value in session.execute(query):
+            for number, at, value in conn.execute(query):  # plain tuples: no ORM session
                 out.setdefault(number, {})[at] = value
             return out
 
-        return self.tx.run(fn, write=False)
+        return self.tx.run_core(fn, write=False)
+
+    def peer_stats(
+        self,
+        study_id: int,
+        states: Iterable[TrialState],
+        step: int,
+        *,
+        exclude: int,
+        than: float | None,
+        maximize: bool,
+        median: bool = False,
+    ) -> tuple[int, int, tuple[float, ...]]:
+        """A rank-based pruning check's view of its peers at ``step``, in one short read:
+        (peers with a finite value, how many beat ``than``, the middle value(s) if
+        ``median``). See :mod:`hpo.storage._peers`."""
+        names = [s.value for s in states]
+        return self.tx.run_core(
+            lambda conn: peer_stats(
+                conn, study_id, names, step, exclude=exclude, than=than, maximize=maximize,
+                median=median,
+            ),
+            write=False,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ claiming
     # The hot path (claim, finish) uses Core statements on the session's connection: one
@@ -485,6 +518,13 @@ class Storage(_Recovery):
             conn.execute(_COUNT_STATE, {"sid": study_id, "state": state.value}).scalar() or 0
         )
 
+    @staticmethod
+    def _not_budgeted(conn: Connection, study_id: int) -> int:
+        """Numbered trials that hold no budget: FAILED ones, and RUNNING ones without a
+        heartbeat (``Study.ask``), which may never be told; they count once told."""
+        failed = Storage._count(conn, study_id, TrialState.FAILED)
+        return failed + int(conn.execute(_COUNT_UNATTENDED, {"sid": study_id}).scalar() or 0)
+
     def _take_waiting(
         self,
         conn: Connection,
@@ -505,7 +545,7 @@ class Storage(_Recovery):
         if budget is not None and next_number >= budget:  # else surely under it: skip the counts
             started = (
                 next_number
-                - self._count(conn, study_id, TrialState.FAILED)
+                - self._not_budgeted(conn, study_id)
                 - self._count(conn, study_id, TrialState.WAITING)
             )
             if started >= budget:
@@ -555,7 +595,8 @@ class Storage(_Recovery):
             expected_number: the number the proposal was made for; if another worker took
                 it meanwhile the claim returns NUMBER_TAKEN and the caller re-proposes.
             budget: the requested total; claims stop once COMPLETE + PRUNED + RUNNING +
-                WAITING trials reach it.
+                WAITING trials reach it. RUNNING trials without a heartbeat (``Study.ask``)
+                are not counted: nobody waits for them, and they count once told.
             take_waiting: claim the oldest WAITING trial (enqueued or a retry) instead, if
                 there is one, in the same transaction; the proposal is then unused.
             finish: the result of this worker's previous trial, written in the same
@@ -580,7 +621,7 @@ class Storage(_Recovery):
             if (
                 budget is not None
                 and number >= budget
-                and number - self._count(conn, study_id, TrialState.FAILED) >= budget
+                and number - self._not_budgeted(conn, study_id) >= budget
             ):
                 return Claim(ClaimStatus.BUDGET_REACHED)
             prop = proposal(number) if callable(proposal) else proposal
@@ -676,12 +717,19 @@ class Storage(_Recovery):
 
         def fn(conn: Connection) -> None:
             table = cast(Table, IntermediateRow.__table__)
+            study_id = conn.execute(
+                select(TrialRow.study_id).where(TrialRow.id == trial_id)
+            ).scalar()  # each point names its study (schema 4): the primary key finds it
+            if study_id is None:
+                raise StudyNotFoundError(
+                    f"Trial id {trial_id} does not exist in {self!r}: its study was deleted."
+                )
             conn.execute(
                 delete(table).where(
                     table.c.trial_id == trial_id, table.c.step.in_([r["step"] for r in rows])
                 )
             )
-            conn.execute(insert(table), rows)
+            conn.execute(insert(table), [{**r, "study_id": study_id} for r in rows])
 
         self.tx.run_core(fn)
 

@@ -46,14 +46,14 @@ def test_a_pruning_step_is_written_before_peers_are_read(sqlite_url, monkeypatch
     """At an ASHA rung, the trial's own point is in the database before it compares itself."""
     monkeypatch.setattr(running, "FLUSH_SECONDS", 3600.0)
     seen: list[bool] = []
-    real_curves = Storage.curves
+    real_stats = Storage.peer_stats  # what an ASHA check reads of its peers (one row)
 
-    def curves(self, study_id, states, *, step=None):
-        me = real_curves(self, study_id, [TrialState.RUNNING], step=step)
+    def peer_stats(self, study_id, states, step, **kwargs):
+        me = self.curves(study_id, [TrialState.RUNNING], step=step)
         seen.append(any(step in c for c in me.values()))
-        return real_curves(self, study_id, states, step=step)
+        return real_stats(self, study_id, states, step, **kwargs)
 
-    monkeypatch.setattr(Storage, "curves", curves)
+    monkeypatch.setattr(Storage, "peer_stats", peer_stats)
     study = hpo.create_study(
         "rungs",
         space={"x": Float(0, 1)},

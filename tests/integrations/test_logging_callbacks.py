@@ -72,6 +72,57 @@ def test_mlflow_one_nested_run_per_trial(tmp_path, monkeypatch):
             assert "too big" in run.data.tags["hpo.error"]
     best = client.get_metric_history(parent, "best_value")
     assert min(m.value for m in best) == pytest.approx(study.best_value)
+    # teardown() ended the study run once both workers had finished
+    assert client.get_run(parent).info.status == "FINISHED"
+    assert client.get_run(parent).info.end_time is not None
+
+
+def _study_run(client, name):
+    experiment = client.get_experiment_by_name(name)
+    runs = client.search_runs([experiment.experiment_id], "tags.`hpo.role` = 'study'")
+    assert len(runs) == 1
+    return runs[0]
+
+
+def test_mlflow_study_run_is_running_during_a_run_then_finished_or_killed(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "mlruns").as_uri()
+    client = mlflow.tracking.MlflowClient(uri)
+    seen = []
+
+    def during(study, trial):  # runs in the worker, after each trial is stored
+        seen.append(_study_run(client, "ends").info.status)
+
+    study = make(tmp_path, name="ends")
+    study.optimize(n_trials=3, callbacks=[MLflowCallback(uri), during])
+    assert seen and set(seen) == {"RUNNING"}
+    first = _study_run(client, "ends")
+    assert first.info.status == "FINISHED"
+
+    # a resume: the same study run is RUNNING again, then FINISHED again (still one run)
+    seen.clear()
+    study.optimize(n_trials=6, callbacks=[MLflowCallback(uri), during])
+    assert seen and set(seen) == {"RUNNING"}
+    again = _study_run(client, "ends")
+    assert (again.info.run_id, again.info.status) == (first.info.run_id, "FINISHED")
+
+    # Ctrl-C inside a trial: the worker re-queues it, the run stops, the study run is KILLED
+    def interrupted(params, reporter):
+        raise KeyboardInterrupt
+
+    study.objective = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(n_trials=9, callbacks=[MLflowCallback(uri)])
+    assert _study_run(client, "ends").info.status == "KILLED"
+
+    # an error that ends the run (here a raising callback): FAILED, and the error propagates
+    def broken(study, trial):
+        raise ValueError("callback bug")
+
+    study.objective = objective
+    with pytest.raises(ValueError, match="callback bug"):
+        study.optimize(n_trials=12, callbacks=[MLflowCallback(uri), broken])
+    assert _study_run(client, "ends").info.status == "FAILED"
 
 
 def test_mlflow_workers_started_elsewhere_share_one_experiment(tmp_path, monkeypatch):

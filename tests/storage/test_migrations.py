@@ -57,7 +57,9 @@ def test_upgrade_keeps_every_trial_and_curve(old_db: Path) -> None:
     before_trials = _rows(
         old_db, "SELECT study_id, number, state, params, value FROM trials ORDER BY id"
     )
-    before_curves = _rows(old_db, "SELECT * FROM intermediate_values ORDER BY trial_id, step")
+    points = "SELECT trial_id, step, value FROM intermediate_values ORDER BY trial_id, step"
+    before_curves = _rows(old_db, points)
+    assert before_curves
     url = f"sqlite:///{old_db}"
 
     result = CliRunner().invoke(app, ["db", "upgrade", "--storage", url])
@@ -68,9 +70,13 @@ def test_upgrade_keeps_every_trial_and_curve(old_db: Path) -> None:
         _rows(old_db, "SELECT study_id, number, state, params, value FROM trials ORDER BY id")
         == before_trials
     )
-    assert (
-        _rows(old_db, "SELECT * FROM intermediate_values ORDER BY trial_id, step") == before_curves
-    )
+    assert _rows(old_db, points) == before_curves
+    # schema 4: every point names its trial's study
+    assert _rows(
+        old_db,
+        "SELECT count(*) FROM intermediate_values i JOIN trials t ON t.id = i.trial_id "
+        "WHERE i.study_id = t.study_id",
+    ) == [(len(before_curves),)]
     assert _rows(old_db, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     facts = dict(_rows(old_db, "SELECT key, value FROM hpo_schema"))
     assert facts == {"schema_version": str(SCHEMA_VERSION), "hpo_version": hpo.__version__}
@@ -140,13 +146,19 @@ def test_postgres_upgrade_from_schema_1(pg_url: str) -> None:
         store = Storage(url)
         with store.engine.begin() as conn:  # make it look like hpo 0.1 wrote it
             conn.execute(text("DROP INDEX ix_intermediate_step_trial"))
+            conn.execute(text("DROP INDEX ix_intermediate_study_step_value"))
+            conn.execute(text("ALTER TABLE intermediate_values DROP COLUMN study_id"))
             conn.execute(text("DROP TABLE alembic_version"))
             conn.execute(text("UPDATE hpo_schema SET value = '1' WHERE key = 'schema_version'"))
         store.dispose()
         with pytest.raises(SchemaVersionError, match="hpo db upgrade"):
             Storage(url)
         store = Storage(url, check_schema=False)
-        assert store.upgrade_schema() == ["0002_curve_step_index", "0003_ids_never_reused"]
+        assert store.upgrade_schema() == [
+            "0002_curve_step_index",
+            "0003_ids_never_reused",
+            "0004_curve_points_by_study",
+        ]
         store.dispose()
         Storage(url).dispose()  # opens cleanly now
     finally:

@@ -18,6 +18,7 @@ REVISIONS: dict[int, str] = {
     1: "0001_baseline",
     2: "0002_curve_step_index",
     3: "0003_ids_never_reused",
+    4: "0004_curve_points_by_study",
 }
 HEAD = REVISIONS[max(REVISIONS)]
 
