@@ -87,8 +87,13 @@ def _value_at(trial: FrozenTrial, curve: dict[int, float], step: int) -> float |
 
 
 def _as_complete(trial: FrozenTrial, value: float) -> FrozenTrial:
+    """The trial as a COMPLETE one with ``value``; its user_attrs carry the GP's stored kernel."""
     return FrozenTrial(
-        number=trial.number, state=TrialState.COMPLETE, params=dict(trial.params), value=value
+        number=trial.number,
+        state=TrialState.COMPLETE,
+        params=dict(trial.params),
+        value=value,
+        user_attrs=trial.user_attrs,
     )
 
 
