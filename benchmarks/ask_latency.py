@@ -16,6 +16,18 @@ A peer whose ask took more than ``--skip-after`` seconds is not run at larger si
 (the next size would pass ~30 s); the table says "skipped".
 
     python -m benchmarks.ask_latency --sizes 50,100,200,400,1000
+
+``--space ttq`` times hpo's samplers on the 11-parameter *conditional* network space of the
+time-to-quality benchmark instead (benchmarks/ttq_tasks.py, torch-digits): the history is
+the first ``n`` configurations of its recorded table with their real learning curves, cut
+by a Hyperband-like pattern (of every 9 trials, 5 stop at epoch 1, 2 at epoch 3, 1 at epoch
+9 and 1 runs all 27 epochs), plus 3 running trials (4 workers; one has reported its first
+epoch), so ``mf-gp`` models a budget the way it does in that benchmark:
+
+* ``mf-gp``: ``MultiFidelityGPSampler(random_fraction=0)`` (every ask a GP ask).
+* ``gp``: ``GPSampler`` on the same trials' last reported values (running ones pending).
+
+    python -m benchmarks.ask_latency --space ttq --sizes 20,40,80 --samplers mf-gp,gp
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import argparse
 import os
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
@@ -31,6 +44,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from benchmarks.functions import get_problem  # noqa: E402
+
+if TYPE_CHECKING:
+    from hpo.samplers.base import Sampler
+    from hpo.space import SearchSpace
+    from hpo.trial import FrozenTrial
 
 PROB = get_problem("hartmann6")
 
@@ -146,6 +164,85 @@ def time_skopt(n: int, repeats: int) -> float:
     return float(np.median(times))
 
 
+_CUTS = (1, 1, 1, 1, 1, 3, 3, 9, 27)  # epochs per trial: Hyperband's share of rungs 1/3/9/27
+N_RUNNING = 3  # trials other workers are training (4 workers, as in the ttq benchmark)
+
+
+def _ttq_history(n: int) -> tuple[SearchSpace, list[FrozenTrial], list[FrozenTrial]]:
+    """The first ``n`` configurations of the torch-digits table, curves cut by ``_CUTS``,
+    and the next ``N_RUNNING`` as running trials (the first has reported one epoch)."""
+    from benchmarks.ttq_tasks import load_table, table_path, tasks
+    from hpo.trial import FrozenTrial, TrialState
+
+    task = tasks()["torch-digits"]
+    rows = load_table(table_path(task.name))["rows"]
+    if n + N_RUNNING > len(rows):
+        raise SystemExit(f"--space ttq: use sizes <= {len(rows) - N_RUNNING} (table rows)")
+    hist: list[FrozenTrial] = []
+    for i, row in enumerate(rows[:n]):
+        cut = _CUTS[i % len(_CUTS)]
+        curve = {e + 1: float(v) for e, v in enumerate(row["values"][:cut])}
+        full = cut == len(row["values"])
+        hist.append(
+            FrozenTrial(
+                i,
+                TrialState.COMPLETE if full else TrialState.PRUNED,
+                dict(row["params"]),
+                curve[cut] if full else None,
+                intermediate=curve,
+            )
+        )
+    running = [
+        FrozenTrial(
+            n + j,
+            TrialState.RUNNING,
+            dict(rows[n + j]["params"]),
+            intermediate={1: float(rows[n + j]["values"][0])} if j == 0 else {},
+        )
+        for j in range(N_RUNNING)
+    ]
+    return task.space, hist, running
+
+
+def time_ttq(n: int, repeats: int, sampler: str) -> float:
+    """One ask of ``mf-gp`` (every ask a GP ask) or ``gp`` on the conditional network space."""
+    from hpo.samplers.base import seed_sequence
+    from hpo.samplers.gp.sampler import GPSampler
+    from hpo.samplers.multifidelity import MultiFidelityGPSampler
+    from hpo.trial import FrozenTrial, TrialState
+
+    space, hist, running = _ttq_history(n)
+    ask: Sampler
+    if sampler == "gp":  # the GP sees every trial at its last reported epoch
+        last = [t.intermediate[max(t.intermediate)] for t in hist]
+        hist = [
+            FrozenTrial(t.number, TrialState.COMPLETE, t.params, v)
+            for t, v in zip(hist, last, strict=True)
+        ]
+        ask = GPSampler(seed=0)
+    else:
+        ask = MultiFidelityGPSampler(random_fraction=0.0, seed=0)
+    times = []
+    for r in range(repeats):
+        t0 = _clock()
+        ask.ask(space, hist, running, seed_sequence(0, n + N_RUNNING, r), "maximize")
+        times.append(_clock() - t0)
+    return float(np.median(times))
+
+
+def main_ttq(sizes: list[int], names: list[str], repeats: int, clock: str) -> None:
+    """``--space ttq``: hpo's samplers on the conditional network space."""
+    table = {name: {n: time_ttq(n, repeats, name) for n in sizes} for name in names}
+    print(
+        f"\n{clock} seconds per proposal on the ttq network space (torch-digits, 11 parameters, "
+        f"3 conditional; {N_RUNNING} running; one thread; median of {repeats} asks):\n"
+    )
+    print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{table[name][n]:.3f}" for n in table[name]) + " |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,10 +254,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-after", type=float, default=12.0)
     ap.add_argument("--wall", action="store_true", help="wall-clock instead of process CPU time")
+    ap.add_argument("--space", choices=("hartmann6", "ttq"), default="hartmann6")
     args = ap.parse_args(argv)
     if args.wall:
         os.environ["HPO_BENCH_WALL"] = "1"
     warnings.filterwarnings("ignore")
+    if args.space == "ttq":
+        clock = "wall-clock" if args.wall else "process CPU"
+        names = [s for s in args.samplers.split(",") if s in ("mf-gp", "gp")] or ["mf-gp", "gp"]
+        main_ttq([int(s) for s in args.sizes.split(",")], names, args.repeats, clock)
+        return
     timers = {
         "hpo-gp": time_hpo,
         "hpo-gp-warm": lambda n, r: time_hpo(n, r, warm=True),

@@ -4,10 +4,23 @@ Three measurements, each a subcommand:
 
 ``study FILE``: run a study file with ``hpo run`` in a fresh database and split its wall
 time into start-up (launch to the first trial's start), training (inside the objective,
-from stored timings) and everything else (claims, sampler, result writes, reporting).
+from stored timings) and everything else (claims, sampler, result writes, reporting, exit).
+Start-up is itself split at the moment ``hpo run`` prints "running to": before it, the
+command's own start (interpreter, imports, the study file, opening the study); after it,
+the pool's start-up to the first trial (with ``--workers 1`` the worker is ``hpo run``
+itself). ``--start fork|fresh`` sets ``HPO_WORKER_START`` (how worker processes start);
+``--repeat N`` runs it N times (a loaded machine varies from run to run: compare minima).
 Works for any study file::
 
     python -m benchmarks.overhead study studies/digits_mlp.py --workers 2 --trials 40
+
+``asks FILE``: how much of the non-training time of workers is the sampler's ``ask``: runs
+the study file's study in this process (``optimize``) with its sampler's ``ask`` timed
+(wall and CPU, appended to a file by whichever worker asked; worker processes are forks
+of this one and inherit the timer; a run that cannot fork logs why, and then its fresh
+workers' asks are not counted)::
+
+    python -m benchmarks.overhead asks studies/digits_mlp.py --workers 2 --trials 40
 
 ``epochs``: the cost of reporting one learning-curve point, amortized, written per epoch
 (one transaction each, as before buffering) against buffered (hpo's reporter)::
@@ -29,19 +42,24 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 
-def study_split(file: str, workers: int, trials: int) -> None:
+def study_split(file: str, workers: int, trials: int, start: str | None = None) -> dict[str, float]:
+    """Run ``hpo run FILE`` once in a fresh database; print and return its time split."""
     import hpo
     from hpo.reports.overhead import overhead_split
 
+    env = dict(os.environ)
+    if start is not None:
+        env["HPO_WORKER_START"] = start
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/hpo.db"
         launched = time.time()
-        subprocess.run(
+        run = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -58,26 +76,85 @@ def study_split(file: str, workers: int, trials: int) -> None:
                 "0",
                 "--no-progress",
             ],
-            check=True,
-            stdout=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        assert run.stdout is not None
+        running_at = None
+        for line in run.stdout:  # the line printed right before the workers start
+            if running_at is None and "running to" in line:
+                running_at = time.time()
+        if run.wait() != 0:
+            raise SystemExit(f"hpo run exited {run.returncode}")
         wall = time.time() - launched
         (summary,) = hpo.list_studies(url)
         study = hpo.load_study(summary.name, storage=url)
         trials_ = [t for t in study.trials if t.started_at is not None]
         first = min(t.started_at.timestamp() for t in trials_)  # type: ignore[union-attr]
         split = overhead_split(trials_)
-        assert split is not None
+        assert split is not None and running_at is not None
     startup = first - launched
+    command = running_at - launched
     training_wall = split.training_seconds / workers
     other = max(0.0, wall - startup - training_wall)
     print(f"{file}: {len(trials_)} trials on {workers} worker(s), wall {wall:.2f} s")
     print(f"  start-up to first trial  {startup:7.2f} s  {100 * startup / wall:5.1f}%")
+    print(f"    hpo run's own start    {command:7.2f} s")
+    print(f"    pool to first trial    {startup - command:7.2f} s")
     print(f"  training (objective)     {training_wall:7.2f} s  {100 * training_wall / wall:5.1f}%")
     print(f"  everything else          {other:7.2f} s  {100 * other / wall:5.1f}%")
     print(
         f"  stored split: overhead {100 * split.overhead_fraction:.1f}% of the time workers "
-        f"held (claims, sampler, writes, gaps between trials)"
+        f"held (claims, sampler, writes, gaps between trials)",
+        flush=True,
+    )
+    return {
+        "wall": wall,
+        "startup": startup,
+        "command": command,
+        "pool": startup - command,
+        "training": training_wall,
+        "other": other,
+    }
+
+
+def sampler_asks(file: str, workers: int, trials: int) -> None:
+    """Time every ``sampler.ask`` of a study file's study run in this process."""
+    from hpo.cli.study_file import load_study_file
+    from hpo.reports.overhead import overhead_split
+
+    os.environ["HPO_WORKER_START"] = "fork"  # fresh interpreters would not inherit the timer
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "asks.log"
+        study = load_study_file(Path(file)).build(storage=f"sqlite:///{tmp}/hpo.db", sampler=None)
+        cls = type(study.sampler)
+        ask = cls.ask
+
+        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return ask(self, *args, **kwargs)
+            finally:
+                with open(log, "a") as f:
+                    f.write(f"{time.perf_counter() - wall} {time.process_time() - cpu}\n")
+
+        cls.ask = timed  # type: ignore[method-assign]
+        try:
+            started = time.time()
+            study.optimize(trials, n_workers=workers, show_progress=False)
+            wall = time.time() - started
+        finally:
+            cls.ask = ask  # type: ignore[method-assign]
+        split = overhead_split([t for t in study.trials if t.started_at is not None])
+        asks = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    assert split is not None
+    print(
+        f"{file}: {trials} trials on {workers} worker(s), optimize() {wall:.2f} s; worker time "
+        f"{split.worker_seconds:.2f} s = training {split.training_seconds:.2f} s + rest "
+        f"{split.overhead_seconds:.2f} s, of which {len(asks)} sampler asks "
+        f"{sum(a[0] for a in asks):.2f} s wall ({sum(a[1] for a in asks):.2f} s CPU); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 
@@ -181,13 +258,32 @@ def main() -> None:
     s.add_argument("file")
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--trials", type=int, default=20)
+    s.add_argument("--start", choices=["auto", "fork", "fresh"], default=None)
+    s.add_argument("--repeat", type=int, default=1)
+    a = sub.add_parser("asks")
+    a.add_argument("file")
+    a.add_argument("--workers", type=int, default=1)
+    a.add_argument("--trials", type=int, default=20)
     e = sub.add_parser("epochs")
     e.add_argument("--epochs", type=int, default=2000)
     p = sub.add_parser("pruning")
     p.add_argument("--sizes", default="100,1000,10000")
     args = parser.parse_args()
     if args.what == "study":
-        study_split(str(Path(args.file)), args.workers, args.trials)
+        runs = [
+            study_split(str(Path(args.file)), args.workers, args.trials, args.start)
+            for _ in range(args.repeat)
+        ]
+        if len(runs) > 1:
+            best = {k: min(r[k] for r in runs) for k in runs[0]}
+            print(
+                f"minimum of {len(runs)} runs: wall {best['wall']:.2f} s, start-up "
+                f"{best['startup']:.2f} s (hpo run {best['command']:.2f} s, pool "
+                f"{best['pool']:.2f} s), training {best['training']:.2f} s, "
+                f"everything else {best['other']:.2f} s; load average {os.getloadavg()[0]:.1f}"
+            )
+    elif args.what == "asks":
+        sampler_asks(str(Path(args.file)), args.workers, args.trials)
     elif args.what == "epochs":
         epoch_writes(args.epochs)
     else:

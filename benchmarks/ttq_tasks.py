@@ -160,7 +160,7 @@ def record(task: Task, n_configs: int, path: Path, *, seed: int = 0) -> dict[str
     Rows already in ``path`` are kept (the command can be stopped and resumed).
     """
     objective = task.objective()
-    table = (
+    table: dict[str, Any] = (
         load_table(path)
         if path.exists()
         else {

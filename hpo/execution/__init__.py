@@ -89,8 +89,8 @@ def _run(
             "An in-memory storage ('sqlite://') is private to one process, so n_workers > 1 cannot "
             "share it. Use a file, e.g. storage='sqlite:///studies/hpo.db'."
         )
-    with StudyProgress(study, n_trials, enabled=show_progress) as progress:
-        if n_workers == 1:
+    if n_workers == 1:
+        with StudyProgress(study, n_trials, enabled=show_progress) as progress:
             worker_loop(
                 study,
                 n_trials=n_trials,
@@ -98,14 +98,14 @@ def _run(
                 on_trial_end=lambda _state: progress.refresh(force=True),
                 callbacks=callbacks,
             )
-        else:
-            from hpo.execution.local import run_processes
+        return
+    from hpo.execution.local import run_processes
 
-            run_processes(
-                study,
-                n_trials=n_trials,
-                n_workers=n_workers,
-                timeout=timeout,
-                progress=progress,
-                callbacks=callbacks,
-            )
+    run_processes(  # the display starts once the workers are (it has a thread: forks come first)
+        study,
+        n_trials=n_trials,
+        n_workers=n_workers,
+        timeout=timeout,
+        progress=lambda: StudyProgress(study, n_trials, enabled=show_progress),
+        callbacks=callbacks,
+    )

@@ -1,27 +1,32 @@
-"""One local worker process: ``python -m hpo.execution._child``, started by :mod:`.local`.
+"""One local worker process, started by :mod:`.local`: its life (:func:`serve`), and the
+entry point of a fresh interpreter (``python -m hpo.execution._child``).
 
-The parent writes two length-prefixed pickles to this process's stdin: a header
-(``sys.path``, where to write the result) and the job (the study's ``opener()``, which
-carries its name, storage URL, sampler and objective, and the budget), pickled with
-cloudpickle so lambdas and closures travel.
-It then keeps stdin open for the child's whole life: end-of-file on stdin means the
-parent is gone (even by SIGKILL), and the child stops as if it got SIGTERM
-(releasing its running trial), so no worker ever outlives the run that started it.
+A worker forked from the parent (:mod:`._fork`) has its job in memory already and runs
+:func:`serve` directly. A fresh interpreter reads it from stdin first: two length-prefixed
+pickles, a header (``sys.path``, where to write the result) and the job (the study's
+``opener()``, which carries its name, storage URL, sampler and objective, and the budget),
+pickled with cloudpickle so lambdas and closures travel.
 
-The child runs in its own session, so a terminal's Ctrl-C reaches only the parent,
-which forwards exactly one SIGTERM to each child.
+Either way the worker's stdin is a pipe the parent keeps open for the worker's whole life:
+end-of-file on it means the parent is gone (even by SIGKILL), and the worker stops as if
+it got SIGTERM (releasing its running trial), so no worker ever outlives its run.
+
+The worker runs in its own session, so a terminal's Ctrl-C reaches only the parent,
+which forwards exactly one SIGTERM to each worker.
 
 Exit status: 0 done, 143 stopped by SIGTERM, 130 by SIGINT, 1 an error (in the result).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO, Any, BinaryIO
 
 _LENGTH = struct.Struct("!Q")
@@ -51,9 +56,8 @@ def dumps(obj: Any) -> bytes:
     return bytes(cloudpickle.dumps(obj))
 
 
-def _watch_parent(stdin: BinaryIO) -> None:
-    """SIGTERM this process when the parent's end of stdin closes (the parent exited)."""
-    fd = stdin.fileno()
+def _watch_parent(fd: int) -> None:
+    """SIGTERM this process when the parent's end of the pipe ``fd`` closes (the parent exited)."""
 
     def watch() -> None:  # os.read, not the buffered file: no lock held at interpreter exit
         try:
@@ -100,16 +104,20 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     return {"worker_id": stats.worker_id, **stats.finished}
 
 
-def main() -> int:
+def serve(load_job: Callable[[], dict[str, Any]], result_path: str, parent_fd: int) -> int:
+    """A worker's life: watch the parent, run the job, write the result; the exit status.
+
+    Args:
+        load_job: returns the job (unpickling it may import the objective's module, and
+            fail: that failure is this worker's result).
+        result_path: where the result goes (a pickle, written atomically).
+        parent_fd: the pipe that carries nothing but the parent's end-of-file.
+    """
     from hpo.errors import WorkerInterrupted
 
-    stdin = sys.stdin.buffer
-    header = pickle.loads(read_frame(stdin))
-    sys.path[:] = header["sys_path"]  # before unpickling: objectives may be importable modules
-    data = read_frame(stdin)
-    _watch_parent(stdin)  # stdin now carries nothing but its end-of-file
+    _watch_parent(parent_fd)
     try:
-        result = run(pickle.loads(data))  # unpickling imports the objective's module: may fail
+        result = run(load_job())
         code = 0
     except WorkerInterrupted:
         result, code = {"interrupted": "SIGTERM"}, 143
@@ -117,7 +125,19 @@ def main() -> int:
         result, code = {"interrupted": "SIGINT"}, 130
     except Exception as e:  # noqa: BLE001 - sent back to the parent, which raises it
         result, code = {"error": e}, 1
-    _write_result(header["result_path"], result)
+    _write_result(result_path, result)
+    return code
+
+
+def main() -> int:
+    """A fresh interpreter: read the header and the job from stdin, then :func:`serve`."""
+    stdin = sys.stdin.buffer
+    header = pickle.loads(read_frame(stdin))
+    sys.path[:] = header["sys_path"]  # before unpickling: objectives may be importable modules
+    data = read_frame(stdin)
+    # stdin now carries nothing but its end-of-file; unpickling imports the objective's module
+    code = serve(lambda: pickle.loads(data), header["result_path"], stdin.fileno())
+    gc.freeze()  # exit without collecting every imported module's objects (seconds under load)
     return code
 
 

@@ -63,6 +63,15 @@ def swallows_ctrl_c(params: dict[str, Any], reporter: Any) -> float:
     return 1.0
 
 
+def stubborn(params: dict[str, Any], reporter: Any) -> float:
+    """Ignores SIGTERM and SIGINT (blocked) for HPO_TEST_SLEEP seconds: only SIGKILL stops it."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    time.sleep(float(os.environ.get("HPO_TEST_SLEEP", "0.3")))
+    return 0.0
+
+
 def fails_at_zero(params: dict[str, Any], reporter: Any) -> float:
     """A grid point that always fails: x == 0."""
     if params["x"] == 0:

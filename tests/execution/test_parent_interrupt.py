@@ -27,8 +27,14 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_parallel_optimize_leaves_nothing_running(sqlite_url):
-    env = {**os.environ, "PYTHONPATH": os.getcwd(), "HPO_TEST_SLEEP": "1.0"}
+@pytest.mark.parametrize("start", ["auto", "fresh"])  # forked workers, fresh interpreters
+def test_ctrl_c_during_parallel_optimize_leaves_nothing_running(sqlite_url, start):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.getcwd(),
+        "HPO_TEST_SLEEP": "1.0",
+        "HPO_WORKER_START": start,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, sqlite_url],
         env=env,

@@ -2,6 +2,8 @@
 
 A real ``python -m hpo run`` in its own session, two worker processes, one SQLite file.
 The worker pids are read from the trials they run (worker ids are host:pid:random).
+Workers are forks of ``hpo run`` by default; ``HPO_WORKER_START=fresh`` makes them fresh
+interpreters, and both paths keep every guarantee here.
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start_run(url: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "QUADRATIC_SLEEP": "1.0", "PYTHONPATH": os.getcwd()}
+def _start_run(url: str, cwd: Path, start: str = "auto") -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "QUADRATIC_SLEEP": "1.0",
+        "PYTHONPATH": os.getcwd(),
+        "HPO_WORKER_START": start,
+    }
     env.pop("HPO_STORAGE", None)
     return subprocess.Popen(
         [
@@ -76,18 +83,20 @@ def _two_running(url: str) -> set[int] | None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "sig, to_group, code",
+    "sig, to_group, code, start",
     [
-        (signal.SIGTERM, False, 143),  # kill PID: only the parent gets it
-        (signal.SIGTERM, True, 143),  # kill -TERM -PGID, docker stop of a shell, systemd
-        (signal.SIGINT, True, 130),  # Ctrl-C in a terminal
+        (signal.SIGTERM, False, 143, "auto"),  # kill PID: only the parent gets it
+        (signal.SIGTERM, True, 143, "auto"),  # kill -TERM -PGID, docker stop of a shell, systemd
+        (signal.SIGINT, True, 130, "auto"),  # Ctrl-C in a terminal
+        (signal.SIGTERM, False, 143, "fresh"),
+        (signal.SIGINT, True, 130, "fresh"),
     ],
 )
 def test_stopping_hpo_run_stops_every_worker_and_requeues_their_trials(
-    tmp_path, sig, to_group, code
+    tmp_path, sig, to_group, code, start
 ):
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    run = _start_run(url, tmp_path)
+    run = _start_run(url, tmp_path, start)
     try:
         pids = wait_for(lambda: _two_running(url), timeout=60)
         assert run.pid not in pids  # the trials run in the worker processes
@@ -113,10 +122,12 @@ def test_stopping_hpo_run_stops_every_worker_and_requeues_their_trials(
 
 
 @pytest.mark.slow
-def test_workers_stop_when_hpo_run_is_killed(tmp_path):
-    """SIGKILL cannot be caught: the workers notice their parent is gone and stop themselves."""
+@pytest.mark.parametrize("start", ["auto", "fresh"])
+def test_workers_stop_when_hpo_run_is_killed(tmp_path, start):
+    """SIGKILL cannot be caught: the workers notice their parent is gone and stop themselves
+    (a forked worker must not hold another worker's end of the pipe, or none would notice)."""
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    run = _start_run(url, tmp_path)
+    run = _start_run(url, tmp_path, start)
     try:
         pids = wait_for(lambda: _two_running(url), timeout=60)
         run.kill()

@@ -11,13 +11,14 @@ Strategy:
 1. Score many scrambled-Sobol candidates (every combination of the discrete dimensions
    when there are few, so none is missed) plus the caller's starting points (incumbents).
 2. From the best candidate, a few more drawn with probability ``exp(score - best)`` (diverse
-   starts, as Optuna does) and the caller's starts, refine each: an L-BFGS-B run per start
-   over the continuous dimensions (and ordinal ones with many values, relaxed then rounded),
-   preconditioned by the caller's ``scales``, with the caller's gradient or central
-   differences, holding the discrete ones fixed. The runs are independent (own curvature,
-   line search, stopping test) but share one vectorized evaluation per round. Then a
-   coordinate sweep over each small discrete dimension trying all its values; repeat while
-   it improves.
+   starts, as Optuna does) and the caller's starts, refine each: a box-constrained L-BFGS
+   run per start over the continuous dimensions (and ordinal ones with many values, relaxed
+   then rounded), preconditioned by the caller's ``scales``, with the caller's gradient or
+   central differences, holding the discrete ones (and inactive ones) fixed. The runs are
+   independent (own curvature pairs, line search and stopping test) but advance together as
+   rows of one array, one vectorized evaluation per round
+   (:mod:`hpo.samplers.gp.batch_lbfgs`). Then a coordinate sweep over each small discrete
+   dimension trying all its values, for all starts at once; repeat while it improves.
 3. Return the best point for which ``is_new(C_row)`` holds (a never-evaluated, non-pending
    configuration), falling back to fresh random points; if nothing new is found the space
    is treated as exhausted and the best point is returned with ``exhausted=True``.
@@ -30,14 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 from numpy.typing import NDArray
 from scipy.stats import qmc
 
-try:  # lets independent L-BFGS-B runs share one vectorized evaluation per round
-    import greenlet
-except ImportError:  # pragma: no cover - a core dependency; sequential runs otherwise
-    greenlet = None  # type: ignore[assignment]
+from hpo.samplers.gp.batch_lbfgs import minimize_batch
 
 __all__ = ["maximize", "OptimizeResult", "snap_to_grids"]
 
@@ -108,58 +105,6 @@ def _fd_grad(
     return s[:k], grad
 
 
-BatchFn = Callable[
-    [NDArray[np.intp], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]
-]
-
-
-def _batched_lbfgsb(
-    fun: BatchFn, Z0: NDArray[np.float64], upper: NDArray[np.float64], maxiter: int
-) -> NDArray[np.float64]:
-    """Independent L-BFGS-B minimizations from the rows of ``Z0: (k, p)`` over ``[0, upper]``.
-
-    ``fun(idx: (j,), Z: (j, p)) -> (values (j,), gradients (j, p))`` evaluates the runs
-    ``idx`` at their points ``Z``, all in one call. Each run is its own scipy L-BFGS-B (own
-    curvature pairs, line search and stopping test) inside a greenlet that hands its next
-    point back here, as Optuna's ``_gp/batched_lbfgsb.py`` does: starts converge
-    independently while the caller pays one vectorized evaluation per round. Without
-    greenlet installed the runs go one after another.
-    """
-    bounds = list(zip(np.zeros(len(upper)), upper, strict=True))
-    opts = {"maxiter": maxiter, "gtol": GTOL}
-    out = Z0.copy()
-    if greenlet is None:
-        for i in range(len(Z0)):
-
-            def one_seq(z: NDArray[np.float64], i: int = i) -> tuple[float, NDArray[np.float64]]:
-                v, g = fun(np.array([i]), z[None])
-                return float(v[0]), g[0]
-
-            out[i] = scipy.optimize.minimize(
-                one_seq, Z0[i], jac=True, method="L-BFGS-B", bounds=bounds, options=opts
-            ).x
-        return out
-
-    def run(i: int) -> None:
-        def one(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-            v, g = greenlet.getcurrent().parent.switch((i, z))
-            return float(v), g
-
-        out[i] = scipy.optimize.minimize(
-            one, Z0[i], jac=True, method="L-BFGS-B", bounds=bounds, options=opts
-        ).x
-
-    runs = [greenlet.greenlet(run) for _ in range(len(Z0))]
-    asks = [g.switch(i) for i, g in enumerate(runs)]  # (index, point), or None once finished
-    while True:
-        live = [(g, a) for g, a in zip(runs, asks, strict=True) if a is not None]
-        if not live:
-            return out
-        runs = [g for g, _ in live]
-        values, grads = fun(np.array([a[0] for _, a in live]), np.array([a[1] for _, a in live]))
-        asks = [g.switch((values[j], grads[j].copy())) for j, g in enumerate(runs)]
-
-
 def _lbfgs_batch(
     P0: NDArray[np.float64],
     mask: NDArray[np.bool_],
@@ -170,39 +115,28 @@ def _lbfgs_batch(
 ) -> NDArray[np.float64]:
     """Maximize the score from each row of ``P0: (k, d)`` over its ``mask`` coordinates.
 
-    The rows are independent local searches evaluated together (:func:`_batched_lbfgsb`);
-    rows with different masks (conditional parameters) form separate groups. With ``scales
-    (d,)`` (e.g. a GP's length scales) the search runs on ``x / scales``, which makes the
-    problem about equally curved in every coordinate (Optuna's preconditioning).
+    The rows are independent local searches advanced together, one vectorized evaluation
+    per round (:func:`hpo.samplers.gp.batch_lbfgs.minimize_batch`); a row's unmasked
+    coordinates (inactive conditional parameters, discrete ones) stay where they are. With
+    ``scales (d,)`` (e.g. a GP's length scales) the search runs on ``x / scales``, which makes
+    the problem about equally curved in every coordinate (Optuna's preconditioning).
     """
     scales = np.ones(P0.shape[1]) if scales is None else np.asarray(scales, dtype=float)
-    P = P0.copy()
-    for m in np.unique(mask, axis=0):
-        if not m.any():
-            continue
-        rows = np.flatnonzero((mask == m).all(1))
-        sc = scales[m]
+    if not mask.any():
+        return P0.copy()
 
-        def neg(
-            idx: NDArray[np.intp],
-            Z: NDArray[np.float64],
-            rows: NDArray[np.intp] = rows,
-            m: NDArray[np.bool_] = m,
-            sc: NDArray[np.float64] = sc,
-        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            Q = P0[rows[idx]].copy()
-            Q[:, m] = Z * sc
-            s, g = (
-                score_grad(Q)
-                if score_grad is not None
-                else _fd_grad(score, Q, np.broadcast_to(m, Q.shape))
-            )
-            ok = np.isfinite(s)
-            return -np.where(ok, s, -1e10), -np.where(ok[:, None], g[:, m], 0.0) * sc
+    def neg(
+        idx: NDArray[np.intp], Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        m = mask[idx]
+        Q = np.where(m, Z * scales, P0[idx])
+        s, g = score_grad(Q) if score_grad is not None else _fd_grad(score, Q, m)
+        ok = np.isfinite(s)
+        return -np.where(ok, s, -1e10), -np.where(ok[:, None] & m, g, 0.0) * scales
 
-        Z = _batched_lbfgsb(neg, P0[np.ix_(rows, np.flatnonzero(m))] / sc, 1.0 / sc, maxiter)
-        P[np.ix_(rows, np.flatnonzero(m))] = np.clip(Z * sc, 0.0, 1.0)
-    return P
+    Z0 = np.where(mask, P0, 0.0) / scales
+    Z = minimize_batch(neg, Z0, 1.0 / scales, maxiter, fixed=~mask, gtol=GTOL)
+    return np.where(mask, np.clip(Z * scales, 0.0, 1.0), P0)
 
 
 def _refine(
@@ -230,16 +164,25 @@ def _refine(
             better = sc > best
             X[better], best[better] = cand[better], sc[better]
             improved = bool(better.any())
-        for i in range(len(X)) if sweep else ():
-            for k in sweep:
-                if np.isnan(canonicalize(X[i][None])[0, k]):
-                    continue
-                trial = np.repeat(X[i][None], len(grids[k]), 0)  # type: ignore[arg-type]
-                trial[:, k] = grids[k]
-                scores = score(canonicalize(trial))
-                j = int(np.argmax(scores))
-                if scores[j] > best[i] + 1e-12 * max(1.0, abs(best[i])):
-                    X[i], best[i], improved = trial[j], scores[j], True
+        # Coordinate sweep: each row tries every value of each small discrete dimension in
+        # turn. Rows are independent, so dimension by dimension over all rows at once is the
+        # same walk as row by row, with one canonicalization and one score call per dimension.
+        for k in sweep:
+            rows = np.flatnonzero(~np.isnan(canonicalize(X)[:, k]))
+            if not len(rows):
+                continue
+            g = grids[k]
+            assert g is not None
+            trial = np.repeat(X[rows], len(g), 0)
+            trial[:, k] = np.tile(g, len(rows))
+            scores = score(canonicalize(trial)).reshape(len(rows), len(g))
+            j = np.argmax(scores, axis=1)
+            top = scores[np.arange(len(rows)), j]
+            up = top > best[rows] + 1e-12 * np.maximum(1.0, np.abs(best[rows]))
+            if up.any():
+                X[rows[up]] = trial.reshape(len(rows), len(g), -1)[np.flatnonzero(up), j[up]]
+                best[rows[up]] = top[up]
+                improved = True
         if not improved or not sweep:
             break
     return X, best

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
+from hpo.canonical import canonicalize as canonical_matrix
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
@@ -42,6 +43,11 @@ _COARSE = 64  # fitting sets larger than this start from a fit on this many poin
 WARM_MAXITER = 5  # L-BFGS-B steps from stored kernel parameters (one more trial each time)
 KERNEL_ATTR = "gp_kernel"  # user_attrs key: log kernel parameters fitted for this proposal
 MAX_GRID_VALUES = 4096  # discrete parameters with more values are treated as continuous + rounded
+# Candidates are scored in blocks of about this many (row, training point) pairs: the posterior
+# makes ~10 temporaries of that shape, and at 1026 x 100 (800 KB each) glibc hands them back
+# to the kernel and page-faults them in again on every call; 16384 (128 KB) halves the time
+# of scoring 1026 candidates on 100 trials (measured, one thread).
+_CHUNK_ELEMENTS = 16384
 
 
 class GPSampler(Sampler):
@@ -144,12 +150,15 @@ class GPSampler(Sampler):
             for t in history
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
         ]
-        taken = {_key(space, t.params) for t in (*history, *pending)}
+        encoded = {t.number: _encode(space, t.params) for t in (*history, *pending)}
+        taken = {
+            e.tobytes() if isinstance(e, np.ndarray) else e for e in encoded.values()
+        }  # each configuration's _key, from its one encoding
         if len(done) < max(1, self.n_startup_trials):
             return self._startup(space, len(history) + len(pending), taken, rng)
 
         sign = 1.0 if direction == "maximize" else -1.0
-        X = np.array([space.encode(t.params) for t in done])
+        X = np.array([_row(space, t, encoded) for t in done])
         raw = sign * np.array([t.value for t in done], dtype=float)
         y = _standardize(raw)
         is_cat = np.array([isinstance(p, Categorical) for p in space.values()])
@@ -164,7 +173,7 @@ class GPSampler(Sampler):
         gp = self._fit(X, y, is_cat, fit_idx, rng, stored)
         best = float(y.max())
         if pending:  # believer: each pending trial returns the GP's mean; liar: the worst value
-            Xp = np.array([space.encode(t.params) for t in pending])
+            Xp = np.array([_row(space, t, encoded) for t in pending])
             believed = (
                 gp.posterior(Xp)[0] if self.pending == "believer" else np.full(len(Xp), y.min())
             )
@@ -173,9 +182,15 @@ class GPSampler(Sampler):
 
         acq = make_acquisition(self.acquisition, xi=self.xi, beta=self.beta, for_optimizer=True)
 
+        n_train = len(gp.y_)
+
         def score(C: NDArray[np.float64]) -> NDArray[np.float64]:
-            mean, var = gp.posterior(C)
-            return acq(mean, np.sqrt(var), best)
+            # in row blocks whose (rows, n) temporaries stay small (see _CHUNK_ELEMENTS)
+            step = max(1, _CHUNK_ELEMENTS // n_train)
+            if len(C) <= step:
+                mean, var = gp.posterior(C)
+                return acq(mean, np.sqrt(var), best)
+            return np.concatenate([score(C[i : i + step]) for i in range(0, len(C), step)])
 
         def score_grad(C: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
             # chain rule: GP gradients analytic; the acquisition's partial derivatives in (mean,
@@ -195,8 +210,8 @@ class GPSampler(Sampler):
         conditional = any(p.conditions for p in space.values())
 
         def canonicalize(R: NDArray[np.float64]) -> NDArray[np.float64]:
-            if conditional:
-                return np.array([space.encode(space.decode(r)) for r in R])
+            if conditional:  # encode(decode(r)) per row, in numpy: bit for bit the same
+                return canonical_matrix(space, R)
             return _snap(space, R, grids)
 
         starts = X[np.argsort(-y, kind="stable")[:2]]
@@ -313,12 +328,26 @@ def _stored_kernel(trials: Sequence[FrozenTrial], d: int) -> KernelParams | None
     return None
 
 
-def _key(space: SearchSpace, params: dict[str, Any]) -> bytes:
-    """Identity of a configuration: the bytes of its encoding (NaN for inactive parameters)."""
+def _encode(space: SearchSpace, params: dict[str, Any]) -> NDArray[np.float64] | bytes:
+    """A configuration's encoding, or (params outside the space) the bytes of its repr."""
     try:
-        return space.encode(params).tobytes()
+        return space.encode(params)
     except (ValueError, TypeError, KeyError):
         return repr(sorted(params.items())).encode()
+
+
+def _row(
+    space: SearchSpace, trial: FrozenTrial, encoded: dict[int, NDArray[np.float64] | bytes]
+) -> NDArray[np.float64]:
+    """The trial's encoding computed once in ``_ask`` (encoding again raises if it failed)."""
+    e = encoded[trial.number]
+    return e if isinstance(e, np.ndarray) else space.encode(trial.params)
+
+
+def _key(space: SearchSpace, params: dict[str, Any]) -> bytes:
+    """Identity of a configuration: the bytes of its encoding (NaN for inactive parameters)."""
+    e = _encode(space, params)
+    return e.tobytes() if isinstance(e, np.ndarray) else e
 
 
 def _grids(space: SearchSpace) -> list[NDArray[np.float64] | None]:
