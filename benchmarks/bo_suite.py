@@ -20,7 +20,8 @@ Example (the configuration in benchmarks/README.md)::
     python -m benchmarks.bo_suite --budget 30 --seeds 3 --processes 1 --out mlp.json \
         --problems mlp-digits,mlp-breast_cancer,mlp-wine,mlp-diabetes
 
-Samplers: ``hpo-ei hpo-ucb hpo-pi`` (ours), ``hpo-ei-b4`` (ours, batches of 4 proposed with
+Samplers: ``hpo-ei hpo-ucb hpo-pi`` (ours), ``hpo-ei-tr hpo-ucb-tr`` (ours with
+``trust_region=True``), ``hpo-ei-b4`` (ours, batches of 4 proposed with
 the other 3 pending), ``random``, ``optuna-tpe``, ``optuna-gp``, ``bo-ucb bo-ei bo-pi``
 (bayes_opt), ``skopt-ei skopt-pi skopt-lcb``, ``botorch-logei`` (SingleTaskGP + LogEI),
 ``smac-bb`` (SMAC3 BlackBoxFacade, when ``smac`` is installed).
@@ -58,18 +59,18 @@ PEERS = [
     "botorch-logei",
     "smac-bb",
 ]
-ALL = [*OURS, "hpo-ei-b4", *PEERS]
+ALL = [*OURS, "hpo-ei-b4", "hpo-ei-tr", "hpo-ucb-tr", *PEERS]
 REF = "random-ref"  # extra random runs: the score's 0 on problems without a known optimum
 Runner = Callable[[Problem, int, int], list[float]]
 
 
-def _run_hpo(acq: str, batch: int = 1) -> Runner:
+def _run_hpo(acq: str, batch: int = 1, **fixed: object) -> Runner:
     def run(prob: Problem, budget: int, seed: int) -> list[float]:
         from hpo.samplers.base import seed_sequence
         from hpo.samplers.gp.sampler import GPSampler
         from hpo.trial import FrozenTrial, TrialState
 
-        options = json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}"))
+        options = {**json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}")), **fixed}
         sampler, space = GPSampler(acq, seed=seed, **options), prob.space()
         history: list[FrozenTrial] = []
         while len(history) < budget:
@@ -246,6 +247,8 @@ RUNNERS: dict[str, Runner] = {
     "hpo-ucb": _run_hpo("ucb"),
     "hpo-pi": _run_hpo("pi"),
     "hpo-ei-b4": _run_hpo("ei", batch=4),
+    "hpo-ei-tr": _run_hpo("ei", trust_region=True),
+    "hpo-ucb-tr": _run_hpo("ucb", trust_region=True),
     "random": _run_random,
     "optuna-tpe": _run_optuna("tpe"),
     "optuna-gp": _run_optuna("gp"),

@@ -10,6 +10,7 @@ parameter exactly at a bound of its range counts once. Also prints each run's be
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 
@@ -30,7 +31,9 @@ def run(args: tuple[str, str, int, int, int]) -> tuple[str, str, int, int, int, 
     from hpo.trial import FrozenTrial, TrialState
 
     prob = get_problem(f"mlp-{dataset}")
-    space, sampler, history = prob.space(), GPSampler(acq, n_startup_trials=startup, seed=seed), []
+    options = json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}"))
+    space, history = prob.space(), []
+    sampler = GPSampler(acq, n_startup_trials=startup, seed=seed, **options)
     at_bound = 0
     for i in range(budget):
         p = sampler.ask(space, history, [], seed_sequence(seed, i), "minimize")
@@ -60,7 +63,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--budget", type=int, default=30)
     ap.add_argument("--startup", type=int, default=10)
     ap.add_argument("--processes", type=int, default=1)
+    ap.add_argument(
+        "--gp-options",
+        default="{}",
+        help="JSON of extra GPSampler arguments, e.g. '{\"trust_region\": true}'",
+    )
     args = ap.parse_args(argv)
+    os.environ["HPO_BENCH_GP_OPTIONS"] = json.dumps(json.loads(args.gp_options))
     tasks = [
         (a, d, s, args.budget, args.startup)
         for a in args.acquisitions.split(",")

@@ -19,6 +19,7 @@ between start-up designs, not between the Bayesian optimization that follows.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 import warnings
@@ -62,7 +63,8 @@ def run_hpo(acq: str, seed: int, budget: int, design: np.ndarray | None) -> floa
     from hpo.samplers.gp.sampler import GPSampler
     from hpo.trial import FrozenTrial, TrialState
 
-    sampler, space, history = GPSampler(acq, seed=seed), PROB.space(), []
+    options = json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}"))
+    sampler, space, history = GPSampler(acq, seed=seed, **options), PROB.space(), []
     for i in range(budget):
         if design is not None and i < N_STARTUP:
             params, attrs = space.decode(design[i]), {}
@@ -113,7 +115,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--budget", type=int, default=60)
     ap.add_argument("--tol", type=float, default=0.01)
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument(
+        "--gp-options",
+        default="{}",
+        help="JSON of extra GPSampler arguments for hpo-*, e.g. '{\"trust_region\": true}'",
+    )
     args = ap.parse_args(argv)
+    os.environ["HPO_BENCH_GP_OPTIONS"] = json.dumps(json.loads(args.gp_options))
     samplers = args.samplers.split(",")
     tasks = [
         (s, k, args.budget, args.design)
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"Hartmann-6, {args.budget} evaluations, start-up design '{args.design}', seeds "
         f"{args.seed0}..{args.seed0 + args.seeds - 1}; success = within {args.tol} of "
-        f"{PROB.f_opt:.4f}\n"
+        f"{PROB.f_opt:.4f}; GPSampler options {args.gp_options}\n"
     )
     print("| sampler | successes | best value per seed | CPU s |\n|---|---|---|---|")
     for s in samplers:
