@@ -12,9 +12,13 @@ benchmarks/ttq_replay.py. Three steps:
     python -m benchmarks.time_to_quality report results.json
 
 ``--budget K`` gives every run ``K`` times the table's mean full-training time per worker
-(2K full trainings' worth on 2 workers). Simulated time counts training only; the wall
-time each strategy spent in ``ask`` is reported next to it (it was measured on a shared,
-loaded machine, so it is an upper bound).
+(2K full trainings' worth on 2 workers). By default simulated time counts training only;
+the wall time each strategy spent in ``ask`` is reported next to it (it was measured on a
+shared, loaded machine, so it is an upper bound). With ``--charge-ask`` the CPU time of
+each strategy's ask, tell and pruning calls (``time.process_time``, plus its helper
+process's for HEBO) is added to the simulated timeline of the worker that made the call:
+the figure a real run on 2 cores would see. Results of the two modes are kept apart
+(``charge_ask`` in each record) and reported in separate tables.
 
 Metrics, per task, over seeds: the anytime incumbent (best validation score of a network
 trained the full budget) as median and quartiles on a time grid; the time at which a
@@ -41,7 +45,13 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from benchmarks.ttq_replay import RunResult, Table, replay  # noqa: E402
-from benchmarks.ttq_strategies import PEERS, RECOMMENDED, STRATEGIES, make_strategy  # noqa: E402
+from benchmarks.ttq_strategies import (  # noqa: E402
+    PEERS,
+    RECOMMENDED,
+    STRATEGIES,
+    make_strategy,
+    unavailable,
+)
 from benchmarks.ttq_tasks import load_table, record, table_path, tasks  # noqa: E402
 
 GRID = 101  # points of the anytime curves, 0..budget
@@ -51,7 +61,9 @@ FIRST_SEED = (
 #                   seeded Sobol start-up would otherwise reproduce row by row
 
 
-def _one(task: str, strategy: str, seed: int, budget: float) -> dict[str, Any]:
+def _one(
+    task: str, strategy: str, seed: int, budget: float, charge_ask: bool = False
+) -> dict[str, Any]:
     """One replay, in a worker process: the incumbent history and the optimizer's own cost."""
     import torch
 
@@ -60,7 +72,19 @@ def _one(task: str, strategy: str, seed: int, budget: float) -> dict[str, Any]:
     table = Table(load_table(table_path(task)))
     runner = make_strategy(strategy, table.space, seed, table.max_epochs)
     started = time.perf_counter()
-    result: RunResult = replay(runner, table, budget_s=budget, seed=seed, count_overhead=False)
+    try:
+        result: RunResult = replay(
+            runner,
+            table,
+            budget_s=budget,
+            seed=seed,
+            count_overhead=False,
+            charge_cpu=charge_ask,
+        )
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
     curve = result.incumbent_curve(table.max_epochs)
     return {
         "task": task,
@@ -72,6 +96,9 @@ def _one(task: str, strategy: str, seed: int, budget: float) -> dict[str, Any]:
         "n_full": sum(e.epochs == table.max_epochs for e in result.evaluations),
         "ask_s": result.ask_seconds,
         "n_asks": result.n_asks,
+        "ask_cpu_s": result.ask_cpu,
+        "opt_cpu_s": result.opt_cpu,
+        "charge_ask": charge_ask,
         "wall_s": time.perf_counter() - started,
     }
 
@@ -88,9 +115,22 @@ def run_replays(
     jobs: int,
     out: Path,
     first_seed: int = FIRST_SEED,
+    charge_ask: bool = False,
 ) -> list[dict[str, Any]]:
-    """Replay every (task, strategy, seed); results are appended to ``out`` as they finish."""
+    """Replay every (task, strategy, seed); results are appended to ``out`` as they finish.
+
+    A strategy that cannot run here (HEBO without its venv) is skipped with a message.
+    """
     done = json.loads(out.read_text()) if out.exists() else []
+    if any(r.get("charge_ask", False) != charge_ask for r in done):
+        raise SystemExit(
+            f"{out} holds results of the other --charge-ask mode; use another --out file"
+        )
+    for s in list(strategies):
+        why = unavailable(s)
+        if why:
+            print(f"skipping {s}: {why}", file=sys.stderr, flush=True)
+            strategies = [x for x in strategies if x != s]
     have = {(r["task"], r["strategy"], r["seed"]) for r in done}
     budgets = {
         task: budget * float(np.mean(Table(load_table(table_path(task))).times[:, -1]))
@@ -98,7 +138,7 @@ def run_replays(
     }
     # seed-major order: a run cut short still covers every task and strategy with fewer seeds
     work = [
-        (task, s, seed, budgets[task])
+        (task, s, seed, budgets[task], charge_ask)
         for seed in range(first_seed, first_seed + seeds)
         for task in task_names
         for s in strategies
@@ -153,6 +193,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                 "final": float(np.median(curves[:, -1])),
                 "test": float(np.nanmedian(tests_f)) if np.isfinite(tests_f).any() else math.nan,
                 "ask_s": float(np.mean([r["ask_s"] / max(1, r["n_asks"]) for r in runs])),
+                "opt_cpu_s": float(
+                    np.mean([r.get("opt_cpu_s", math.nan) / max(1, r["n_asks"]) for r in runs])
+                ),
                 "evals": float(np.mean([r["n_evaluations"] for r in runs])),
                 "seeds": len(runs),
             }
@@ -176,7 +219,16 @@ def _fmt_t(t: float) -> str:
 
 
 def report(results: list[dict[str, Any]]) -> str:
-    """Markdown tables for benchmarks/README.md."""
+    """Markdown tables for benchmarks/README.md.
+
+    Results of one mode only: simulated time of training alone, or (``--charge-ask``)
+    training plus the optimizer's CPU; the last column is then the optimizer CPU per ask
+    (ask + tell + pruning checks) instead of the ask's wall time.
+    """
+    modes = {bool(r.get("charge_ask", False)) for r in results}
+    if len(modes) > 1:
+        raise ValueError("results mix --charge-ask and training-only runs; report them apart")
+    charged = modes == {True}
     with np.errstate(invalid="ignore"):  # quartiles of curves that start at -inf
         summary = summarize(results)
     lines = []
@@ -185,12 +237,14 @@ def report(results: list[dict[str, Any]]) -> str:
         per = s["per"]
         n_seeds = min(d["seeds"] for d in per.values())
         lines += [
-            f"**{task}** (budget {s['budget_s']:.2f} simulated CPU s on 2 workers, {n_seeds}+ "
+            f"**{task}** (budget {s['budget_s']:.2f} simulated CPU s on 2 workers"
+            f"{', training + optimizer CPU' if charged else ''}, {n_seeds}+ "
             f"seeds; target = "
             f"best peer `{s['best_peer']}`'s final median {s['target']:.4f})",
             "",
             "| strategy | at 25% | at 50% | final median [q25, q75] | time to target (s) | "
-            "vs best peer | test (median) | evals/run | ask s |",
+            "vs best peer | test (median) | evals/run | "
+            f"{'opt CPU s/ask' if charged else 'ask s'} |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         peer_t = per[s["best_peer"]]["time_to_target"] if s["best_peer"] else math.inf
@@ -208,7 +262,8 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"{d['final']:.4f} [{d['q25'][-1]:.4f}, {d['q75'][-1]:.4f}] | "
                 f"{_fmt_t(d['time_to_target'])} | "
                 f"{'—' if not math.isfinite(ratio) else f'{ratio:.2f}'} | "
-                f"{d['test']:.4f} | {d['evals']:.0f} | {d['ask_s']:.3f} |"
+                f"{d['test']:.4f} | {d['evals']:.0f} | "
+                f"{d['opt_cpu_s'] if charged else d['ask_s']:.3f} |"
             )
         lines.append("")
         if RECOMMENDED in per and s["best_peer"]:
@@ -253,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
     rep.add_argument("--jobs", type=int, default=2)
     rep.add_argument("--out", type=Path, default=Path("ttq-results.json"))
+    rep.add_argument(
+        "--charge-ask",
+        action="store_true",
+        help="add each strategy's ask/tell/prune CPU time to the simulated time of its worker",
+    )
     rpt = sub.add_parser("report", help="markdown tables from replay results")
     rpt.add_argument("results", type=Path, nargs="+")
     args = parser.parse_args(argv)
@@ -264,16 +324,28 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "replay":
         names = args.tasks or [t for t in tasks() if table_path(t).exists()]
         run_replays(
-            names, args.strategies, args.seeds, args.budget, args.jobs, args.out, args.first_seed
+            names,
+            args.strategies,
+            args.seeds,
+            args.budget,
+            args.jobs,
+            args.out,
+            args.first_seed,
+            args.charge_ask,
         )
     else:
         unique = {
-            (r["task"], r["strategy"], r["seed"]): r
+            (r["task"], r["strategy"], r["seed"], bool(r.get("charge_ask", False))): r
             for path in args.results
             for r in json.loads(path.read_text())
         }  # several result files may overlap
         results = list(unique.values())
-        print(report(results))
+        for charged in (False, True):  # one set of tables per mode
+            part = [r for r in results if bool(r.get("charge_ask", False)) == charged]
+            if part:
+                if charged:
+                    print("\n--charge-ask: simulated time = training + optimizer CPU\n")
+                print(report(part))
     return 0
 
 

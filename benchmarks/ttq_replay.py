@@ -15,8 +15,22 @@ When every row is used, the nearest row is reused.
 Simulated workers (default 2) start a job when free; a job's epoch ``e`` ends at its start
 time plus the recorded time of epoch ``e``. Events run in time order, so a pruner deciding
 at epoch ``e`` sees exactly the curves other jobs had reached by then, and a sampler asked
-at time ``t`` sees finished and running jobs as of ``t``. The wall time a strategy spends
-in ``ask`` is added to the asking worker's clock (the optimizer's own cost counts).
+at time ``t`` sees finished and running jobs as of ``t``.
+
+The optimizer's own cost, three ways (``replay`` arguments):
+
+* ``count_overhead=True`` (the function's default): the *wall* time of ``ask`` is added to
+  the asking worker's clock.
+* ``charge_cpu=True`` (``time_to_quality.py replay --charge-ask``): the *CPU* time
+  (``time.process_time``, plus the CPU a strategy reports for a helper process, see
+  ``external_cpu``) of every ``ask``, ``report`` (pruning check) and ``finish`` (tell) call
+  is added to that worker's timeline: an ask delays the job it starts, a pruning check
+  delays the job's remaining epochs, a tell delays the worker's next ask. That is what a
+  real run on one core per worker would pay. CPU rather than wall time, so the load of a
+  shared machine does not count.
+* neither (the README's original tables): simulated time is training only.
+
+The CPU of all three calls is measured in every mode and returned (``RunResult.opt_cpu``).
 
 Two kinds of strategies:
 
@@ -126,6 +140,16 @@ class Strategy(Protocol):
         """The job ended: state COMPLETE, PRUNED or FAILED, value after ``epochs`` epochs."""
 
 
+def _external_cpu(strategy: Any) -> float:
+    """CPU seconds a strategy spent so far outside this process (a helper process), or 0.
+
+    A strategy that computes in a subprocess (HEBO, benchmarks/hebo_bridge.py) exposes
+    ``external_cpu()``: the helper's cumulative ``process_time`` as of its last answer.
+    """
+    get = getattr(strategy, "external_cpu", None)
+    return float(get()) if get is not None else 0.0
+
+
 @dataclass
 class Evaluation:
     end: float
@@ -143,6 +167,9 @@ class RunResult:
     evaluations: list[Evaluation]
     ask_seconds: float
     n_asks: int
+    opt_cpu: float = 0.0  # CPU s of all ask, report and finish calls (this process + helpers)
+    ask_cpu: float = 0.0  # CPU s of the ask calls alone
+    charged: bool = False  # whether opt CPU was added to simulated time
 
     def incumbent_curve(self, max_epochs: int) -> list[tuple[float, float, int]]:
         """``(time, best full-budget value, row)`` each time the incumbent improves."""
@@ -163,13 +190,22 @@ def replay(
     n_workers: int = 2,
     seed: int = 0,
     count_overhead: bool = True,
+    charge_cpu: bool = False,
 ) -> RunResult:
-    """Run ``strategy`` on ``table`` for ``budget_s`` simulated seconds; return all evaluations."""
+    """Run ``strategy`` on ``table`` for ``budget_s`` simulated seconds; return all evaluations.
+
+    ``count_overhead``: add each ask's wall time to the asking worker's clock.
+    ``charge_cpu``: add the CPU time of every ask, report and finish call to that worker's
+    timeline instead (see the module docstring); the two are exclusive.
+    """
+    if count_overhead and charge_cpu:
+        raise ValueError("count_overhead (wall) and charge_cpu (CPU) are exclusive")
     R = table.max_epochs
     events: list[tuple[float, int, int, int]] = []  # (time, tie-break, worker, epoch)
     jobs: dict[int, Job] = {}
     evaluations: list[Evaluation] = []
     ask_total, n_asks, tie = 0.0, 0, 0
+    cpu = {"all": 0.0, "ask": 0.0}
     rows: dict[str, int] = {}  # configuration -> its row in this run
 
     def lookup(params: dict[str, Any]) -> int:
@@ -180,13 +216,31 @@ def replay(
             rows[key] = table.nearest(params, exclude=set(rows.values()))
         return rows[key]
 
+    def clock() -> float:
+        return time.process_time() + _external_cpu(strategy)
+
+    def charged(c0: float, kind: str = "") -> float:
+        """Record the CPU spent since ``c0``; return what the worker's timeline is charged."""
+        spent = max(0.0, clock() - c0)
+        cpu["all"] += spent
+        if kind:
+            cpu[kind] += spent
+        return spent if charge_cpu else 0.0
+
+    def finish(key: Any, state: str, value: float | None, epochs: int) -> float:
+        c0 = clock()
+        strategy.finish(key, state, value, epochs)
+        return charged(c0)
+
     def start(worker: int, now: float) -> None:
         nonlocal ask_total, n_asks, tie
         if now >= budget_s:
             return
+        c0 = clock()
         t0 = time.perf_counter()
         key, params, budget = strategy.ask()
         spent = time.perf_counter() - t0
+        now += charged(c0, "ask")
         ask_total += spent
         n_asks += 1
         now += spent if count_overhead else 0.0
@@ -203,17 +257,22 @@ def replay(
         job = jobs[worker]
         value = float(table.values[job.row, epoch - 1])
         if not math.isfinite(value):
-            strategy.finish(job.key, "FAILED", None, epoch)
             evaluations.append(Evaluation(now, job.row, epoch, math.nan, "FAILED"))
+            now += finish(job.key, "FAILED", None, epoch)
             start(worker, now)
             continue
         if strategy.pruned:
             job.curve[epoch] = value
-            if strategy.report(job.key, epoch, value):  # the last epoch too: ASHA may stop it there
-                strategy.finish(job.key, "PRUNED", value, epoch)
+            c0 = clock()
+            stop = strategy.report(job.key, epoch, value)
+            check = charged(c0)  # the pruning check delays this job's remaining epochs
+            now += check
+            job.start += check
+            if stop:  # the last epoch too: ASHA may stop it there
                 evaluations.append(
                     Evaluation(now, job.row, epoch, table.best_upto(job.row, epoch), "PRUNED")
                 )
+                now += finish(job.key, "PRUNED", value, epoch)
                 start(worker, now)
                 continue
             if epoch < job.budget:
@@ -223,7 +282,17 @@ def replay(
                 )
                 continue
         final = table.best_upto(job.row, job.budget)
-        strategy.finish(job.key, "COMPLETE", final, job.budget)
         evaluations.append(Evaluation(now, job.row, job.budget, final, "COMPLETE"))
+        now += finish(job.key, "COMPLETE", final, job.budget)
         start(worker, now)
-    return RunResult(strategy.name, table.task, seed, evaluations, ask_total, n_asks)
+    return RunResult(
+        strategy.name,
+        table.task,
+        seed,
+        evaluations,
+        ask_total,
+        n_asks,
+        opt_cpu=cpu["all"],
+        ask_cpu=cpu["ask"],
+        charged=charge_cpu,
+    )

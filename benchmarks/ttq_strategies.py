@@ -5,22 +5,28 @@ study's database would hold at that moment (``FrozenTrial`` lists, running trial
 their partial curves as *pending*), and the rng the worker would derive: the same code
 path as ``Study.optimize`` minus the database. Peers use their documented multi-fidelity
 setups: Optuna TPE + HyperbandPruner, Optuna GPSampler (no pruning), SMAC3
-``MultiFidelityFacade`` (Hyperband intensifier), DEHB. Budgets are epochs, 1..R (R = 27).
+``MultiFidelityFacade`` (Hyperband intensifier), DEHB, and HEBO (full training, no pruning;
+it runs in its own venv behind benchmarks/hebo_bridge.py). Budgets are epochs, 1..R (R = 27).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import os
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 from hpo.pruning import HyperbandPruner, NopPruner, Pruner, SuccessiveHalvingPruner
 from hpo.samplers.base import Proposal, Sampler, seed_sequence
-from hpo.space import Categorical, Int, SearchSpace
+from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
 
@@ -165,6 +171,7 @@ def suggest_optuna(trial: Any, space: SearchSpace) -> dict[str, Any]:
         elif isinstance(p, Int):
             params[name] = trial.suggest_int(name, p.low, p.high, log=p.log)
         else:
+            assert isinstance(p, Float), f"{name}: {type(p).__name__} has no Optuna form"
             params[name] = trial.suggest_float(name, p.low, p.high, log=p.log)
     return params
 
@@ -206,6 +213,7 @@ def to_configspace(space: SearchSpace, seed: int) -> Any:
         elif isinstance(p, Int):
             hps[name] = UniformIntegerHyperparameter(name, p.low, p.high, log=p.log)
         else:
+            assert isinstance(p, Float), f"{name}: {type(p).__name__} has no ConfigSpace form"
             hps[name] = UniformFloatHyperparameter(name, p.low, p.high, log=p.log)
     cs.add(list(hps.values()))
     for name, p in space.items():
@@ -239,7 +247,7 @@ class SmacStrategy:
     def __init__(self, space: SearchSpace, seed: int, max_epochs: int) -> None:
         from smac import MultiFidelityFacade, Scenario
 
-        self.name, self.space = "smac-mf", space
+        self.name, self.space, self.max_epochs = "smac-mf", space, max_epochs
         self._dir = tempfile.TemporaryDirectory(prefix="ttq-smac-")
         scenario = Scenario(
             to_configspace(space, seed),
@@ -248,7 +256,7 @@ class SmacStrategy:
             min_budget=1,
             max_budget=max_epochs,
             seed=seed,
-            output_directory=self._dir.name,
+            output_directory=Path(self._dir.name),
         )
         self.smac = MultiFidelityFacade(
             scenario,
@@ -260,7 +268,8 @@ class SmacStrategy:
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
         info = self.smac.ask()
-        return info, from_configspace(self.space, info.config), int(round(info.budget))
+        budget = self.max_epochs if info.budget is None else info.budget  # None: no fidelity
+        return info, from_configspace(self.space, info.config), int(round(budget))
 
     def report(self, key: Any, epoch: int, value: float) -> bool:
         return False
@@ -309,6 +318,174 @@ class DehbStrategy:
         self.dehb.tell(key, {"fitness": fitness, "cost": float(epochs)})
 
 
+# ------------------------------------------------------------------ HEBO (own venv)
+HEBO_VENV = Path(__file__).resolve().parent / ".venv-hebo"
+HEBO_BRIDGE = Path(__file__).resolve().parent / "hebo_bridge.py"
+
+
+def hebo_python() -> Path:
+    """The interpreter that has HEBO: ``$HPO_HEBO_PYTHON`` or benchmarks/.venv-hebo's."""
+    env = os.environ.get("HPO_HEBO_PYTHON")
+    return Path(env) if env else HEBO_VENV / "bin" / "python"
+
+
+@functools.cache
+def _hebo_missing(python: str) -> str | None:
+    if not Path(python).exists():
+        return f"no HEBO interpreter at {python}; run scripts/ensure_hebo_venv.sh"
+    try:
+        done = subprocess.run(
+            [python, "-c", "import hebo"], capture_output=True, text=True, timeout=300
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{python} cannot import hebo: {exc}"
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or ["?"]
+        return f"{python} cannot import hebo ({last[0]}); run scripts/ensure_hebo_venv.sh"
+    return None
+
+
+def hebo_space(space: SearchSpace) -> list[dict[str, Any]]:
+    """The hpo space as HEBO parameters: every parameter, conditional ones too.
+
+    HEBO has no conditions, so a conditional parameter is always in its design space and
+    its value is dropped when it is inactive (``from_hebo``): the proposal, the table
+    lookup and the network ignore it, while HEBO's model sees a dimension without effect.
+    Log scales map to HEBO's ``pow`` / ``pow_int``, categories to strings.
+    """
+    out: list[dict[str, Any]] = []
+    for name, p in space.items():
+        if isinstance(p, Categorical):
+            out.append({"name": name, "type": "cat", "categories": [str(c) for c in p.choices]})
+        elif isinstance(p, Int):
+            kind = "pow_int" if p.log else "int"
+            out.append({"name": name, "type": kind, "lb": int(p.low), "ub": int(p.high)})
+        else:
+            assert isinstance(p, Float), f"{name}: {type(p).__name__} has no HEBO form"
+            kind = "pow" if p.log else "num"
+            out.append({"name": name, "type": kind, "lb": float(p.low), "ub": float(p.high)})
+        if out[-1]["type"].startswith("pow"):
+            out[-1]["base"] = 10
+    return out
+
+
+def from_hebo(space: SearchSpace, x: dict[str, Any]) -> dict[str, Any]:
+    """A HEBO suggestion back to hpo params: types restored, inactive parameters dropped."""
+    params: dict[str, Any] = {}
+    for name, p in space.items():  # parents come before the parameters they condition
+        if not p.is_active(params):
+            continue
+        v = x[name]
+        if isinstance(p, Categorical):
+            params[name] = next(c for c in p.choices if str(c) == str(v))
+        elif isinstance(p, Int):
+            params[name] = min(max(int(round(float(v))), p.low), p.high)
+        else:
+            assert isinstance(p, Float)
+            params[name] = min(max(float(v), p.low), p.high)
+    return params
+
+
+class HeboStrategy:
+    """HEBO 0.3.6 (its default GP + MACE acquisition, 1 + d Sobol start-up points), full
+    training, no pruning, in a subprocess of the HEBO venv (benchmarks/hebo_bridge.py).
+
+    It minimizes, so it is told ``-score``. HEBO has no pending-point handling: the second
+    worker's ask sees the same observations as the first (HEBO's own batch mode is
+    synchronous). A diverged training is told the worst value observed so far (nothing
+    before the first observation), HEBO's GP has no notion of failure.
+    """
+
+    pruned = False
+
+    def __init__(self, space: SearchSpace, seed: int, max_epochs: int) -> None:
+        why = unavailable("hebo")
+        if why:
+            raise RuntimeError(f"hebo: {why}")
+        self.name, self.space, self.max_epochs = "hebo", space, max_epochs
+        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="ttq-hebo-")
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.pop("PYTHONPATH", None)  # the HEBO venv must not see hpo's site-packages
+        self._proc = subprocess.Popen(
+            [str(hebo_python()), str(HEBO_BRIDGE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+            env=env,
+        )
+        self._cpu = 0.0
+        self._worst: float | None = None
+        self._call({"op": "init", "space": hebo_space(space), "seed": seed})
+
+    def _call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            self._proc.stdin.write(json.dumps(msg) + "\n")
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            raise RuntimeError(f"hebo bridge exited: {self._stderr_tail()}")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"hebo bridge: {answer['error']}\n{self._stderr_tail()}")
+        self._cpu = float(answer.get("cpu", self._cpu))
+        return answer
+
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-2000:]
+
+    def external_cpu(self) -> float:
+        """The bridge's CPU seconds since its init, as of its last answer."""
+        return self._cpu
+
+    def ask(self) -> tuple[Any, dict[str, Any], int]:
+        answer = self._call({"op": "suggest"})
+        return int(answer["id"]), from_hebo(self.space, answer["x"]), self.max_epochs
+
+    def report(self, key: Any, epoch: int, value: float) -> bool:
+        return False
+
+    def finish(self, key: Any, state: str, value: float | None, epochs: int) -> None:
+        if value is None or not np.isfinite(value):
+            if self._worst is None:
+                return
+            y = self._worst
+        else:
+            y = -float(value)
+            self._worst = y if self._worst is None else max(self._worst, y)
+        self._call({"op": "observe", "id": int(key), "y": y})
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._stderr.close()
+
+    def __del__(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+
+def unavailable(name: str) -> str | None:
+    """Why strategy ``name`` cannot run on this machine, or None (only HEBO can be missing)."""
+    if name == "hebo":
+        return _hebo_missing(str(hebo_python()))
+    return None
+
+
 STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hpo-mfgp-hb": _hpo("hpo-mfgp-hb", _mfgp("shift"), _hyperband),  # random_fraction 0
     "hpo-gp": _hpo("hpo-gp", _gp, lambda R: NopPruner()),
@@ -323,8 +500,9 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "optuna-gp": _optuna_gp,
     "smac-mf": lambda space, seed, R: SmacStrategy(space, seed, R),
     "dehb": lambda space, seed, R: DehbStrategy(space, seed, R),
+    "hebo": lambda space, seed, R: HeboStrategy(space, seed, R),
 }
-PEERS = ("optuna-tpe-hb", "optuna-gp", "smac-mf", "dehb")
+PEERS = ("optuna-tpe-hb", "optuna-gp", "smac-mf", "dehb", "hebo")
 RECOMMENDED = "hpo-mfgp-hb-rf"  # MultiFidelityGPSampler() defaults + HyperbandPruner(1, 27, 3)
 
 
@@ -339,6 +517,9 @@ __all__ = [
     "PEERS",
     "RECOMMENDED",
     "make_strategy",
+    "unavailable",
+    "hebo_space",
+    "from_hebo",
     "to_configspace",
     "from_configspace",
     "suggest_optuna",

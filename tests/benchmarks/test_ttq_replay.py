@@ -135,3 +135,74 @@ def test_budgeted_strategies_retrain_from_scratch_for_the_budget_they_name():
     by_budget = {e.epochs: e for e in result.evaluations}
     assert by_budget[1].end == pytest.approx(2.0) and by_budget[1].value == 0.2
     assert by_budget[3].end == pytest.approx(6.0) and by_budget[3].value == 0.9
+
+
+class Burning(Scripted):
+    """Spends ``cpu`` CPU seconds in every ask, report and finish call."""
+
+    def __init__(self, order: list[int], cpu: float, **kw: Any) -> None:
+        super().__init__(order, **kw)
+        self.cpu = cpu
+
+    def _burn(self) -> None:
+        import time
+
+        end = time.process_time() + self.cpu
+        while time.process_time() < end:
+            pass
+
+    def ask(self) -> tuple[Any, dict[str, Any], int]:
+        self._burn()
+        return super().ask()
+
+    def report(self, key: Any, epoch: int, value: float) -> bool:
+        self._burn()
+        return super().report(key, epoch, value)
+
+    def finish(self, key: Any, state: str, value: float | None, epochs: int) -> None:
+        self._burn()
+        super().finish(key, state, value, epochs)
+
+
+def test_charge_cpu_adds_every_call_to_its_workers_timeline_and_off_keeps_training_time():
+    table = _table()
+    plain = replay(Burning([0], 0.02), table, budget_s=0.1, count_overhead=False, n_workers=1)
+    assert [e.end for e in plain.evaluations] == [3.0]  # training only, as before
+    assert plain.opt_cpu >= 0.02 * 5 and not plain.charged  # ask, 3 reports, finish measured
+    charged = replay(
+        Burning([0], 0.02), table, budget_s=0.1, count_overhead=False, n_workers=1, charge_cpu=True
+    )
+    (ev,) = charged.evaluations
+    # the ask delays the start, each of the 3 pruning checks the rest of the job
+    assert ev.end >= 3.0 + 4 * 0.02
+    assert charged.charged and charged.ask_cpu >= 0.02 and charged.opt_cpu >= charged.ask_cpu
+
+
+def test_charge_cpu_delays_the_next_ask_by_the_tell_and_counts_helper_processes():
+    class Helper(Scripted):
+        """A strategy whose proposals are computed elsewhere: 0.5 CPU s per ask."""
+
+        def __init__(self) -> None:
+            super().__init__([0], pruned=False, budgets=[3])
+            self.helper = 0.0
+
+        def external_cpu(self) -> float:
+            return self.helper
+
+        def ask(self) -> tuple[Any, dict[str, Any], int]:
+            self.helper += 0.5
+            return super().ask()
+
+    table = _table()
+    result = replay(
+        Helper(), table, budget_s=4.0, count_overhead=False, n_workers=1, charge_cpu=True
+    )
+    ends = [e.end for e in result.evaluations]
+    assert ends[0] == pytest.approx(3.5, abs=0.05)  # 0.5 helper CPU, then 3 s of training
+    assert ends[1] == pytest.approx(7.0, abs=0.1)  # the second ask started at 3.5
+    assert result.ask_cpu == pytest.approx(1.0, abs=0.05)
+
+
+def test_wall_and_cpu_charging_are_exclusive():
+    with pytest.raises(ValueError):
+        replay(Scripted([0]), _table(), budget_s=1.0, count_overhead=True, charge_cpu=True)
