@@ -56,6 +56,7 @@ class HpoStrategy:
             params=t["params"],
             value=t["value"],
             intermediate=dict(t["curve"]),
+            user_attrs=t["user_attrs"],
         )
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
@@ -66,11 +67,15 @@ class HpoStrategy:
         rng = seed_sequence(self.seed, number)
         raw = self.sampler.ask(self.space, history, pending, rng, "maximize")
         params = raw.params if isinstance(raw, Proposal) else dict(raw)
+        info = raw.info if isinstance(raw, Proposal) else {}
         self.trials[number] = {
             "state": TrialState.RUNNING,
             "params": params,
             "value": None,
             "curve": {},
+            # what a worker stores with the trial (e.g. the GP's kernel, which later asks
+            # warm-start from): the replay feeds samplers what a database would hold
+            "user_attrs": dict(info.get("user_attrs", {})),
         }
         return number, params, self.max_epochs
 
@@ -136,7 +141,12 @@ class OptunaStrategy:
         self.name, self.space, self.max_epochs = name, space, max_epochs
         self.pruned = pruner is not None
         self.study = optuna.create_study(
-            direction="maximize", sampler=sampler, pruner=pruner or optuna.pruners.NopPruner()
+            # Optuna's HyperbandPruner picks a trial's bracket from a hash of the study name
+            # and trial number; a random (unnamed) study made replays irreproducible
+            study_name=f"ttq-{name}",
+            direction="maximize",
+            sampler=sampler,
+            pruner=pruner or optuna.pruners.NopPruner(),
         )
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
