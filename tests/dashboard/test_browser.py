@@ -95,6 +95,13 @@ def test_study_pages_follow_a_running_worker(
         assert len(paths.first.get_attribute("d") or "") > 10
         _shot(page, artifacts, "curves-live")
 
+        # the importance tab draws bars from 8 complete trials on: on a loaded machine the
+        # median pruner can have left fewer by now (CI saw an empty plot), so wait for them
+        _wait(
+            lambda: storage.counts(study.id).get("COMPLETE", 0) >= 8,
+            90,
+            "8 complete trials for the importance tab",
+        )
         stop(worker)  # SIGTERM: its running trial is released and re-queued; the study is now still
         assert worker.returncode == 143, worker.stderr.read() if worker.stderr else ""
         best = storage.leaderboard(study.id, study.direction, top=1)[0]
