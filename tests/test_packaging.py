@@ -115,3 +115,15 @@ def test_import_hpo_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_terminal_views_do_not_import_pandas() -> None:
+    """`hpo show` / `hpo studies` print with hpo.cli.views and hpo.reports.text: no pandas."""
+    code = (
+        "import sys, hpo.cli.views, hpo.reports.text, hpo.reports.plots;"
+        " print([m for m in ('pandas', 'sklearn', 'scipy.stats') if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

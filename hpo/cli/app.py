@@ -348,7 +348,7 @@ def run(
 
 def _print_run_summary(study: Any, wall: float, top: int) -> None:
     from hpo.cli.views import counts_text, is_interrupted
-    from hpo.reports.tables import format_duration, format_number, leaderboard_table, value_label
+    from hpo.reports.text import format_duration, format_number, leaderboard_table, value_label
     from hpo.trial import TrialState
 
     out = _out()

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hpo.reports.tables import format_duration, format_number, format_param, sparkline, value_label
+from hpo.reports.text import format_duration, format_number, format_param, sparkline, value_label
 from hpo.storage.engine import display_url
 from hpo.trial import FrozenTrial
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpo.errors import ConfigError
-from hpo.reports.tables import format_param, value_label
+from hpo.reports.text import format_param, value_label
 from hpo.reports.ticks import linear_ticks, log_ticks
 from hpo.trial import FrozenTrial, TrialState
 
