@@ -1,7 +1,7 @@
 """Trials as text for terminals: the rich leaderboard, value formats and sparklines.
 
-Kept apart from :mod:`hpo.reports.tables` (pandas) so the command line and the dashboard
-can print a leaderboard without importing pandas (~0.5 s of ``hpo run``'s start).
+Kept apart from :mod:`hpo.reports.tables` (pandas) so ``hpo show`` and ``hpo studies``
+print without importing pandas: 0.3-0.5 s less on each call.
 """
 
 from __future__ import annotations
