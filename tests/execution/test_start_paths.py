@@ -112,15 +112,20 @@ FALLBACKS = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
-def test_unsafe_to_fork_falls_back_to_fresh_interpreters(sqlite_url):
-    proc = subprocess.run(
-        [sys.executable, "-c", FALLBACKS, sqlite_url],
+def _run_asking_fork(script: str, url: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script URL`` in a fresh interpreter with HPO_WORKER_START=fork."""
+    return subprocess.run(
+        [sys.executable, "-c", script, url],
         env={**os.environ, "PYTHONPATH": os.getcwd(), "HPO_WORKER_START": "fork"},
         capture_output=True,
         text=True,
         timeout=180,
     )
+
+
+@pytest.mark.slow
+def test_unsafe_to_fork_falls_back_to_fresh_interpreters(sqlite_url):
+    proc = _run_asking_fork(FALLBACKS, sqlite_url)
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["clean"] == "fork"
@@ -155,13 +160,7 @@ PROGRESS = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_the_progress_bar_starts_after_the_workers_so_they_still_fork(sqlite_url):
-    proc = subprocess.run(
-        [sys.executable, "-c", PROGRESS, sqlite_url],
-        env={**os.environ, "PYTHONPATH": os.getcwd(), "HPO_WORKER_START": "fork"},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    proc = _run_asking_fork(PROGRESS, sqlite_url)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "{'COMPLETE': 4}" in proc.stdout
     assert "fresh interpreters" not in proc.stderr  # "fork" says so when it cannot fork
