@@ -158,6 +158,79 @@ def run_replays(
     return done
 
 
+def run_lives(
+    task_names: list[str],
+    strategies: list[str],
+    seeds: int,
+    budget: float,
+    out: Path,
+    first_seed: int = FIRST_SEED,
+    n_workers: int = 2,
+) -> list[dict[str, Any]]:
+    """Run every (task, strategy, seed) end to end on real training (benchmarks/ttq_live.py).
+
+    Strategies take turns within each seed, so a change of machine load spreads over all of
+    them; results are appended to ``out`` as they finish (a stopped run resumes).
+    """
+    from benchmarks.ttq_live import LivePool, run_live
+
+    done = json.loads(out.read_text()) if out.exists() else []
+    if any(not r.get("live") for r in done):
+        raise SystemExit(f"{out} holds replay results; use another --out file for live runs")
+    for s in list(strategies):
+        why = unavailable(s)
+        if why:
+            print(f"skipping {s}: {why}", file=sys.stderr, flush=True)
+            strategies = [x for x in strategies if x != s]
+    have = {(r["task"], r["strategy"], r["seed"]) for r in done}
+    for task in task_names:
+        table = Table(load_table(table_path(task)))  # its mean full training sets the budget
+        budget_s = budget * float(np.mean(table.times[:, -1]))
+        with LivePool(task, n_workers) as pool:
+            for seed in range(first_seed, first_seed + seeds):
+                for s in strategies:
+                    if (task, s, seed) in have:
+                        continue
+                    runner = make_strategy(s, table.space, seed, table.max_epochs)
+                    try:
+                        res = run_live(runner, pool, budget_s=budget_s, max_epochs=table.max_epochs)
+                    finally:
+                        close = getattr(runner, "close", None)
+                        if close is not None:
+                            close()
+                    incumbent = res.incumbent(table.max_epochs)
+                    record = {
+                        "task": task,
+                        "strategy": s,
+                        "seed": seed,
+                        "budget_s": budget_s,
+                        "incumbent": incumbent,
+                        "n_evaluations": len(res.evaluations),
+                        "n_full": sum(
+                            e.epochs >= table.max_epochs and e.state == "COMPLETE"
+                            for e in res.evaluations
+                        ),
+                        "ask_s": res.ask_cpu,
+                        "n_asks": res.n_asks,
+                        "ask_cpu_s": res.ask_cpu,
+                        "opt_cpu_s": res.opt_cpu,
+                        "charge_ask": True,
+                        "live": True,
+                        "wall_s": res.wall_s,
+                        "load": os.getloadavg()[0],
+                    }
+                    done.append(record)
+                    out.write_text(json.dumps(done))
+                    print(
+                        f"{task:18s} {s:22s} seed {seed}: best "
+                        f"{incumbent[-1][1] if incumbent else float('nan'):.4f} "
+                        f"({record['n_evaluations']} nets, {res.wall_s:.0f} s wall, "
+                        f"load {record['load']:.1f})",
+                        flush=True,
+                    )
+    return done
+
+
 # ------------------------------------------------------------------ report
 def anytime(runs: list[dict[str, Any]], grid: np.ndarray) -> np.ndarray:
     """``(n_seeds, len(grid))`` incumbent value at each grid time (-inf before the first)."""
@@ -229,6 +302,8 @@ def report(results: list[dict[str, Any]]) -> str:
     if len(modes) > 1:
         raise ValueError("results mix --charge-ask and training-only runs; report them apart")
     charged = modes == {True}
+    live = all(r.get("live") for r in results)
+    clock = "live CPU s (training + optimizer)" if live else "simulated CPU s"
     with np.errstate(invalid="ignore"):  # quartiles of curves that start at -inf
         summary = summarize(results)
     lines = []
@@ -237,8 +312,8 @@ def report(results: list[dict[str, Any]]) -> str:
         per = s["per"]
         n_seeds = min(d["seeds"] for d in per.values())
         lines += [
-            f"**{task}** (budget {s['budget_s']:.2f} simulated CPU s on 2 workers"
-            f"{', training + optimizer CPU' if charged else ''}, {n_seeds}+ "
+            f"**{task}** (budget {s['budget_s']:.2f} {clock} on 2 workers"
+            f"{', training + optimizer CPU' if charged and not live else ''}, {n_seeds}+ "
             f"seeds; target = "
             f"best peer `{s['best_peer']}`'s final median {s['target']:.4f})",
             "",
@@ -313,7 +388,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add each strategy's ask/tell/prune CPU time to the simulated time of its worker",
     )
-    rpt = sub.add_parser("report", help="markdown tables from replay results")
+    liv = sub.add_parser("live", help="run strategies end to end on real training")
+    liv.add_argument("--tasks", nargs="*", default=None)
+    liv.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES))
+    liv.add_argument("--seeds", type=int, default=3)
+    liv.add_argument("--first-seed", type=int, default=FIRST_SEED)
+    liv.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
+    liv.add_argument("--out", type=Path, default=Path("ttq-live.json"))
+    rpt = sub.add_parser("report", help="markdown tables from replay or live results")
     rpt.add_argument("results", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.command == "record":
@@ -333,18 +415,29 @@ def main(argv: list[str] | None = None) -> int:
             args.first_seed,
             args.charge_ask,
         )
+    elif args.command == "live":
+        names = args.tasks or [t for t in tasks() if table_path(t).exists()]
+        run_lives(names, args.strategies, args.seeds, args.budget, args.out, args.first_seed)
     else:
+
+        def mode(r: dict[str, Any]) -> tuple[bool, bool]:
+            return bool(r.get("charge_ask", False)), bool(r.get("live", False))
+
         unique = {
-            (r["task"], r["strategy"], r["seed"], bool(r.get("charge_ask", False))): r
+            (r["task"], r["strategy"], r["seed"], *mode(r)): r
             for path in args.results
             for r in json.loads(path.read_text())
         }  # several result files may overlap
         results = list(unique.values())
-        for charged in (False, True):  # one set of tables per mode
-            part = [r for r in results if bool(r.get("charge_ask", False)) == charged]
+        titles = {
+            (True, False): "--charge-ask: simulated time = training + optimizer CPU",
+            (True, True): "live: real training in worker processes, CPU timeline",
+        }
+        for key in ((False, False), (True, False), (True, True)):  # one set of tables per mode
+            part = [r for r in results if mode(r) == key]
             if part:
-                if charged:
-                    print("\n--charge-ask: simulated time = training + optimizer CPU\n")
+                if key in titles:
+                    print(f"\n{titles[key]}\n")
                 print(report(part))
     return 0
 
