@@ -154,3 +154,47 @@ def test_the_database_check_decides_as_the_python_rule(storage_url, study_name, 
                 assert pruner.prune_trial(int(number), step, curve, peers, maximize) == expected
                 outcomes[decided] += 1
     assert outcomes[True] > 20 and outcomes[False] > 20, outcomes
+
+
+def test_a_real_hyperband_study_counts_in_the_database(sqlite_url, monkeypatch):
+    """The reporter asks for counts within the trial's bracket, never for the peers' rows,
+    and every trial's fate is the Python rule's over the curves stored before it."""
+    from hpo.storage import Storage
+
+    asked: list[NumberSlice | None] = []
+    real_stats = Storage.peer_stats
+
+    def peer_stats(self, *args, among=None, **kwargs):
+        asked.append(among)
+        return real_stats(self, *args, among=among, **kwargs)
+
+    def no_rows(self, *args, **kwargs):
+        raise AssertionError("a Hyperband check read the peers' rows")
+
+    def objective(params, reporter):
+        for step in range(1, 10):
+            reporter.report(step, params["x"] + 0.01 * (9 - step))
+        return params["x"]
+
+    pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    study = hpo.create_study(
+        "hb", space={"x": Float(0, 1)}, objective=objective, storage=sqlite_url,
+        pruner=pruner, sampler="random", seed=3,
+    )  # fmt: skip
+    monkeypatch.setattr(Storage, "peer_stats", peer_stats)
+    monkeypatch.setattr(Storage, "curves", no_rows)
+    study.optimize(30, show_progress=False)
+    monkeypatch.undo()
+    assert asked and all(a is not None for a in asked)
+    assert set(asked) <= {pruner.bracket_slice(b) for b in range(pruner.n_brackets)}
+    trials = sorted(study.get_trials(with_curves=True), key=lambda t: t.number)
+    assert any(t.state == TrialState.PRUNED for t in trials)
+    for t in trials:  # one worker: each trial's peers were the trials before it
+        before = {p.number: p.intermediate for p in trials if p.number < t.number}
+        stopped = None
+        for step in sorted(t.intermediate):
+            curve = {s: v for s, v in t.intermediate.items() if s <= step}
+            if pruner.prune_trial(t.number, step, curve, before, maximize=False):
+                stopped = step
+                break
+        assert (t.state == TrialState.PRUNED) == (stopped is not None), t
