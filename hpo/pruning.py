@@ -339,7 +339,8 @@ class HyperbandPruner(Pruner):
         min_resource: the first rung (in reported steps, e.g. epochs).
         max_resource: the full budget (the trainer's ``max_epochs``).
         reduction_factor: keep the top ``1/eta`` of a bracket's trials at each rung.
-        seed: shifts the bracket sequence (0 keeps it aligned with trial numbers).
+        seed: shifts the bracket sequence (0 keeps it aligned with trial numbers); at most
+            2**62, so the database can compute brackets too (``hpo.brackets``).
     """
 
     name = "hyperband"
