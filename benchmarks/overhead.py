@@ -260,6 +260,8 @@ def pruning_checks(
 ) -> None:
     import uuid
 
+    from sqlalchemy import insert, select, update
+
     import hpo
     from hpo.pruning import HyperbandPruner
     from hpo.space import Float
@@ -286,7 +288,7 @@ def pruning_checks(
             now = utcnow()
             with study.storage.engine.begin() as conn:  # prefill in bulk
                 conn.execute(
-                    TrialRow.__table__.insert(),
+                    insert(TrialRow),
                     [
                         {
                             "study_id": study.id,
@@ -302,19 +304,13 @@ def pruning_checks(
                         for i in range(n)
                     ],
                 )
-                conn.execute(
-                    StudyRow.__table__.update().where(StudyRow.id == study.id).values(next_number=n)
-                )
+                conn.execute(update(StudyRow).where(StudyRow.id == study.id).values(next_number=n))
                 ids = [
                     r[0]
-                    for r in conn.execute(
-                        TrialRow.__table__.select()
-                        .with_only_columns(TrialRow.id)
-                        .where(TrialRow.study_id == study.id)
-                    )
+                    for r in conn.execute(select(TrialRow.id).where(TrialRow.study_id == study.id))
                 ]
                 conn.execute(
-                    IntermediateRow.__table__.insert(),
+                    insert(IntermediateRow),
                     [
                         {"trial_id": tid, "study_id": study.id, "step": s, "value": 0.5}
                         for tid in ids

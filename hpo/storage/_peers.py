@@ -61,9 +61,10 @@ def in_slice(dialect: str, number: Any, among: NumberSlice) -> Any:
 
 
 def _at_step(
-    study_id: int, states: Sequence[str], step: int, exclude: int, among: Any = None
+    study_id: int, states: Sequence[str], step: int, exclude: int, also: Any = None
 ) -> Any:
-    """The condition on the trials join: peers' finite points at ``step`` (in ``among``)."""
+    """The condition on the trials join: peers' finite points at ``step`` (and ``also``,
+    e.g. :func:`in_slice`)."""
     return and_(
         TrialRow.id == IntermediateRow.trial_id,
         TrialRow.study_id == study_id,
@@ -71,7 +72,7 @@ def _at_step(
         TrialRow.number != exclude,
         IntermediateRow.step == step,
         IntermediateRow.value.between(-_FINITE, _FINITE),
-        true() if among is None else among,
+        true() if also is None else also,
     )
 
 
