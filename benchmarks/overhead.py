@@ -29,8 +29,13 @@ workers' asks are not counted)::
 
 ``pruning``: the cost of one pruning check as the study grows (100 .. 10,000 trials x 50
 epochs), in one run: the check as it was (the peers' values at the step as ORM rows,
-ranked in Python), the rows as plain tuples (Hyperband's path now), and the database's
-count and rank (ASHA's check now) plus the median (the median rule's)::
+ranked in Python), the rows as plain tuples, and the database's count and rank (ASHA's
+check now) plus the median (the median rule's); then Hyperband's check (1..50 epochs,
+eta 3, the checking trial in bracket 0, about 55% of the peers) two ways: the Python rule
+over the peers' rows (Hyperband's check before issue 14: every row read, a bracket
+computed per peer) and the reporter's own check (``RunningTrial``, whatever this checkout
+does: run it from an older checkout for an A/B). ``--storage`` puts the studies in a
+database of yours (e.g. PostgreSQL) instead of a temporary SQLite file::
 
     python -m benchmarks.overhead pruning --sizes 100,1000,10000
 """
@@ -231,31 +236,59 @@ def _checks(store: Any, study_id: int, states: list[Any], step: int) -> dict[str
     }
 
 
-def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> None:
+def _hyperband_checks(study: Any, number: int, step: int) -> dict[str, Any]:
+    """Hyperband's check by trial ``number`` at ``step``: as it was, and the reporter's."""
+    from hpo.execution.running import RunningTrial
+    from hpo.trial import FrozenTrial, TrialState
+
+    pruner = study.pruner
+    states = [TrialState(s) for s in pruner.peer_states]
+    curve = {step: 0.5}
+
+    def python_rule() -> bool:  # before issue 14: every peer's row, bracket per peer
+        peers = study.storage.curves(study.id, states, step=step)
+        peers.pop(number, None)
+        return bool(pruner.prune_trial(number, step, curve, peers, False))
+
+    reporter = RunningTrial(study, FrozenTrial(number, TrialState.RUNNING, {"x": 0.5}))
+    reporter.curve = dict(curve)
+    return {"hb before": python_rule, "hb check": lambda: reporter._check_prune(step)}
+
+
+def pruning_checks(
+    sizes: list[int], epochs: int = 50, repeats: int = 20, storage: str | None = None
+) -> None:
+    import uuid
+
+    from sqlalchemy import insert, select, update
+
     import hpo
+    from hpo.pruning import HyperbandPruner
     from hpo.space import Float
-    from hpo.storage.schema import IntermediateRow, TrialRow
+    from hpo.storage.schema import IntermediateRow, StudyRow, TrialRow
     from hpo.storage.storage import utcnow
     from hpo.trial import TrialState
 
-    print(f"load average: {os.getloadavg()}")
-    print(
-        f"{'trials':>8} {'rows':>10} {'before':>12} {'rows now':>12} {'counts now':>12} "
-        f"{'+ middle':>12}"
-    )
+    print(f"load average: {os.getloadavg()}; storage: {storage or 'a temporary SQLite file'}")
+    columns = ("before", "rows", "counts", "middle", "hb before", "hb check")
+    heads = ("before", "rows now", "counts now", "+ middle", "hb before", "hb check")
+    print(f"{'trials':>8} {'rows':>10} " + " ".join(f"{h:>12}" for h in heads))
     for n in sizes:
+        # the checking trial is the next one, n, and sits in bracket 0 (rungs 1, 3, 9, 27)
+        seed = next(s for s in range(1000) if HyperbandPruner(1, 50, 3, s).bracket(n) == 0)
         with tempfile.TemporaryDirectory() as tmp:
             study = hpo.create_study(
-                "pruning",
+                f"pruning-{n}-{uuid.uuid4().hex[:8]}",
                 space={"x": Float(0, 1)},
                 objective=lambda p, r: 0.0,
-                storage=f"sqlite:///{tmp}/hpo.db",
+                storage=storage or f"sqlite:///{tmp}/hpo.db",
                 seed=0,
+                pruner=HyperbandPruner(1, 50, 3, seed),
             )
             now = utcnow()
             with study.storage.engine.begin() as conn:  # prefill in bulk
                 conn.execute(
-                    TrialRow.__table__.insert(),
+                    insert(TrialRow),
                     [
                         {
                             "study_id": study.id,
@@ -271,33 +304,42 @@ def pruning_checks(sizes: list[int], epochs: int = 50, repeats: int = 20) -> Non
                         for i in range(n)
                     ],
                 )
+                conn.execute(update(StudyRow).where(StudyRow.id == study.id).values(next_number=n))
                 ids = [
                     r[0]
-                    for r in conn.execute(
-                        TrialRow.__table__.select().with_only_columns(TrialRow.id)
-                    )
+                    for r in conn.execute(select(TrialRow.id).where(TrialRow.study_id == study.id))
                 ]
                 conn.execute(
-                    IntermediateRow.__table__.insert(),
+                    insert(IntermediateRow),
                     [
                         {"trial_id": tid, "study_id": study.id, "step": s, "value": 0.5}
                         for tid in ids
                         for s in range(epochs)
                     ],
                 )
+            if storage and study.storage.is_postgres:
+                with study.storage.engine.begin() as conn:  # fresh planner statistics
+                    conn.exec_driver_sql("ANALYZE trials, intermediate_values")
             states = [TrialState.COMPLETE, TrialState.PRUNED]
             checks = _checks(study.storage, study.id, states, epochs // 2)
-            ms = {}
+            checks.update(_hyperband_checks(study, n, 27))
+            ms, cpu = {}, {}
             for name, check in checks.items():
                 check()  # warm the statement cache
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 for _ in range(repeats):
                     check()
                 ms[name] = 1e3 * (time.perf_counter() - t) / repeats
-        print(
-            f"{n:>8} {n * epochs:>10} "
-            + " ".join(f"{ms[k]:>9.2f} ms" for k in ("before", "rows", "counts", "middle"))
-        )
+                cpu[name] = 1e3 * (time.process_time() - c) / repeats
+            if storage:
+                hpo.delete_study(study.name, storage=storage)
+        print(f"{n:>8} {n * epochs:>10} " + " ".join(f"{ms[k]:>9.2f} ms" for k in columns))
+        print(f"{'CPU':>19} " + " ".join(f"{cpu[k]:>9.2f} ms" for k in columns))
+    print(f"load average: {os.getloadavg()}")
+    print(
+        "CPU: this process's CPU time per check; SQLite runs in it (all of the check's "
+        "work), a PostgreSQL server does not (then it is the client's share only)."
+    )
 
 
 def main() -> None:
@@ -319,6 +361,7 @@ def main() -> None:
     e.add_argument("--epochs", type=int, default=2000)
     p = sub.add_parser("pruning")
     p.add_argument("--sizes", default="100,1000,10000")
+    p.add_argument("--storage", default=None, help="a database URL (default: temporary SQLite)")
     args = parser.parse_args()
     if args.what == "study":
         runs = [
@@ -338,7 +381,7 @@ def main() -> None:
     elif args.what == "epochs":
         epoch_writes(args.epochs)
     else:
-        pruning_checks([int(x) for x in args.sizes.split(",")])
+        pruning_checks([int(x) for x in args.sizes.split(",")], storage=args.storage)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hpo.brackets import GOLDEN, MAX_SEED, NumberSlice
 from hpo.errors import ConfigError
 from hpo.validation import Constraint, Interval, check_names, validate
 
@@ -110,6 +111,22 @@ class Pruner(ABC):
     def wants_peers(self, step: int) -> bool:
         """False when the decision at ``step`` cannot need other trials (saves a query)."""
         return True
+
+    def wants_peers_of(self, number: int, step: int) -> bool:
+        """:meth:`wants_peers` for trial ``number``; Hyperband narrows it to the trial's bracket."""
+        return self.wants_peers(step)
+
+    def peers_among(self, number: int) -> NumberSlice | None:
+        """Which trial numbers can be trial ``number``'s peers (None: all of them); the
+        database applies it when it counts (Hyperband: the trial's bracket)."""
+        return None
+
+    def decide_trial(
+        self, number: int, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        """:meth:`decide` for trial ``number``, whose ``stats`` count only the peers
+        :meth:`peers_among` allows; pruners whose rule depends on the trial override it."""
+        return self.decide(step, curve, stats, maximize)
 
     def at_full_budget(self, step: int) -> bool:
         """Whether ``step`` is the full budget this pruner knows of (its ``max_resource``).
@@ -301,7 +318,7 @@ def _in_top_fraction(stats: PeerStats, eta: int) -> bool:
     return stats.better <= k - 1
 
 
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+_GOLDEN = GOLDEN
 
 
 class HyperbandPruner(Pruner):
@@ -322,7 +339,8 @@ class HyperbandPruner(Pruner):
         min_resource: the first rung (in reported steps, e.g. epochs).
         max_resource: the full budget (the trainer's ``max_epochs``).
         reduction_factor: keep the top ``1/eta`` of a bracket's trials at each rung.
-        seed: shifts the bracket sequence (0 keeps it aligned with trial numbers).
+        seed: shifts the bracket sequence (0 keeps it aligned with trial numbers); at most
+            2**62, so the database can compute brackets too (``hpo.brackets``).
     """
 
     name = "hyperband"
@@ -332,7 +350,7 @@ class HyperbandPruner(Pruner):
         "min_resource": [Interval(int, 1)],
         "max_resource": [Interval(int, 1)],
         "reduction_factor": [Interval(int, 2)],
-        "seed": [Interval(int, 0)],
+        "seed": [Interval(int, 0, MAX_SEED)],
     }
 
     def __init__(
@@ -396,8 +414,23 @@ class HyperbandPruner(Pruner):
         edges = np.cumsum(weights) / sum(weights)
         return min(int(np.searchsorted(edges, u, side="right")), len(weights) - 1)
 
+    def bracket_slice(self, bracket: int) -> NumberSlice:
+        """The trial numbers of bracket ``bracket``, as an interval of their golden point:
+        ``bracket(n) == bracket`` exactly when ``bracket_slice(bracket).contains(n)``
+        (``searchsorted(edges, u, side="right") == s`` <=> ``edges[s-1] <= u < edges[s]``;
+        the last bracket also takes ``u >= 1``, which a fractional part never reaches)."""
+        weights = self.bracket_weights()
+        edges = np.cumsum(weights) / sum(weights)  # the same doubles as bracket()'s
+        last = len(weights) - 1
+        low = float(edges[bracket - 1]) if bracket > 0 else None
+        high = float(edges[bracket]) if bracket < last else None
+        return NumberSlice(self.seed, low, high)
+
     def wants_peers(self, step: int) -> bool:
         return any(step in self.rungs(s) for s in range(self.n_brackets))
+
+    def wants_peers_of(self, number: int, step: int) -> bool:
+        return step in self.rungs(self.bracket(number))
 
     def at_full_budget(self, step: int) -> bool:
         return step >= self.max_resource
@@ -407,18 +440,34 @@ class HyperbandPruner(Pruner):
             "HyperbandPruner needs the trial's number to find its bracket: call prune_trial()."
         )
 
+    # The database counts a check's peers within the trial's bracket (peers_among): one
+    # row comes back, not one per peer, and no bracket is computed per peer in Python.
+    ranks_at_step = True
+
+    def peers_among(self, number: int) -> NumberSlice:
+        return self.bracket_slice(self.bracket(number))
+
+    def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
+        value = curve.get(step)
+        return value if value is not None and math.isfinite(value) else None
+
+    def decide_trial(
+        self, number: int, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
+    ) -> bool:
+        if step not in self.rungs(self.bracket(number)) or step not in curve:
+            return False
+        if self.ranked_value(step, curve, maximize) is None:  # NaN/inf at a rung
+            return True
+        return not _in_top_fraction(stats, self.reduction_factor)
+
     def prune_trial(
         self, number: int, step: int, curve: Mapping[int, float], peers: Curves, maximize: bool
     ) -> bool:
         bracket = self.bracket(number)
-        if step not in self.rungs(bracket) or step not in curve:
-            return False
-        mine = curve[step]
-        if not math.isfinite(mine):
-            return True
         rivals = [c[step] for n, c in peers.items() if step in c and self.bracket(n) == bracket]
-        stats = PeerStats.of(rivals, mine, maximize, middle=False)
-        return not _in_top_fraction(stats, self.reduction_factor)
+        than = self.ranked_value(step, curve, maximize)
+        stats = PeerStats.of(rivals, than, maximize, middle=False)
+        return self.decide_trial(number, step, curve, stats, maximize)
 
 
 _PRUNERS: dict[str, type[Pruner]] = {

@@ -133,21 +133,23 @@ class RunningTrial:
 
     def _check_prune(self, step: int) -> bool:
         pruner = self.study.pruner
-        if not pruner.wants_peers(step) or self.at_full_budget(step):
+        if not pruner.wants_peers_of(self.number, step) or self.at_full_budget(step):
             return False  # a fully trained trial completes with its value: never pruned
         maximize = self.study.direction == "maximize"
         states = [TrialState(s) for s in pruner.peer_states]
         if pruner.ranks_at_step:  # the database counts and ranks: one row, not one per peer
             than = pruner.ranked_value(step, self.curve, maximize)
+            among = pruner.peers_among(self.number)  # Hyperband: the trial's bracket
             stats = PeerStats(*self.study.storage.peer_stats(
                 self.study.id, states, step, exclude=self.number, than=than, maximize=maximize,
+                among=among,
             ))  # fmt: skip
             if pruner.needs_middle(stats):  # only when the counts leave the median rule open
                 stats = PeerStats(*self.study.storage.peer_stats(
                     self.study.id, states, step, exclude=self.number, than=than,
-                    maximize=maximize, median=True,
+                    maximize=maximize, median=True, among=among,
                 ))  # fmt: skip
-            prune = pruner.decide(step, self.curve, stats, maximize)
+            prune = pruner.decide_trial(self.number, step, self.curve, stats, maximize)
         else:
             peers = self.study.storage.curves(
                 self.study.id, states, step=step if pruner.compares_at_step_only else None

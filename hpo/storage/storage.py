@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hpo._version import __version__
+from hpo.brackets import NumberSlice
 from hpo.errors import SchemaVersionError, StorageError, StudyExistsError, StudyNotFoundError
 from hpo.storage._peers import peer_stats
 from hpo.storage._records import (
@@ -479,15 +480,17 @@ class Storage(_Recovery):
         than: float | None,
         maximize: bool,
         median: bool = False,
+        among: NumberSlice | None = None,
     ) -> tuple[int, int, tuple[float, ...]]:
         """A rank-based pruning check's view of its peers at ``step``, in one short read:
         (peers with a finite value, how many beat ``than``, the middle value(s) if
-        ``median``). See :mod:`hpo.storage._peers`."""
+        ``median``), counting only trials ``among`` allows when given (a Hyperband
+        bracket). See :mod:`hpo.storage._peers`."""
         names = [s.value for s in states]
         return self.tx.run_core(
             lambda conn: peer_stats(
                 conn, study_id, names, step, exclude=exclude, than=than, maximize=maximize,
-                median=median,
+                median=median, among=among,
             ),
             write=False,
         )  # fmt: skip

@@ -80,3 +80,30 @@ def test_config_round_trip_and_validation():
 def test_the_last_bracket_trains_to_the_end_whatever_the_ratio():
     p = HyperbandPruner(min_resource=2, max_resource=30, reduction_factor=3)
     assert [p.rungs(s) for s in range(p.n_brackets)] == [[2, 6, 18], [6, 18], []]
+
+
+CONFIGS = [(1, 27, 3), (1, 81, 3), (2, 30, 3), (1, 100, 4), (1, 64, 2), (5, 5, 3)]
+# Large seeds leave the product few fractional bits: from 2**40 on many trials share a
+# point (ties at the bracket edges); from 2**52 / GOLDEN on every point is 0 (all trials
+# in bracket 0, as the formula has always had it).
+SEEDS = [0, 7, 2**40 + 3, 2**50 + 1, 2**62]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_bracket_slices_hold_exactly_the_brackets_trials(config):
+    """The interval test the database evaluates (NumberSlice) equals bracket() on every number."""
+    low, high, eta = config
+    for seed in SEEDS:
+        p = HyperbandPruner(min_resource=low, max_resource=high, reduction_factor=eta, seed=seed)
+        slices = [p.bracket_slice(b) for b in range(p.n_brackets)]
+        bounds = [None] + [s.high for s in slices[:-1]] + [None]  # they tile [0, 1)
+        assert [(s.low, s.high) for s in slices] == list(zip(bounds, bounds[1:], strict=False))
+        assert all(a < b for a, b in zip(bounds[1:-2], bounds[2:-1], strict=True))
+        for number in range(20001):
+            assert slices[p.bracket(number)].contains(number), (config, seed, number)
+
+
+def test_the_seed_must_fit_the_databases_integers():
+    assert HyperbandPruner(seed=2**62).seed == 2**62
+    with pytest.raises(ConfigError, match=r"'seed'.*HyperbandPruner.*Got 9223372036854775808"):
+        HyperbandPruner(seed=2**63)
