@@ -12,10 +12,11 @@ per-execute machinery (compilation cache lookups, events, result wrapping) is sk
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class DriverStatement:
@@ -37,8 +38,11 @@ class DriverStatement:
     ) -> None:
         if dialect.paramstyle != "qmark":
             raise ValueError(f"DriverStatement needs a qmark driver, not {dialect.paramstyle!r}")
-        compiled = statement.compile(
-            dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
+        compiled = cast(
+            SQLCompiler,
+            statement.compile(
+                dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
+            ),
         )
         self.sql: str = compiled.string
         self._binds: list[tuple[str, Callable[[Any], Any] | None, bool, Any]] = []

@@ -288,7 +288,7 @@ class Transactions:
         def once() -> T:
             pooled = self.engine.raw_connection()
             try:
-                conn = pooled.driver_connection
+                conn: Any = pooled.driver_connection
                 try:
                     conn.execute("BEGIN IMMEDIATE")
                     result = fn(conn)

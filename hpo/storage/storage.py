@@ -40,8 +40,8 @@ from hpo.storage._records import (
     _NEXT_NUMBER,
     _SET_NEXT_NUMBER,
     _START_WAITING,
-    _TRIAL_COLUMNS,
     _TRIAL_BY_ID,
+    _TRIAL_COLUMNS,
     _WAITING,
     _WAITING_IDS,
     Claim,
@@ -682,19 +682,23 @@ class Storage(_Recovery):
             conn.execute(_SET_NEXT_NUMBER, {"sid": study_id, "p_next": number + 1})
             return Claim(ClaimStatus.CREATED, _frozen(SimpleNamespace(id=trial_id, **values)))
 
-        def on_driver(conn: Any) -> Claim:
+        sql = self._driver
+        # bound before the lock is taken: JSON and timestamps cost nothing while others wait
+        finish_args = sql.finish.args(_finish_params(finish)) if sql and finish else None
+
+        def on_driver(conn: Any) -> Claim | tuple[int, dict[str, Any]]:
             """``fn``'s common case on SQLite's bare connection, the same statements in the
             same order; whatever else happens (a WAITING trial, the budget's end, a deleted
-            study) rolls back and is left to ``fn``."""
+            study) rolls back and is left to ``fn``. A new trial comes back as its row
+            (id, values), made into a FrozenTrial once the lock is let go."""
             sql = cast(_DriverClaims, self._driver)
             found = conn.execute(sql.next_number.sql, sql.next_number.args({"sid": study_id}))
             row = found.fetchone()
             if row is None or row[0] is None:
                 raise _CoreOnly
             number = int(row[0])
-            if finish is not None:
-                done = conn.execute(sql.finish.sql, sql.finish.args(_finish_params(finish)))
-                if done.rowcount != 1:
+            if finish_args is not None:
+                if conn.execute(sql.finish.sql, finish_args).rowcount != 1:
                     raise _NotRunning
             if take_waiting:
                 waiting = conn.execute(sql.waiting.sql, sql.waiting.args({"sid": study_id}))
@@ -707,13 +711,20 @@ class Storage(_Recovery):
             prop = proposal(number) if callable(proposal) else proposal
             values = _new_trial_values(study_id, number, state, prop, worker_id, heartbeat)
             trial_id = conn.execute(sql.insert.sql, sql.insert.args(values)).lastrowid
-            conn.execute(sql.set_next.sql, sql.set_next.args({"sid": study_id, "p_next": number + 1}))
-            return Claim(ClaimStatus.CREATED, _frozen(SimpleNamespace(id=trial_id, **values)))
+            conn.execute(
+                sql.set_next.sql, sql.set_next.args({"sid": study_id, "p_next": number + 1})
+            )
+            return trial_id, values
 
         try:
-            if self._driver is not None:
+            if sql is not None:
                 try:
-                    return self.tx.run_driver(on_driver, integrity_errors=True)
+                    done = self.tx.run_driver(on_driver, integrity_errors=True)
+                    if isinstance(done, Claim):
+                        return done
+                    return Claim(
+                        ClaimStatus.CREATED, _frozen(SimpleNamespace(id=done[0], **done[1]))
+                    )
                 except _CoreOnly:
                     pass  # rolled back: the Core transaction below decides
             return self.tx.run_core(fn, integrity_errors=True)
