@@ -829,7 +829,12 @@ class Storage(_Recovery):
         """
         params = _finish_params(Outcome(trial_id, state, value, metrics or {}, error))
         # the common case, one statement: the trial is still RUNNING (atomic on both backends)
-        if self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, params).rowcount) == 1:
+        if self._driver is not None:
+            args = self._driver.finish.args(params)
+            sql = self._driver.finish.sql
+            if self.tx.run_driver(lambda c: c.execute(sql, args).rowcount) == 1:
+                return True
+        elif self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, params).rowcount) == 1:
             return True
 
         def fn(session: Session) -> bool:

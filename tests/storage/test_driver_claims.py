@@ -41,7 +41,8 @@ def _core_only(store: Storage) -> Storage:
 
 
 def _claims(store: Storage, name: str) -> list[tuple]:
-    """Claim three trials (each carrying its predecessor's result) and read the raw rows."""
+    """Claim four trials (two carrying their predecessor's result, one finished on its own)
+    and read the raw rows."""
     study = make_study(store, name)
     rich = Proposal(
         {"lr": 0.001, "layers": [64, None], "act": "relu"},
@@ -56,14 +57,17 @@ def _claims(store: Storage, name: str) -> list[tuple]:
         take_waiting=True,
         finish=Outcome(first.trial_id, TrialState.COMPLETE, 0.25, {"acc": 0.9, "nan": None}),
     ).trial
-    store.claim_new(
+    third = store.claim_new(
         study.id,
         "w1",
         prop(1.5),
         heartbeat=False,
         take_waiting=True,
         finish=Outcome(second.trial_id, TrialState.FAILED, error="boom"),
-    )
+    ).trial
+    assert store.finish(third.trial_id, TrialState.PRUNED, value=2.0, metrics={"step": 3})
+    assert not store.finish(third.trial_id, TrialState.COMPLETE, value=1.0)  # once only
+    store.claim_new(study.id, "w2", prop(2.5))
     path = store.engine.url.database
     with sqlite3.connect(path) as conn:
         return conn.execute(
