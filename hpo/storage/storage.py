@@ -691,17 +691,17 @@ class Storage(_Recovery):
             same order; whatever else happens (a WAITING trial, the budget's end, a deleted
             study) rolls back and is left to ``fn``. A new trial comes back as its row
             (id, values), made into a FrozenTrial once the lock is let go."""
-            sql = cast(_DriverClaims, self._driver)
-            found = conn.execute(sql.next_number.sql, sql.next_number.args({"sid": study_id}))
+            claims = cast(_DriverClaims, sql)
+            found = conn.execute(claims.next_number.sql, claims.next_number.args({"sid": study_id}))
             row = found.fetchone()
             if row is None or row[0] is None:
                 raise _CoreOnly
             number = int(row[0])
             if finish_args is not None:
-                if conn.execute(sql.finish.sql, finish_args).rowcount != 1:
+                if conn.execute(claims.finish.sql, finish_args).rowcount != 1:
                     raise _NotRunning
             if take_waiting:
-                waiting = conn.execute(sql.waiting.sql, sql.waiting.args({"sid": study_id}))
+                waiting = conn.execute(claims.waiting.sql, claims.waiting.args({"sid": study_id}))
                 if waiting.fetchone() is not None:
                     raise _CoreOnly
             if expected_number is not None and number != expected_number:
@@ -710,9 +710,9 @@ class Storage(_Recovery):
                 raise _CoreOnly
             prop = proposal(number) if callable(proposal) else proposal
             values = _new_trial_values(study_id, number, state, prop, worker_id, heartbeat)
-            trial_id = conn.execute(sql.insert.sql, sql.insert.args(values)).lastrowid
+            trial_id = conn.execute(claims.insert.sql, claims.insert.args(values)).lastrowid
             conn.execute(
-                sql.set_next.sql, sql.set_next.args({"sid": study_id, "p_next": number + 1})
+                claims.set_next.sql, claims.set_next.args({"sid": study_id, "p_next": number + 1})
             )
             return trial_id, values
 
