@@ -74,12 +74,14 @@ def _hpo_worker(url: str, name: str, seconds: float, barrier: Any, out: Any) -> 
     errors: list[str] = []
     done = 0
     barrier.wait()
+    cpu = time.process_time()
     try:
         stats = worker.worker_loop(study, n_trials=None, timeout=seconds)
         done = stats.finished["COMPLETE"]
     except Exception as e:  # noqa: BLE001 - counted and reported
         errors.append(f"{type(e).__name__}: {e}")
-    out.put({"done": done, "latencies": latencies, "errors": errors})
+    cpu = time.process_time() - cpu
+    out.put({"done": done, "latencies": latencies, "errors": errors, "cpu": cpu})
 
 
 def _optuna_worker(
@@ -112,13 +114,15 @@ def _optuna_worker(
 
     errors: list[str] = []
     barrier.wait()
+    cpu = time.process_time()
     end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0:
         try:
             study.optimize(obj, timeout=left)
         except Exception as e:  # noqa: BLE001 - a storage error ends optimize(): count, go on
             errors.append(f"{type(e).__name__}: {e}")
-    out.put({"done": len(mine), "latencies": [], "errors": errors})
+    cpu = time.process_time() - cpu
+    out.put({"done": len(mine), "latencies": [], "errors": errors, "cpu": cpu})
 
 
 def _raw_worker(path: str, seconds: float, barrier: Any, out: Any) -> None:
@@ -129,6 +133,7 @@ def _raw_worker(path: str, seconds: float, barrier: Any, out: Any) -> None:
     errors: list[str] = []
     done = 0
     barrier.wait()
+    cpu = time.process_time()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
@@ -150,7 +155,8 @@ def _raw_worker(path: str, seconds: float, barrier: Any, out: Any) -> None:
         except sqlite3.Error as e:
             errors.append(str(e))
             conn.execute("ROLLBACK") if conn.in_transaction else None
-    out.put({"done": done, "latencies": latencies, "errors": errors})
+    cpu = time.process_time() - cpu
+    out.put({"done": done, "latencies": latencies, "errors": errors, "cpu": cpu})
 
 
 # ------------------------------------------------------------------ setting up and checking
@@ -251,6 +257,8 @@ def run_one(system: str, n_workers: int, seconds: float, pg: str | None) -> dict
         "workers": n_workers,
         "trials_per_s": complete / seconds,
         "p99_claim_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,
+        # the workers' own CPU per completed trial: what the machine's load does not inflate
+        "cpu_us_per_trial": 1e6 * sum(r["cpu"] for r in results) / max(complete, 1),
         "errors": len(errors) + sum(c != 0 for c in codes),
         "lock_errors": sum("locked" in e or "busy" in e for e in errors),
         "lost": lost,
@@ -333,14 +341,17 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     by = {(r["system"], r["workers"]): r["trials_per_s"] for r in rows}
-    print("\n| system | workers | trials/s | p99 claim ms | errors (lock) | lost | dup |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    columns = "system | workers | trials/s | p99 claim ms | CPU us/trial | errors (lock) | lost"
+    print(f"\n| {columns} | dup |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         p99 = f"{r['p99_claim_ms']:.1f}" if r["p99_claim_ms"] is not None else "-"
         print(
             f"| {r['system']} | {r['workers']} | {r['trials_per_s']:.0f} | {p99} | "
+            f"{r['cpu_us_per_trial']:.0f} | "
             f"{r['errors']} ({r['lock_errors']}) | {r['lost']} | {r['duplicates']} |"
         )
+    cpu = {(r["system"], r["workers"]): r["cpu_us_per_trial"] for r in rows}
     for n in sorted({r["workers"] for r in rows}):
         ours = by.get(("hpo-sqlite", n))
         if ours:
@@ -350,7 +361,10 @@ def main() -> None:
                 if by.get((other, n))
             ]
             raw = by.get(("raw-sqlite", n))
-            parts.append(f"raw limit {100 * ours / raw:.0f}%" if raw else "")
+            parts.append(f"raw limit {100 * ours / raw:.1f}%" if raw else "")
+            if raw:
+                raw_cpu, our_cpu = cpu[("raw-sqlite", n)], cpu[("hpo-sqlite", n)]
+                parts.append(f"CPU per trial raw/hpo {100 * raw_cpu / our_cpu:.1f}%")
             print(f"hpo-sqlite at {n} workers vs: " + ", ".join(p for p in parts if p))
     if args.sizes:
         print("\n| study size | trials/s (1 worker, SQLite) | p99 claim ms |\n|---:|---:|---:|")

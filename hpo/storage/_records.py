@@ -47,6 +47,8 @@ _START_WAITING = (
     )
 )
 _INSERT_TRIAL = insert(_TRIALS)
+_TRIAL_COLUMNS = [c.name for c in _TRIALS.columns if c.name != "id"]
+"""What a claim inserts: every column but the id."""
 _SET_NEXT_NUMBER = (
     update(_STUDIES)
     .where(_STUDIES.c.id == bindparam("sid"))

@@ -275,6 +275,39 @@ class Transactions:
 
         return self._retry(once, integrity_errors)
 
+    def run_driver(self, fn: Callable[[Any], T], *, integrity_errors: bool = False) -> T:
+        """Like :meth:`run_core` with SQLite's bare driver connection, in ``BEGIN IMMEDIATE``.
+
+        For the claim's hot path only (see :mod:`hpo.storage._driver`): the write lock is
+        held for ``fn`` and the commit, without SQLAlchemy's per-statement Python. The
+        driver's errors become SQLAlchemy's (OperationalError, IntegrityError, ...), so
+        retries, lock waits and error messages are those of :meth:`run_core`.
+        """
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+
+        def once() -> T:
+            pooled = self.engine.raw_connection()
+            try:
+                conn: Any = pooled.driver_connection
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                    return result
+                except BaseException:
+                    if conn.in_transaction:
+                        try:
+                            conn.execute("ROLLBACK")
+                        except dbapi_error:  # never hand a connection mid-transaction back
+                            pooled.invalidate()
+                    raise
+            except dbapi_error as e:
+                raise DBAPIError.instance(None, None, e, dbapi_error) from e
+            finally:
+                pooled.close()
+
+        return self._retry(once, integrity_errors)
+
     def _retry(self, once: Callable[[], T], integrity_errors: bool) -> T:
         delay = 0.005
         for attempt in range(1, self.max_attempts + 1):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from hpo._version import __version__
 from hpo.brackets import NumberSlice
 from hpo.errors import SchemaVersionError, StorageError, StudyExistsError, StudyNotFoundError
+from hpo.storage._driver import DriverStatement
 from hpo.storage._peers import peer_stats
 from hpo.storage._records import (
     _COUNT_STATE,
@@ -41,6 +42,7 @@ from hpo.storage._records import (
     _SET_NEXT_NUMBER,
     _START_WAITING,
     _TRIAL_BY_ID,
+    _TRIAL_COLUMNS,
     _WAITING,
     _WAITING_IDS,
     Claim,
@@ -85,6 +87,51 @@ def _finish_params(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+class _CoreOnly(Exception):
+    """Inside a driver-level claim: a case only the Core path handles (a WAITING trial, the
+    budget's end, a missing study); roll back and run the Core transaction instead."""
+
+
+def _new_trial_values(
+    study_id: int,
+    number: int,
+    state: TrialState,
+    prop: Proposal,
+    worker_id: str,
+    heartbeat: bool,
+) -> dict[str, Any]:
+    """The row of a newly claimed (or enqueued) trial, as both claim paths insert it."""
+    now = utcnow()
+    running = state == TrialState.RUNNING
+    return {
+        "study_id": study_id,
+        "number": number,
+        "state": state.value,
+        "params": prop.params,
+        "value": None,
+        "metrics": {},
+        "user_attrs": dict(prop.info.get("user_attrs", {})),
+        "started_at": now if running else None,
+        "heartbeat_at": now if running and heartbeat else None,
+        "worker_id": worker_id if running else None,
+        "grid_id": prop.grid_id,
+        "retry_of": prop.info.get("retry_of"),
+        "finished_at": None,
+        "error": None,
+    }
+
+
+class _DriverClaims:
+    """The claim's statements compiled for SQLite's bare driver (see :mod:`._driver`)."""
+
+    def __init__(self, dialect: Any) -> None:
+        self.next_number = DriverStatement(_NEXT_NUMBER, dialect)
+        self.finish = DriverStatement(_FINISH_RUNNING, dialect)
+        self.waiting = DriverStatement(_WAITING_IDS.limit(1), dialect)
+        self.insert = DriverStatement(_INSERT_TRIAL, dialect, _TRIAL_COLUMNS)
+        self.set_next = DriverStatement(_SET_NEXT_NUMBER, dialect)
+
+
 class Storage(_Recovery):
     """All persistence of studies and trials, behind one SQLAlchemy URL.
 
@@ -99,6 +146,11 @@ class Storage(_Recovery):
         self.tx = Transactions(self.engine)
         self.in_memory = is_memory(self.url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._driver = (  # the claim's hot path without SQLAlchemy's per-statement Python
+            _DriverClaims(self.engine.dialect)
+            if self.engine.dialect.name == "sqlite" and self.engine.dialect.driver == "pysqlite"
+            else None
+        )
         if check_schema:  # False only for `hpo db upgrade`, which must open an older schema
             self._init_schema()
 
@@ -628,29 +680,56 @@ class Storage(_Recovery):
             ):
                 return Claim(ClaimStatus.BUDGET_REACHED)
             prop = proposal(number) if callable(proposal) else proposal
-            now = utcnow()
-            running = state == TrialState.RUNNING
-            values: dict[str, Any] = {
-                "study_id": study_id,
-                "number": number,
-                "state": state.value,
-                "params": prop.params,
-                "value": None,
-                "metrics": {},
-                "user_attrs": dict(prop.info.get("user_attrs", {})),
-                "started_at": now if running else None,
-                "heartbeat_at": now if running and heartbeat else None,
-                "worker_id": worker_id if running else None,
-                "grid_id": prop.grid_id,
-                "retry_of": prop.info.get("retry_of"),
-                "finished_at": None,
-                "error": None,
-            }
+            values = _new_trial_values(study_id, number, state, prop, worker_id, heartbeat)
             trial_id = conn.execute(_INSERT_TRIAL, values).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(_SET_NEXT_NUMBER, {"sid": study_id, "p_next": number + 1})
             return Claim(ClaimStatus.CREATED, _frozen(SimpleNamespace(id=trial_id, **values)))
 
+        sql = self._driver
+        # bound before the lock is taken: JSON and timestamps cost nothing while others wait
+        finish_args = sql.finish.args(_finish_params(finish)) if sql and finish else None
+
+        def on_driver(conn: Any) -> Claim | tuple[int, dict[str, Any]]:
+            """``fn``'s common case on SQLite's bare connection, the same statements in the
+            same order; whatever else happens (a WAITING trial, the budget's end, a deleted
+            study) rolls back and is left to ``fn``. A new trial comes back as its row
+            (id, values), made into a FrozenTrial once the lock is let go."""
+            claims = cast(_DriverClaims, sql)
+            found = conn.execute(claims.next_number.sql, claims.next_number.args({"sid": study_id}))
+            row = found.fetchone()
+            if row is None or row[0] is None:
+                raise _CoreOnly
+            number = int(row[0])
+            if finish_args is not None:
+                if conn.execute(claims.finish.sql, finish_args).rowcount != 1:
+                    raise _NotRunning
+            if take_waiting:
+                waiting = conn.execute(claims.waiting.sql, claims.waiting.args({"sid": study_id}))
+                if waiting.fetchone() is not None:
+                    raise _CoreOnly
+            if expected_number is not None and number != expected_number:
+                return Claim(ClaimStatus.NUMBER_TAKEN)
+            if budget is not None and number >= budget:
+                raise _CoreOnly
+            prop = proposal(number) if callable(proposal) else proposal
+            values = _new_trial_values(study_id, number, state, prop, worker_id, heartbeat)
+            trial_id = conn.execute(claims.insert.sql, claims.insert.args(values)).lastrowid
+            conn.execute(
+                claims.set_next.sql, claims.set_next.args({"sid": study_id, "p_next": number + 1})
+            )
+            return trial_id, values
+
         try:
+            if sql is not None:
+                try:
+                    done = self.tx.run_driver(on_driver, integrity_errors=True)
+                    if isinstance(done, Claim):
+                        return done
+                    return Claim(
+                        ClaimStatus.CREATED, _frozen(SimpleNamespace(id=done[0], **done[1]))
+                    )
+                except _CoreOnly:
+                    pass  # rolled back: the Core transaction below decides
             return self.tx.run_core(fn, integrity_errors=True)
         except _NotRunning:
             pass  # the previous trial stopped being RUNNING (declared stale): slow path below
@@ -753,7 +832,12 @@ class Storage(_Recovery):
         """
         params = _finish_params(Outcome(trial_id, state, value, metrics or {}, error))
         # the common case, one statement: the trial is still RUNNING (atomic on both backends)
-        if self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, params).rowcount) == 1:
+        if self._driver is not None:
+            args = self._driver.finish.args(params)
+            sql = self._driver.finish.sql
+            if self.tx.run_driver(lambda c: c.execute(sql, args).rowcount) == 1:
+                return True
+        elif self.tx.run_core(lambda c: c.execute(_FINISH_RUNNING, params).rowcount) == 1:
             return True
 
         def fn(session: Session) -> bool:
