@@ -50,6 +50,16 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a running process so far, from /proc (Linux); nan elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def study_split(file: str, workers: int, trials: int, start: str | None = None) -> dict[str, float]:
     """Run ``hpo run FILE`` once in a fresh database; print and return its time split."""
     import hpo
@@ -84,9 +94,11 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
         )
         assert run.stdout is not None
         running_at = None
+        command_cpu = float("nan")
         for line in run.stdout:  # the line printed right before the workers start
             if running_at is None and "running to" in line:
                 running_at = time.time()
+                command_cpu = _cpu_seconds(run.pid)
         if run.wait() != 0:
             raise SystemExit(f"hpo run exited {run.returncode}")
         wall = time.time() - launched
@@ -102,7 +114,7 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
     other = max(0.0, wall - startup - training_wall)
     print(f"{file}: {len(trials_)} trials on {workers} worker(s), wall {wall:.2f} s")
     print(f"  start-up to first trial  {startup:7.2f} s  {100 * startup / wall:5.1f}%")
-    print(f"    hpo run's own start    {command:7.2f} s")
+    print(f"    hpo run's own start    {command:7.2f} s  (CPU {command_cpu:.2f} s)")
     print(f"    pool to first trial    {startup - command:7.2f} s")
     print(f"  training (objective)     {training_wall:7.2f} s  {100 * training_wall / wall:5.1f}%")
     print(f"  everything else          {other:7.2f} s  {100 * other / wall:5.1f}%")
@@ -115,6 +127,7 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
         "wall": wall,
         "startup": startup,
         "command": command,
+        "command_cpu": command_cpu,
         "pool": startup - command,
         "training": training_wall,
         "other": other,
@@ -329,7 +342,8 @@ def main() -> None:
             best = {k: min(r[k] for r in runs) for k in runs[0]}
             print(
                 f"minimum of {len(runs)} runs: wall {best['wall']:.2f} s, start-up "
-                f"{best['startup']:.2f} s (hpo run {best['command']:.2f} s, pool "
+                f"{best['startup']:.2f} s (hpo run {best['command']:.2f} s, CPU "
+                f"{best['command_cpu']:.2f} s; pool "
                 f"{best['pool']:.2f} s), training {best['training']:.2f} s, "
                 f"everything else {best['other']:.2f} s; load average {os.getloadavg()[0]:.1f}"
             )

@@ -315,3 +315,17 @@ def test_run_where_every_trial_fails_exits_1(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "Error: No trial of study 'failing' completed. See why with: hpo show failing --trial 0"
     )
+
+
+def test_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    """`hpo run` starts up with the collector off (hpo/startup.py); a caller in the same
+    process (here the test) gets it back on, with nothing left frozen."""
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    url = f"sqlite:///{tmp_path / 'gc.db'}"
+    result = invoke("run", STUDY_FILE, "--trials", "2", "--storage", url, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "2 complete" in result.stdout
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
