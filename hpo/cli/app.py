@@ -440,50 +440,54 @@ def worker(
     no_progress: NoProgressOption = False,
 ) -> None:
     """Join an existing study as one worker in this process (start several for parallelism)."""
-    from hpo.cli.study_file import load_attribute
-    from hpo.execution.worker import worker_loop
-    from hpo.study import load_study
+    # Start-up runs without the cyclic collector: see hpo/startup.py.
+    with StartupGC() as startup:
+        from hpo.cli.study_file import load_attribute
+        from hpo.execution.worker import worker_loop
+        from hpo.study import load_study
 
-    fn = load_attribute(objective) if objective else None
-    the_study = load_study(study, storage=_existing_storage(storage), objective=fn)
-    if the_study.objective is None:
-        stored = the_study.objective_spec.get("callable")
-        raise ConfigError(
-            f"Study {study!r} was made with a callable objective ({stored or 'not importable'}) "
-            f"that "
-            "this process cannot import; pass --objective package.module:function or "
-            "--objective path/to/study_file.py:function."
-        )
-    if trials is None and timeout is None:
-        _err().print(
-            "[dim]No --trials or --timeout: running until the sampler is exhausted or Ctrl-C.[/dim]"
-        )
-    from hpo.execution.progress import StudyProgress
-    from hpo.resources import threads_per_worker
+        fn = load_attribute(objective) if objective else None
+        the_study = load_study(study, storage=_existing_storage(storage), objective=fn)
+        if the_study.objective is None:
+            stored = the_study.objective_spec.get("callable")
+            raise ConfigError(
+                f"Study {study!r} was made with a callable objective "
+                f"({stored or 'not importable'}) that "
+                "this process cannot import; pass --objective package.module:function or "
+                "--objective path/to/study_file.py:function."
+            )
+        startup.started()  # the study and its objective's libraries are loaded
+        if trials is None and timeout is None:
+            _err().print(
+                "[dim]No --trials or --timeout: running until the sampler is exhausted or "
+                "Ctrl-C.[/dim]"
+            )
+        from hpo.execution.progress import StudyProgress
+        from hpo.resources import threads_per_worker
 
-    with (
-        _threads(threads_per_worker(1)),
-        StudyProgress(
-            the_study, trials, enabled=False if no_progress else None, ticker=True
-        ) as progress,
-    ):
-        stats = worker_loop(
-            the_study,
-            n_trials=trials,
-            timeout=timeout,
-            on_trial_end=lambda _state: progress.refresh(force=True),
-        )
-    from hpo.cli.views import counts_text
+        with (
+            _threads(threads_per_worker(1)),
+            StudyProgress(
+                the_study, trials, enabled=False if no_progress else None, ticker=True
+            ) as progress,
+        ):
+            stats = worker_loop(
+                the_study,
+                n_trials=trials,
+                timeout=timeout,
+                on_trial_end=lambda _state: progress.refresh(force=True),
+            )
+        from hpo.cli.views import counts_text
 
-    finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
-    _out().print(
-        f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
-        f"Study {escape(study)!r} now has ",
-        counts_text(the_study.counts()),
-        ".",
-        sep="",
-    )
-    _check_failed_grid_points(the_study)
+        finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
+        _out().print(
+            f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
+            f"Study {escape(study)!r} now has ",
+            counts_text(the_study.counts()),
+            ".",
+            sep="",
+        )
+        _check_failed_grid_points(the_study)
 
 
 def _threads(n: int) -> Any:
