@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,16 @@ from typing import Any
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a running process so far, from /proc (Linux); nan elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def study_split(file: str, workers: int, trials: int, start: str | None = None) -> dict[str, float]:
@@ -65,6 +76,7 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
         env["HPO_WORKER_START"] = start
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/hpo.db"
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         launched = time.time()
         run = subprocess.Popen(
             [
@@ -89,12 +101,16 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
         )
         assert run.stdout is not None
         running_at = None
+        command_cpu = float("nan")
         for line in run.stdout:  # the line printed right before the workers start
             if running_at is None and "running to" in line:
                 running_at = time.time()
+                command_cpu = _cpu_seconds(run.pid)
         if run.wait() != 0:
             raise SystemExit(f"hpo run exited {run.returncode}")
         wall = time.time() - launched
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)  # hpo run and the workers it reaped
+        run_cpu = sum(getattr(done, f) - getattr(children, f) for f in ("ru_utime", "ru_stime"))
         (summary,) = hpo.list_studies(url)
         study = hpo.load_study(summary.name, storage=url)
         trials_ = [t for t in study.trials if t.started_at is not None]
@@ -105,9 +121,12 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
     command = running_at - launched
     training_wall = split.training_seconds / workers
     other = max(0.0, wall - startup - training_wall)
-    print(f"{file}: {len(trials_)} trials on {workers} worker(s), wall {wall:.2f} s")
+    print(
+        f"{file}: {len(trials_)} trials on {workers} worker(s), wall {wall:.2f} s, CPU "
+        f"{run_cpu:.2f} s (command and workers); load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"  start-up to first trial  {startup:7.2f} s  {100 * startup / wall:5.1f}%")
-    print(f"    hpo run's own start    {command:7.2f} s")
+    print(f"    hpo run's own start    {command:7.2f} s  (CPU {command_cpu:.2f} s)")
     print(f"    pool to first trial    {startup - command:7.2f} s")
     print(f"  training (objective)     {training_wall:7.2f} s  {100 * training_wall / wall:5.1f}%")
     print(f"  everything else          {other:7.2f} s  {100 * other / wall:5.1f}%")
@@ -118,8 +137,10 @@ def study_split(file: str, workers: int, trials: int, start: str | None = None) 
     )
     return {
         "wall": wall,
+        "cpu": run_cpu,
         "startup": startup,
         "command": command,
+        "command_cpu": command_cpu,
         "pool": startup - command,
         "training": training_wall,
         "other": other,
@@ -371,8 +392,9 @@ def main() -> None:
         if len(runs) > 1:
             best = {k: min(r[k] for r in runs) for k in runs[0]}
             print(
-                f"minimum of {len(runs)} runs: wall {best['wall']:.2f} s, start-up "
-                f"{best['startup']:.2f} s (hpo run {best['command']:.2f} s, pool "
+                f"minimum of {len(runs)} runs: wall {best['wall']:.2f} s (CPU "
+                f"{best['cpu']:.2f} s), start-up {best['startup']:.2f} s (hpo run "
+                f"{best['command']:.2f} s, CPU {best['command_cpu']:.2f} s; pool "
                 f"{best['pool']:.2f} s), training {best['training']:.2f} s, "
                 f"everything else {best['other']:.2f} s; load average {os.getloadavg()[0]:.1f}"
             )

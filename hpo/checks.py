@@ -111,10 +111,16 @@ def check_model_params(model: str, trainer_cls: Any, space: SearchSpace) -> None
         )
 
 
-def check_dataset(spec: Mapping[str, Any] | None) -> None:
-    """Load a stored dataset spec once, so a bad file fails here rather than in every trial."""
+def check_dataset(spec: Mapping[str, Any] | None) -> Any:
+    """Load a stored dataset spec once, so a bad file fails here rather than in every trial.
+
+    Returns:
+        The loaded Dataset of a file spec (None for built-in and generated datasets, which
+        are not loaded here): the caller hands it to the study's objective, so the file is
+        not parsed a second time by the process that trains (or by each forked worker).
+    """
     if spec is None or "path" not in spec:
-        return  # built-in and generated datasets are known to load
+        return None  # built-in and generated datasets are known to load
     from hpo.models.datasets import load_dataset
 
     try:
@@ -128,6 +134,7 @@ def check_dataset(spec: Mapping[str, Any] | None) -> None:
         raise
     if data.n_samples == 0:
         raise ConfigError(f"The 'dataset' file {spec['path']!r} has no data rows.")
+    return data
 
 
 def _has_no_rows(path: Path) -> bool:

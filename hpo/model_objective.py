@@ -56,6 +56,16 @@ class ModelObjective:
         _ = self.data
         return self
 
+    def adopt(self, data: Any) -> None:
+        """Use ``data``, already loaded from this objective's own stored spec, as its dataset.
+
+        ``create_study`` loads a dataset file to check it before writing the study; kept
+        here, the file is not parsed again by the process that trains, nor by each worker
+        forked from it (a fresh interpreter still loads it from the spec).
+        """
+        if self._data is None:
+            self._data = data
+
     def __call__(self, params: dict[str, Any], reporter: Reporter) -> TrialResult:
         return self.trainer.fit(params, self.data, reporter)
 

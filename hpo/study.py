@@ -563,7 +563,9 @@ def create_study(
 
     # Build (and so validate) the objective and the data before anything is written.
     built_objective = _build_objective(spec, objective, dataset)
-    check_dataset(spec.get("dataset"))
+    checked = check_dataset(spec.get("dataset"))
+    if checked is not None and isinstance(built_objective, ModelObjective):
+        built_objective.adopt(checked)  # loaded once: not parsed again to train
     if study_seed is None:
         study_seed = random.SystemRandom().randrange(MAX_SEED + 1)
     if the_sampler.seed is None:

@@ -50,7 +50,7 @@ from hpo.errors import ConfigError
 from hpo.models.datasets import Dataset, load_dataset
 from hpo.models.early_stopping import EarlyStopping
 from hpo.models.metrics import Metric, default_metric, get_metric, metric_names
-from hpo.models.splits import Fold, Splits, make_folds
+from hpo.models.splits import Fold, Splits, shared_folds
 from hpo.objective import Reporter, TrialResult, declare_max_step
 from hpo.validation import Constraint, Interval, Options, check_param, validate
 
@@ -358,7 +358,7 @@ class EpochTrainer:
             )
         hp = self.parse(hp_params, dataset.task)
         metric = get_metric(self.metric or default_metric(dataset.task), dataset.task)
-        splits = make_folds(
+        splits = shared_folds(  # the same for every trial: computed once per process
             dataset,
             test_size=self.test_size,
             validation_fraction=self.validation_fraction,

@@ -16,6 +16,7 @@ and :meth:`Fold.unscale_y` maps predictions back to original units for metrics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
@@ -167,6 +168,67 @@ def make_folds(
     return Splits(folds, final, X_te, y_te, train_idx, test_idx, data.task, data.n_classes)
 
 
+_last_splits: tuple[tuple[Any, ...], Splits] | None = None
+
+
+def shared_folds(
+    data: Dataset,
+    *,
+    test_size: float = 0.2,
+    validation_fraction: float = 0.2,
+    cv: int | None = None,
+    seed: int = 0,
+    standardize_target: bool = False,
+) -> Splits:
+    """:func:`make_folds`, computed once per process for the same dataset and options.
+
+    Every trial of a study splits the same dataset with the same seed, so every trial's
+    splits are the same; a worker recomputed them per trial (two stratified splits and two
+    standardizations: about 7 ms of CPU per trial on the digits demo, whose pruned trials
+    train for 50-300 ms). The last result is kept, keyed by the identity of the dataset's
+    arrays (the key holds them, so an identity is never reused while kept), its task and
+    classes, and the options; one entry is enough, as a worker trains one study's dataset.
+    Trainers only read the folds (none writes into a fold's arrays; ``_train`` builds new
+    members from them each trial). Bad options raise exactly as :func:`make_folds` does,
+    and nothing is kept for them.
+    """
+    global _last_splits
+    key: tuple[Any, ...] = (
+        data.X,
+        data.y,
+        data.task,
+        data.n_classes,
+        data.n_test,
+        test_size,
+        validation_fraction,
+        cv,
+        seed,
+        standardize_target,
+    )
+    last = _last_splits
+    if last is not None and _same_key(last[0], key):
+        return last[1]
+    splits = make_folds(
+        data,
+        test_size=test_size,
+        validation_fraction=validation_fraction,
+        cv=cv,
+        seed=seed,
+        standardize_target=standardize_target,
+    )
+    _last_splits = (key, splits)
+    return splits
+
+
+def _same_key(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Arrays compared by identity, options by type and value (``True`` is not ``1``)."""
+    return (
+        a[0] is b[0]
+        and a[1] is b[1]
+        and all(type(x) is type(y) and x == y for x, y in zip(a[2:], b[2:], strict=True))
+    )
+
+
 def _fold(
     X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray, scale_y: bool
 ) -> Fold:
@@ -214,4 +276,4 @@ def _check_fraction(name: str, value: float) -> None:
         )
 
 
-__all__ = ["Fold", "Splits", "make_folds"]
+__all__ = ["Fold", "Splits", "make_folds", "shared_folds"]

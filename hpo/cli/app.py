@@ -35,6 +35,7 @@ from hpo.errors import (
     StudyMismatchError,
     WorkerInterrupted,
 )
+from hpo.startup import StartupGC
 from hpo.storage import DEFAULT_STORAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -298,52 +299,56 @@ def run(
     ] = 10,
 ) -> None:
     """Create or resume the study in STUDY_FILE and optimize it, then print the leaderboard."""
-    from hpo.cli.examples import resolve_study_file
-    from hpo.cli.study_file import load_study_file
-    from hpo.cli.views import sampler_text
+    # Start-up (imports, the study file, the study) runs without the cyclic collector:
+    # see hpo/startup.py.
+    with StartupGC() as startup:
+        from hpo.cli.examples import resolve_study_file
+        from hpo.cli.study_file import load_study_file
+        from hpo.cli.views import sampler_text
 
-    if sampler is not None:
-        _choice(sampler, SAMPLERS, "--sampler")
-    url = _storage_url(storage)
-    if dask:
-        from hpo.execution.dask import check_storage_for_cluster
+        if sampler is not None:
+            _choice(sampler, SAMPLERS, "--sampler")
+        url = _storage_url(storage)
+        if dask:
+            from hpo.execution.dask import check_storage_for_cluster
 
-        check_storage_for_cluster(url)
-    loaded = load_study_file(resolve_study_file(study_file))
-    study = loaded.build(storage=url, sampler=sampler)
-    n_trials = trials or loaded.n_trials or 20
-    n_workers = workers or loaded.n_workers or 1
-    out = _out()
-    counts = study.counts()
-    done = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
-    where = f"Dask at {dask}" if dask else f"{n_workers} worker{'s' * (n_workers > 1)}"
-    if done >= n_trials:
-        out.print(
-            f"Study [bold]{escape(study.name)}[/bold] already has {done} finished trials "
-            f"(asked for {n_trials}); nothing to run. Pass --trials to ask for more."
-        )
-    else:
-        resumed = f" (resuming: {done} already finished)" if done else ""
-        out.print(
-            f"Study [bold]{escape(study.name)}[/bold] in {escape(_shown(url))}: running to "
-            f"{n_trials} trials{resumed} on {where}, sampler {sampler_text(study.sampler)}."
-        )
-    start = time.perf_counter()
-    try:
-        study.optimize(
-            n_trials,
-            n_workers=n_workers,
-            timeout=timeout,
-            executor=dask,
-            show_progress=False if no_progress else None,
-        )
-    except ModuleNotFoundError as e:
-        if dask and "dask" in str(e):
-            raise ConfigError(
-                f"--dask needs Dask: {e}. Install it with: pip install 'hpo[dask]'."
-            ) from e
-        raise
-    _print_run_summary(study, time.perf_counter() - start, top)
+            check_storage_for_cluster(url)
+        loaded = load_study_file(resolve_study_file(study_file))
+        study = loaded.build(storage=url, sampler=sampler)
+        n_trials = trials or loaded.n_trials or 20
+        n_workers = workers or loaded.n_workers or 1
+        out = _out()
+        counts = study.counts()
+        done = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+        where = f"Dask at {dask}" if dask else f"{n_workers} worker{'s' * (n_workers > 1)}"
+        if done >= n_trials:
+            out.print(
+                f"Study [bold]{escape(study.name)}[/bold] already has {done} finished trials "
+                f"(asked for {n_trials}); nothing to run. Pass --trials to ask for more."
+            )
+        else:
+            resumed = f" (resuming: {done} already finished)" if done else ""
+            out.print(
+                f"Study [bold]{escape(study.name)}[/bold] in {escape(_shown(url))}: running to "
+                f"{n_trials} trials{resumed} on {where}, sampler {sampler_text(study.sampler)}."
+            )
+        startup.started()  # what follows is the run: the collector is back on
+        start = time.perf_counter()
+        try:
+            study.optimize(
+                n_trials,
+                n_workers=n_workers,
+                timeout=timeout,
+                executor=dask,
+                show_progress=False if no_progress else None,
+            )
+        except ModuleNotFoundError as e:
+            if dask and "dask" in str(e):
+                raise ConfigError(
+                    f"--dask needs Dask: {e}. Install it with: pip install 'hpo[dask]'."
+                ) from e
+            raise
+        _print_run_summary(study, time.perf_counter() - start, top)
 
 
 def _print_run_summary(study: Any, wall: float, top: int) -> None:
@@ -435,50 +440,54 @@ def worker(
     no_progress: NoProgressOption = False,
 ) -> None:
     """Join an existing study as one worker in this process (start several for parallelism)."""
-    from hpo.cli.study_file import load_attribute
-    from hpo.execution.worker import worker_loop
-    from hpo.study import load_study
+    # Start-up runs without the cyclic collector: see hpo/startup.py.
+    with StartupGC() as startup:
+        from hpo.cli.study_file import load_attribute
+        from hpo.execution.worker import worker_loop
+        from hpo.study import load_study
 
-    fn = load_attribute(objective) if objective else None
-    the_study = load_study(study, storage=_existing_storage(storage), objective=fn)
-    if the_study.objective is None:
-        stored = the_study.objective_spec.get("callable")
-        raise ConfigError(
-            f"Study {study!r} was made with a callable objective ({stored or 'not importable'}) "
-            f"that "
-            "this process cannot import; pass --objective package.module:function or "
-            "--objective path/to/study_file.py:function."
-        )
-    if trials is None and timeout is None:
-        _err().print(
-            "[dim]No --trials or --timeout: running until the sampler is exhausted or Ctrl-C.[/dim]"
-        )
-    from hpo.execution.progress import StudyProgress
-    from hpo.resources import threads_per_worker
+        fn = load_attribute(objective) if objective else None
+        the_study = load_study(study, storage=_existing_storage(storage), objective=fn)
+        if the_study.objective is None:
+            stored = the_study.objective_spec.get("callable")
+            raise ConfigError(
+                f"Study {study!r} was made with a callable objective "
+                f"({stored or 'not importable'}) that "
+                "this process cannot import; pass --objective package.module:function or "
+                "--objective path/to/study_file.py:function."
+            )
+        startup.started()  # the study and its objective's libraries are loaded
+        if trials is None and timeout is None:
+            _err().print(
+                "[dim]No --trials or --timeout: running until the sampler is exhausted or "
+                "Ctrl-C.[/dim]"
+            )
+        from hpo.execution.progress import StudyProgress
+        from hpo.resources import threads_per_worker
 
-    with (
-        _threads(threads_per_worker(1)),
-        StudyProgress(
-            the_study, trials, enabled=False if no_progress else None, ticker=True
-        ) as progress,
-    ):
-        stats = worker_loop(
-            the_study,
-            n_trials=trials,
-            timeout=timeout,
-            on_trial_end=lambda _state: progress.refresh(force=True),
-        )
-    from hpo.cli.views import counts_text
+        with (
+            _threads(threads_per_worker(1)),
+            StudyProgress(
+                the_study, trials, enabled=False if no_progress else None, ticker=True
+            ) as progress,
+        ):
+            stats = worker_loop(
+                the_study,
+                n_trials=trials,
+                timeout=timeout,
+                on_trial_end=lambda _state: progress.refresh(force=True),
+            )
+        from hpo.cli.views import counts_text
 
-    finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
-    _out().print(
-        f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
-        f"Study {escape(study)!r} now has ",
-        counts_text(the_study.counts()),
-        ".",
-        sep="",
-    )
-    _check_failed_grid_points(the_study)
+        finished = ", ".join(f"{n} {state.lower()}" for state, n in stats.finished.items())
+        _out().print(
+            f"Worker {escape(stats.worker_id)}: {finished} in {stats.seconds:.1f}s. "
+            f"Study {escape(study)!r} now has ",
+            counts_text(the_study.counts()),
+            ".",
+            sep="",
+        )
+        _check_failed_grid_points(the_study)
 
 
 def _threads(n: int) -> Any:

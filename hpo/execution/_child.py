@@ -29,6 +29,8 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO
 
+from hpo.startup import StartupGC
+
 _LENGTH = struct.Struct("!Q")
 
 
@@ -86,14 +88,21 @@ def _write_result(path: str, result: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run(job: dict[str, Any]) -> dict[str, Any]:
-    """Reopen the study (its ``opener()``) and run the worker loop with the job's budget."""
+def run(job: dict[str, Any], startup: StartupGC | None = None) -> dict[str, Any]:
+    """Reopen the study (its ``opener()``) and run the worker loop with the job's budget.
+
+    Args:
+        startup: told when start-up (reopening the study, which imports the objective's
+            libraries in a fresh interpreter) is over and the trials begin.
+    """
     os.environ.update(job["env"])
     from threadpoolctl import threadpool_limits
 
     from hpo.execution.worker import worker_loop
 
     study = job["open_study"]()
+    if startup is not None:
+        startup.started()
     with threadpool_limits(int(job["env"].get("OMP_NUM_THREADS", "1"))):
         stats = worker_loop(
             study,
@@ -116,8 +125,9 @@ def serve(load_job: Callable[[], dict[str, Any]], result_path: str, parent_fd: i
     from hpo.errors import WorkerInterrupted
 
     _watch_parent(parent_fd)
-    try:
-        result = run(load_job())
+    try:  # start-up (the job, the study) without the cyclic collector: see hpo/startup.py
+        with StartupGC() as startup:
+            result = run(load_job(), startup)
         code = 0
     except WorkerInterrupted:
         result, code = {"interrupted": "SIGTERM"}, 143

@@ -315,3 +315,24 @@ def test_run_where_every_trial_fails_exits_1(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "Error: No trial of study 'failing' completed. See why with: hpo show failing --trial 0"
     )
+
+
+def test_run_and_worker_leave_the_garbage_collector_as_they_found_it(tmp_path: Path) -> None:
+    """`hpo run` and `hpo worker` start up with the collector off (hpo/startup.py); a caller
+    in the same process (here the test) gets it back on, with nothing left frozen, also
+    when the command fails."""
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    url = fresh_db(tmp_path, n_trials=2)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    objective = f"{STUDY_FILE}:objective"
+    joined = invoke(
+        "worker", "quadratic", "--storage", url, "--trials", "3", "--objective", objective
+    )
+    assert joined.exit_code == 0, joined.output
+    assert "3 complete" in joined.stdout
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    missing = invoke("run", tmp_path / "missing.py", "--storage", url, "--no-progress")
+    assert missing.exit_code != 0 and "does not exist" in missing.output
+    assert gc.isenabled() and gc.get_freeze_count() == 0

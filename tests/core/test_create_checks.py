@@ -223,3 +223,37 @@ def test_enqueue_accepts_numpy_params_and_attrs(sqlite_url):
     stored = study.trials[number]
     assert stored.params == {"x": 0.25, "n": 2} and stored.user_attrs == {"k": True}
     assert json.dumps(stored.params)
+
+
+def test_a_dataset_file_checked_at_create_is_not_parsed_again_to_train(tmp_path, monkeypatch):
+    """create_study loads a dataset file to check it; the process that trains keeps that copy."""
+    import hpo.models.datasets as datasets
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.4f},{b:.4f},{int(a + b > 0)}" for a, b in rng.normal(size=(60, 2)))
+    spec = _csv(tmp_path, "points.csv", f"a,b,target\n{rows}\n")
+    loaded: list[object] = []
+    real = datasets.load_dataset
+
+    def counting(spec: object, *args: object, **kwargs: object) -> datasets.Dataset:
+        loaded.append(spec)
+        return real(spec, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(datasets, "load_dataset", counting)
+    study = hpo.create_study(
+        "parsed-once",
+        storage=f"sqlite:///{tmp_path / 'hpo.db'}",
+        space=MLP_SPACE,
+        model="sklearn-mlp-classifier",
+        dataset=spec,
+        model_options={"max_epochs": 2},
+        seed=0,
+    )
+    assert len(loaded) == 1  # the check at create
+    study.optimize(3, n_workers=1, show_progress=False)
+    assert study.counts().get("COMPLETE") == 3
+    assert len(loaded) == 1  # and not again for the trials
+    reopened = hpo.load_study("parsed-once", storage=study.storage.url)
+    reopened.optimize(4, n_workers=1, show_progress=False)  # a new process would load it: once
+    assert reopened.counts().get("COMPLETE") == 4
+    assert len(loaded) == 2

@@ -11,7 +11,7 @@ import pytest
 
 from hpo.errors import ConfigError
 from hpo.models.datasets import Dataset, dataset_names, dataset_to_spec, load_dataset
-from hpo.models.splits import make_folds
+from hpo.models.splits import make_folds, shared_folds
 
 
 @pytest.mark.parametrize(
@@ -269,3 +269,34 @@ def test_zero_fractions_validate_on_training_rows():
 def test_bad_split_options(kwargs, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         make_folds(load_dataset("xor"), **kwargs)
+
+
+def _assert_same_splits(a, b) -> None:
+    np.testing.assert_array_equal(a.train_idx, b.train_idx)
+    np.testing.assert_array_equal(a.test_idx, b.test_idx)
+    for fa, fb in zip([*a.folds, a.final], [*b.folds, b.final], strict=True):
+        for name in ("X_train", "y_train", "X_val", "y_val"):
+            np.testing.assert_array_equal(getattr(fa, name), getattr(fb, name))
+
+
+def test_shared_folds_are_make_folds_computed_once_per_dataset_and_options():
+    ds = load_dataset("wine")
+    first = shared_folds(ds, cv=3, seed=0)
+    _assert_same_splits(first, make_folds(ds, cv=3, seed=0))
+    assert shared_folds(ds, cv=3, seed=0) is first  # the next trial reuses them
+    other_seed = shared_folds(ds, cv=3, seed=1)
+    assert other_seed is not first
+    _assert_same_splits(other_seed, make_folds(ds, cv=3, seed=1))
+    same_values = Dataset(ds.name, ds.X.copy(), ds.y.copy(), ds.task, ds.feature_names, ds.classes)
+    again = shared_folds(same_values, cv=3, seed=1)  # other arrays: computed, not assumed equal
+    assert again is not other_seed
+    _assert_same_splits(again, other_seed)
+    assert shared_folds(same_values, cv=3, seed=1, test_size=0.3) is not again
+
+
+def test_shared_folds_raise_like_make_folds_and_keep_nothing_for_bad_options():
+    ds = load_dataset("iris")
+    kept = shared_folds(ds, seed=0)
+    with pytest.raises(ConfigError, match=re.escape("The 'cv' parameter of make_folds")):
+        shared_folds(ds, cv=1, seed=0)
+    assert shared_folds(ds, seed=0) is kept

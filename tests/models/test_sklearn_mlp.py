@@ -10,6 +10,7 @@ import pytest
 from hpo.errors import ConfigError, TrialPruned
 from hpo.models.datasets import load_dataset
 from hpo.models.sklearn_mlp import SklearnMLPClassifierTrainer, SklearnMLPRegressorTrainer
+from hpo.models.splits import shared_folds
 from hpo.objective import NullReporter, TrialResult
 from hpo.registry import get_model
 
@@ -56,6 +57,22 @@ def test_same_seed_same_result_and_other_seed_differs():
         return list(r.values.values())
 
     assert run(1) == run(1) != run(2)
+
+
+def test_trials_on_one_dataset_share_its_splits_and_results_do_not_depend_on_that():
+    data = load_dataset("iris")
+
+    def run() -> tuple[list[float], object]:
+        trainer, reporter = SklearnMLPClassifierTrainer(max_epochs=5), NullReporter(seed=3)
+        trainer.fit({"hidden_layer_sizes": (8,)}, data, reporter)
+        return list(reporter.values.values()), trainer.splits_
+
+    first, splits = run()
+    second, reused = run()
+    assert reused is splits and second == first
+    shared_folds(data, seed=99)  # another study's split replaces the kept one
+    third, recomputed = run()
+    assert recomputed is not splits and third == first
 
 
 def test_binary_with_a_probability_metric_and_lbfgs():
