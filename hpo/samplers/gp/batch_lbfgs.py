@@ -98,6 +98,7 @@ def _line_search(
     d: NDArray[np.float64],
     t: NDArray[np.float64],
     live: NDArray[np.bool_],
+    fresh: NDArray[np.bool_],
     hold: NDArray[np.bool_],
     upper: NDArray[np.float64],
     line_batch: int,
@@ -109,50 +110,51 @@ def _line_search(
 
     A run tries ``t, t/2, t/4, ...`` (at most ``MAX_BACKTRACK``) and takes the first that
     decreases enough (a non-finite value fails); it gives up when a projected step no longer
-    descends. The first try of every run is one call; after that a
-    run's next ``line_batch`` halvings go into one call together and the longest passing one
-    is taken, which is the step one-at-a-time halving would take. Writes accepted points,
-    values and gradients into ``x_new, f_new, g_new`` (in place); returns which runs moved.
+    descends. A run's first call tries ``t`` alone, or ``line_batch`` halvings at once when
+    it is ``fresh`` (no curvature pairs: its step length is a guess that often fails); every
+    later call tries its next ``line_batch`` halvings together. Of the tries in one call the
+    longest passing one is taken, which is the step one-at-a-time halving would take.
+    Writes accepted points, values and gradients into ``x_new, f_new, g_new`` (in place);
+    returns which runs moved.
     """
-    k = len(x)
+    k, p = x.shape
     accepted = np.zeros(k, bool)
     searching = live.copy()
-    tries = 0
-    while tries < MAX_BACKTRACK:
-        j = np.flatnonzero(searching)
+    tries = np.zeros(k, int)
+    halvings = np.arange(line_batch)
+    while True:
+        j = np.flatnonzero(searching & (tries < MAX_BACKTRACK))
         if not len(j):
-            break
-        q = 1 if tries == 0 else min(line_batch, MAX_BACKTRACK - tries)
-        steps = t[j, None] * 0.5 ** np.arange(q)  # (len(j), q)
+            return accepted
+        q = np.where((tries[j] > 0) | fresh[j], line_batch, 1)
+        q = np.minimum(q, MAX_BACKTRACK - tries[j])
+        want = halvings[None, : q.max()] < q[:, None]  # (len(j), Q): the tries of each run
+        steps = t[j, None] * 0.5 ** halvings[None, : want.shape[1]]
         xj = x[j, None, :]
         xt = np.clip(xj + steps[..., None] * d[j, None, :], 0.0, upper)
         xt = np.where(hold[j, None, :], xj, xt)
-        decrease = (g[j, None, :] * (xt - xj)).sum(2)  # (len(j), q)
+        decrease = (g[j, None, :] * (xt - xj)).sum(2)  # (len(j), Q)
         # a projected step that does not descend ends the run's search; tries past it are moot
-        moves = np.cumprod(decrease < 0, axis=1).astype(bool)
+        moves = np.cumprod((decrease < 0) | ~want, axis=1).astype(bool) & want
         rows, cols = np.nonzero(moves)
+        hit = np.zeros(len(j), bool)
         if len(rows):
             ft, gt = fun(j[rows], xt[rows, cols])
-            ok = np.zeros((len(j), q), bool)
-            ok[rows, cols] = np.isfinite(ft) & (ft <= f[j[rows]] + C1 * decrease[rows, cols])
-            val = np.zeros((len(j), q))
-            val[rows, cols] = ft
-            grad = np.zeros((len(j), q, x.shape[1]))
-            grad[rows, cols] = gt
-            hit = ok.any(1)
-            first = np.argmax(ok, axis=1)
-            jh, fh = j[hit], first[hit]
-            x_new[jh] = xt[hit, fh]
-            f_new[jh] = val[hit, fh]
-            g_new[jh] = grad[hit, fh]
+            ok = np.isfinite(ft) & (ft <= f[j[rows]] + C1 * decrease[rows, cols])
+            # the first passing try of each run (rows ascend, and cols within a row)
+            r_ok = rows[ok]
+            first = np.ones(len(r_ok), bool)
+            first[1:] = r_ok[1:] != r_ok[:-1]
+            pick = np.flatnonzero(ok)[first]
+            rh = rows[pick]
+            jh = j[rh]
+            x_new[jh], f_new[jh], g_new[jh] = xt[rh, cols[pick]], ft[pick], gt[pick]
             accepted[jh] = True
-            searching[jh] = False
-        else:
-            hit = np.zeros(len(j), bool)
-        searching[j[~hit & ~moves.all(1)]] = False
+            hit[rh] = True
+        stop = hit | (moves.sum(1) < q)  # accepted, or a try did not descend
+        searching[j[stop]] = False
         t[j] *= 0.5**q
-        tries += q
-    return accepted
+        tries[j] += q
 
 
 def minimize_batch(
@@ -205,7 +207,9 @@ def minimize_batch(
         norm = np.sqrt((d * d).sum(1))
         t = np.where((npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
         x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
-        accepted = _line_search(fun, x, f, g, d, t, live, hold, upper, line_batch, x_new, f_new, g_new)
+        accepted = _line_search(
+            fun, x, f, g, d, t, live, npair < 4, hold, upper, line_batch, x_new, f_new, g_new
+        )
         iters[live] += 1
         live &= accepted  # a failed line search: the run has gone as far as it can
         g_new = np.where(hold, 0.0, g_new)
