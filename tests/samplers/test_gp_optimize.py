@@ -47,12 +47,16 @@ def test_batched_backtracking_takes_the_steps_of_one_at_a_time_halving_in_fewer_
     for line_batch in (1, LINE_BATCH):
         calls: list[int] = []
 
-        def fun(idx: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def fun(
+            idx: np.ndarray, Z: np.ndarray, calls: list[int] = calls
+        ) -> tuple[np.ndarray, np.ndarray]:
             calls.append(len(idx))
             v, g = _bumps(Z)
             return 40.0 * v, 40.0 * g  # steep: the first steps overshoot and backtrack
 
-        ends.append(minimize_batch(fun, Z0, np.ones(2), maxiter=100, gtol=1e-6, line_batch=line_batch))
+        ends.append(
+            minimize_batch(fun, Z0, np.ones(2), maxiter=100, gtol=1e-6, line_batch=line_batch)
+        )
         n_calls.append(len(calls))
     np.testing.assert_array_equal(ends[0], ends[1])
     assert n_calls[1] < n_calls[0]
@@ -143,3 +147,17 @@ def test_discrete_sweep_over_all_starts_at_once_walks_as_row_by_row() -> None:
     np.testing.assert_array_equal(canonicalize(got_X), canonicalize(want_X))
     np.testing.assert_array_equal(got_s, want_s)
     assert (got_s > s).any()  # the sweep did move some starts
+
+
+def test_shifted_sobol_candidates_put_one_point_in_every_bin_of_each_coordinate() -> None:
+    n, d = 256, 5
+    a = opt._sobol(d, n, np.random.default_rng(0))
+    b = opt._sobol(d, n, np.random.default_rng(1))
+    again = opt._sobol(d, n, np.random.default_rng(0))
+    assert a.shape == (n, d) and np.all((a >= 0) & (a < 1))
+    for R in (a, b):  # each 1-d projection is stratified: one point per interval of 1/n
+        for k in range(d):
+            assert np.array_equal(np.sort(np.floor(R[:, k] * n)), np.arange(n))
+    np.testing.assert_array_equal(a, again)  # a function of the generator's state
+    assert not np.allclose(a, b)  # and a different draw for a different state
+    assert not opt._sobol_base(d, n).flags.writeable  # the cached base cannot be altered

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -180,12 +181,12 @@ class _Factor:
     gradient was not asked for): what a likelihood evaluation leaves for the posterior."""
 
     theta: NDArray[np.float64]
-    L: NDArray[np.float64]
+    L: NDArray[np.floating[Any]]
     alpha: NDArray[np.float64]
     Kinv: NDArray[np.float64] | None
 
 
-def _cho_inverse(L: NDArray[np.float64]) -> NDArray[np.float64]:
+def _cho_inverse(L: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
     """``K^-1`` (symmetric, full) from ``K``'s lower Cholesky factor ``L``."""
     Kinv = scipy.linalg.lapack.dpotri(L, lower=1)[0]  # lower triangle holds K^-1
     Kinv = np.tril(Kinv)
@@ -359,6 +360,7 @@ class GaussianProcess:
         self._Xs = self.X_[:, self._cont] * self._sw
         self._xx = (self._Xs * self._Xs).sum(1)
         self._Kinv: NDArray[np.float64] | None = None
+        self.L_: NDArray[np.floating[Any]]
         if _factor is not None:  # the fit's last factorization, at exactly these parameters
             self.L_, self.alpha_, self._Kinv = _factor.L, _factor.alpha, _factor.Kinv
             return
