@@ -90,6 +90,39 @@ def _direction(
     return -np.where(free, r, 0.0)
 
 
+def _try_once(
+    fun: BatchFn,
+    j: NDArray[np.intp],
+    x: NDArray[np.float64],
+    f: NDArray[np.float64],
+    g: NDArray[np.float64],
+    d: NDArray[np.float64],
+    t: NDArray[np.float64],
+    hold: NDArray[np.bool_],
+    upper: NDArray[np.float64],
+    x_new: NDArray[np.float64],
+    f_new: NDArray[np.float64],
+    g_new: NDArray[np.float64],
+    accepted: NDArray[np.bool_],
+    searching: NDArray[np.bool_],
+) -> None:
+    """One try ``x + t d`` for each run ``j`` (see :func:`_line_search`), updating its arrays."""
+    xj = x[j]
+    xt = np.where(hold[j], xj, np.clip(xj + t[j, None] * d[j], 0.0, upper))
+    decrease = (g[j] * (xt - xj)).sum(1)
+    moves = decrease < 0  # a projected step that does not descend ends the run's search
+    searching[j[~moves]] = False
+    jm = j[moves]
+    if not len(jm):
+        return
+    ft, gt = fun(jm, xt[moves])
+    ok = np.isfinite(ft) & (ft <= f[jm] + C1 * decrease[moves])
+    jh = jm[ok]
+    x_new[jh], f_new[jh], g_new[jh] = xt[moves][ok], ft[ok], gt[ok]
+    accepted[jh] = True
+    searching[jh] = False
+
+
 def _line_search(
     fun: BatchFn,
     x: NDArray[np.float64],
@@ -128,6 +161,11 @@ def _line_search(
             return accepted
         q = np.where((tries[j] > 0) | fresh[j], line_batch, 1)
         q = np.minimum(q, MAX_BACKTRACK - tries[j])
+        if q.max() == 1:  # one try per run (most calls): the same arithmetic in 2-d arrays
+            _try_once(fun, j, x, f, g, d, t, hold, upper, x_new, f_new, g_new, accepted, searching)
+            t[j] *= 0.5
+            tries[j] += 1
+            continue
         want = halvings[None, : q.max()] < q[:, None]  # (len(j), Q): the tries of each run
         steps = t[j, None] * 0.5 ** halvings[None, : want.shape[1]]
         xj = x[j, None, :]
