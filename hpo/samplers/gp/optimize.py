@@ -215,18 +215,6 @@ def _refine(
     return X, best
 
 
-def default_maxiter(d: int) -> int:
-    """Iterations per local run for ``d`` dimensions: ``2 d``, at least 10, at most 30.
-
-    The runs advance together, so the slowest sets the number of calls. On 32 fixed
-    histories each (benchmarks/README.md, "Latency"), the log-EI of the returned point lost
-    nothing measurable with 8-10 iterations on Branin (2-d) and at most 7e-8 with 12 on
-    Hartmann-6, but up to 0.16 with 10 and 4e-3 with 20 on Ackley-10: harder in more
-    dimensions, hence the scaling.
-    """
-    return min(30, max(10, 2 * d))
-
-
 def _pick_starts(s: NDArray[np.float64], k: int, rng: np.random.Generator) -> list[int]:
     """The best candidate plus ``k - 1`` drawn with probability ``exp(s - max s)`` (diverse)."""
     best = int(np.argmax(s))
@@ -249,7 +237,7 @@ def maximize(
     is_new: Callable[[NDArray[np.float64]], bool] | None = None,
     n_candidates: int = 1024,
     n_local: int = 6,
-    maxiter: int | None = None,
+    maxiter: int = 30,
     scales: NDArray[np.float64] | None = None,
 ) -> OptimizeResult:
     """Maximize ``score`` over the mixed unit cube.
@@ -266,8 +254,10 @@ def maximize(
         is_new: whether a canonical point may be returned (not evaluated, not pending).
         n_candidates: Sobol candidates (rounded up to a power of two).
         n_local: how many of the best candidates to refine locally.
-        maxiter: L-BFGS iterations per refinement; by default ``2 d`` between 10 and 30
-            (see :func:`default_maxiter`).
+        maxiter: L-BFGS iterations per refinement. Fewer would save optimizer rounds (the
+            runs advance together, so the slowest sets the count) but cost search quality:
+            ``2 d`` (10 at 4 dimensions) lost Rosenbrock-4 EI's normalized score 86.7 ->
+            73-75 over 10 seeds (benchmarks/README.md, "Latency").
         scales: ``(d,)`` positive preconditioning scales of the continuous coordinates (a GP's
             length scales, capped at 1): the local search runs on ``x / scales``.
 
@@ -275,7 +265,6 @@ def maximize(
         The best acceptable canonical point ``(d,)`` and its score.
     """
     d = len(grids)
-    maxiter = default_maxiter(d) if maxiter is None else maxiter
     canon: ScoreFn = canonicalize or (lambda R: snap_to_grids(R, grids))
     accept = is_new or (lambda c: True)
     n_candidates = 1 << max(1, math.ceil(math.log2(max(2, n_candidates))))
