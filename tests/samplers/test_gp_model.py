@@ -189,3 +189,17 @@ def test_a_looser_relative_tolerance_stops_a_warm_fit_sooner_never_below_its_sta
     loose = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
     assert len(calls) < n_tight
     assert objective(warm) < objective(loose) <= objective(tight)
+
+
+def test_likelihood_without_stored_pair_distances_matches_the_stored_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3
+    is_cat = np.array([False, False, False, True])
+    theta = np.log([3.0, 0.7, 2.0, 1.3, 1.2, 0.01])
+    stored = log_marginal_likelihood(theta, X, y, is_cat)
+    monkeypatch.setattr(model, "MAX_PAIR_ELEMENTS", 0)  # large fits: distances per evaluation
+    recomputed = log_marginal_likelihood(theta, X, y, is_cat)
+    assert recomputed[0] == pytest.approx(stored[0], rel=1e-12)
+    np.testing.assert_allclose(recomputed[1], stored[1], rtol=1e-9, atol=1e-12)

@@ -57,6 +57,9 @@ FTOL = 2.220446049250313e-09  # scipy's default relative decrease (factr 1e7 x e
 # Up to this many training points the posterior uses K^-1 (see GaussianProcess._quad).
 # Measured per warm Hartmann-6 ask: faster at 100 and 200 trials, slower at 400.
 KINV_MAX_N = 256
+# The fit keeps per-dimension pair distances up to this many entries (32 MB; see _Pairs):
+# 200 fitting points (the default cap) in up to 100 dimensions.
+MAX_PAIR_ELEMENTS = 4_000_000
 _LOG_BOUNDS_W = (math.log(1e-4), math.log(1e4))  # length scales 0.01 .. 100 in the unit cube
 _LOG_BOUNDS_S2 = (math.log(0.05), math.log(20.0))
 _LOG_BOUNDS_NOISE = (math.log(MIN_NOISE_VAR), math.log(2.0))
@@ -129,18 +132,47 @@ def _matern52_inplace(r2: NDArray[np.float64]) -> NDArray[np.float64]:
     return r2
 
 
-def _pair_diffs(X: NDArray[np.float64], is_cat: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """``(n, n, d)`` per-dimension distances ``D_k`` between the rows of ``X``.
+class _Pairs:
+    """The training inputs' pairwise distances, as each likelihood evaluation needs them.
 
-    Computed once per fit: every likelihood evaluation then gets ``r2 = D @ w`` and the
-    length-scale gradient ``sum_ij B_ij D_ijk`` as one matrix-vector product each, for
-    continuous and categorical dimensions alike.
+    With at most ``MAX_PAIR_ELEMENTS`` entries the per-dimension distances ``D (n, n, d)``
+    (``D_k`` = squared difference, or ``[x_k != x'_k]`` for a categorical) are built once per
+    fit, so every evaluation gets ``r2 = D @ w`` and the length-scale gradient sums
+    ``sum_ij B_ij D_ijk`` as one matrix-vector product each; above it (many points times
+    many dimensions) they are recomputed from ``X`` per evaluation, in ``O(n^2)`` memory.
     """
-    D = X[:, None, :] - X[None, :, :]
-    D *= D
-    if is_cat.any():
-        D[:, :, is_cat] = D[:, :, is_cat] > 0.0
-    return D
+
+    def __init__(self, X: NDArray[np.float64], is_cat: NDArray[np.bool_]) -> None:
+        self.X, self.is_cat = X, is_cat
+        n, d = X.shape
+        self.D: NDArray[np.float64] | None = None
+        if n * n * d <= MAX_PAIR_ELEMENTS:
+            D = X[:, None, :] - X[None, :, :]
+            D *= D
+            if is_cat.any():
+                D[:, :, is_cat] = D[:, :, is_cat] > 0.0
+            self.D = D.reshape(n * n, d)
+
+    def r2(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(n, n)`` squared scaled distances ``sum_k w_k D_k``."""
+        n = len(self.X)
+        if self.D is not None:
+            return (self.D @ w).reshape(n, n)
+        return _sq_dist(self.X, self.X, w, self.is_cat)
+
+    def grad_sums(self, B: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(d,)`` sums ``sum_ij B_ij D_ijk`` for a symmetric ``B (n, n)``."""
+        if self.D is not None:
+            return B.reshape(-1) @ self.D
+        X, out = self.X, np.empty(self.X.shape[1])
+        cont = np.flatnonzero(~self.is_cat)
+        if len(cont):
+            Xc = X[:, cont]
+            # sum_ij B_ij (x_ik - x_jk)^2 = 2 sum_i x_ik^2 (B 1)_i - 2 x_k' B x_k  (B symmetric)
+            out[cont] = 2.0 * (Xc**2).T @ B.sum(1) - 2.0 * (Xc * (B @ Xc)).sum(0)
+        for k in np.flatnonzero(self.is_cat):
+            out[k] = float((B * (X[:, k, None] != X[None, :, k])).sum())
+        return out
 
 
 def _sq_dist(
@@ -196,19 +228,18 @@ def _cho_inverse(L: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
 
 def _lml_terms(
     theta: NDArray[np.float64],
-    D: NDArray[np.float64],
+    pairs: _Pairs,
     y: NDArray[np.float64],
     with_grad: bool,
 ) -> tuple[float, NDArray[np.float64], _Factor]:
-    """Log marginal likelihood, its gradient ``(d + 2,)`` and the factorization, from the
-    pair distances ``D: (n, n, d)`` of :func:`_pair_diffs`.
+    """Log marginal likelihood, its gradient ``(d + 2,)`` and the factorization.
 
     Raises:
         numpy.linalg.LinAlgError: ``K`` is not positive definite.
     """
-    n, _, d = D.shape
+    n, d = pairs.X.shape
     p = KernelParams.from_theta(theta)
-    r2 = (D.reshape(n * n, d) @ p.inv_sq_ls).reshape(n, n)
+    r2 = pairs.r2(p.inv_sq_ls)
     if with_grad:
         M, dM = _matern52_and_dr2(r2)
     else:
@@ -229,7 +260,7 @@ def _lml_terms(
     A -= Kinv  # dLML/dK = A / 2
     # dK/dw_k = s2 dM D_k, so dLML/dlog w_k = w_k / 2 sum_ij A_ij s2 dM_ij D_ijk
     B = A * dM
-    grad[:d] = (0.5 * p.kernel_scale) * p.inv_sq_ls * (B.reshape(-1) @ D.reshape(n * n, d))
+    grad[:d] = (0.5 * p.kernel_scale) * p.inv_sq_ls * pairs.grad_sums(B)
     grad[d] = 0.5 * p.kernel_scale * float(A.reshape(-1) @ M.reshape(-1))
     grad[d + 1] = 0.5 * p.noise_var * float(np.trace(A))
     return lml, grad, _Factor(theta.copy(), L, alpha, Kinv)
@@ -250,8 +281,8 @@ def log_marginal_likelihood(
         numpy.linalg.LinAlgError: ``K`` is not positive definite.
     """
     is_categorical = np.asarray(is_categorical, dtype=bool)
-    D = _pair_diffs(impute_inactive(X, is_categorical), is_categorical)
-    lml, grad, _ = _lml_terms(np.asarray(theta, dtype=float), D, y, with_grad)
+    pairs = _Pairs(impute_inactive(X, is_categorical), is_categorical)
+    lml, grad, _ = _lml_terms(np.asarray(theta, dtype=float), pairs, y, with_grad)
     return lml, grad
 
 
@@ -268,7 +299,7 @@ def _fit(
     optimizer's last evaluation was there (then the posterior need not factorize again)."""
     n, d = X.shape
     X = impute_inactive(X, is_categorical)
-    D = _pair_diffs(X, is_categorical)
+    pairs = _Pairs(X, is_categorical)
     start = (init or KernelParams.default(d)).to_theta()
     bounds = [_LOG_BOUNDS_W] * d + [_LOG_BOUNDS_S2, _LOG_BOUNDS_NOISE]
     start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
@@ -276,7 +307,7 @@ def _fit(
 
     def neg(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         try:
-            lml, g, factor = _lml_terms(theta, D, y, True)
+            lml, g, factor = _lml_terms(theta, pairs, y, True)
         except np.linalg.LinAlgError:
             return 1e10, np.zeros_like(theta)
         last[:] = [factor]

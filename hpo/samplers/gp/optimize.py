@@ -114,7 +114,6 @@ def _candidates(
 
 _H = 1e-6  # central-difference step when no gradient is given
 GTOL = 1e-2  # projected-gradient tolerance, in score units per unit of x / scales (Optuna's)
-FTOL = 2.220446049250313e-09  # relative decrease per iteration that stops a run (scipy's)
 
 
 def _fd_grad(
@@ -162,7 +161,7 @@ def _lbfgs_batch(
         return -np.where(ok, s, -1e10), -np.where(ok[:, None] & m, g, 0.0) * scales
 
     Z0 = np.where(mask, P0, 0.0) / scales
-    Z = minimize_batch(neg, Z0, 1.0 / scales, maxiter, fixed=~mask, gtol=GTOL, ftol=FTOL)
+    Z = minimize_batch(neg, Z0, 1.0 / scales, maxiter, fixed=~mask, gtol=GTOL)
     return np.where(mask, np.clip(Z * scales, 0.0, 1.0), P0)
 
 
