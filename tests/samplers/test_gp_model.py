@@ -7,6 +7,7 @@ import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+from hpo.samplers.gp import model
 from hpo.samplers.gp.model import (
     GaussianProcess,
     KernelParams,
@@ -129,3 +130,76 @@ def test_posterior_gradients_match_finite_differences() -> None:
         np.testing.assert_allclose(dmean[:, k], (mp - mm) / 2e-6, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(dvar[:, k], (vp - vm) / 2e-6, rtol=1e-4, atol=1e-6)
     assert (dmean[:, 3] == 0).all()
+
+
+def test_inverse_and_triangular_solve_paths_give_the_same_posterior(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3
+    is_cat = np.array([False, False, False, True])
+    p = KernelParams(np.array([3.0, 0.7, 2.0, 1.3]), 1.2, 0.01)
+    Xq = np.random.default_rng(2).random((30, 4))
+    assert len(y) <= model.KINV_MAX_N  # K^-1 path
+    with_inverse = GaussianProcess(X, y, p, is_cat)
+    got = [with_inverse.posterior(Xq), with_inverse.posterior_grad(Xq)]
+    monkeypatch.setattr(model, "KINV_MAX_N", 0)  # triangular-solve path
+    with_solves = GaussianProcess(X, y, p, is_cat)
+    ref = [with_solves.posterior(Xq), with_solves.posterior_grad(Xq)]
+    for a, b in zip([*got[0], *got[1]], [*ref[0], *ref[1]], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_fit_gp_reuses_the_last_factorization_only_at_the_returned_parameters() -> None:
+    X, y = _data(n=40)
+    is_cat = np.zeros(3, bool)
+    gp = fit_gp(X, y, is_cat)
+    fresh = GaussianProcess(X, y, gp.params_, is_cat)
+    np.testing.assert_allclose(gp.L_, fresh.L_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gp.alpha_, fresh.alpha_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(gp.Kinv_, fresh.Kinv_, rtol=1e-8, atol=1e-10)
+    Xq = np.random.default_rng(3).random((10, 3))
+    for a, b in zip(gp.posterior(Xq), fresh.posterior(Xq), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_a_looser_relative_tolerance_stops_a_warm_fit_sooner_never_below_its_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(n=40)
+    is_cat = np.zeros(3, bool)
+    full = fit_kernel_params(X, y, is_cat)
+    warm = KernelParams(full.inv_sq_ls * 1.1, full.kernel_scale, full.noise_var)  # near
+
+    def objective(p: KernelParams) -> float:  # what the fit maximizes: lml + log prior
+        theta = p.to_theta()
+        return log_marginal_likelihood(theta, X, y, is_cat)[0] + model._log_prior(theta, 3)[0]
+
+    calls: list[int] = []
+    real = model._lml_terms
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model, "_lml_terms", counting)
+    tight = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5)
+    n_tight = len(calls)
+    calls.clear()
+    loose = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
+    assert len(calls) < n_tight
+    assert objective(warm) < objective(loose) <= objective(tight)
+
+
+def test_likelihood_without_stored_pair_distances_matches_the_stored_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3
+    is_cat = np.array([False, False, False, True])
+    theta = np.log([3.0, 0.7, 2.0, 1.3, 1.2, 0.01])
+    stored = log_marginal_likelihood(theta, X, y, is_cat)
+    monkeypatch.setattr(model, "MAX_PAIR_ELEMENTS", 0)  # large fits: distances per evaluation
+    recomputed = log_marginal_likelihood(theta, X, y, is_cat)
+    assert recomputed[0] == pytest.approx(stored[0], rel=1e-12)
+    np.testing.assert_allclose(recomputed[1], stored[1], rtol=1e-9, atol=1e-12)

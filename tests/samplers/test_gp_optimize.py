@@ -6,7 +6,7 @@ import numpy as np
 import scipy.optimize
 
 from hpo.samplers.gp import optimize as opt
-from hpo.samplers.gp.batch_lbfgs import minimize_batch
+from hpo.samplers.gp.batch_lbfgs import LINE_BATCH, minimize_batch
 
 
 def _bumps(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +37,29 @@ def test_batched_runs_reach_the_minima_of_separate_scipy_runs_with_shared_calls(
         np.testing.assert_allclose(z, ref.x, atol=1e-4)  # each start converges on its own
         assert _bumps(z[None])[0][0] <= ref.fun + 1e-9
     assert np.allclose(got[[0, 2]], 0.2, atol=0.01) and np.allclose(got[1], 0.8, atol=0.01)
-    assert max(calls) == len(Z0) and len(calls) < sum(calls)  # evaluations were shared
+    # evaluations were shared (a backtracking run sends up to LINE_BATCH step lengths at once)
+    assert max(calls) <= len(Z0) * LINE_BATCH and len(calls) < sum(calls)
+
+
+def test_batched_backtracking_takes_the_steps_of_one_at_a_time_halving_in_fewer_calls() -> None:
+    Z0 = np.array([[0.1, 0.3], [0.9, 0.7], [0.25, 0.15], [0.6, 0.9], [0.55, 0.45]])
+    ends, n_calls = [], []
+    for line_batch in (1, LINE_BATCH):
+        calls: list[int] = []
+
+        def fun(
+            idx: np.ndarray, Z: np.ndarray, calls: list[int] = calls
+        ) -> tuple[np.ndarray, np.ndarray]:
+            calls.append(len(idx))
+            v, g = _bumps(Z)
+            return 40.0 * v, 40.0 * g  # steep: the first steps overshoot and backtrack
+
+        ends.append(
+            minimize_batch(fun, Z0, np.ones(2), maxiter=100, gtol=1e-6, line_batch=line_batch)
+        )
+        n_calls.append(len(calls))
+    np.testing.assert_array_equal(ends[0], ends[1])
+    assert n_calls[1] < n_calls[0]
 
 
 def test_bounds_hold_and_fixed_variables_never_move() -> None:
@@ -125,3 +147,17 @@ def test_discrete_sweep_over_all_starts_at_once_walks_as_row_by_row() -> None:
     np.testing.assert_array_equal(canonicalize(got_X), canonicalize(want_X))
     np.testing.assert_array_equal(got_s, want_s)
     assert (got_s > s).any()  # the sweep did move some starts
+
+
+def test_shifted_sobol_candidates_put_one_point_in_every_bin_of_each_coordinate() -> None:
+    n, d = 256, 5
+    a = opt._sobol(d, n, np.random.default_rng(0))
+    b = opt._sobol(d, n, np.random.default_rng(1))
+    again = opt._sobol(d, n, np.random.default_rng(0))
+    assert a.shape == (n, d) and np.all((a >= 0) & (a < 1))
+    for R in (a, b):  # each 1-d projection is stratified: one point per interval of 1/n
+        for k in range(d):
+            assert np.array_equal(np.sort(np.floor(R[:, k] * n)), np.arange(n))
+    np.testing.assert_array_equal(a, again)  # a function of the generator's state
+    assert not np.allclose(a, b)  # and a different draw for a different state
+    assert not opt._sobol_base(d, n).flags.writeable  # the cached base cannot be altered
