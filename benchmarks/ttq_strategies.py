@@ -43,9 +43,13 @@ class HpoStrategy:
         pruner: Pruner,
         seed: int,
         max_epochs: int,
+        keep_user_attrs: bool = True,
     ) -> None:
         self.name, self.space, self.sampler, self.pruner = name, space, sampler, pruner
         self.seed, self.max_epochs = seed, max_epochs
+        # False: store no proposal's user_attrs (an ablation: hpo's GP samplers then find no
+        # stored kernel and fit cold on every ask, as the replay did before de61cf2)
+        self.keep_user_attrs = keep_user_attrs
         self.trials: dict[int, dict[str, Any]] = {}
 
     def _frozen(self, number: int) -> FrozenTrial:
@@ -75,7 +79,7 @@ class HpoStrategy:
             "curve": {},
             # what a worker stores with the trial (e.g. the GP's kernel, which later asks
             # warm-start from): the replay feeds samplers what a database would hold
-            "user_attrs": dict(info.get("user_attrs", {})),
+            "user_attrs": dict(info.get("user_attrs", {})) if self.keep_user_attrs else {},
         }
         return number, params, self.max_epochs
 
@@ -94,9 +98,14 @@ class HpoStrategy:
 
 
 def _hpo(
-    name: str, sampler: Callable[[int], Sampler], pruner: Callable[[int], Pruner]
+    name: str,
+    sampler: Callable[[int], Sampler],
+    pruner: Callable[[int], Pruner],
+    keep_user_attrs: bool = True,
 ) -> Callable[[SearchSpace, int, int], HpoStrategy]:
-    return lambda space, seed, R: HpoStrategy(name, space, sampler(seed), pruner(R), seed, R)
+    return lambda space, seed, R: HpoStrategy(
+        name, space, sampler(seed), pruner(R), seed, R, keep_user_attrs
+    )
 
 
 def _gp(seed: int) -> Sampler:
@@ -505,6 +514,10 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hpo-mfgp-hb-rf": _hpo(
         "hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband
     ),  # the recommended default
+    # ablation (issue 11): the recommended strategy without the warm-started kernel fit
+    "hpo-mfgp-hb-rf-cold": _hpo(
+        "hpo-mfgp-hb-rf-cold", _mfgp("shift", 1 / 3), _hyperband, keep_user_attrs=False
+    ),
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,
