@@ -6,7 +6,7 @@ deterministic per seed but any change to a sampler reshuffles which seeds land o
 table's top rows. This script reads replay result files (one variant each, named on the
 command line), keeps the seeds every variant has, and prints per task:
 
-* the final incumbent's median and quartiles (as the README's tables do);
+* the incumbent at the budget: median and quartiles (the README tables' final column);
 * its *rank* in the table (1 = the best row any configuration reaches after the full
   budget): table rows are discrete, so ranks say "one row lower" directly;
 * per variant against the reference (the first one): seeds better / tied / worse, the
@@ -50,13 +50,17 @@ class Paired:
 def final_values(
     results: list[dict[str, Any]], strategy: str | None
 ) -> dict[str, dict[int, float]]:
-    """``{task: {seed: final incumbent value}}`` (-inf when no network finished)."""
+    """``{task: {seed: incumbent at the budget}}`` (-inf when no network finished by then).
+
+    As ``time_to_quality report``'s final column: a training that started before the budget
+    ran out and finished after it does not count.
+    """
     out: dict[str, dict[int, float]] = {}
     for r in results:
         if strategy is not None and r["strategy"] != strategy:
             continue
-        inc = r["incumbent"]
-        out.setdefault(r["task"], {})[int(r["seed"])] = float(inc[-1][1]) if inc else -math.inf
+        inc = [float(v) for t, v, *_ in r["incumbent"] if t <= r["budget_s"]]
+        out.setdefault(r["task"], {})[int(r["seed"])] = inc[-1] if inc else -math.inf
     return out
 
 

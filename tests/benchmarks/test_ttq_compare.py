@@ -6,13 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.ttq_compare import compare, paired, table_ranks
+from benchmarks.ttq_compare import compare, final_values, paired, table_ranks
 from tests.benchmarks.test_ttq_replay import _table
 
 
 def _run(seed: int, final: float | None, task: str = "toy") -> dict[str, Any]:
+    """A run whose incumbent is ``final`` at the budget (5 s); one more finishes after it."""
     inc = [] if final is None else [[1.0, final - 0.1, 0, None], [2.0, final, 0, None]]
-    return {"task": task, "strategy": "s", "seed": seed, "incumbent": inc}
+    inc.append([5.5, 0.99, 0, None])  # a training that started before 5 s and ended after
+    return {"task": task, "strategy": "s", "seed": seed, "incumbent": inc, "budget_s": 5.0}
 
 
 def test_table_ranks_count_rows_strictly_better_at_the_full_budget():
@@ -27,6 +29,11 @@ def test_paired_counts_add_up_and_swap_when_the_variants_swap():
     assert (ab.better, ab.tied, ab.worse) == (1, 1, 2) == (ba.worse, ba.tied, ba.better)
     assert ab.median_rank_diff == -ba.median_rank_diff == 0.5
     assert 0 < ab.p_sign <= 1 and ab.p_sign == ba.p_sign
+
+
+def test_the_final_value_is_the_incumbent_at_the_budget():
+    finals = final_values([_run(0, 0.7), _run(1, None)], None)
+    assert finals == {"toy": {0: 0.7, 1: -np.inf}}
 
 
 def test_compare_keeps_common_seeds_and_a_variant_against_itself_ties_everywhere():
