@@ -28,10 +28,10 @@ targets change wholesale from ask to ask (the budget moves up, every carried cur
 the median shift, all are re-standardized). Measured on the replay (issue 11,
 benchmarks/README.md "Time to quality"): 5 steps left the fit up to 7.7 nats of log marginal
 likelihood (plus prior) short of a full fit, by more than 1 nat on 57 of 289 warm fits.
-Over 30 seeds x 4 tasks the cold fit ended ahead of the warm one on 27 (task, seed) pairs, behind on 18
-(sign test p = 0.23), and behind the code of the original tables on 23 pairs against 14
-where the warm start was behind on 34 against 17; it costs 7-16% more CPU per ask
-(0.03-0.05 s).
+Over 30 seeds x 4 tasks the cold fit ended ahead of the warm one on 27 (task, seed) pairs
+and behind on 18 (sign test p = 0.23); against the code of the original tables it was
+behind on 23 pairs and ahead on 14, the warm start behind on 34 and ahead on 17. It costs
+7-16% more CPU per ask (0.03-0.05 s).
 
 Every proposal is a pure function of ``(space, history with curves, pending, rng)`` and the
 constructor arguments, like every sampler here, so parallel workers and resumed studies
