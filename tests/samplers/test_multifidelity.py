@@ -6,6 +6,8 @@ processes (parallel, resume, pruned-trial bookkeeping, determinism).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ import hpo
 from hpo.errors import ConfigError
 from hpo.pruning import HyperbandPruner
 from hpo.samplers import make_sampler
+from hpo.samplers.gp.sampler import KERNEL_ATTR
 from hpo.samplers.multifidelity import MultiFidelityGPSampler, budget_data
 from hpo.space import Float, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
@@ -123,6 +126,34 @@ def test_a_random_fraction_of_proposals_is_drawn_from_the_trial_rng():
     assert make_sampler(sampler.to_config()).random_fraction == 1.0
 
 
+def _with_kernel(trial: FrozenTrial, theta: list[float]) -> FrozenTrial:
+    return dataclasses.replace(trial, user_attrs={KERNEL_ATTR: theta, "note": "kept"})
+
+
+def test_the_kernel_fit_ignores_stored_kernels_unless_warm_start_is_asked_for():
+    history, pending = _history()
+    space = SearchSpace(SPACE)
+    stored = [-3.0, 0.5, -2.0]  # log inv_sq_ls, log kernel_scale, log noise_var (d = 1)
+    marked = [_with_kernel(history[3], stored), *history[:3], *history[4:]]
+    running = [_with_kernel(pending[0], stored), *pending[1:]]
+
+    def ask(sampler: MultiFidelityGPSampler, h: list[FrozenTrial], p: list[FrozenTrial]):
+        return sampler.ask(space, h, p, np.random.default_rng([3, 13]), "maximize")
+
+    cold = MultiFidelityGPSampler(min_points=6, random_fraction=0.0, seed=3)
+    plain = ask(cold, history, pending)
+    for h, p in ((marked, pending), (history, running)):  # stored on a finished / running trial
+        got = ask(cold, h, p)
+        assert got.info["warm_start"] is False and got.params == plain.params
+        warm = ask(
+            MultiFidelityGPSampler(min_points=6, random_fraction=0.0, warm_start=True, seed=3), h, p
+        )
+        assert warm.info["warm_start"] is True
+    assert MultiFidelityGPSampler().warm_start is False
+    assert make_sampler(cold.to_config()).warm_start is False
+    assert make_sampler(MultiFidelityGPSampler(warm_start=True).to_config()).warm_start is True
+
+
 def test_startup_is_a_seeded_design_while_no_budget_has_enough_trials():
     space = SearchSpace(SPACE)
     sampler = MultiFidelityGPSampler(min_points=10, seed=1)
@@ -139,6 +170,8 @@ def test_bad_arguments_name_the_field_and_value():
         MultiFidelityGPSampler(impute="linear")
     with pytest.raises(ConfigError, match=r"'random_fraction'.*Got 1.5 instead"):
         MultiFidelityGPSampler(random_fraction=1.5)
+    with pytest.raises(ConfigError, match=r"'warm_start'.*True or False.*Got 'yes' instead"):
+        MultiFidelityGPSampler(warm_start="yes")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"'xi'.*Got -1"):
         MultiFidelityGPSampler(xi=-1)
 
