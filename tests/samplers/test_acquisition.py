@@ -11,6 +11,7 @@ from scipy.stats import norm
 
 from hpo.errors import ConfigError
 from hpo.samplers.gp.acquisition import (
+    PI_MIN_XI,
     ExpectedImprovement,
     LogExpectedImprovement,
     ProbabilityOfImprovement,
@@ -107,4 +108,36 @@ def test_log_ei_gradient_stays_finite_and_exact_far_in_the_tail() -> None:
         np.array([-1e3, -40.0]), np.ones(2), 0.0
     )
     np.testing.assert_allclose(d_mean, [1e3, 40.0], rtol=2e-3)
+    assert np.all(np.isfinite(d_std)) and np.all(d_std > 0)
+
+
+def test_pi_margin_has_a_floor_and_a_larger_xi_passes_through() -> None:
+    floor = make_acquisition("pi", xi=0.0, beta=1.0)
+    assert floor.xi == PI_MIN_XI > 0  # type: ignore[attr-defined]
+    assert make_acquisition("pi", xi=10 * PI_MIN_XI, beta=1.0).xi == 10 * PI_MIN_XI  # type: ignore[attr-defined]
+    # EI's margin is left as given
+    assert make_acquisition("ei", xi=0.0, beta=1.0, for_optimizer=True).xi == 0.0  # type: ignore[attr-defined]
+
+
+def test_pi_with_the_floor_prefers_uncertainty_to_a_vanishing_step_from_the_incumbent() -> None:
+    # point 0: an infinitesimal step uphill from the incumbent (mean a hair above best, std
+    # near 0): PI without a margin rates it near-certain and the search creeps (the Branin
+    # trap in the module docstring). Point 1: a little below best but uncertain.
+    best = 1.0
+    mean = np.array([best + 1e-7, best - 0.1])
+    std = np.array([1e-4, 0.5])
+    bare = ProbabilityOfImprovement(xi=0.0, log=True)(mean, std, best)
+    assert bare[0] > bare[1]
+    floored = make_acquisition("pi", xi=0.0, beta=1.0, for_optimizer=True)(mean, std, best)
+    assert floored[1] > floored[0]
+    assert np.all(np.isfinite(floored))
+
+
+def test_log_pi_value_and_gradient_stay_finite_far_from_the_data() -> None:
+    # z = -1e6 .. -40: log Phi(z) ~ -z^2/2 and d/dmean ~ -z / std, no underflow to a flat 0
+    acq = ProbabilityOfImprovement(xi=PI_MIN_XI, log=True)
+    mean = np.array([-1e6, -1e3, -40.0]) + PI_MIN_XI
+    value, d_mean, d_std = acq.value_and_grad(mean, np.ones(3), 0.0)
+    np.testing.assert_allclose(value, norm.logcdf(mean - PI_MIN_XI), rtol=1e-9)
+    np.testing.assert_allclose(d_mean, [1e6, 1e3, 40.0], rtol=3e-3)
     assert np.all(np.isfinite(d_std)) and np.all(d_std > 0)
