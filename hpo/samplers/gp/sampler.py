@@ -69,7 +69,9 @@ class GPSampler(Sampler):
     Args:
         acquisition: ``"ei"``, ``"ucb"``, ``"pi"`` or a full class name
             (``"ExpectedImprovement"``, ``"LogExpectedImprovement"``, ...).
-        xi: improvement margin of EI and PI, in standard deviations of the observed values.
+        xi: improvement margin of EI and PI, in standard deviations of the observed values
+            (PI uses at least 0.01: with a noise-free fit a tiny step from the best point
+            looks like a certain improvement, and PI would keep taking such steps).
         beta: exploration weight of UCB (``mean + sqrt(beta) * std``, in standard deviations).
         n_startup_trials: Sobol points before the GP takes over.
         pending: how RUNNING/WAITING trials enter the GP: ``"believer"`` (the GP's own
