@@ -107,6 +107,15 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _available(strategies: list[str]) -> list[str]:
+    """The strategies that can run here; each one that cannot (HEBO without its venv) is named."""
+    why = {s: unavailable(s) for s in strategies}
+    for s in strategies:
+        if why[s]:
+            print(f"skipping {s}: {why[s]}", file=sys.stderr, flush=True)
+    return [s for s in strategies if not why[s]]
+
+
 def run_replays(
     task_names: list[str],
     strategies: list[str],
@@ -126,11 +135,7 @@ def run_replays(
         raise SystemExit(
             f"{out} holds results of the other --charge-ask mode; use another --out file"
         )
-    for s in list(strategies):
-        why = unavailable(s)
-        if why:
-            print(f"skipping {s}: {why}", file=sys.stderr, flush=True)
-            strategies = [x for x in strategies if x != s]
+    strategies = _available(strategies)
     have = {(r["task"], r["strategy"], r["seed"]) for r in done}
     budgets = {
         task: budget * float(np.mean(Table(load_table(table_path(task))).times[:, -1]))
@@ -177,11 +182,7 @@ def run_lives(
     done = json.loads(out.read_text()) if out.exists() else []
     if any(not r.get("live") for r in done):
         raise SystemExit(f"{out} holds replay results; use another --out file for live runs")
-    for s in list(strategies):
-        why = unavailable(s)
-        if why:
-            print(f"skipping {s}: {why}", file=sys.stderr, flush=True)
-            strategies = [x for x in strategies if x != s]
+    strategies = _available(strategies)
     have = {(r["task"], r["strategy"], r["seed"]) for r in done}
     for task in task_names:
         table = Table(load_table(table_path(task)))  # its mean full training sets the budget
