@@ -50,6 +50,7 @@ def _claims(store: Storage, name: str) -> list[tuple]:
         info={"user_attrs": {"note": "é", "n": 1}, "retry_of": 3},
     )
     first = store.claim_new(study.id, "w1", rich).trial
+    assert first is not None and first.trial_id is not None
     second = store.claim_new(
         study.id,
         "w1",
@@ -57,6 +58,7 @@ def _claims(store: Storage, name: str) -> list[tuple]:
         take_waiting=True,
         finish=Outcome(first.trial_id, TrialState.COMPLETE, 0.25, {"acc": 0.9, "nan": None}),
     ).trial
+    assert second is not None and second.trial_id is not None
     third = store.claim_new(
         study.id,
         "w1",
@@ -65,10 +67,12 @@ def _claims(store: Storage, name: str) -> list[tuple]:
         take_waiting=True,
         finish=Outcome(second.trial_id, TrialState.FAILED, error="boom"),
     ).trial
+    assert third is not None and third.trial_id is not None
     assert store.finish(third.trial_id, TrialState.PRUNED, value=2.0, metrics={"step": 3})
     assert not store.finish(third.trial_id, TrialState.COMPLETE, value=1.0)  # once only
     store.claim_new(study.id, "w2", prop(2.5))
     path = store.engine.url.database
+    assert path is not None
     with sqlite3.connect(path) as conn:
         return conn.execute(
             f"SELECT {COLUMNS} FROM trials WHERE study_id = ? ORDER BY number", (study.id,)
