@@ -25,6 +25,7 @@ from hpo.storage._peers import in_slice
 from hpo.storage.schema import IntermediateRow, TrialRow
 from hpo.storage.storage import utcnow
 from hpo.trial import FrozenTrial, TrialState
+from tests.storage._python_rule import assert_pruned_as_python_rule
 
 N = 20001  # trial numbers 0 .. 20000
 CONFIGS = [(1, 27, 3), (1, 64, 2), (1, 100, 4)]  # 4, 7 and 4 brackets
@@ -187,14 +188,7 @@ def test_a_real_hyperband_study_counts_in_the_database(sqlite_url, monkeypatch):
     monkeypatch.undo()
     assert asked and all(a is not None for a in asked)
     assert set(asked) <= {pruner.bracket_slice(b) for b in range(pruner.n_brackets)}
-    trials = sorted(study.get_trials(with_curves=True), key=lambda t: t.number)
-    assert any(t.state == TrialState.PRUNED for t in trials)
-    for t in trials:  # one worker: each trial's peers were the trials before it
-        before = {p.number: p.intermediate for p in trials if p.number < t.number}
-        stopped = None
-        for step in sorted(t.intermediate):
-            curve = {s: v for s, v in t.intermediate.items() if s <= step}
-            if pruner.prune_trial(t.number, step, curve, before, maximize=False):
-                stopped = step
-                break
-        assert (t.state == TrialState.PRUNED) == (stopped is not None), t
+    assert_pruned_as_python_rule(
+        study.get_trials(with_curves=True),
+        lambda n, step, curve, peers: pruner.prune_trial(n, step, curve, peers, maximize=False),
+    )

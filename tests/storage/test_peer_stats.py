@@ -18,6 +18,7 @@ from hpo.space import Float
 from hpo.storage.schema import IntermediateRow, TrialRow
 from hpo.storage.storage import utcnow
 from hpo.trial import TrialState
+from tests.storage._python_rule import assert_pruned_as_python_rule
 
 STEP = 4
 PEERS = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -110,17 +111,12 @@ def test_a_real_study_prunes_the_same_through_the_database(sqlite_url, pruner):
         pruner=pruner, sampler="random", seed=1,
     )  # fmt: skip
     study.optimize(20, show_progress=False)
-    trials = sorted(study.get_trials(with_curves=True), key=lambda t: t.number)
-    assert any(t.state == TrialState.PRUNED for t in trials)
-    for t in trials:  # one worker: each trial's peers were the trials before it
-        before = {p.number: p.intermediate for p in trials if p.number < t.number}
-        stopped = None
-        for step in sorted(t.intermediate):
-            curve = {s: v for s, v in t.intermediate.items() if s <= step}
-            if pruner.wants_peers(step) and pruner.prune(step, curve, before, False):
-                stopped = step
-                break
-        assert (t.state == TrialState.PRUNED) == (stopped is not None), t
+    assert_pruned_as_python_rule(
+        study.get_trials(with_curves=True),
+        lambda n, step, curve, peers: (
+            pruner.wants_peers(step) and pruner.prune(step, curve, peers, False)
+        ),
+    )
 
 
 def _old_median_rule(step, curve, peers, maximize, n_startup):
