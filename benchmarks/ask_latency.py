@@ -38,6 +38,7 @@ import argparse
 import os
 import time
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -251,6 +252,15 @@ def time_ttq(n: int, repeats: int, sampler: str) -> float:
     return float(np.median(times))
 
 
+def _print_table(table: Mapping[str, Mapping[int, float | None]], sizes: list[int]) -> None:
+    """Seconds per proposal as a markdown table: a row per sampler, a column per history size."""
+    print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for name, row in table.items():
+        cells = [f"{v:.3f}" if v is not None else "skipped" for v in row.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main_ttq(sizes: list[int], names: list[str], repeats: int, clock: str) -> None:
     """``--space ttq``: hpo's samplers on the conditional network space."""
     table = {name: {n: time_ttq(n, repeats, name) for n in sizes} for name in names}
@@ -258,10 +268,7 @@ def main_ttq(sizes: list[int], names: list[str], repeats: int, clock: str) -> No
         f"\n{clock} seconds per proposal on the ttq network space (torch-digits, 11 parameters, "
         f"3 conditional; {N_RUNNING} running; one thread; median of {repeats} asks):\n"
     )
-    print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
-    print("|---" * (len(sizes) + 1) + "|")
-    for name in names:
-        print(f"| {name} | " + " | ".join(f"{table[name][n]:.3f}" for n in table[name]) + " |")
+    _print_table(table, sizes)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -311,11 +318,7 @@ def main(argv: list[str] | None = None) -> None:
         f"\n{clock} seconds per proposal on Hartmann-6 (one thread; median of "
         f"{args.repeats} asks up to 400 trials, one ask above):\n"
     )
-    print("| sampler | " + " | ".join(f"n={n}" for n in sizes) + " |")
-    print("|---" * (len(sizes) + 1) + "|")
-    for name in names:
-        cells = [f"{v:.3f}" if v is not None else "skipped" for v in table[name].values()]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    _print_table(table, sizes)
     for ours in [s for s in names if s.startswith("hpo-")]:
         print(f"\nSpeed-up of {ours} (peer seconds / ours):\n")
         print("| peer | " + " | ".join(f"n={n}" for n in sizes) + " |")

@@ -376,12 +376,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     rec.add_argument("--task", required=True, choices=sorted(tasks()))
     rec.add_argument("--configs", type=int, default=64)
-    rep = sub.add_parser("replay", help="replay strategies against the recorded tables")
-    rep.add_argument("--tasks", nargs="*", default=None)
-    rep.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES))
+    runs = argparse.ArgumentParser(add_help=False)  # what replay and live runs both take
+    runs.add_argument("--tasks", nargs="*", default=None)
+    runs.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES))
+    runs.add_argument("--first-seed", type=int, default=FIRST_SEED)
+    runs.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
+    rep = sub.add_parser(
+        "replay", parents=[runs], help="replay strategies against the recorded tables"
+    )
     rep.add_argument("--seeds", type=int, default=5)
-    rep.add_argument("--first-seed", type=int, default=FIRST_SEED)
-    rep.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
     rep.add_argument("--jobs", type=int, default=2)
     rep.add_argument("--out", type=Path, default=Path("ttq-results.json"))
     rep.add_argument(
@@ -389,12 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add each strategy's ask/tell/prune CPU time to the simulated time of its worker",
     )
-    liv = sub.add_parser("live", help="run strategies end to end on real training")
-    liv.add_argument("--tasks", nargs="*", default=None)
-    liv.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES))
+    liv = sub.add_parser("live", parents=[runs], help="run strategies end to end on real training")
     liv.add_argument("--seeds", type=int, default=3)
-    liv.add_argument("--first-seed", type=int, default=FIRST_SEED)
-    liv.add_argument("--budget", type=float, default=10.0, help="mean full trainings per worker")
     liv.add_argument("--out", type=Path, default=Path("ttq-live.json"))
     rpt = sub.add_parser("report", help="markdown tables from replay or live results")
     rpt.add_argument("results", type=Path, nargs="+")
@@ -404,21 +403,21 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(1)
         record(tasks()[args.task], args.configs, table_path(args.task))
-    elif args.command == "replay":
+    elif args.command in ("replay", "live"):
         names = args.tasks or [t for t in tasks() if table_path(t).exists()]
-        run_replays(
-            names,
-            args.strategies,
-            args.seeds,
-            args.budget,
-            args.jobs,
-            args.out,
-            args.first_seed,
-            args.charge_ask,
-        )
-    elif args.command == "live":
-        names = args.tasks or [t for t in tasks() if table_path(t).exists()]
-        run_lives(names, args.strategies, args.seeds, args.budget, args.out, args.first_seed)
+        if args.command == "live":
+            run_lives(names, args.strategies, args.seeds, args.budget, args.out, args.first_seed)
+        else:
+            run_replays(
+                names,
+                args.strategies,
+                args.seeds,
+                args.budget,
+                args.jobs,
+                args.out,
+                args.first_seed,
+                args.charge_ask,
+            )
     else:
 
         def mode(r: dict[str, Any]) -> tuple[bool, bool]:
