@@ -42,6 +42,10 @@ class _PipeReporter:
         self.best = -math.inf
         self.epochs = 0
 
+    def cpu(self) -> float:
+        """CPU seconds this process has spent on the network so far."""
+        return time.process_time() - self.start
+
     def report(self, step: int, value: float) -> None:
         from hpo.errors import TrialPruned
 
@@ -49,7 +53,7 @@ class _PipeReporter:
         value = self.sign * float(value)  # a loss is negated: every strategy maximizes
         if math.isfinite(value):
             self.best = max(self.best, float(value))
-        self.conn.send(("epoch", int(step), float(value), time.process_time() - self.start))
+        self.conn.send(("epoch", int(step), float(value), self.cpu()))
         if self.conn.recv():
             raise TrialPruned()
 
@@ -85,17 +89,13 @@ def _worker_main(conn: Connection, task_name: str) -> None:
         try:
             result = objective(dict(params), reporter)
         except TrialPruned:
-            conn.send(("stopped", reporter.epochs, reporter.best, reporter_cpu(reporter)))
+            conn.send(("stopped", reporter.epochs, reporter.best, reporter.cpu()))
         except Exception as e:  # noqa: BLE001 - a diverging network is a failed trial, as in a study
-            conn.send(("failed", reporter.epochs, repr(e), reporter_cpu(reporter)))
+            conn.send(("failed", reporter.epochs, repr(e), reporter.cpu()))
         else:
             test = result.metrics.get(f"test_{task.metric}")
             value, test = sign * float(result.value), None if test is None else sign * float(test)
-            conn.send(("complete", reporter.epochs, value, test, reporter_cpu(reporter)))
-
-
-def reporter_cpu(reporter: _PipeReporter) -> float:
-    return time.process_time() - reporter.start
+            conn.send(("complete", reporter.epochs, value, test, reporter.cpu()))
 
 
 class LivePool:
@@ -166,7 +166,6 @@ class LiveResult:
 class _Job:
     key: Any
     budget: int
-    number: int
 
 
 def run_live(strategy: Any, pool: LivePool, *, budget_s: float, max_epochs: int) -> LiveResult:
@@ -196,7 +195,7 @@ def run_live(strategy: Any, pool: LivePool, *, budget_s: float, max_epochs: int)
         charge(w, c0, ask=True)
         number = result.n_asks
         result.n_asks += 1
-        jobs[w] = _Job(key, min(int(budget), max_epochs), number)
+        jobs[w] = _Job(key, min(int(budget), max_epochs))
         job_cpu[w] = 0.0
         pool.conns[w].send(("train", params, number, 1000 + number))
 
