@@ -31,10 +31,13 @@ workers' asks are not counted)::
 epochs), in one run: the check as it was (the peers' values at the step as ORM rows,
 ranked in Python), the rows as plain tuples, and the database's count and rank (ASHA's
 check now) plus the median (the median rule's); then Hyperband's check (1..50 epochs,
-eta 3, the checking trial in bracket 0, about 55% of the peers) two ways: the Python rule
+eta 3, the checking trial in bracket 0, about 55% of the peers) three ways: the Python rule
 over the peers' rows (Hyperband's check before issue 14: every row read, a bracket
-computed per peer) and the reporter's own check (``RunningTrial``, whatever this checkout
-does: run it from an older checkout for an A/B). ``--storage`` puts the studies in a
+computed per peer), schema 4's count (``hb number``: through the trials join, the
+bracket tested on each peer's number) and the reporter's own check (``RunningTrial``,
+whatever this checkout does: schema 5 counts the points marked with the bracket; run it
+from an older checkout for an A/B). The curve points are written as the reporter writes
+them, each with its trial's bracket. ``--storage`` puts the studies in a
 database of yours (e.g. PostgreSQL) instead of a temporary SQLite file::
 
     python -m benchmarks.overhead pruning --sizes 100,1000,10000
@@ -43,6 +46,7 @@ database of yours (e.g. PostgreSQL) instead of a temporary SQLite file::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import subprocess
@@ -271,9 +275,19 @@ def _hyperband_checks(study: Any, number: int, step: int) -> dict[str, Any]:
         peers.pop(number, None)
         return bool(pruner.prune_trial(number, step, curve, peers, False))
 
+    def by_number() -> object:  # schema 4's count: through the join, testing each number
+        among = dataclasses.replace(pruner.peers_among(number), bracket=None)
+        return study.storage.peer_stats(
+            study.id, states, step, exclude=number, than=0.5, maximize=False, among=among
+        )
+
     reporter = RunningTrial(study, FrozenTrial(number, TrialState.RUNNING, {"x": 0.5}))
     reporter.curve = dict(curve)
-    return {"hb before": python_rule, "hb check": lambda: reporter._check_prune(step)}
+    return {
+        "hb before": python_rule,
+        "hb number": by_number,
+        "hb check": lambda: reporter._check_prune(step),
+    }
 
 
 def pruning_checks(
@@ -291,8 +305,8 @@ def pruning_checks(
     from hpo.trial import TrialState
 
     print(f"load average: {os.getloadavg()}; storage: {storage or 'a temporary SQLite file'}")
-    columns = ("before", "rows", "counts", "middle", "hb before", "hb check")
-    heads = ("before", "rows now", "counts now", "+ middle", "hb before", "hb check")
+    columns = ("before", "rows", "counts", "middle", "hb before", "hb number", "hb check")
+    heads = ("before", "rows now", "counts now", "+ middle", "hb before", "hb number", "hb check")
     print(f"{'trials':>8} {'rows':>10} " + " ".join(f"{h:>12}" for h in heads))
     for n in sizes:
         # the checking trial is the next one, n, and sits in bracket 0 (rungs 1, 3, 9, 27)
@@ -326,15 +340,21 @@ def pruning_checks(
                     ],
                 )
                 conn.execute(update(StudyRow).where(StudyRow.id == study.id).values(next_number=n))
-                ids = [
-                    r[0]
-                    for r in conn.execute(select(TrialRow.id).where(TrialRow.study_id == study.id))
-                ]
+                ids = conn.execute(
+                    select(TrialRow.id, TrialRow.number).where(TrialRow.study_id == study.id)
+                ).all()
+                bracket_of = study.pruner.bracket_of  # as the reporter writes them (schema 5)
                 conn.execute(
                     insert(IntermediateRow),
                     [
-                        {"trial_id": tid, "study_id": study.id, "step": s, "value": 0.5}
-                        for tid in ids
+                        {
+                            "trial_id": tid,
+                            "study_id": study.id,
+                            "step": s,
+                            "value": 0.5,
+                            "bracket": bracket_of(number),
+                        }
+                        for tid, number in ids
                         for s in range(epochs)
                     ],
                 )

@@ -781,20 +781,25 @@ class Storage(_Recovery):
             )
         )
 
-    def report(self, trial_id: int, step: int, value: float) -> None:
+    def report(self, trial_id: int, step: int, value: float, *, bracket: int | None = None) -> None:
         """Store one learning-curve point (the latest report for a step wins)."""
-        self.report_many(trial_id, {step: value})
+        self.report_many(trial_id, {step: value}, bracket=bracket)
 
-    def report_many(self, trial_id: int, points: Mapping[int, float]) -> None:
+    def report_many(
+        self, trial_id: int, points: Mapping[int, float], *, bracket: int | None = None
+    ) -> None:
         """Store several learning-curve points of one trial in one short transaction.
 
         The latest report for a step wins. One Core statement per existing/new split, no
-        ORM unit of work: this runs once per flush of a trial's buffered epochs.
+        ORM unit of work: this runs once per flush of a trial's buffered epochs. Each point
+        carries ``bracket``, the trial's ``Pruner.bracket_of`` (schema 5; None but under
+        Hyperband), which a pruning check counts by.
         """
         if not points:
             return
         rows = [
-            {"trial_id": trial_id, "step": int(k), "value": float(v)} for k, v in points.items()
+            {"trial_id": trial_id, "step": int(k), "value": float(v), "bracket": bracket}
+            for k, v in points.items()
         ]
 
         def fn(conn: Connection) -> None:
