@@ -28,7 +28,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Double, Integer, and_, case, cast, func, literal, select, true
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from hpo.brackets import GOLDEN, NumberSlice
@@ -79,18 +91,6 @@ def _at_step(
     )
 
 
-def _counts(conn: Connection, query: Any, than: float | None, maximize: bool) -> tuple[int, int]:
-    """(rows, rows whose value beats ``than``) of a query over curve points."""
-    value = IntermediateRow.value
-    if than is None:
-        better: Any = 0
-    else:
-        beats = value > than if maximize else value < than
-        better = func.coalesce(func.sum(case((beats, 1), else_=0)), 0)
-    count, n_better = conn.execute(query.with_only_columns(func.count(value), better)).one()
-    return int(count), int(n_better)
-
-
 def peer_stats(
     conn: Connection,
     study_id: int,
@@ -112,16 +112,17 @@ def peer_stats(
     if among is not None and among.bracket is None:  # a slice alone: test every number
         sliced = _at_step(study_id, states, step, exclude, _in(conn, among))
         query = select(IntermediateRow.value).select_from(IntermediateRow, TrialRow).where(sliced)
-        count, n_better = _counts(conn, query, than, maximize)
+        count, n_better = _signed_counts(conn, [(1, query)], than, maximize)
         return count, n_better, _middle(conn, query, count) if median else ()
     marked = true() if among is None else IntermediateRow.bracket == among.bracket
-    count, n_better = _marked_counts(conn, study_id, states, step, exclude, than, maximize, marked)
+    parts = _marked_parts(study_id, states, step, exclude, marked)
     if among is not None:  # points stored without their bracket: test their trials' numbers
         unmarked = and_(IntermediateRow.bracket.is_(None), _in(conn, among))
         of_peers = and_(TrialRow.state.in_(list(states)), TrialRow.number != exclude)
-        query = _points_of(of_peers, step, and_(IntermediateRow.study_id == study_id, unmarked))
-        plus, plus_better = _counts(conn, query, than, maximize)
-        count, n_better = count + plus, n_better + plus_better
+        parts.append(
+            (1, _points_of(of_peers, step, and_(IntermediateRow.study_id == study_id, unmarked)))
+        )
+    count, n_better = _signed_counts(conn, parts, than, maximize)
     if not median:
         return count, n_better, ()
     also = None if among is None else _in(conn, among)  # the median sorts through the join
@@ -155,38 +156,44 @@ def _points_of(trials: Any, step: int, condition: Any) -> Any:
     )
 
 
-def _marked_counts(
-    conn: Connection,
-    study_id: int,
-    states: Sequence[str],
-    step: int,
-    exclude: int,
-    than: float | None,
-    maximize: bool,
-    marked: Any,
-) -> tuple[int, int]:
-    """(count, beats) of the peers' finite points at ``step`` that are ``marked`` (all, or
-    one bracket's): two counts over one index range, less the few non-peers' points."""
+def _marked_parts(
+    study_id: int, states: Sequence[str], step: int, exclude: int, marked: Any
+) -> list[tuple[int, Any]]:
+    """The peers' finite points at ``step`` that are ``marked`` (all, or one bracket's), as
+    signed queries: the study's marked points, one index range, less those of the few
+    trials that are not peers (each found through the trials join)."""
     everyone = select(IntermediateRow.value).where(  # the (study_id, step, bracket, value) range
         IntermediateRow.study_id == study_id,
         IntermediateRow.step == step,
         marked,
         IntermediateRow.value.between(-_FINITE, _FINITE),
     )
-    count, n_better = _counts(conn, everyone, than, maximize)
-    if not count:
-        return count, n_better
     others = sorted(s.value for s in TrialState if s.value not in set(states))
-    # subtract the points of trials that are not peers: each query visits few trials
     of_study = TrialRow.study_id == study_id
-    subtract = [_points_of(and_(of_study, TrialRow.state.in_(others)), step, marked)]
+    parts = [
+        (1, everyone),
+        (-1, _points_of(and_(of_study, TrialRow.state.in_(others)), step, marked)),
+    ]
     if exclude >= 0:  # the trial itself, when its own state makes it one of its peers
         itself = and_(of_study, TrialRow.number == exclude, TrialRow.state.in_(list(states)))
-        subtract.append(_points_of(itself, step, marked))
-    for query in subtract:
-        minus, minus_better = _counts(conn, query, than, maximize)
-        count, n_better = count - minus, n_better - minus_better
-    return count, n_better
+        parts.append((-1, _points_of(itself, step, marked)))
+    return parts
+
+
+def _signed_counts(
+    conn: Connection, parts: Sequence[tuple[int, Any]], than: float | None, maximize: bool
+) -> tuple[int, int]:
+    """The sum of ``sign x (rows, rows whose value beats than)`` over queries of curve
+    points, in one statement (one round trip; each part keeps its own index plan)."""
+    value = IntermediateRow.value
+    if than is None:
+        better: Any = literal(0)
+    else:
+        beats = value > than if maximize else value < than
+        better = func.coalesce(func.sum(case((beats, 1), else_=0)), 0)
+    counted = [q.with_only_columns(literal(sign), func.count(value), better) for sign, q in parts]
+    rows = conn.execute(union_all(*counted)).all()
+    return sum(s * int(n) for s, n, _ in rows), sum(s * int(b) for s, _, b in rows)
 
 
 def _middle(conn: Connection, query: Any, count: int) -> tuple[float, ...]:

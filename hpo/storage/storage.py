@@ -798,9 +798,10 @@ class Storage(_Recovery):
         if not points:
             return
         rows = [
-            {"trial_id": trial_id, "step": int(k), "value": float(v), "bracket": bracket}
-            for k, v in points.items()
+            {"trial_id": trial_id, "step": int(k), "value": float(v)} for k, v in points.items()
         ]
+        # NULL is the bracket's default: no parameter a point for it under other pruners
+        shared: dict[str, Any] = {} if bracket is None else {"bracket": bracket}
 
         def fn(conn: Connection) -> None:
             table = cast(Table, IntermediateRow.__table__)
@@ -816,7 +817,7 @@ class Storage(_Recovery):
                     table.c.trial_id == trial_id, table.c.step.in_([r["step"] for r in rows])
                 )
             )
-            conn.execute(insert(table), [{**r, "study_id": study_id} for r in rows])
+            conn.execute(insert(table), [{**r, "study_id": study_id, **shared} for r in rows])
 
         self.tx.run_core(fn)
 
