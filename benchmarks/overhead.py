@@ -38,7 +38,8 @@ bracket tested on each peer's number) and the reporter's own check (``RunningTri
 whatever this checkout does: schema 5 counts the points marked with the bracket; run it
 from an older checkout for an A/B). The curve points are written as the reporter writes
 them, each with its trial's bracket. ``--storage`` puts the studies in a
-database of yours (e.g. PostgreSQL) instead of a temporary SQLite file::
+database of yours (e.g. PostgreSQL) instead of a temporary SQLite file; a PostgreSQL server
+on this machine also gets its CPU per check printed (its backends' /proc schedstat)::
 
     python -m benchmarks.overhead pruning --sizes 100,1000,10000
 """
