@@ -21,6 +21,7 @@ Shapes: ``k`` runs, ``p`` variables; ``Z: (k, p)``; the box is ``[0, upper]`` wi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -42,11 +43,25 @@ MAX_BACKTRACK = 20
 LINE_BATCH = 4
 
 
+def _clip(a: NDArray[np.float64], upper: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.clip(a, 0, upper)`` as two ufunc calls: the same values without ``np.clip``'s
+    Python-level dispatch, which costs more than the arithmetic on these few-row arrays."""
+    return np.minimum(np.maximum(a, 0.0), upper)
+
+
 def _projected_grad(
     x: NDArray[np.float64], g: NDArray[np.float64], upper: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """``x - clip(x - g)``: zero where a bound stops the descent (scipy's pgtol measure)."""
-    return x - np.clip(x - g, 0.0, upper)
+    return x - _clip(x - g, upper)
+
+
+@functools.lru_cache(maxsize=16)
+def _upper_triangle(P: int) -> NDArray[np.bool_]:
+    """``(P, P)`` mask of the upper triangle with the diagonal (cached, read-only)."""
+    mask = np.triu(np.ones((P, P), bool))
+    mask.flags.writeable = False
+    return mask
 
 
 def _direction(
@@ -66,20 +81,21 @@ def _direction(
     two-loop recursion). ``gamma = s'y / y'y`` of the newest pair (1 without pairs).
     """
     q = np.where(free, g, 0.0)
-    P = S.shape[1]
+    k, P = S.shape[:2]
     if P == 0:
         return -q
     SY = S @ Y.transpose(0, 2, 1)  # (k, P, P): s_i' y_j
     YY = Y @ Y.transpose(0, 2, 1)
     sy_last, yy_last = SY[:, -1, -1], YY[:, -1, -1]
-    gamma = np.where(used[:, -1] & (yy_last > 0), sy_last / np.where(yy_last > 0, yy_last, 1), 1.0)
-    R = np.triu(SY)
-    diag = np.arange(P)
-    R[:, diag, diag] = np.where(used, R[:, diag, diag], 1.0)  # unused slots: identity rows
+    # unused slots are zero, so a run without pairs has yy_last == 0 and gamma 1
+    gamma = np.ones(k)
+    np.divide(sy_last, yy_last, out=gamma, where=yy_last > 0)
+    R = np.where(_upper_triangle(P), SY, 0.0)
+    R.reshape(k, P * P)[:, :: P + 1] += ~used  # unused slots (s'y = 0): identity rows
     a = (S @ q[:, :, None])[..., 0]  # (k, P)
     b = gamma[:, None] * (Y @ q[:, :, None])[..., 0]
     u = np.linalg.solve(R, a[..., None])[..., 0]  # R^-1 S'q
-    Dsy = np.where(used, SY[:, diag, diag], 0.0)
+    Dsy = SY.reshape(k, P * P)[:, :: P + 1]  # s_i'y_i; zero in unused slots
     inner = Dsy * u + gamma[:, None] * (YY @ u[..., None])[..., 0] - b
     top = np.linalg.solve(R.transpose(0, 2, 1), inner[..., None])[..., 0]
     r = (
@@ -98,7 +114,7 @@ def _try_once(
     g: NDArray[np.float64],
     d: NDArray[np.float64],
     t: NDArray[np.float64],
-    hold: NDArray[np.bool_],
+    hold: NDArray[np.bool_] | None,
     upper: NDArray[np.float64],
     x_new: NDArray[np.float64],
     f_new: NDArray[np.float64],
@@ -106,21 +122,27 @@ def _try_once(
     accepted: NDArray[np.bool_],
     searching: NDArray[np.bool_],
 ) -> None:
-    """One try ``x + t d`` for each run ``j`` (see :func:`_line_search`), updating its arrays."""
+    """One try ``x + t d`` for each run ``j`` (see :func:`_line_search`), updating its arrays.
+
+    The usual round (every run's step descends and passes) skips the masked copies."""
     xj = x[j]
-    xt = np.where(hold[j], xj, np.clip(xj + t[j, None] * d[j], 0.0, upper))
+    xt = _clip(xj + t[j, None] * d[j], upper)
+    if hold is not None:
+        xt = np.where(hold[j], xj, xt)
     decrease = (g[j] * (xt - xj)).sum(1)
     moves = decrease < 0  # a projected step that does not descend ends the run's search
-    searching[j[~moves]] = False
-    jm = j[moves]
-    if not len(jm):
-        return
-    ft, gt = fun(jm, xt[moves])
-    ok = np.isfinite(ft) & (ft <= f[jm] + C1 * decrease[moves])
-    jh = jm[ok]
-    x_new[jh], f_new[jh], g_new[jh] = xt[moves][ok], ft[ok], gt[ok]
-    accepted[jh] = True
-    searching[jh] = False
+    if not moves.all():
+        searching[j[~moves]] = False
+        j, xt, decrease = j[moves], xt[moves], decrease[moves]
+        if not len(j):
+            return
+    ft, gt = fun(j, xt)
+    ok = np.isfinite(ft) & (ft <= f[j] + C1 * decrease)
+    if not ok.all():
+        j, xt, ft, gt = j[ok], xt[ok], ft[ok], gt[ok]
+    x_new[j], f_new[j], g_new[j] = xt, ft, gt
+    accepted[j] = True
+    searching[j] = False
 
 
 def _line_search(
@@ -132,7 +154,7 @@ def _line_search(
     t: NDArray[np.float64],
     live: NDArray[np.bool_],
     fresh: NDArray[np.bool_],
-    hold: NDArray[np.bool_],
+    hold: NDArray[np.bool_] | None,
     upper: NDArray[np.float64],
     line_batch: int,
     x_new: NDArray[np.float64],
@@ -148,17 +170,17 @@ def _line_search(
     later call tries its next ``line_batch`` halvings together. Of the tries in one call the
     longest passing one is taken, which is the step one-at-a-time halving would take.
     Writes accepted points, values and gradients into ``x_new, f_new, g_new`` (in place);
-    returns which runs moved.
+    returns which runs moved. ``hold``: variables that stay put, or None when there are none.
     """
     k, p = x.shape
     accepted = np.zeros(k, bool)
     searching = live.copy()
     tries = np.zeros(k, int)
     halvings = np.arange(line_batch)
-    while True:
-        j = np.flatnonzero(searching & (tries < MAX_BACKTRACK))
+    while searching.any():
+        j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
         if not len(j):
-            return accepted
+            break
         q = np.where((tries[j] > 0) | fresh[j], line_batch, 1)
         q = np.minimum(q, MAX_BACKTRACK - tries[j])
         if q.max() == 1:  # one try per run (most calls): the same arithmetic in 2-d arrays
@@ -169,8 +191,9 @@ def _line_search(
         want = halvings[None, : q.max()] < q[:, None]  # (len(j), Q): the tries of each run
         steps = t[j, None] * 0.5 ** halvings[None, : want.shape[1]]
         xj = x[j, None, :]
-        xt = np.clip(xj + steps[..., None] * d[j, None, :], 0.0, upper)
-        xt = np.where(hold[j, None, :], xj, xt)
+        xt = _clip(xj + steps[..., None] * d[j, None, :], upper)
+        if hold is not None:
+            xt = np.where(hold[j, None, :], xj, xt)
         decrease = (g[j, None, :] * (xt - xj)).sum(2)  # (len(j), Q)
         # a projected step that does not descend ends the run's search; tries past it are moot
         moves = np.cumprod((decrease < 0) | ~want, axis=1).astype(bool) & want
@@ -193,6 +216,7 @@ def _line_search(
         searching[j[stop]] = False
         t[j] *= 0.5**q
         tries[j] += q
+    return accepted
 
 
 def minimize_batch(
@@ -217,7 +241,8 @@ def minimize_batch(
     upper = np.asarray(upper, dtype=float)
     k, p = Z0.shape
     hold = np.zeros((k, p), bool) if fixed is None else np.asarray(fixed, dtype=bool)
-    x = np.where(hold, Z0, np.clip(Z0, 0.0, upper))
+    held = hold if hold.any() else None  # None: skip every masking by ``hold``
+    x = np.where(hold, Z0, _clip(Z0, upper))
     f, g = fun(np.arange(k), x)
     f, g = np.asarray(f, dtype=float).copy(), np.where(hold, 0.0, g)
     S = np.zeros((k, MEMORY, p))  # curvature pairs, newest last
@@ -226,14 +251,18 @@ def minimize_batch(
     slots = np.arange(MEMORY)
     iters = np.zeros(k, int)
     live = np.isfinite(f)
+    eps = np.finfo(float).eps
     # Every array below covers all k runs (k is small: masking is cheaper than subsetting);
     # only the objective is called on the runs that need a value.
     while True:
-        live &= iters < maxiter
-        live &= np.abs(np.where(hold, 0.0, _projected_grad(x, g, upper))).max(1) > gtol
+        pg = _projected_grad(x, g, upper)
+        if held is not None:
+            pg = np.where(held, 0.0, pg)
+        live &= (iters < maxiter) & (np.abs(pg).max(1) > gtol)
         if not live.any():
             return x
-        free = ~(hold | ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0)))
+        blocked = ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0))
+        free = ~(blocked | held) if held is not None else ~blocked
         P = int(npair[live].max())
         used = slots[None, MEMORY - P :] >= MEMORY - npair[:, None]
         d = _direction(g, free, S[:, MEMORY - P :], Y[:, MEMORY - P :], used)
@@ -242,22 +271,26 @@ def minimize_batch(
             npair[bad], S[bad], Y[bad] = 0, 0.0, 0.0
             d[bad] = -np.where(free[bad], g[bad], 0.0)
         # a run without pairs starts with a step of length 1 (as scipy's L-BFGS-B does)
-        norm = np.sqrt((d * d).sum(1))
-        t = np.where((npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
+        t = np.ones(k)
+        if not npair.all():
+            norm = np.sqrt((d * d).sum(1))
+            t = np.where((npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
         x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
         accepted = _line_search(
-            fun, x, f, g, d, t, live, npair < 4, hold, upper, line_batch, x_new, f_new, g_new
+            fun, x, f, g, d, t, live, npair < 4, held, upper, line_batch, x_new, f_new, g_new
         )
-        iters[live] += 1
+        iters += live
         live &= accepted  # a failed line search: the run has gone as far as it can
-        g_new = np.where(hold, 0.0, g_new)
+        if held is not None:
+            g_new = np.where(held, 0.0, g_new)
         s, yv = x_new - x, g_new - g
         sy, yy = (s * yv).sum(1), (yv * yv).sum(1)
-        push = accepted & (sy > np.finfo(float).eps * yy)
+        push = accepted & (sy > eps * yy)
         if push.any():
             S[push, :-1], Y[push, :-1] = S[push, 1:], Y[push, 1:]
             S[push, -1], Y[push, -1] = s[push], yv[push]
             npair[push] = np.minimum(npair[push] + 1, MEMORY)
+        # relative decrease; a live run here was accepted, so its values are finite
         rel = (f - f_new) / np.maximum(np.maximum(np.abs(f), np.abs(f_new)), 1.0)
-        live &= ~(accepted & (rel <= ftol))
+        live &= rel > ftol
         x, f, g = x_new, f_new, g_new

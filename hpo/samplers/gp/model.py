@@ -387,8 +387,9 @@ class GaussianProcess:
         self.params_ = params
         # the scaled continuous training inputs and their squared norms, for every _cross
         self._cont = ~self.is_categorical
+        self._cat_dims = np.flatnonzero(self.is_categorical)  # per query, not per call
         self._sw = np.sqrt(params.inv_sq_ls[self._cont])
-        self._Xs = self.X_[:, self._cont] * self._sw
+        self._Xs = self._continuous(self.X_) * self._sw
         self._xx = (self._Xs * self._Xs).sum(1)
         self._Kinv: NDArray[np.float64] | None = None
         self.L_: NDArray[np.floating[Any]]
@@ -415,17 +416,21 @@ class GaussianProcess:
             self._Kinv = _cho_inverse(self.L_)
         return self._Kinv
 
+    def _continuous(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The continuous columns of ``X`` (``X`` itself when every dimension is: no copy)."""
+        return X[:, self._cont] if len(self._cat_dims) else X
+
     def _cross(self, Xq: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(m, n)`` squared scaled distances from imputed ``Xq`` to the training inputs
         (:func:`_sq_dist` with the training side's scaling and norms cached)."""
         w = self.params_.inv_sq_ls
-        a = Xq[:, self._cont] * self._sw
+        a = self._continuous(Xq) * self._sw
         r2 = a @ self._Xs.T
         r2 *= -2.0
         r2 += (a * a).sum(1)[:, None]
         r2 += self._xx
         np.maximum(r2, 0.0, out=r2)
-        for k in np.flatnonzero(self.is_categorical):
+        for k in self._cat_dims:
             r2 += w[k] * (Xq[:, k, None] != self.X_[None, :, k])
         return r2
 
@@ -479,8 +484,9 @@ class GaussianProcess:
         dmean = 2 * p.inv_sq_ls * (Xq * G.sum(1)[:, None] - G @ X)
         P = dM * B
         dvar = -4 * p.inv_sq_ls * (Xq * P.sum(1)[:, None] - P @ X)
-        dmean[:, self.is_categorical] = 0.0
-        dvar[:, self.is_categorical] = 0.0
+        if len(self._cat_dims):
+            dmean[:, self._cat_dims] = 0.0
+            dvar[:, self._cat_dims] = 0.0
         return mean, var, dmean, dvar
 
     def condition_on(self, Xn: NDArray[np.float64], yn: NDArray[np.float64]) -> GaussianProcess:

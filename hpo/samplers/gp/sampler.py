@@ -194,12 +194,16 @@ class GPSampler(Sampler):
         n_train = len(gp.y_)
 
         def score(C: NDArray[np.float64]) -> NDArray[np.float64]:
-            # in row blocks whose (rows, n) temporaries stay small (see _CHUNK_ELEMENTS)
+            # the posterior in row blocks whose (rows, n) temporaries stay small (see
+            # _CHUNK_ELEMENTS); the acquisition, elementwise, in one call over all rows
             step = max(1, _CHUNK_ELEMENTS // n_train)
             if len(C) <= step:
                 mean, var = gp.posterior(C)
-                return acq(mean, np.sqrt(var), best)
-            return np.concatenate([score(C[i : i + step]) for i in range(0, len(C), step)])
+            else:
+                blocks = [gp.posterior(C[i : i + step]) for i in range(0, len(C), step)]
+                mean = np.concatenate([m for m, _ in blocks])
+                var = np.concatenate([v for _, v in blocks])
+            return acq(mean, np.sqrt(var), best)
 
         def score_grad(C: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
             # chain rule: GP gradients analytic; the acquisition's partial derivatives in (mean,
