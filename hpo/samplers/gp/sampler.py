@@ -18,6 +18,7 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from hpo.canonical import canonicalize as canonical_matrix
+from hpo.canonical import encode_rows
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
@@ -159,7 +160,7 @@ class GPSampler(Sampler):
             for t in history
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
         ]
-        encoded = {t.number: _encode(space, t.params) for t in (*history, *pending)}
+        encoded = _encode_trials(space, (*history, *pending))
         taken = {
             e.tobytes() if isinstance(e, np.ndarray) else e for e in encoded.values()
         }  # each configuration's _key, from its one encoding
@@ -349,6 +350,19 @@ def _encode(space: SearchSpace, params: dict[str, Any]) -> NDArray[np.float64] |
         return space.encode(params)
     except (ValueError, TypeError, KeyError):
         return repr(sorted(params.items())).encode()
+
+
+def _encode_trials(
+    space: SearchSpace, trials: Sequence[FrozenTrial]
+) -> dict[int, NDArray[np.float64] | bytes]:
+    """Each trial's :func:`_encode`, by trial number: all in one pass over the columns
+    (:func:`hpo.canonical.encode_rows`, the same values), or trial by trial when some
+    trial's params lie outside the space."""
+    try:
+        rows = encode_rows(space, [t.params for t in trials])
+    except (ValueError, TypeError, KeyError):
+        return {t.number: _encode(space, t.params) for t in trials}
+    return {t.number: row for t, row in zip(trials, rows, strict=True)}
 
 
 def _row(
