@@ -106,6 +106,71 @@ def _direction(
     return -np.where(free, r, 0.0)
 
 
+class _Curvature:
+    """Each run's L-BFGS inverse Hessian ``H``: its last ``MEMORY`` curvature pairs, and ``H``
+    itself as ``gamma A + B`` while no pair has been dropped.
+
+    ``H q`` from the pairs (:func:`_direction`) costs two batched triangular solves and a
+    dozen small products per round; most runs end within ``MEMORY`` iterations, and until
+    then ``H`` is the BFGS recursion from ``gamma I`` over all its pairs:
+    ``A <- V' A V``, ``B <- V' B V + rho s s'`` with ``V = I - rho y s'``, ``rho = 1 / s'y``,
+    kept as ``(k, p, p)`` matrices, so ``H q`` is two matrix-vector products (the same matrix
+    up to rounding). Once a run drops its oldest pair, the rounds use the pairs again.
+    """
+
+    def __init__(self, k: int, p: int) -> None:
+        self.S = np.zeros((k, MEMORY, p))  # curvature pairs, newest last
+        self.Y = np.zeros((k, MEMORY, p))
+        self.npair = np.zeros(k, int)
+        self.A = np.broadcast_to(np.eye(p), (k, p, p)).copy()
+        self.B = np.zeros((k, p, p))
+        self.gamma = np.ones(k)  # s'y / y'y of the newest pair
+        self.dense = np.ones(k, bool)  # A and B hold H (no pair dropped since the last reset)
+        self._slots = np.arange(MEMORY)
+
+    def direction(
+        self, g: NDArray[np.float64], free: NDArray[np.bool_], live: NDArray[np.bool_]
+    ) -> NDArray[np.float64]:
+        """``-H g`` on the free variables of every run (see :func:`_direction`)."""
+        if self.dense[live].all():
+            q = np.where(free, g, 0.0)[..., None]
+            r = self.gamma[:, None] * (self.A @ q)[..., 0] + (self.B @ q)[..., 0]
+            return -np.where(free, r, 0.0)
+        P = int(self.npair[live].max())
+        used = self._slots[None, MEMORY - P :] >= MEMORY - self.npair[:, None]
+        return _direction(g, free, self.S[:, MEMORY - P :], self.Y[:, MEMORY - P :], used)
+
+    def reset(self, rows: NDArray[np.bool_]) -> None:
+        """Forget the pairs of ``rows`` (``H = I``)."""
+        self.npair[rows], self.S[rows], self.Y[rows] = 0, 0.0, 0.0
+        self.A[rows], self.B[rows] = np.eye(self.A.shape[1]), 0.0
+        self.gamma[rows], self.dense[rows] = 1.0, True
+
+    def push(
+        self,
+        rows: NDArray[np.bool_],
+        s: NDArray[np.float64],
+        y: NDArray[np.float64],
+        sy: NDArray[np.float64],
+        yy: NDArray[np.float64],
+    ) -> None:
+        """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``."""
+        self.dense[rows & (self.npair == MEMORY)] = False  # its oldest pair drops out
+        # all runs at once (the usual case) through slices, else through the row mask
+        at: slice | NDArray[np.bool_] = slice(None) if rows.all() else rows
+        S, Y = self.S, self.Y
+        S[at, :-1], Y[at, :-1] = S[at, 1:], Y[at, 1:]
+        sr, yr, syr = s[at], y[at], sy[at]
+        S[at, -1], Y[at, -1] = sr, yr
+        self.npair[at] = np.minimum(self.npair[at] + 1, MEMORY)
+        self.gamma[at] = syr / yy[at]
+        rho = (1.0 / syr)[:, None, None]
+        V = np.eye(s.shape[1]) - rho * yr[:, :, None] * sr[:, None, :]
+        Vt = V.transpose(0, 2, 1)
+        self.A[at] = Vt @ self.A[at] @ V
+        self.B[at] = Vt @ self.B[at] @ V + rho * sr[:, :, None] * sr[:, None, :]
+
+
 def _try_once(
     fun: BatchFn,
     j: NDArray[np.intp],
@@ -245,10 +310,7 @@ def minimize_batch(
     x = np.where(hold, Z0, _clip(Z0, upper))
     f, g = fun(np.arange(k), x)
     f, g = np.asarray(f, dtype=float).copy(), np.where(hold, 0.0, g)
-    S = np.zeros((k, MEMORY, p))  # curvature pairs, newest last
-    Y = np.zeros((k, MEMORY, p))
-    npair = np.zeros(k, int)
-    slots = np.arange(MEMORY)
+    H = _Curvature(k, p)
     iters = np.zeros(k, int)
     live = np.isfinite(f)
     eps = np.finfo(float).eps
@@ -263,21 +325,19 @@ def minimize_batch(
             return x
         blocked = ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0))
         free = ~(blocked | held) if held is not None else ~blocked
-        P = int(npair[live].max())
-        used = slots[None, MEMORY - P :] >= MEMORY - npair[:, None]
-        d = _direction(g, free, S[:, MEMORY - P :], Y[:, MEMORY - P :], used)
+        d = H.direction(g, free, live)
         bad = ~((g * d).sum(1) < 0)  # not a descent direction: forget the pairs, use -g
         if bad.any():
-            npair[bad], S[bad], Y[bad] = 0, 0.0, 0.0
+            H.reset(bad)
             d[bad] = -np.where(free[bad], g[bad], 0.0)
         # a run without pairs starts with a step of length 1 (as scipy's L-BFGS-B does)
         t = np.ones(k)
-        if not npair.all():
+        if not H.npair.all():
             norm = np.sqrt((d * d).sum(1))
-            t = np.where((npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
+            t = np.where((H.npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
         x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
         accepted = _line_search(
-            fun, x, f, g, d, t, live, npair < 4, held, upper, line_batch, x_new, f_new, g_new
+            fun, x, f, g, d, t, live, H.npair < 4, held, upper, line_batch, x_new, f_new, g_new
         )
         iters += live
         live &= accepted  # a failed line search: the run has gone as far as it can
@@ -287,9 +347,7 @@ def minimize_batch(
         sy, yy = (s * yv).sum(1), (yv * yv).sum(1)
         push = accepted & (sy > eps * yy)
         if push.any():
-            S[push, :-1], Y[push, :-1] = S[push, 1:], Y[push, 1:]
-            S[push, -1], Y[push, -1] = s[push], yv[push]
-            npair[push] = np.minimum(npair[push] + 1, MEMORY)
+            H.push(push, s, yv, sy, yy)
         # relative decrease; a live run here was accepted, so its values are finite
         rel = (f - f_new) / np.maximum(np.maximum(np.abs(f), np.abs(f_new)), 1.0)
         live &= rel > ftol
