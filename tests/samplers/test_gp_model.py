@@ -132,6 +132,22 @@ def test_posterior_gradients_match_finite_differences() -> None:
     assert (dmean[:, 3] == 0).all()
 
 
+def test_posterior_vjp_is_the_weighted_sum_of_the_posterior_gradients() -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3
+    gp = GaussianProcess(
+        X, y, KernelParams(np.array([3.0, 0.7, 2.0, 1.3]), 1.2, 0.01), np.array([0, 0, 0, 1], bool)
+    )
+    Xq = np.random.default_rng(5).random((7, 4))
+    mean, var, dmean, dvar = gp.posterior_grad(Xq)
+    mean2, var2, vjp = gp.posterior_vjp(Xq)
+    assert np.array_equal(mean, mean2) and np.array_equal(var, var2)
+    wm, wv = np.linspace(-2.0, 3.0, 7), np.linspace(5.0, -1.0, 7)
+    want = wm[:, None] * dmean + wv[:, None] * dvar
+    np.testing.assert_allclose(vjp(wm, wv), want, rtol=1e-10, atol=1e-12)
+    assert (vjp(wm, wv)[:, 3] == 0).all()
+
+
 def test_inverse_and_triangular_solve_paths_give_the_same_posterior(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -466,28 +467,58 @@ class GaussianProcess:
             q = (V * V).sum(0)
         return mean, np.maximum(p.kernel_scale - q, 1e-12 * p.kernel_scale)
 
-    def posterior_grad(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-        """Posterior mean ``(m,)``, variance ``(m,)`` and their gradients ``(m, d)`` in ``Xq``.
-
-        Gradients are zero in categorical dimensions (they are searched, not differentiated).
-        """
+    def _posterior_parts(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """Imputed ``Xq``, mean ``(m,)``, variance ``(m,)``, ``dk/d(r2)`` and the rows
+        ``K^-1 k`` ``(m, n)``: what the gradients in ``Xq`` are built from."""
         Xq = impute_inactive(np.atleast_2d(np.asarray(Xq, dtype=float)), self.is_categorical)
-        p, X = self.params_, self.X_
+        p = self.params_
         Ks, dM = _matern52_and_dr2(self._cross(Xq))
         Ks *= p.kernel_scale
         dM *= p.kernel_scale  # (m, n): dk/d(r2)
         mean = Ks @ self.alpha_
         q, B = self._quad(Ks)  # B: (m, n) rows K^-1 k
         var = np.maximum(p.kernel_scale - q, 1e-12 * p.kernel_scale)
-        # dk_j/dx_k = dM_j * 2 w_k (x_k - X_jk); mean = k . alpha; var = s2 - k . K^-1 k
-        G = dM * self.alpha_
-        dmean = 2 * p.inv_sq_ls * (Xq * G.sum(1)[:, None] - G @ X)
-        P = dM * B
-        dvar = -4 * p.inv_sq_ls * (Xq * P.sum(1)[:, None] - P @ X)
+        return Xq, mean, var, dM, B
+
+    def _grad_in_x(self, Xq: NDArray[np.float64], H: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(m, d)``: ``sum_j H_ij dr2_ij/dx_i`` with ``dr2_ij/dx_ik = 2 w_k (x_ik - X_jk)``;
+        zero in categorical dimensions (they are searched, not differentiated)."""
+        G = 2 * self.params_.inv_sq_ls * (Xq * H.sum(1)[:, None] - H @ self.X_)
         if len(self._cat_dims):
-            dmean[:, self._cat_dims] = 0.0
-            dvar[:, self._cat_dims] = 0.0
+            G[:, self._cat_dims] = 0.0
+        return G
+
+    def posterior_grad(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """Posterior mean ``(m,)``, variance ``(m,)`` and their gradients ``(m, d)`` in ``Xq``.
+
+        Gradients are zero in categorical dimensions (they are searched, not differentiated).
+        """
+        Xq, mean, var, dM, B = self._posterior_parts(Xq)
+        # dk_j/dx_k = dM_j * 2 w_k (x_k - X_jk); mean = k . alpha; var = s2 - k . K^-1 k
+        dmean = self._grad_in_x(Xq, dM * self.alpha_)
+        dvar = self._grad_in_x(Xq, dM * B)
+        dvar *= -2.0
         return mean, var, dmean, dvar
+
+    def posterior_vjp(
+        self, Xq: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], Callable[..., NDArray[np.float64]]]:
+        """Posterior mean ``(m,)``, variance ``(m,)``, and ``vjp(wm, wv)``: the gradient in
+        ``Xq`` of ``wm * mean + wv * var`` per row, ``(m, d)``.
+
+        What a function of the posterior needs for its gradient (the chain rule with its
+        partial derivatives as ``wm, wv``), in one pass over the ``(m, n)`` matrices instead
+        of :meth:`posterior_grad`'s two; the same values up to rounding.
+        """
+        Xq, mean, var, dM, B = self._posterior_parts(Xq)
+
+        def vjp(wm: NDArray[np.float64], wv: NDArray[np.float64]) -> NDArray[np.float64]:
+            H = wm[:, None] * self.alpha_
+            H -= (2.0 * wv)[:, None] * B
+            H *= dM
+            return self._grad_in_x(Xq, H)
+
+        return mean, var, vjp
 
     def condition_on(self, Xn: NDArray[np.float64], yn: NDArray[np.float64]) -> GaussianProcess:
         """A new GP with extra points ``Xn: (k, d)``, ``yn: (k,)`` and the same kernel."""

@@ -207,9 +207,10 @@ class GPSampler(Sampler):
             return acq(mean, np.sqrt(var), best)
 
         def score_grad(C: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            # chain rule: GP gradients analytic; the acquisition's partial derivatives in (mean,
-            # std) from its value_and_grad, or central differences for a plain callable
-            mean, var, dmean, dvar = gp.posterior_grad(C)
+            # chain rule: GP gradients analytic (as a vector-Jacobian product); the
+            # acquisition's partial derivatives in (mean, std) from its value_and_grad, or
+            # central differences for a plain callable
+            mean, var, vjp = gp.posterior_vjp(C)
             std = np.sqrt(var)
             if hasattr(acq, "value_and_grad"):
                 value, a_m, a_s = acq.value_and_grad(mean, std, best)
@@ -218,7 +219,7 @@ class GPSampler(Sampler):
                 value = acq(mean, std, best)
                 a_m = (acq(mean + hm, std, best) - acq(mean - hm, std, best)) / (2 * hm)
                 a_s = (acq(mean, std + hs, best) - acq(mean, std - hs, best)) / (2 * hs)
-            return value, a_m[:, None] * dmean + (a_s / (2 * std))[:, None] * dvar
+            return value, vjp(a_m, a_s / (2 * std))  # d std = d var / (2 std)
 
         grids = _grids(space)
         conditional = any(p.conditions for p in space.values())
