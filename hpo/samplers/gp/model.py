@@ -55,7 +55,8 @@ SQRT5 = math.sqrt(5.0)
 MIN_NOISE_VAR = 1e-6
 GTOL = 1e-3  # on the per-point objective: 1e-3 loses < 0.01 nats vs 1e-5, 1.6x faster
 FTOL = 2.220446049250313e-09  # scipy's default relative decrease (factr 1e7 x eps)
-# Up to this many training points the posterior uses K^-1 (see GaussianProcess._quad).
+# Up to this many training points the posterior uses K^-1 for gradients and L^-1 for values
+# (see GaussianProcess._quad and posterior).
 # Measured per warm Hartmann-6 ask: faster at 100 and 200 trials, slower at 400.
 KINV_MAX_N = 256
 # The fit keeps per-dimension pair distances up to this many entries (32 MB; see _Pairs):
@@ -390,9 +391,11 @@ class GaussianProcess:
         self._cont = ~self.is_categorical
         self._cat_dims = np.flatnonzero(self.is_categorical)  # per query, not per call
         self._sw = np.sqrt(params.inv_sq_ls[self._cont])
-        self._Xs = self._continuous(self.X_) * self._sw
-        self._xx = (self._Xs * self._Xs).sum(1)
+        Xs = self._continuous(self.X_) * self._sw
+        self._xx = (Xs * Xs).sum(1)
+        self._Xs_m2 = -2.0 * Xs  # -2 x' a is a @ this (exactly: a power-of-two scaling)
         self._Kinv: NDArray[np.float64] | None = None
+        self._Linv: NDArray[np.float64] | None = None
         self.L_: NDArray[np.floating[Any]]
         if _factor is not None:  # the fit's last factorization, at exactly these parameters
             self.L_, self.alpha_, self._Kinv = _factor.L, _factor.alpha, _factor.Kinv
@@ -417,6 +420,13 @@ class GaussianProcess:
             self._Kinv = _cho_inverse(self.L_)
         return self._Kinv
 
+    @property
+    def Linv_(self) -> NDArray[np.float64]:
+        """``(n, n)`` ``L^-1`` (lower triangular, Fortran order), computed once per GP."""
+        if self._Linv is None:
+            self._Linv = scipy.linalg.lapack.dtrtri(self.L_, lower=1)[0]
+        return self._Linv
+
     def _continuous(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """The continuous columns of ``X`` (``X`` itself when every dimension is: no copy)."""
         return X[:, self._cont] if len(self._cat_dims) else X
@@ -426,8 +436,7 @@ class GaussianProcess:
         (:func:`_sq_dist` with the training side's scaling and norms cached)."""
         w = self.params_.inv_sq_ls
         a = self._continuous(Xq) * self._sw
-        r2 = a @ self._Xs.T
-        r2 *= -2.0
+        r2 = a @ self._Xs_m2.T
         r2 += (a * a).sum(1)[:, None]
         r2 += self._xx
         np.maximum(r2, 0.0, out=r2)
@@ -461,7 +470,10 @@ class GaussianProcess:
         Ks *= p.kernel_scale
         mean = Ks @ self.alpha_
         if len(self.y_) <= KINV_MAX_N:
-            q = ((Ks @ self.Kinv_) * Ks).sum(1)
+            # k' K^-1 k = |L^-1 k|^2: a triangular product (half a general one's work; the
+            # candidate scoring's largest cost), written over Ks, which is not needed again
+            V = scipy.linalg.blas.dtrmm(1.0, self.Linv_, Ks.T, lower=1, overwrite_b=1)
+            q = np.einsum("ij,ij->j", V, V)
         else:
             V = scipy.linalg.solve_triangular(self.L_, Ks.T, lower=True, check_finite=False)
             q = (V * V).sum(0)
