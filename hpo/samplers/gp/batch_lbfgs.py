@@ -242,14 +242,17 @@ def _line_search(
     searching = live.copy()
     tries = np.zeros(k, int)
     halvings = np.arange(line_batch)
-    while searching.any():
+    while True:
         j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
         if not len(j):
-            break
-        q = np.where((tries[j] > 0) | fresh[j], line_batch, 1)
-        q = np.minimum(q, MAX_BACKTRACK - tries[j])
-        if q.max() == 1:  # one try per run (most calls): the same arithmetic in 2-d arrays
+            return accepted
+        several = (tries[j] > 0) | fresh[j]
+        q = np.minimum(np.where(several, line_batch, 1), MAX_BACKTRACK - tries[j])
+        if not several.any() or q.max() == 1:
+            # one try per run (most calls): the same arithmetic in 2-d arrays
             _try_once(fun, j, x, f, g, d, t, hold, upper, x_new, f_new, g_new, accepted, searching)
+            if not searching.any():
+                return accepted
             t[j] *= 0.5
             tries[j] += 1
             continue
@@ -281,7 +284,6 @@ def _line_search(
         searching[j[stop]] = False
         t[j] *= 0.5**q
         tries[j] += q
-    return accepted
 
 
 def minimize_batch(
@@ -326,7 +328,7 @@ def minimize_batch(
         blocked = ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0))
         free = ~(blocked | held) if held is not None else ~blocked
         d = H.direction(g, free, live)
-        bad = ~((g * d).sum(1) < 0)  # not a descent direction: forget the pairs, use -g
+        bad = live & ~((g * d).sum(1) < 0)  # not a descent direction: forget the pairs, use -g
         if bad.any():
             H.reset(bad)
             d[bad] = -np.where(free[bad], g[bad], 0.0)
