@@ -107,44 +107,48 @@ def _direction(
 
 
 class _Curvature:
-    """Each run's L-BFGS inverse Hessian ``H``: its last ``MEMORY`` curvature pairs, and ``H``
-    itself as ``gamma A + B`` while no pair has been dropped.
+    """Each run's L-BFGS inverse Hessian ``H`` (its last ``MEMORY`` curvature pairs), kept as
+    ``gamma A + B`` while no pair has been dropped.
 
     ``H q`` from the pairs (:func:`_direction`) costs two batched triangular solves and a
     dozen small products per round; most runs end within ``MEMORY`` iterations, and until
     then ``H`` is the BFGS recursion from ``gamma I`` over all its pairs:
     ``A <- V' A V``, ``B <- V' B V + rho s s'`` with ``V = I - rho y s'``, ``rho = 1 / s'y``,
-    kept as ``(k, p, p)`` matrices, so ``H q`` is two matrix-vector products (the same matrix
-    up to rounding). Once a run drops its oldest pair, the rounds use the pairs again.
+    kept as one ``(k, 2, p, p)`` array, so ``H q`` is one batched matrix-vector product (the
+    same matrix up to rounding). Once a run has more than ``MEMORY`` pairs, the rounds use
+    the newest ``MEMORY`` pairs of each run again. ``capacity``: most pairs a run can get.
     """
 
-    def __init__(self, k: int, p: int) -> None:
-        self.S = np.zeros((k, MEMORY, p))  # curvature pairs, newest last
-        self.Y = np.zeros((k, MEMORY, p))
-        self.npair = np.zeros(k, int)
-        self.A = np.broadcast_to(np.eye(p), (k, p, p)).copy()
-        self.B = np.zeros((k, p, p))
+    def __init__(self, k: int, p: int, capacity: int) -> None:
+        self.S = np.zeros((k, capacity, p))  # every pair since the run's last reset, in order
+        self.Y = np.zeros((k, capacity, p))
+        self.n = np.zeros(k, int)  # pairs since the last reset
+        self.AB = np.zeros((k, 2, p, p))
+        self.AB[:, 0] = np.eye(p)
         self.gamma = np.ones(k)  # s'y / y'y of the newest pair
-        self.dense = np.ones(k, bool)  # A and B hold H (no pair dropped since the last reset)
-        self._slots = np.arange(MEMORY)
+        self._window = np.arange(MEMORY) - MEMORY  # offsets of the newest MEMORY pairs
 
     def direction(
         self, g: NDArray[np.float64], free: NDArray[np.bool_], live: NDArray[np.bool_]
     ) -> NDArray[np.float64]:
         """``-H g`` on the free variables of every run (see :func:`_direction`)."""
-        if self.dense[live].all():
-            q = np.where(free, g, 0.0)[..., None]
-            r = self.gamma[:, None] * (self.A @ q)[..., 0] + (self.B @ q)[..., 0]
-            return -np.where(free, r, 0.0)
-        P = int(self.npair[live].max())
-        used = self._slots[None, MEMORY - P :] >= MEMORY - self.npair[:, None]
-        return _direction(g, free, self.S[:, MEMORY - P :], self.Y[:, MEMORY - P :], used)
+        if (self.n[live] <= MEMORY).all():
+            q = np.where(free, g, 0.0)
+            r = (self.AB @ q[:, None, :, None])[..., 0]  # (k, 2, p): A q and B q
+            return -np.where(free, self.gamma[:, None] * r[:, 0] + r[:, 1], 0.0)
+        npair = np.minimum(self.n, MEMORY)
+        P = int(npair[live].max())
+        idx = self.n[:, None] + self._window[MEMORY - P :]  # (k, P), oldest first
+        used = idx >= 0
+        at = np.maximum(idx, 0)[..., None]
+        S = np.where(used[..., None], np.take_along_axis(self.S, at, axis=1), 0.0)
+        Y = np.where(used[..., None], np.take_along_axis(self.Y, at, axis=1), 0.0)
+        return _direction(g, free, S, Y, used)
 
     def reset(self, rows: NDArray[np.bool_]) -> None:
         """Forget the pairs of ``rows`` (``H = I``)."""
-        self.npair[rows], self.S[rows], self.Y[rows] = 0, 0.0, 0.0
-        self.A[rows], self.B[rows] = np.eye(self.A.shape[1]), 0.0
-        self.gamma[rows], self.dense[rows] = 1.0, True
+        self.n[rows], self.gamma[rows] = 0, 1.0
+        self.AB[rows, 0], self.AB[rows, 1] = np.eye(self.AB.shape[-1]), 0.0
 
     def push(
         self,
@@ -155,20 +159,18 @@ class _Curvature:
         yy: NDArray[np.float64],
     ) -> None:
         """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``."""
-        self.dense[rows & (self.npair == MEMORY)] = False  # its oldest pair drops out
-        # all runs at once (the usual case) through slices, else through the row mask
-        at: slice | NDArray[np.bool_] = slice(None) if rows.all() else rows
-        S, Y = self.S, self.Y
-        S[at, :-1], Y[at, :-1] = S[at, 1:], Y[at, 1:]
-        sr, yr, syr = s[at], y[at], sy[at]
-        S[at, -1], Y[at, -1] = sr, yr
-        self.npair[at] = np.minimum(self.npair[at] + 1, MEMORY)
+        i = np.nonzero(rows)[0]
+        self.S[i, self.n[i]], self.Y[i, self.n[i]] = s[i], y[i]
+        self.n[i] += 1
+        # all runs at once (the usual case) through slices, else through the row indices
+        at: slice | NDArray[np.intp] = slice(None) if len(i) == len(rows) else i
+        sr, syr = s[at], sy[at]
         self.gamma[at] = syr / yy[at]
         rho = (1.0 / syr)[:, None, None]
-        V = np.eye(s.shape[1]) - rho * yr[:, :, None] * sr[:, None, :]
-        Vt = V.transpose(0, 2, 1)
-        self.A[at] = Vt @ self.A[at] @ V
-        self.B[at] = Vt @ self.B[at] @ V + rho * sr[:, :, None] * sr[:, None, :]
+        V = np.eye(s.shape[1]) - rho * y[at][:, :, None] * sr[:, None, :]
+        AB = V.transpose(0, 2, 1)[:, None] @ self.AB[at] @ V[:, None]
+        AB[:, 1] += rho * sr[:, :, None] * sr[:, None, :]
+        self.AB[at] = AB
 
 
 def _try_once(
@@ -312,7 +314,7 @@ def minimize_batch(
     x = np.where(hold, Z0, _clip(Z0, upper))
     f, g = fun(np.arange(k), x)
     f, g = np.asarray(f, dtype=float).copy(), np.where(hold, 0.0, g)
-    H = _Curvature(k, p)
+    H = _Curvature(k, p, maxiter)
     iters = np.zeros(k, int)
     live = np.isfinite(f)
     eps = np.finfo(float).eps
@@ -334,12 +336,12 @@ def minimize_batch(
             d[bad] = -np.where(free[bad], g[bad], 0.0)
         # a run without pairs starts with a step of length 1 (as scipy's L-BFGS-B does)
         t = np.ones(k)
-        if not H.npair.all():
+        if not H.n.all():
             norm = np.sqrt((d * d).sum(1))
-            t = np.where((H.npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
+            t = np.where((H.n == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
         x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
         accepted = _line_search(
-            fun, x, f, g, d, t, live, H.npair < 4, held, upper, line_batch, x_new, f_new, g_new
+            fun, x, f, g, d, t, live, H.n < 4, held, upper, line_batch, x_new, f_new, g_new
         )
         iters += live
         live &= accepted  # a failed line search: the run has gone as far as it can
