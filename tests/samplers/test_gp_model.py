@@ -219,3 +219,24 @@ def test_likelihood_without_stored_pair_distances_matches_the_stored_path(
     recomputed = log_marginal_likelihood(theta, X, y, is_cat)
     assert recomputed[0] == pytest.approx(stored[0], rel=1e-12)
     np.testing.assert_allclose(recomputed[1], stored[1], rtol=1e-9, atol=1e-12)
+
+
+def test_short_fits_skip_the_pair_table_and_fit_the_same_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(n=60, d=4)
+    is_cat = np.zeros(4, bool)
+    warm = fit_kernel_params(X[:-1], y[:-1], is_cat)
+    built: list[bool] = []
+    pairs_init = model._Pairs.__init__
+
+    def spy(self: model._Pairs, *args: object, **kwargs: object) -> None:
+        pairs_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        built.append(self.D is not None)
+
+    monkeypatch.setattr(model._Pairs, "__init__", spy)
+    short = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
+    monkeypatch.setattr(model, "PAIR_TABLE_MIN_ITER", 0)
+    with_table = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
+    assert built == [False, True]
+    np.testing.assert_allclose(short.to_theta(), with_table.to_theta(), rtol=1e-8, atol=1e-10)
