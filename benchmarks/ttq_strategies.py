@@ -514,6 +514,10 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hpo-mfgp-hb-rf-warm": _hpo(
         "hpo-mfgp-hb-rf-warm", _mfgp("shift", 1 / 3, warm_start=True), _hyperband
     ),
+    # mf-gp with ASHA (branch ttqdefault): the learning-curve-aware sampler with the pruner that
+    # made hpo-gp-asha the best hpo strategy end to end; with and without BOHB's random third
+    "hpo-mfgp-asha-rf": _hpo("hpo-mfgp-asha-rf", _mfgp("shift", 1 / 3), _asha),
+    "hpo-mfgp-asha": _hpo("hpo-mfgp-asha", _mfgp("shift"), _asha),  # random_fraction 0
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,
