@@ -1,12 +1,14 @@
 """MultiFidelityGPSampler: learning curves of pruned and running trials inform the GP.
 
 Unit tests on hand-made histories, then studies on real SQLite files with real worker
-processes (parallel, resume, pruned-trial bookkeeping, determinism).
+processes (parallel, resume, pruned-trial bookkeeping, determinism), for mf-gp with
+Hyperband and ASHA and for the recommended network strategy, the plain GP with ASHA.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ import hpo
 from hpo.errors import ConfigError
 from hpo.pruning import HyperbandPruner, Pruner, SuccessiveHalvingPruner
 from hpo.samplers import make_sampler
-from hpo.samplers.gp.sampler import KERNEL_ATTR
+from hpo.samplers.base import Sampler
+from hpo.samplers.gp.sampler import KERNEL_ATTR, GPSampler
 from hpo.samplers.multifidelity import MultiFidelityGPSampler, budget_data
 from hpo.space import Float, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
@@ -177,21 +180,32 @@ def test_bad_arguments_name_the_field_and_value():
 
 
 # ------------------------------------------------------------------ studies on real storage
-# mf-gp with either pruner it is documented with: Hyperband (brackets) and ASHA (one bracket)
-PRUNERS = {
-    "hyperband": lambda: HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3),
-    "asha": lambda: SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=9),
+# mf-gp with either pruner it is documented with, Hyperband (brackets) and ASHA (one bracket),
+# and the recommended network strategy, the plain GP with ASHA (README, "Searching networks")
+def _hyperband() -> Pruner:
+    return HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+
+
+def _asha() -> Pruner:
+    return SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=9)
+
+
+STRATEGIES: dict[str, Callable[[], tuple[Sampler, Pruner]]] = {
+    "mf-gp+hyperband": lambda: (MultiFidelityGPSampler(min_points=4, seed=0), _hyperband()),
+    "mf-gp+asha": lambda: (MultiFidelityGPSampler(min_points=4, seed=0), _asha()),
+    "gp+asha (recommended)": lambda: (GPSampler(n_startup_trials=4, seed=0), _asha()),
 }
 
 
-def _study(url: str, pruner: str = "hyperband", name: str = "mf") -> hpo.Study:
+def _study(url: str, strategy: str = "mf-gp+hyperband", name: str = "mf") -> hpo.Study:
+    sampler, pruner = STRATEGIES[strategy]()
     return hpo.create_study(
         name,
         space=SPACE,
         objective=rising_curve,
         direction="maximize",
-        sampler=MultiFidelityGPSampler(min_points=4, seed=0),
-        pruner=PRUNERS[pruner](),
+        sampler=sampler,
+        pruner=pruner,
         seed=0,
         storage=url,
         load_if_exists=True,
@@ -223,35 +237,32 @@ def _check_bookkeeping(study: hpo.Study, n_trials: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pruner", sorted(PRUNERS))
-def test_parallel_workers_share_one_study(sqlite_url, tmp_path, monkeypatch, pruner):
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_parallel_workers_share_one_study(sqlite_url, tmp_path, monkeypatch, strategy):
     monkeypatch.setenv(
         "HPO_TEST_RENDEZVOUS", str(tmp_path / "rendezvous")
     )  # both processes get work
-    study = _study(sqlite_url, pruner).optimize(24, n_workers=2)
+    study = _study(sqlite_url, strategy).optimize(24, n_workers=2)
     _check_bookkeeping(study, 24)
     workers = {t.worker_id.rsplit(":", 1)[0] for t in study.trials if t.worker_id}
     assert len(workers) == 2  # two real processes took part
     assert study.best_value > 0.9
 
 
-@pytest.mark.parametrize("pruner", sorted(PRUNERS))
-def test_resume_continues_to_the_total_and_replays_an_uninterrupted_run(tmp_path, pruner):
-    whole = _study(f"sqlite:///{tmp_path / 'whole.db'}", pruner).optimize(18)
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_resume_continues_to_the_total_and_replays_an_uninterrupted_run(tmp_path, strategy):
+    whole = _study(f"sqlite:///{tmp_path / 'whole.db'}", strategy).optimize(18)
     url = f"sqlite:///{tmp_path / 'resumed.db'}"
-    _study(url, pruner).optimize(9)
+    _study(url, strategy).optimize(9)
     resumed = hpo.load_study("mf", storage=url, objective=rising_curve).optimize(18)
     _check_bookkeeping(resumed, 18)
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
     assert [t.state for t in resumed.trials] == [t.state for t in whole.trials]
-    phases = [
-        hpo.load_study("mf", storage=url)
-        .sampler.ask(
-            resumed.space, [t for t in resumed.trials], [], np.random.default_rng(0), "maximize"
-        )
-        .info["phase"]
-    ]
-    assert phases == ["mf-gp"]  # after 18 trials the model, not the design, proposes
+    sampler = hpo.load_study("mf", storage=url).sampler
+    proposal = sampler.ask(
+        resumed.space, list(resumed.trials), [], np.random.default_rng(0), "maximize"
+    )
+    assert proposal.info["phase"] == sampler.name  # after 18 trials the model, not the design
 
 
 def test_random_search_with_hyperband_is_plain_hyperband(sqlite_url):
