@@ -518,6 +518,9 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     # made hpo-gp-asha the best hpo strategy end to end; with and without BOHB's random third
     "hpo-mfgp-asha-rf": _hpo("hpo-mfgp-asha-rf", _mfgp("shift", 1 / 3), _asha),
     "hpo-mfgp-asha": _hpo("hpo-mfgp-asha", _mfgp("shift"), _asha),  # random_fraction 0
+    # ablation (ttqdefault): what hpo-gp-asha's GP adds; on short studies ASHA lets few trials
+    # complete, so the GP's Sobol start-up design makes most of its proposals
+    "random-asha": _hpo("random-asha", _random, _asha),
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,
