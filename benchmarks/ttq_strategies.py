@@ -65,7 +65,10 @@ class HpoStrategy:
         history = [t for t in frozen if t.state.is_finished]
         pending = [t for t in frozen if not t.state.is_finished]
         rng = seed_sequence(self.seed, number)
-        raw = self.sampler.ask(self.space, history, pending, rng, "maximize")
+        if self.sampler.uses_history:
+            raw = self.sampler.ask(self.space, history, pending, rng, "maximize")
+        else:  # as a study's worker asks it: the trial number places Sobol / LHS points
+            raw = self.sampler.ask(self.space, [], [], rng, "maximize", number=number)  # type: ignore[call-arg]
         params = raw.params if isinstance(raw, Proposal) else dict(raw)
         info = raw.info if isinstance(raw, Proposal) else {}
         self.trials[number] = {
@@ -122,6 +125,12 @@ def _random(seed: int) -> Sampler:
     from hpo.samplers.random import RandomSampler
 
     return RandomSampler(seed=seed)
+
+
+def _sobol(seed: int) -> Sampler:
+    from hpo.samplers.random import RandomSampler
+
+    return RandomSampler(method="sobol", seed=seed)
 
 
 def _hyperband(R: int) -> Pruner:
@@ -521,6 +530,9 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     # ablation (ttqdefault): what hpo-gp-asha's GP adds; on short studies ASHA lets few trials
     # complete, so the GP's Sobol start-up design makes most of its proposals
     "random-asha": _hpo("random-asha", _random, _asha),
+    # ... and its Sobol design alone: the same points as GPSampler's start-up (same engine, seed
+    # and trial number), with no GP after the 10th completed trial
+    "sobol-asha": _hpo("sobol-asha", _sobol, _asha),
     "random-hb": _hpo("random-hb", _random, _hyperband),
     "optuna-tpe-hb": _optuna_tpe_hb,
     "optuna-gp": _optuna_gp,
