@@ -518,7 +518,7 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     # the recommended default until branch ttqdefault (benchmarks/README.md, "Choosing the
     # default by measurement")
     "hpo-mfgp-hb-rf": _hpo("hpo-mfgp-hb-rf", _mfgp("shift", 1 / 3), _hyperband),
-    # ablation (issue 11): the recommended strategy with the kernel fit warm-started from the
+    # ablation (issue 11): hpo-mfgp-hb-rf with the kernel fit warm-started from the
     # kernel stored with the latest proposal (the default on main before the fix)
     "hpo-mfgp-hb-rf-warm": _hpo(
         "hpo-mfgp-hb-rf-warm", _mfgp("shift", 1 / 3, warm_start=True), _hyperband
