@@ -2,7 +2,7 @@
 
 GPSampler warm-starts its kernel fit from the parameters stored with the latest proposal and
 runs only a few L-BFGS-B steps (``WARM_MAXITER``). This script replays a strategy (by default
-``hpo-mfgp-hb-rf-warm``: the recommended mf-gp + Hyperband with that warm start) and, at every
+``hpo-mfgp-hb-rf-warm``: the former default mf-gp + Hyperband with that warm start) and, at every
 warm-started fit, fits the same data twice more: from the prior's mode to convergence (the
 cold fit) and from the stored parameters to convergence. It prints, per run, how many nats
 of log marginal likelihood plus log prior (the fit's objective) the warm fit is below the

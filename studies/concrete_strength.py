@@ -55,12 +55,12 @@ def make_study(storage: str | None = None, sampler=None, max_epochs: int = 300) 
         objective=families,
         direction="maximize",
         # the recommended network strategy (README, "Searching networks")
-        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
+        sampler=sampler or hpo.samplers.GPSampler(seed=0),
         pruner={
-            "name": "hyperband",
+            "name": "asha",
             "min_resource": min(10, max_epochs),
-            "max_resource": max_epochs,
             "reduction_factor": 3,
+            "max_resource": max_epochs,
         },
         seed=0,
         storage=storage,

@@ -1,9 +1,9 @@
 """The demo study (`make run`): a scikit-learn MLP classifier on the digits dataset.
 
 The recommended network strategy searches layer sizes, activation, L2 penalty, learning
-rate and batch size: Hyperband stops poor trials at epochs 1, 3, 9 or 27 (in brackets, so
-a slow starter is not judged only on its first epoch), and a Gaussian process that learns
-from every learning curve (pruned and running trials too) proposes the next trial. Every
+rate and batch size: ASHA keeps only the top third of trials at epochs 1, 3 and 9, and a
+Gaussian process fitted to the completed trials (after a Sobol design of 10) proposes the
+next trial. Every
 trial trains with per-epoch validation and early stopping (its best epoch's weights are
 kept) and reports its validation accuracy each epoch, the learning curve that
 `hpo plot --kind curves` draws.
@@ -39,8 +39,8 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         metric="accuracy",
         # ~1,150 training rows: 40 epochs with patience 6 keeps a trial around a second.
         model_options={"max_epochs": 40, "patience": 6},
-        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
-        pruner={"name": "hyperband", "min_resource": 1, "max_resource": 40, "reduction_factor": 3},
+        sampler=sampler or hpo.samplers.GPSampler(seed=0),
+        pruner={"name": "asha", "min_resource": 1, "reduction_factor": 3, "max_resource": 40},
         seed=0,
         storage=storage,
         load_if_exists=True,

@@ -33,6 +33,14 @@ and behind on 18 (sign test p = 0.23); against the code of the original tables i
 behind on 23 pairs and ahead on 14, the warm start behind on 34 and ahead on 17. It costs
 7-16% more CPU per ask (0.03-0.05 s).
 
+Chosen against: end to end on real training (benchmarks/README.md, "Choosing the default by
+measurement"), with Hyperband or ASHA, this sampler ended behind the plain GP + ASHA on small
+networks (0.01-0.03 s per pruned network). Its cost is not its own: under ASHA ten trials reach
+epoch 1 at once, so nearly every ask after the first ten fits and optimizes the GP (0.02-0.03 s
+CPU; about 80% of it :class:`GPSampler`'s acquisition optimization, 15% the kernel fit,
+``budget_data`` negligible), while the plain GP waits for 10 *completed* trials and proposes a
+Sobol design until then.
+
 Every proposal is a pure function of ``(space, history with curves, pending, rng)`` and the
 constructor arguments, like every sampler here, so parallel workers and resumed studies
 need nothing but the database.
@@ -186,8 +194,9 @@ class MultiFidelityGPSampler(Sampler):
     """BOHB with a GP: learn from every trial's learning curve, pruned and running ones too.
 
     Pair it with ``pruner="hyperband"`` (or ``"asha"``): the pruner decides how many epochs a
-    trial gets, this sampler decides which configuration to try next. It is the recommended
-    strategy for network studies; see README ("Searching networks").
+    trial gets, this sampler decides which configuration to try next. It is the
+    learning-curve-aware alternative to the recommended ``sampler="gp", pruner="asha"``,
+    which ended ahead of it end to end on small networks; see README ("Searching networks").
 
     Args:
         acquisition: as :class:`GPSampler` (``"ei"``, ``"ucb"``, ``"pi"``, ...).

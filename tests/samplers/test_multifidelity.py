@@ -1,21 +1,24 @@
 """MultiFidelityGPSampler: learning curves of pruned and running trials inform the GP.
 
 Unit tests on hand-made histories, then studies on real SQLite files with real worker
-processes (parallel, resume, pruned-trial bookkeeping, determinism).
+processes (parallel, resume, pruned-trial bookkeeping, determinism), for mf-gp with
+Hyperband and ASHA and for the recommended network strategy, the plain GP with ASHA.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 import hpo
 from hpo.errors import ConfigError
-from hpo.pruning import HyperbandPruner
+from hpo.pruning import HyperbandPruner, Pruner, SuccessiveHalvingPruner
 from hpo.samplers import make_sampler
-from hpo.samplers.gp.sampler import KERNEL_ATTR
+from hpo.samplers.base import Sampler
+from hpo.samplers.gp.sampler import KERNEL_ATTR, GPSampler
 from hpo.samplers.multifidelity import MultiFidelityGPSampler, budget_data
 from hpo.space import Float, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
@@ -177,18 +180,45 @@ def test_bad_arguments_name_the_field_and_value():
 
 
 # ------------------------------------------------------------------ studies on real storage
-def _study(url: str, name: str = "mf") -> hpo.Study:
+# mf-gp with either pruner it is documented with, Hyperband (brackets) and ASHA (one bracket),
+# and the recommended network strategy, the plain GP with ASHA (README, "Searching networks")
+def _hyperband() -> Pruner:
+    return HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+
+
+def _asha() -> Pruner:
+    return SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=9)
+
+
+STRATEGIES: dict[str, Callable[[], tuple[Sampler, Pruner]]] = {
+    "mf-gp+hyperband": lambda: (MultiFidelityGPSampler(min_points=4, seed=0), _hyperband()),
+    "mf-gp+asha": lambda: (MultiFidelityGPSampler(min_points=4, seed=0), _asha()),
+    "gp+asha (recommended)": lambda: (GPSampler(n_startup_trials=4, seed=0), _asha()),
+}
+
+
+def _study(url: str, strategy: str = "mf-gp+hyperband", name: str = "mf") -> hpo.Study:
+    sampler, pruner = STRATEGIES[strategy]()
     return hpo.create_study(
         name,
         space=SPACE,
         objective=rising_curve,
         direction="maximize",
-        sampler=MultiFidelityGPSampler(min_points=4, seed=0),
-        pruner=HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3),
+        sampler=sampler,
+        pruner=pruner,
         seed=0,
         storage=url,
         load_if_exists=True,
     )
+
+
+def _stopped_at_a_rung(pruner: Pruner, trial: FrozenTrial) -> bool:
+    """Whether the trial's last reported step is a rung at which ``pruner`` could stop it."""
+    step = max(trial.intermediate)
+    if isinstance(pruner, HyperbandPruner):  # a rung of the trial's own bracket
+        return step in pruner.rungs(pruner.bracket(trial.number))
+    assert isinstance(pruner, SuccessiveHalvingPruner)
+    return pruner.is_rung(step)
 
 
 def _check_bookkeeping(study: hpo.Study, n_trials: int) -> None:
@@ -196,12 +226,10 @@ def _check_bookkeeping(study: hpo.Study, n_trials: int) -> None:
     counts = study.counts()
     assert counts.get("COMPLETE", 0) + counts.get("PRUNED", 0) == n_trials
     assert [t.number for t in trials] == list(range(len(trials)))
-    pruner = study.pruner
-    assert isinstance(pruner, HyperbandPruner)
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
-    assert pruned, "Hyperband pruned nothing"
-    for t in pruned:  # stored curve, stopped at a rung of its own bracket, value = last reported
-        assert t.intermediate and max(t.intermediate) in pruner.rungs(pruner.bracket(t.number))
+    assert pruned, f"{study.pruner.name} pruned nothing"
+    for t in pruned:  # stored curve, stopped at a rung, value = last reported
+        assert t.intermediate and _stopped_at_a_rung(study.pruner, t)
         assert t.value == t.intermediate[max(t.intermediate)]
     for t in trials:
         if t.state == TrialState.COMPLETE:
@@ -209,33 +237,32 @@ def _check_bookkeeping(study: hpo.Study, n_trials: int) -> None:
 
 
 @pytest.mark.slow
-def test_parallel_workers_share_one_study(sqlite_url, tmp_path, monkeypatch):
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_parallel_workers_share_one_study(sqlite_url, tmp_path, monkeypatch, strategy):
     monkeypatch.setenv(
         "HPO_TEST_RENDEZVOUS", str(tmp_path / "rendezvous")
     )  # both processes get work
-    study = _study(sqlite_url).optimize(24, n_workers=2)
+    study = _study(sqlite_url, strategy).optimize(24, n_workers=2)
     _check_bookkeeping(study, 24)
     workers = {t.worker_id.rsplit(":", 1)[0] for t in study.trials if t.worker_id}
     assert len(workers) == 2  # two real processes took part
     assert study.best_value > 0.9
 
 
-def test_resume_continues_to_the_total_and_replays_an_uninterrupted_run(tmp_path):
-    whole = _study(f"sqlite:///{tmp_path / 'whole.db'}").optimize(18)
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_resume_continues_to_the_total_and_replays_an_uninterrupted_run(tmp_path, strategy):
+    whole = _study(f"sqlite:///{tmp_path / 'whole.db'}", strategy).optimize(18)
     url = f"sqlite:///{tmp_path / 'resumed.db'}"
-    _study(url).optimize(9)
+    _study(url, strategy).optimize(9)
     resumed = hpo.load_study("mf", storage=url, objective=rising_curve).optimize(18)
     _check_bookkeeping(resumed, 18)
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
     assert [t.state for t in resumed.trials] == [t.state for t in whole.trials]
-    phases = [
-        hpo.load_study("mf", storage=url)
-        .sampler.ask(
-            resumed.space, [t for t in resumed.trials], [], np.random.default_rng(0), "maximize"
-        )
-        .info["phase"]
-    ]
-    assert phases == ["mf-gp"]  # after 18 trials the model, not the design, proposes
+    sampler = hpo.load_study("mf", storage=url).sampler
+    proposal = sampler.ask(
+        resumed.space, list(resumed.trials), [], np.random.default_rng(0), "maximize"
+    )
+    assert proposal.info["phase"] == sampler.name  # after 18 trials the model, not the design
 
 
 def test_random_search_with_hyperband_is_plain_hyperband(sqlite_url):
