@@ -23,7 +23,6 @@ from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
 from hpo.samplers.gp.optimize import maximize, snap_to_grids
 from hpo.samplers.gp.trust_region import maximize_in_box, replay_length, trust_region_box
-from hpo.samplers.gp.warp import WarpedGP, fit_warped_gp
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 from hpo.validation import Constraint, Interval, Options, validate
@@ -38,7 +37,6 @@ _CONSTRAINTS: dict[str, list[Constraint]] = {
     "beta": [Interval(float, 0)],
     "pending": [Options({"believer", "liar"})],
     "trust_region": [bool],
-    "input_warping": [bool],
 }
 
 _COARSE = 64  # fitting sets larger than this start from a fit on this many points
@@ -106,7 +104,6 @@ class GPSampler(Sampler):
         n_candidates: int = 1024,
         seed: int | None = None,
         trust_region: bool = False,
-        input_warping: bool = False,
     ) -> None:
         super().__init__(seed=seed)
         canonical_name(acquisition)
@@ -119,7 +116,6 @@ class GPSampler(Sampler):
         self.max_fit_points = max_fit_points
         self.n_candidates = n_candidates
         self.trust_region = trust_region
-        self.input_warping = input_warping
 
     def config(self) -> dict[str, Any]:
         return {
@@ -132,7 +128,6 @@ class GPSampler(Sampler):
             "n_candidates": self.n_candidates,
             "seed": self.seed,
             "trust_region": self.trust_region,
-            "input_warping": self.input_warping,
         }
 
     def ask(
@@ -184,11 +179,7 @@ class GPSampler(Sampler):
                 np.r_[top, rng.choice(rest, self.max_fit_points - len(top), replace=False)]
             )
         stored = _stored_kernel((*history, *pending), len(space))
-        gp: GaussianProcess | WarpedGP
-        if self.input_warping:
-            gp = fit_warped_gp(X, y, is_cat, fit_idx=fit_idx)
-        else:
-            gp = self._fit(X, y, is_cat, fit_idx, rng, stored)
+        gp = self._fit(X, y, is_cat, fit_idx, rng, stored)
         best = float(y.max())
         if pending:  # believer: each pending trial returns the GP's mean; liar: the worst value
             Xp = np.array([_row(space, t, encoded) for t in pending])
