@@ -13,7 +13,7 @@ from hpo.errors import ConfigError
 from hpo.samplers import GPSampler, sampler_from_config
 from hpo.samplers.base import seed_sequence
 from hpo.samplers.gp.model import fit_gp
-from hpo.samplers.gp.sampler import _shift_prior_mean
+from hpo.samplers.gp.sampler import _resolve_prior_mean_quantile, _shift_prior_mean
 from hpo.space import Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
@@ -50,9 +50,26 @@ def test_bad_quantiles_are_refused_naming_the_field(bad: Any) -> None:
         GPSampler(prior_mean_quantile=bad)
 
 
-@pytest.mark.parametrize("good", [None, 0, 0.0, 0.1, 1.0])
+@pytest.mark.parametrize("good", [None, "auto", 0, 0.0, 0.1, 1.0])
 def test_quantiles_in_the_unit_interval_and_none_are_accepted(good: Any) -> None:
     assert GPSampler(prior_mean_quantile=good).config()["prior_mean_quantile"] == good
+
+
+@pytest.mark.parametrize(
+    ("value", "acquisition", "expected"),
+    [
+        ("auto", "pi", 0.1),
+        ("auto", "ProbabilityOfImprovement", 0.1),
+        ("auto", "ei", None),
+        ("auto", "logei", None),
+        ("auto", "ucb", None),
+        (None, "pi", None),
+        (0.3, "ei", 0.3),
+        (0, "ucb", 0.0),
+    ],
+)
+def test_auto_is_pessimistic_for_pi_only(value: Any, acquisition: str, expected: Any) -> None:
+    assert _resolve_prior_mean_quantile(value, acquisition) == expected
 
 
 SPACE = SearchSpace({"x": Float(-2.0, 2.0), "n": Int(1, 6), "lr": Float(1e-4, 1.0, log=True)})
@@ -76,6 +93,22 @@ def run(sampler: GPSampler, n: int) -> list[FrozenTrial]:
             )
         )
     return history
+
+
+@pytest.mark.parametrize(("acquisition", "same_as"), [("pi", 0.1), ("ei", None), ("ucb", None)])
+def test_the_default_proposes_what_its_resolved_quantile_does(
+    acquisition: str, same_as: float | None
+) -> None:
+    def proposals(**options: Any) -> list[dict[str, Any]]:
+        return [
+            t.params for t in run(GPSampler(acquisition, n_startup_trials=5, seed=4, **options), 9)
+        ]
+
+    default = proposals()
+    assert default == proposals(prior_mean_quantile=same_as)
+    # and the shift is not a no-op: the other setting proposes differently after start-up
+    other = proposals(prior_mean_quantile=0.1 if same_as is None else None)
+    assert other[:5] == default[:5] and other[5:] != default[5:]
 
 
 def test_proposals_are_a_pure_function_of_the_history_and_config_round_trips() -> None:
