@@ -67,10 +67,10 @@ def _history(n: int) -> tuple[np.ndarray, np.ndarray]:
     return X, np.array([PROB.f(x) for x in X])
 
 
-def time_hpo(n: int, repeats: int, warm: bool = False) -> float:
-    """Cold: no trial carries stored kernel parameters. Warm: the last trial carries the ones
-    the sampler stored when it was proposed (an ask on the first ``n - 1`` trials): the
-    steady state of a study run by hpo."""
+def hpo_history(n: int, warm: bool) -> tuple[SearchSpace, list[FrozenTrial]]:
+    """The space and ``n`` random Hartmann-6 trials. Warm: the last trial carries the kernel
+    parameters the sampler stored when it was proposed (an ask on the first ``n - 1``
+    trials): the steady state of a study run by hpo. Cold: no trial carries any."""
     from hpo.samplers.base import seed_sequence
     from hpo.samplers.gp.sampler import GPSampler
     from hpo.trial import FrozenTrial, TrialState
@@ -87,6 +87,15 @@ def time_hpo(n: int, repeats: int, warm: bool = False) -> float:
         )
         last = hist[-1]
         hist[-1] = FrozenTrial(last.number, last.state, last.params, last.value, user_attrs=attrs)
+    return space, hist
+
+
+def time_hpo(n: int, repeats: int, warm: bool = False) -> float:
+    """Median process seconds of ``repeats`` asks on :func:`hpo_history` (cold or warm)."""
+    from hpo.samplers.base import seed_sequence
+    from hpo.samplers.gp.sampler import GPSampler
+
+    space, hist = hpo_history(n, warm)
     times = []
     for r in range(repeats):
         t0 = _clock()

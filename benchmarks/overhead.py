@@ -31,11 +31,15 @@ workers' asks are not counted)::
 epochs), in one run: the check as it was (the peers' values at the step as ORM rows,
 ranked in Python), the rows as plain tuples, and the database's count and rank (ASHA's
 check now) plus the median (the median rule's); then Hyperband's check (1..50 epochs,
-eta 3, the checking trial in bracket 0, about 55% of the peers) two ways: the Python rule
+eta 3, the checking trial in bracket 0, about 55% of the peers) three ways: the Python rule
 over the peers' rows (Hyperband's check before issue 14: every row read, a bracket
-computed per peer) and the reporter's own check (``RunningTrial``, whatever this checkout
-does: run it from an older checkout for an A/B). ``--storage`` puts the studies in a
-database of yours (e.g. PostgreSQL) instead of a temporary SQLite file::
+computed per peer), schema 4's count (``hb number``: through the trials join, the
+bracket tested on each peer's number) and the reporter's own check (``RunningTrial``,
+whatever this checkout does: schema 5 counts the points marked with the bracket; run it
+from an older checkout for an A/B). The curve points are written as the reporter writes
+them, each with its trial's bracket. ``--storage`` puts the studies in a
+database of yours (e.g. PostgreSQL) instead of a temporary SQLite file; a PostgreSQL server
+on this machine also gets its CPU per check printed (its backends' /proc schedstat)::
 
     python -m benchmarks.overhead pruning --sizes 100,1000,10000
 """
@@ -43,6 +47,7 @@ database of yours (e.g. PostgreSQL) instead of a temporary SQLite file::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import subprocess
@@ -199,21 +204,27 @@ def epoch_writes(epochs: int) -> None:
             seed=0,
         )
         per_epoch = study.ask()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for step in range(epochs):
             study.storage.report(per_epoch.trial_id, step, 0.5)
         unbuffered = (time.perf_counter() - t) / epochs
+        unbuffered_cpu = (time.process_time() - c) / epochs
         buffered_trial = study.ask()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for step in range(epochs):
             buffered_trial.report(step, 0.5)
         buffered_trial.flush()
         buffered = (time.perf_counter() - t) / epochs
-    print(f"one transaction per epoch: {1e3 * unbuffered:.3f} ms/epoch")
+        buffered_cpu = (time.process_time() - c) / epochs
+    print(
+        f"one transaction per epoch: {1e3 * unbuffered:.3f} ms/epoch "
+        f"(CPU {1e3 * unbuffered_cpu:.3f} ms)"
+    )
     print(
         f"buffered reporter:         {1e3 * buffered:.3f} ms/epoch (amortized, "
-        f"{unbuffered / buffered:.0f}x less)"
+        f"{unbuffered / buffered:.0f}x less; CPU {1e3 * buffered_cpu:.4f} ms)"
     )
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 def _checks(store: Any, study_id: int, states: list[Any], step: int) -> dict[str, Any]:
@@ -271,9 +282,19 @@ def _hyperband_checks(study: Any, number: int, step: int) -> dict[str, Any]:
         peers.pop(number, None)
         return bool(pruner.prune_trial(number, step, curve, peers, False))
 
+    def by_number() -> object:  # schema 4's count: through the join, testing each number
+        among = dataclasses.replace(pruner.peers_among(number), bracket=None)
+        return study.storage.peer_stats(
+            study.id, states, step, exclude=number, than=0.5, maximize=False, among=among
+        )
+
     reporter = RunningTrial(study, FrozenTrial(number, TrialState.RUNNING, {"x": 0.5}))
     reporter.curve = dict(curve)
-    return {"hb before": python_rule, "hb check": lambda: reporter._check_prune(step)}
+    return {
+        "hb before": python_rule,
+        "hb number": by_number,
+        "hb check": lambda: reporter._check_prune(step),
+    }
 
 
 def pruning_checks(
@@ -291,8 +312,8 @@ def pruning_checks(
     from hpo.trial import TrialState
 
     print(f"load average: {os.getloadavg()}; storage: {storage or 'a temporary SQLite file'}")
-    columns = ("before", "rows", "counts", "middle", "hb before", "hb check")
-    heads = ("before", "rows now", "counts now", "+ middle", "hb before", "hb check")
+    columns = ("before", "rows", "counts", "middle", "hb before", "hb number", "hb check")
+    heads = ("before", "rows now", "counts now", "+ middle", "hb before", "hb number", "hb check")
     print(f"{'trials':>8} {'rows':>10} " + " ".join(f"{h:>12}" for h in heads))
     for n in sizes:
         # the checking trial is the next one, n, and sits in bracket 0 (rungs 1, 3, 9, 27)
@@ -326,41 +347,75 @@ def pruning_checks(
                     ],
                 )
                 conn.execute(update(StudyRow).where(StudyRow.id == study.id).values(next_number=n))
-                ids = [
-                    r[0]
-                    for r in conn.execute(select(TrialRow.id).where(TrialRow.study_id == study.id))
-                ]
+                ids = conn.execute(
+                    select(TrialRow.id, TrialRow.number).where(TrialRow.study_id == study.id)
+                ).all()
+                bracket_of = study.pruner.bracket_of  # as the reporter writes them (schema 5)
                 conn.execute(
                     insert(IntermediateRow),
                     [
-                        {"trial_id": tid, "study_id": study.id, "step": s, "value": 0.5}
-                        for tid in ids
+                        {
+                            "trial_id": tid,
+                            "study_id": study.id,
+                            "step": s,
+                            "value": 0.5,
+                            "bracket": bracket_of(number),
+                        }
+                        for tid, number in ids
                         for s in range(epochs)
                     ],
                 )
             if storage and study.storage.is_postgres:
-                with study.storage.engine.begin() as conn:  # fresh planner statistics
-                    conn.exec_driver_sql("ANALYZE trials, intermediate_values")
+                # fresh planner statistics and visibility map (index-only scans), as
+                # autovacuum leaves a long study; else it runs during the checks, unmeasured
+                with study.storage.engine.connect() as conn:
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    conn.exec_driver_sql("VACUUM ANALYZE trials, intermediate_values")
             states = [TrialState.COMPLETE, TrialState.PRUNED]
             checks = _checks(study.storage, study.id, states, epochs // 2)
             checks.update(_hyperband_checks(study, n, 27))
-            ms, cpu = {}, {}
+            ms, cpu, server = {}, {}, {}
             for name, check in checks.items():
                 check()  # warm the statement cache
                 t, c = time.perf_counter(), time.process_time()
+                s = _server_cpu(study.storage)
                 for _ in range(repeats):
                     check()
                 ms[name] = 1e3 * (time.perf_counter() - t) / repeats
                 cpu[name] = 1e3 * (time.process_time() - c) / repeats
+                after = _server_cpu(study.storage)
+                if s is not None and after is not None:
+                    server[name] = 1e3 * (after - s) / repeats
             if storage:
                 hpo.delete_study(study.name, storage=storage)
         print(f"{n:>8} {n * epochs:>10} " + " ".join(f"{ms[k]:>9.2f} ms" for k in columns))
         print(f"{'CPU':>19} " + " ".join(f"{cpu[k]:>9.2f} ms" for k in columns))
+        if len(server) == len(columns):
+            print(f"{'server CPU':>19} " + " ".join(f"{server[k]:>9.2f} ms" for k in columns))
     print(f"load average: {os.getloadavg()}")
     print(
         "CPU: this process's CPU time per check; SQLite runs in it (all of the check's "
-        "work), a PostgreSQL server does not (then it is the client's share only)."
+        "work), a PostgreSQL server does not (then it is the client's share only). server "
+        "CPU: the PostgreSQL backends' CPU time per check (read from /proc, so only with "
+        "a server on this machine)."
     )
+
+
+def _server_cpu(store: Any) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends serving this database, from
+    /proc/PID/schedstat (nanoseconds on a CPU); None for SQLite or a server elsewhere."""
+    if not store.is_postgres:
+        return None
+    with store.engine.connect() as conn:
+        query = (
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND backend_type = 'client backend'"
+        )
+        pids = [int(pid) for (pid,) in conn.exec_driver_sql(query)]
+    try:
+        return sum(int(Path(f"/proc/{p}/schedstat").read_text().split()[0]) for p in pids) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def main() -> None:

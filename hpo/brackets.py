@@ -6,8 +6,12 @@ Trial ``number`` of a pruner with ``seed`` sits at the golden-ratio point
 correctly rounded: the integer ``number + seed`` converted to a double (exact below 2**53,
 else rounded to nearest), one product, its fractional part (exact for a positive double)
 and two comparisons. SQLite and PostgreSQL do the same operations on the same doubles, so
-a pruning check selects a bracket's trials in the database (``hpo/storage/_peers.py``)
-bit-for-bit as :meth:`hpo.pruning.HyperbandPruner.bracket` does, without storing brackets.
+the database selects a bracket's trials (``hpo/storage/_peers.py``) bit-for-bit as
+:meth:`hpo.pruning.HyperbandPruner.bracket` does.
+
+Since schema 5 each curve point also carries its trial's bracket (written by the reporter,
+backfilled by the migration), so a pruning check counts a bracket's points over one index
+range; the test on the number remains for points stored without one.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class NumberSlice:
     seed: int
     low: float | None
     high: float | None
+    bracket: int | None = None
+    """The bracket these trials' curve points carry (schema 5), when the slice is one:
+    the database then counts the points marked with it instead of testing each number."""
 
     def contains(self, number: int) -> bool:
         """Whether trial ``number`` is in the slice (what the SQL condition computes)."""

@@ -16,12 +16,16 @@ proposal. :func:`canonicalize` gives the same matrix column by column:
 
 The result is bit-for-bit the per-row one (tests/core/test_canonical.py compares them on
 random matrices), so swapping one for the other changes no proposal.
+
+:func:`encode_rows` is the other direction for a whole history: ``space.encode(params)`` for
+many params dicts, column by column, with the same arithmetic (a GP ask encodes every trial
+on every call: ~2.5 µs a trial through the parameter objects, a tenth of that here).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +33,7 @@ from numpy.typing import NDArray
 
 from hpo.space import Categorical, Condition, Float, Int, SearchSpace, _Param
 
-__all__ = ["canonicalize"]
+__all__ = ["canonicalize", "encode_rows"]
 
 
 def _map(fn: Callable[[float], float], x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -114,4 +118,43 @@ def canonicalize(space: SearchSpace, U: NDArray[np.float64]) -> NDArray[np.float
         values, enc = _column(p, np.minimum(np.maximum(U[:, k], 0.0), 1.0))
         C[active, k] = enc[active]
         decoded[name] = (p, values, active)
+    return C
+
+
+def _floats(fn: Callable[[Any], float], values: Iterable[Any], n: int) -> NDArray[np.float64]:
+    """``fn`` applied value by value (``float``, ``math.log``, ...): its exact results and
+    errors, as the per-value code gets them."""
+    return np.fromiter(map(fn, values), dtype=float, count=n)
+
+
+def _encode_column(p: _Param, values: list[Any]) -> NDArray[np.float64]:
+    """``[p.encode(v) for v in values]`` as one array, with ``encode``'s arithmetic."""
+    n = len(values)
+    if isinstance(p, Categorical):
+        return (_floats(p.index, values, n) + 0.5) / len(p.choices)
+    if isinstance(p, Int):
+        lo, hi = p._edges()
+        return (_floats(math.log if p.log else float, values, n) - lo) / (hi - lo)
+    if isinstance(p, Float):
+        lo, hi = p._t(p.low), p._t(p.high)
+        if hi == lo:
+            return np.full(n, 0.5)
+        x = _floats(float, values, n)
+        return ((_map(math.log, x) if p.log else x) - lo) / (hi - lo)
+    raise TypeError(f"unknown parameter type {type(p).__name__}")  # pragma: no cover
+
+
+def encode_rows(space: SearchSpace, params: Sequence[Mapping[str, Any]]) -> NDArray[np.float64]:
+    """``(n, d)`` rows ``space.encode(q)`` for each params dict ``q``, bit for bit.
+
+    A parameter missing from a dict is ``NaN`` in its row, as in :meth:`SearchSpace.encode`.
+
+    Raises:
+        ValueError, TypeError: a value the parameter cannot encode (as ``encode`` does).
+    """
+    C = np.full((len(params), len(space)), np.nan)
+    for k, (name, p) in enumerate(space.items()):
+        rows = [i for i, q in enumerate(params) if name in q]
+        if rows:
+            C[rows, k] = _encode_column(p, [params[i][name] for i in rows])
     return C

@@ -121,6 +121,12 @@ class Pruner(ABC):
         database applies it when it counts (Hyperband: the trial's bracket)."""
         return None
 
+    def bracket_of(self, number: int) -> int | None:
+        """The bracket stored on each curve point of trial ``number`` (None: the pruner has
+        none), so a check counts one bracket's points over one index range (schema 5).
+        A pure function of the number and the pruner's config, which a study never changes."""
+        return None
+
     def decide_trial(
         self, number: int, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
     ) -> bool:
@@ -333,7 +339,8 @@ class HyperbandPruner(Pruner):
 
     The bracket of a trial is a pure function of its number and ``seed`` (a golden-ratio
     sequence over the brackets' Hyperband budgets, so even a short study follows the
-    budget split), so parallel workers and resumed studies agree on it without storing it.
+    budget split), so parallel workers and resumed studies agree on it; the reporter
+    stores it on each curve point (:meth:`bracket_of`) for the database to count by.
 
     Args:
         min_resource: the first rung (in reported steps, e.g. epochs).
@@ -424,7 +431,7 @@ class HyperbandPruner(Pruner):
         last = len(weights) - 1
         low = float(edges[bracket - 1]) if bracket > 0 else None
         high = float(edges[bracket]) if bracket < last else None
-        return NumberSlice(self.seed, low, high)
+        return NumberSlice(self.seed, low, high, bracket)
 
     def wants_peers(self, step: int) -> bool:
         return any(step in self.rungs(s) for s in range(self.n_brackets))
@@ -446,6 +453,9 @@ class HyperbandPruner(Pruner):
 
     def peers_among(self, number: int) -> NumberSlice:
         return self.bracket_slice(self.bracket(number))
+
+    def bracket_of(self, number: int) -> int:
+        return self.bracket(number)
 
     def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
         value = curve.get(step)

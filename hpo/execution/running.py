@@ -49,6 +49,8 @@ class RunningTrial:
         self.params = dict(frozen.params)
         self.trial_id = int(frozen.trial_id or 0)
         self._seed: int | None = None
+        self._bracket: int | None = None
+        self._bracket_known = False
         self.retry_of = frozen.retry_of
         self.curve: dict[int, float] = {}
         self._unwritten: dict[int, float] = {}
@@ -70,6 +72,14 @@ class RunningTrial:
         if self._seed is None:
             self._seed = trial_seed(self.study.seed, self.number)
         return self._seed
+
+    @property
+    def bracket(self) -> int | None:
+        """The bracket this trial's curve points carry (the pruner's ``bracket_of``; None
+        but under Hyperband): derived once, on the first write."""
+        if not self._bracket_known:
+            self._bracket, self._bracket_known = self.study.pruner.bracket_of(self.number), True
+        return self._bracket
 
     def report(self, step: int, value: float) -> None:
         """Record ``value`` at ``step``; raise TrialPruned if the pruner stops this trial.
@@ -117,7 +127,7 @@ class RunningTrial:
         if self._unwritten:
             points, self._unwritten = self._unwritten, {}
             try:
-                self.study.storage.report_many(self.trial_id, points)
+                self.study.storage.report_many(self.trial_id, points, bracket=self.bracket)
             except BaseException:
                 self._unwritten = {**points, **self._unwritten}  # keep them for the next try
                 raise

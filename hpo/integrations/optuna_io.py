@@ -146,7 +146,7 @@ def import_optuna(
         user_attrs={**user_attrs, "imported_from": f"optuna:{study_name}"},
     )
     try:
-        add_trials(store, study.id, trials)
+        add_trials(store, study.id, trials, study.pruner.bracket_of)
     except BaseException:
         store.delete_study(target)  # all or nothing
         raise

@@ -8,7 +8,7 @@ safe even while workers run (numbers continue from the study's counter).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -20,12 +20,18 @@ if TYPE_CHECKING:
     from hpo.storage.storage import Storage
 
 
-def add_trials(storage: Storage, study_id: int, trials: Sequence[FrozenTrial]) -> list[int]:
+def add_trials(
+    storage: Storage,
+    study_id: int,
+    trials: Sequence[FrozenTrial],
+    bracket_of: Callable[[int], int | None] | None = None,
+) -> list[int]:
     """Append ``trials`` (any state) to a study; returns the numbers they were given.
 
     Each trial keeps its params, value, metrics, user attrs, error, timestamps and learning
     curve; numbers follow the study's counter in the order given (``trial.number`` is
-    ignored), so an import into a fresh study keeps the source's numbering.
+    ignored), so an import into a fresh study keeps the source's numbering. Each curve
+    point carries ``bracket_of(number)``, the study pruner's ``bracket_of`` (schema 5).
     """
 
     def fn(session: Session) -> list[int]:
@@ -50,8 +56,15 @@ def add_trials(storage: Storage, study_id: int, trials: Sequence[FrozenTrial]) -
             )
             session.add(row)
             session.flush()
+            bracket = bracket_of(row.number) if bracket_of is not None else None
             session.add_all(
-                IntermediateRow(trial_id=row.id, study_id=study_id, step=int(step), value=float(v))
+                IntermediateRow(
+                    trial_id=row.id,
+                    study_id=study_id,
+                    step=int(step),
+                    value=float(v),
+                    bracket=bracket,
+                )
                 for step, v in sorted(t.intermediate.items())
             )
             numbers.append(first + k)

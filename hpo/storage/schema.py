@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 4  # bump with a new script in migrations/versions/ (and migrations.REVISIONS)
+SCHEMA_VERSION = 5  # bump with a new script in migrations/versions/ (and migrations.REVISIONS)
 
 
 class Base(DeclarativeBase):
@@ -114,7 +114,7 @@ class IntermediateRow(Base):
     __tablename__ = "intermediate_values"
     __table_args__ = (
         Index("ix_intermediate_step_trial", "step", "trial_id"),
-        Index("ix_intermediate_study_step_value", "study_id", "step", "value"),
+        Index("ix_intermediate_study_step_bracket_value", "study_id", "step", "bracket", "value"),
     )
 
     trial_id: Mapped[int] = mapped_column(
@@ -125,3 +125,6 @@ class IntermediateRow(Base):
     study_id: Mapped[int] = mapped_column(Integer)
     """The trial's study, so a pruning check counts its peers' points at a step over one
     index range instead of joining every peer's trial (schema 4)."""
+    bracket: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The trial's Hyperband bracket (``Pruner.bracket_of``; NULL under other pruners), so a
+    Hyperband check counts its bracket's points over one index range too (schema 5)."""

@@ -781,21 +781,27 @@ class Storage(_Recovery):
             )
         )
 
-    def report(self, trial_id: int, step: int, value: float) -> None:
+    def report(self, trial_id: int, step: int, value: float, *, bracket: int | None = None) -> None:
         """Store one learning-curve point (the latest report for a step wins)."""
-        self.report_many(trial_id, {step: value})
+        self.report_many(trial_id, {step: value}, bracket=bracket)
 
-    def report_many(self, trial_id: int, points: Mapping[int, float]) -> None:
+    def report_many(
+        self, trial_id: int, points: Mapping[int, float], *, bracket: int | None = None
+    ) -> None:
         """Store several learning-curve points of one trial in one short transaction.
 
         The latest report for a step wins. One Core statement per existing/new split, no
-        ORM unit of work: this runs once per flush of a trial's buffered epochs.
+        ORM unit of work: this runs once per flush of a trial's buffered epochs. Each point
+        carries ``bracket``, the trial's ``Pruner.bracket_of`` (schema 5; None but under
+        Hyperband), which a pruning check counts by.
         """
         if not points:
             return
         rows = [
             {"trial_id": trial_id, "step": int(k), "value": float(v)} for k, v in points.items()
         ]
+        # NULL is the bracket's default: no parameter a point for it under other pruners
+        shared: dict[str, Any] = {} if bracket is None else {"bracket": bracket}
 
         def fn(conn: Connection) -> None:
             table = cast(Table, IntermediateRow.__table__)
@@ -811,7 +817,7 @@ class Storage(_Recovery):
                     table.c.trial_id == trial_id, table.c.step.in_([r["step"] for r in rows])
                 )
             )
-            conn.execute(insert(table), [{**r, "study_id": study_id} for r in rows])
+            conn.execute(insert(table), [{**r, "study_id": study_id, **shared} for r in rows])
 
         self.tx.run_core(fn)
 

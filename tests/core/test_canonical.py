@@ -7,7 +7,7 @@ import pytest
 from numpy.typing import NDArray
 
 from benchmarks.ttq_tasks import SKLEARN_SPACE, TORCH_SPACE
-from hpo.canonical import canonicalize
+from hpo.canonical import canonicalize, encode_rows
 from hpo.space import Categorical, Float, Int, SearchSpace
 
 
@@ -71,3 +71,25 @@ def test_a_single_row_and_a_wrong_width() -> None:
     assert np.array_equal(canonicalize(MIXED, u), per_row(MIXED, u[None]), equal_nan=True)
     with pytest.raises(ValueError, match="coordinates"):
         canonicalize(MIXED, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("space", [MIXED, TORCH_SPACE, SKLEARN_SPACE], ids=["mixed", "torch", "sk"])
+def test_encode_rows_is_encode_row_by_row(space: SearchSpace) -> None:
+    rng = np.random.default_rng(11)
+    U = rng.random((2000, len(space)))
+    U[:200] = rng.choice([0.0, 1.0, 0.5, 1e-17, 1 - 1e-16], size=(200, len(space)))
+    params = [space.decode(u) for u in U]  # conditional spaces: dicts of different keys
+    want = np.array([space.encode(q) for q in params])
+    got = encode_rows(space, params)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))  # bit for bit, NaN included
+    assert np.isnan(want).any() == any(p.conditions for p in space.values())
+
+
+def test_encode_rows_raises_where_encode_does() -> None:
+    space = SearchSpace({"x": Float(1e-3, 1.0, log=True), "c": Categorical(["a", "b"])})
+    for bad in ({"x": -1.0, "c": "a"}, {"x": 0.5, "c": "z"}, {"x": None, "c": "a"}):
+        with pytest.raises((ValueError, TypeError)):
+            space.encode(bad)
+        with pytest.raises((ValueError, TypeError)):
+            encode_rows(space, [{"x": 0.5, "c": "b"}, bad])
+    assert encode_rows(space, []).shape == (0, 2)

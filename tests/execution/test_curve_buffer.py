@@ -13,9 +13,9 @@ def _spy_writes(monkeypatch) -> list[dict[int, float]]:
     calls: list[dict[int, float]] = []
     real = Storage.report_many
 
-    def spy(self, trial_id, points):
+    def spy(self, trial_id, points, **kwargs):
         calls.append(dict(points))
-        return real(self, trial_id, points)
+        return real(self, trial_id, points, **kwargs)
 
     monkeypatch.setattr(Storage, "report_many", spy)
     return calls

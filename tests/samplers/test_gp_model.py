@@ -132,6 +132,22 @@ def test_posterior_gradients_match_finite_differences() -> None:
     assert (dmean[:, 3] == 0).all()
 
 
+def test_posterior_vjp_is_the_weighted_sum_of_the_posterior_gradients() -> None:
+    X, y = _data(d=4)
+    X[:, 3] = (np.floor(X[:, 3] * 3) + 0.5) / 3
+    gp = GaussianProcess(
+        X, y, KernelParams(np.array([3.0, 0.7, 2.0, 1.3]), 1.2, 0.01), np.array([0, 0, 0, 1], bool)
+    )
+    Xq = np.random.default_rng(5).random((7, 4))
+    mean, var, dmean, dvar = gp.posterior_grad(Xq)
+    mean2, var2, vjp = gp.posterior_vjp(Xq)
+    assert np.array_equal(mean, mean2) and np.array_equal(var, var2)
+    wm, wv = np.linspace(-2.0, 3.0, 7), np.linspace(5.0, -1.0, 7)
+    want = wm[:, None] * dmean + wv[:, None] * dvar
+    np.testing.assert_allclose(vjp(wm, wv), want, rtol=1e-10, atol=1e-12)
+    assert (vjp(wm, wv)[:, 3] == 0).all()
+
+
 def test_inverse_and_triangular_solve_paths_give_the_same_posterior(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -203,3 +219,24 @@ def test_likelihood_without_stored_pair_distances_matches_the_stored_path(
     recomputed = log_marginal_likelihood(theta, X, y, is_cat)
     assert recomputed[0] == pytest.approx(stored[0], rel=1e-12)
     np.testing.assert_allclose(recomputed[1], stored[1], rtol=1e-9, atol=1e-12)
+
+
+def test_short_fits_skip_the_pair_table_and_fit_the_same_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(n=60, d=4)
+    is_cat = np.zeros(4, bool)
+    warm = fit_kernel_params(X[:-1], y[:-1], is_cat)
+    built: list[bool] = []
+    pairs_init = model._Pairs.__init__
+
+    def spy(self: model._Pairs, *args: object, **kwargs: object) -> None:
+        pairs_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        built.append(self.D is not None)
+
+    monkeypatch.setattr(model._Pairs, "__init__", spy)
+    short = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
+    monkeypatch.setattr(model, "PAIR_TABLE_MIN_ITER", 0)
+    with_table = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
+    assert built == [False, True]
+    np.testing.assert_allclose(short.to_theta(), with_table.to_theta(), rtol=1e-8, atol=1e-10)

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.optimize
 
 from hpo.samplers.gp import optimize as opt
-from hpo.samplers.gp.batch_lbfgs import LINE_BATCH, minimize_batch
+from hpo.samplers.gp.batch_lbfgs import LINE_BATCH, MEMORY, _Curvature, _direction, minimize_batch
 
 
 def _bumps(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,3 +161,41 @@ def test_shifted_sobol_candidates_put_one_point_in_every_bin_of_each_coordinate(
     np.testing.assert_array_equal(a, again)  # a function of the generator's state
     assert not np.allclose(a, b)  # and a different draw for a different state
     assert not opt._sobol_base(d, n).flags.writeable  # the cached base cannot be altered
+
+
+def test_dense_inverse_hessian_is_the_compact_form_until_a_pair_drops() -> None:
+    """_Curvature's gamma A + B is the L-BFGS matrix of the pairs (up to rounding); once a
+    run has more than MEMORY pairs, the direction comes from its newest MEMORY pairs."""
+    rng = np.random.default_rng(3)
+    k, p = 5, 4
+    H = _Curvature(k, p, capacity=MEMORY + 4)
+    free = rng.random((k, p)) > 0.2
+    live = np.ones(k, bool)
+    S, Y = np.zeros((k, 0, p)), np.zeros((k, 0, p))  # the pairs, oldest first
+    for step in range(MEMORY + 4):
+        g = rng.normal(size=(k, p))
+        P = min(step, MEMORY)
+        compact = _direction(g, free, S[:, step - P :], Y[:, step - P :], np.ones((k, P), bool))
+        got = H.direction(g, free, live)
+        if step <= MEMORY:
+            np.testing.assert_allclose(got, compact, rtol=1e-9, atol=1e-12)
+        else:
+            assert np.array_equal(got, compact)
+        assert np.all(got[~free] == 0.0)
+        if step == MEMORY + 3:
+            break
+        s = rng.normal(size=(k, p))
+        M = rng.normal(size=(k, p, p))
+        y = ((M @ M.transpose(0, 2, 1) + np.eye(p)) @ s[..., None])[..., 0]  # s'y > 0
+        H.push(np.ones(k, bool), s, y, (s * y).sum(1), (y * y).sum(1))
+        S, Y = np.concatenate([S, s[:, None]], 1), np.concatenate([Y, y[:, None]], 1)
+    first = np.eye(k, dtype=bool)[0]
+    H.reset(first)  # forgets the pairs: H = I again, and the dense form holds it
+    assert H.n[0] == 0
+    got = H.direction(g, free, first)[0]
+    np.testing.assert_array_equal(got, -np.where(free[0], g[0], 0.0))
+    second = np.eye(k, dtype=bool)[1]  # pushing one run leaves the others' pairs alone
+    before = H.direction(g, free, ~second)
+    H.push(second, s, y, (s * y).sum(1), (y * y).sum(1))
+    assert H.n[1] == MEMORY + 4 and H.n[2] == MEMORY + 3
+    np.testing.assert_array_equal(H.direction(g, free, ~second)[2:], before[2:])

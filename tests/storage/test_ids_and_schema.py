@@ -74,7 +74,7 @@ def test_upgrade_rebuilds_sqlite_tables_with_autoincrement_keeping_everything(tm
         )
     ) == [
         "ix_intermediate_step_trial",
-        "ix_intermediate_study_step_value",
+        "ix_intermediate_study_step_bracket_value",
         "ix_trials_study_state_value",
         "uq_trials_study_grid_point",
     ]

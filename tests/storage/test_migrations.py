@@ -146,7 +146,8 @@ def test_postgres_upgrade_from_schema_1(pg_url: str) -> None:
         store = Storage(url)
         with store.engine.begin() as conn:  # make it look like hpo 0.1 wrote it
             conn.execute(text("DROP INDEX ix_intermediate_step_trial"))
-            conn.execute(text("DROP INDEX ix_intermediate_study_step_value"))
+            conn.execute(text("DROP INDEX ix_intermediate_study_step_bracket_value"))
+            conn.execute(text("ALTER TABLE intermediate_values DROP COLUMN bracket"))
             conn.execute(text("ALTER TABLE intermediate_values DROP COLUMN study_id"))
             conn.execute(text("DROP TABLE alembic_version"))
             conn.execute(text("UPDATE hpo_schema SET value = '1' WHERE key = 'schema_version'"))
@@ -158,6 +159,7 @@ def test_postgres_upgrade_from_schema_1(pg_url: str) -> None:
             "0002_curve_step_index",
             "0003_ids_never_reused",
             "0004_curve_points_by_study",
+            "0005_curve_points_by_bracket",
         ]
         store.dispose()
         Storage(url).dispose()  # opens cleanly now

@@ -69,6 +69,8 @@ def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``log(1 - exp(x))`` for ``x < 0``, accurate at both ends."""
     x = np.minimum(x, -1e-300)
     small = x > -math.log(2)
+    if small.all():  # always, from log_h: there x > -0.43
+        return np.log(-np.expm1(x))
     return np.where(
         small,
         np.log(-np.expm1(np.where(small, x, -1.0))),
@@ -76,17 +78,35 @@ def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
     )
 
 
+def _log_h_upper(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`log_h` for ``z > -1``: the direct formula."""
+    return np.log(np.exp(-0.5 * z * z - _C1) + z * ndtr(z))
+
+
+def _log_h_lower(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`log_h` for ``z <= -1``: through ``erfcx``, and its asymptote far in the tail."""
+    near = -0.5 * z * z - _C1 + _log1mexp(np.log(erfcx(-z / math.sqrt(2)) * np.abs(z)) + _C2)
+    far = z < -_INV_SQRT_EPS
+    if not far.any():
+        return near
+    return np.where(far, -0.5 * z * z - _C1 - 2 * np.log(np.abs(z)), near)
+
+
 def log_h(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``log(phi(z) + z * Phi(z))``, the log of EI at unit std, finite for every finite ``z``."""
+    """``log(phi(z) + z * Phi(z))``, the log of EI at unit std, finite for every finite ``z``.
+
+    Elementwise; an array on one side of ``z = -1`` (most calls from the acquisition
+    search, a few rows near each other) skips the masked copies.
+    """
     z = np.asarray(z, dtype=float)
+    upper = z > -1
+    if upper.all():
+        return _log_h_upper(z)
+    if not upper.any():
+        return _log_h_lower(z)
     out = np.empty_like(z)
-    mid = z > -1
-    zm = z[mid]
-    out[mid] = np.log(np.exp(-0.5 * zm * zm - _C1) + zm * ndtr(zm))
-    zl = z[~mid]
-    far = zl < -_INV_SQRT_EPS
-    near = -0.5 * zl * zl - _C1 + _log1mexp(np.log(erfcx(-zl / math.sqrt(2)) * np.abs(zl)) + _C2)
-    out[~mid] = np.where(far, -0.5 * zl * zl - _C1 - 2 * np.log(np.abs(zl)), near)
+    out[upper] = _log_h_upper(z[upper])
+    out[~upper] = _log_h_lower(z[~upper])
     return out
 
 

@@ -21,6 +21,7 @@ Shapes: ``k`` runs, ``p`` variables; ``Z: (k, p)``; the box is ``[0, upper]`` wi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -42,11 +43,25 @@ MAX_BACKTRACK = 20
 LINE_BATCH = 4
 
 
+def _clip(a: NDArray[np.float64], upper: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.clip(a, 0, upper)`` as two ufunc calls: the same values without ``np.clip``'s
+    Python-level dispatch, which costs more than the arithmetic on these few-row arrays."""
+    return np.minimum(np.maximum(a, 0.0), upper)
+
+
 def _projected_grad(
     x: NDArray[np.float64], g: NDArray[np.float64], upper: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """``x - clip(x - g)``: zero where a bound stops the descent (scipy's pgtol measure)."""
-    return x - np.clip(x - g, 0.0, upper)
+    return x - _clip(x - g, upper)
+
+
+@functools.lru_cache(maxsize=16)
+def _upper_triangle(P: int) -> NDArray[np.bool_]:
+    """``(P, P)`` mask of the upper triangle with the diagonal (cached, read-only)."""
+    mask = np.triu(np.ones((P, P), bool))
+    mask.flags.writeable = False
+    return mask
 
 
 def _direction(
@@ -66,20 +81,21 @@ def _direction(
     two-loop recursion). ``gamma = s'y / y'y`` of the newest pair (1 without pairs).
     """
     q = np.where(free, g, 0.0)
-    P = S.shape[1]
+    k, P = S.shape[:2]
     if P == 0:
         return -q
     SY = S @ Y.transpose(0, 2, 1)  # (k, P, P): s_i' y_j
     YY = Y @ Y.transpose(0, 2, 1)
     sy_last, yy_last = SY[:, -1, -1], YY[:, -1, -1]
-    gamma = np.where(used[:, -1] & (yy_last > 0), sy_last / np.where(yy_last > 0, yy_last, 1), 1.0)
-    R = np.triu(SY)
-    diag = np.arange(P)
-    R[:, diag, diag] = np.where(used, R[:, diag, diag], 1.0)  # unused slots: identity rows
+    # unused slots are zero, so a run without pairs has yy_last == 0 and gamma 1
+    gamma = np.ones(k)
+    np.divide(sy_last, yy_last, out=gamma, where=yy_last > 0)
+    R = np.where(_upper_triangle(P), SY, 0.0)
+    R.reshape(k, P * P)[:, :: P + 1] += ~used  # unused slots (s'y = 0): identity rows
     a = (S @ q[:, :, None])[..., 0]  # (k, P)
     b = gamma[:, None] * (Y @ q[:, :, None])[..., 0]
     u = np.linalg.solve(R, a[..., None])[..., 0]  # R^-1 S'q
-    Dsy = np.where(used, SY[:, diag, diag], 0.0)
+    Dsy = SY.reshape(k, P * P)[:, :: P + 1]  # s_i'y_i; zero in unused slots
     inner = Dsy * u + gamma[:, None] * (YY @ u[..., None])[..., 0] - b
     top = np.linalg.solve(R.transpose(0, 2, 1), inner[..., None])[..., 0]
     r = (
@@ -90,6 +106,73 @@ def _direction(
     return -np.where(free, r, 0.0)
 
 
+class _Curvature:
+    """Each run's L-BFGS inverse Hessian ``H`` (its last ``MEMORY`` curvature pairs), kept as
+    ``gamma A + B`` while no pair has been dropped.
+
+    ``H q`` from the pairs (:func:`_direction`) costs two batched triangular solves and a
+    dozen small products per round; most runs end within ``MEMORY`` iterations, and until
+    then ``H`` is the BFGS recursion from ``gamma I`` over all its pairs:
+    ``A <- V' A V``, ``B <- V' B V + rho s s'`` with ``V = I - rho y s'``, ``rho = 1 / s'y``,
+    kept as one ``(k, 2, p, p)`` array, so ``H q`` is one batched matrix-vector product (the
+    same matrix up to rounding). Once a run has more than ``MEMORY`` pairs, the rounds use
+    the newest ``MEMORY`` pairs of each run again. ``capacity``: most pairs a run can get.
+    """
+
+    def __init__(self, k: int, p: int, capacity: int) -> None:
+        self.S = np.zeros((k, capacity, p))  # every pair since the run's last reset, in order
+        self.Y = np.zeros((k, capacity, p))
+        self.n = np.zeros(k, int)  # pairs since the last reset
+        self.AB = np.zeros((k, 2, p, p))
+        self.AB[:, 0] = np.eye(p)
+        self.gamma = np.ones(k)  # s'y / y'y of the newest pair
+        self._window = np.arange(MEMORY) - MEMORY  # offsets of the newest MEMORY pairs
+
+    def direction(
+        self, g: NDArray[np.float64], free: NDArray[np.bool_], live: NDArray[np.bool_]
+    ) -> NDArray[np.float64]:
+        """``-H g`` on the free variables of every run (see :func:`_direction`)."""
+        if (self.n[live] <= MEMORY).all():
+            q = np.where(free, g, 0.0)
+            r = (self.AB @ q[:, None, :, None])[..., 0]  # (k, 2, p): A q and B q
+            return -np.where(free, self.gamma[:, None] * r[:, 0] + r[:, 1], 0.0)
+        npair = np.minimum(self.n, MEMORY)
+        P = int(npair[live].max())
+        idx = self.n[:, None] + self._window[MEMORY - P :]  # (k, P), oldest first
+        used = idx >= 0
+        at = np.maximum(idx, 0)[..., None]
+        S = np.where(used[..., None], np.take_along_axis(self.S, at, axis=1), 0.0)
+        Y = np.where(used[..., None], np.take_along_axis(self.Y, at, axis=1), 0.0)
+        return _direction(g, free, S, Y, used)
+
+    def reset(self, rows: NDArray[np.bool_]) -> None:
+        """Forget the pairs of ``rows`` (``H = I``)."""
+        self.n[rows], self.gamma[rows] = 0, 1.0
+        self.AB[rows, 0], self.AB[rows, 1] = np.eye(self.AB.shape[-1]), 0.0
+
+    def push(
+        self,
+        rows: NDArray[np.bool_],
+        s: NDArray[np.float64],
+        y: NDArray[np.float64],
+        sy: NDArray[np.float64],
+        yy: NDArray[np.float64],
+    ) -> None:
+        """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``."""
+        i = np.nonzero(rows)[0]
+        self.S[i, self.n[i]], self.Y[i, self.n[i]] = s[i], y[i]
+        self.n[i] += 1
+        # all runs at once (the usual case) through slices, else through the row indices
+        at: slice | NDArray[np.intp] = slice(None) if len(i) == len(rows) else i
+        sr, syr = s[at], sy[at]
+        self.gamma[at] = syr / yy[at]
+        rho = (1.0 / syr)[:, None, None]
+        V = np.eye(s.shape[1]) - rho * y[at][:, :, None] * sr[:, None, :]
+        AB = V.transpose(0, 2, 1)[:, None] @ self.AB[at] @ V[:, None]
+        AB[:, 1] += rho * sr[:, :, None] * sr[:, None, :]
+        self.AB[at] = AB
+
+
 def _try_once(
     fun: BatchFn,
     j: NDArray[np.intp],
@@ -98,7 +181,7 @@ def _try_once(
     g: NDArray[np.float64],
     d: NDArray[np.float64],
     t: NDArray[np.float64],
-    hold: NDArray[np.bool_],
+    hold: NDArray[np.bool_] | None,
     upper: NDArray[np.float64],
     x_new: NDArray[np.float64],
     f_new: NDArray[np.float64],
@@ -106,21 +189,27 @@ def _try_once(
     accepted: NDArray[np.bool_],
     searching: NDArray[np.bool_],
 ) -> None:
-    """One try ``x + t d`` for each run ``j`` (see :func:`_line_search`), updating its arrays."""
+    """One try ``x + t d`` for each run ``j`` (see :func:`_line_search`), updating its arrays.
+
+    The usual round (every run's step descends and passes) skips the masked copies."""
     xj = x[j]
-    xt = np.where(hold[j], xj, np.clip(xj + t[j, None] * d[j], 0.0, upper))
+    xt = _clip(xj + t[j, None] * d[j], upper)
+    if hold is not None:
+        xt = np.where(hold[j], xj, xt)
     decrease = (g[j] * (xt - xj)).sum(1)
     moves = decrease < 0  # a projected step that does not descend ends the run's search
-    searching[j[~moves]] = False
-    jm = j[moves]
-    if not len(jm):
-        return
-    ft, gt = fun(jm, xt[moves])
-    ok = np.isfinite(ft) & (ft <= f[jm] + C1 * decrease[moves])
-    jh = jm[ok]
-    x_new[jh], f_new[jh], g_new[jh] = xt[moves][ok], ft[ok], gt[ok]
-    accepted[jh] = True
-    searching[jh] = False
+    if not moves.all():
+        searching[j[~moves]] = False
+        j, xt, decrease = j[moves], xt[moves], decrease[moves]
+        if not len(j):
+            return
+    ft, gt = fun(j, xt)
+    ok = np.isfinite(ft) & (ft <= f[j] + C1 * decrease)
+    if not ok.all():
+        j, xt, ft, gt = j[ok], xt[ok], ft[ok], gt[ok]
+    x_new[j], f_new[j], g_new[j] = xt, ft, gt
+    accepted[j] = True
+    searching[j] = False
 
 
 def _line_search(
@@ -132,7 +221,7 @@ def _line_search(
     t: NDArray[np.float64],
     live: NDArray[np.bool_],
     fresh: NDArray[np.bool_],
-    hold: NDArray[np.bool_],
+    hold: NDArray[np.bool_] | None,
     upper: NDArray[np.float64],
     line_batch: int,
     x_new: NDArray[np.float64],
@@ -148,7 +237,7 @@ def _line_search(
     later call tries its next ``line_batch`` halvings together. Of the tries in one call the
     longest passing one is taken, which is the step one-at-a-time halving would take.
     Writes accepted points, values and gradients into ``x_new, f_new, g_new`` (in place);
-    returns which runs moved.
+    returns which runs moved. ``hold``: variables that stay put, or None when there are none.
     """
     k, p = x.shape
     accepted = np.zeros(k, bool)
@@ -156,21 +245,25 @@ def _line_search(
     tries = np.zeros(k, int)
     halvings = np.arange(line_batch)
     while True:
-        j = np.flatnonzero(searching & (tries < MAX_BACKTRACK))
+        j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
         if not len(j):
             return accepted
-        q = np.where((tries[j] > 0) | fresh[j], line_batch, 1)
-        q = np.minimum(q, MAX_BACKTRACK - tries[j])
-        if q.max() == 1:  # one try per run (most calls): the same arithmetic in 2-d arrays
+        several = (tries[j] > 0) | fresh[j]
+        q = np.minimum(np.where(several, line_batch, 1), MAX_BACKTRACK - tries[j])
+        if not several.any() or q.max() == 1:
+            # one try per run (most calls): the same arithmetic in 2-d arrays
             _try_once(fun, j, x, f, g, d, t, hold, upper, x_new, f_new, g_new, accepted, searching)
+            if not searching.any():
+                return accepted
             t[j] *= 0.5
             tries[j] += 1
             continue
         want = halvings[None, : q.max()] < q[:, None]  # (len(j), Q): the tries of each run
         steps = t[j, None] * 0.5 ** halvings[None, : want.shape[1]]
         xj = x[j, None, :]
-        xt = np.clip(xj + steps[..., None] * d[j, None, :], 0.0, upper)
-        xt = np.where(hold[j, None, :], xj, xt)
+        xt = _clip(xj + steps[..., None] * d[j, None, :], upper)
+        if hold is not None:
+            xt = np.where(hold[j, None, :], xj, xt)
         decrease = (g[j, None, :] * (xt - xj)).sum(2)  # (len(j), Q)
         # a projected step that does not descend ends the run's search; tries past it are moot
         moves = np.cumprod((decrease < 0) | ~want, axis=1).astype(bool) & want
@@ -217,47 +310,49 @@ def minimize_batch(
     upper = np.asarray(upper, dtype=float)
     k, p = Z0.shape
     hold = np.zeros((k, p), bool) if fixed is None else np.asarray(fixed, dtype=bool)
-    x = np.where(hold, Z0, np.clip(Z0, 0.0, upper))
+    held = hold if hold.any() else None  # None: skip every masking by ``hold``
+    x = np.where(hold, Z0, _clip(Z0, upper))
     f, g = fun(np.arange(k), x)
     f, g = np.asarray(f, dtype=float).copy(), np.where(hold, 0.0, g)
-    S = np.zeros((k, MEMORY, p))  # curvature pairs, newest last
-    Y = np.zeros((k, MEMORY, p))
-    npair = np.zeros(k, int)
-    slots = np.arange(MEMORY)
+    H = _Curvature(k, p, maxiter)
     iters = np.zeros(k, int)
     live = np.isfinite(f)
+    eps = np.finfo(float).eps
     # Every array below covers all k runs (k is small: masking is cheaper than subsetting);
     # only the objective is called on the runs that need a value.
     while True:
-        live &= iters < maxiter
-        live &= np.abs(np.where(hold, 0.0, _projected_grad(x, g, upper))).max(1) > gtol
+        pg = _projected_grad(x, g, upper)
+        if held is not None:
+            pg = np.where(held, 0.0, pg)
+        live &= (iters < maxiter) & (np.abs(pg).max(1) > gtol)
         if not live.any():
             return x
-        free = ~(hold | ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0)))
-        P = int(npair[live].max())
-        used = slots[None, MEMORY - P :] >= MEMORY - npair[:, None]
-        d = _direction(g, free, S[:, MEMORY - P :], Y[:, MEMORY - P :], used)
-        bad = ~((g * d).sum(1) < 0)  # not a descent direction: forget the pairs, use -g
+        blocked = ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0))
+        free = ~(blocked | held) if held is not None else ~blocked
+        d = H.direction(g, free, live)
+        bad = live & ~((g * d).sum(1) < 0)  # not a descent direction: forget the pairs, use -g
         if bad.any():
-            npair[bad], S[bad], Y[bad] = 0, 0.0, 0.0
+            H.reset(bad)
             d[bad] = -np.where(free[bad], g[bad], 0.0)
         # a run without pairs starts with a step of length 1 (as scipy's L-BFGS-B does)
-        norm = np.sqrt((d * d).sum(1))
-        t = np.where((npair == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
+        t = np.ones(k)
+        if not H.n.all():
+            norm = np.sqrt((d * d).sum(1))
+            t = np.where((H.n == 0) & (norm > 1.0), 1.0 / np.maximum(norm, 1.0), 1.0)
         x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
         accepted = _line_search(
-            fun, x, f, g, d, t, live, npair < 4, hold, upper, line_batch, x_new, f_new, g_new
+            fun, x, f, g, d, t, live, H.n < 4, held, upper, line_batch, x_new, f_new, g_new
         )
-        iters[live] += 1
+        iters += live
         live &= accepted  # a failed line search: the run has gone as far as it can
-        g_new = np.where(hold, 0.0, g_new)
+        if held is not None:
+            g_new = np.where(held, 0.0, g_new)
         s, yv = x_new - x, g_new - g
         sy, yy = (s * yv).sum(1), (yv * yv).sum(1)
-        push = accepted & (sy > np.finfo(float).eps * yy)
+        push = accepted & (sy > eps * yy)
         if push.any():
-            S[push, :-1], Y[push, :-1] = S[push, 1:], Y[push, 1:]
-            S[push, -1], Y[push, -1] = s[push], yv[push]
-            npair[push] = np.minimum(npair[push] + 1, MEMORY)
+            H.push(push, s, yv, sy, yy)
+        # relative decrease; a live run here was accepted, so its values are finite
         rel = (f - f_new) / np.maximum(np.maximum(np.abs(f), np.abs(f_new)), 1.0)
-        live &= ~(accepted & (rel <= ftol))
+        live &= rel > ftol
         x, f, g = x_new, f_new, g_new

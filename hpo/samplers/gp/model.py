@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +55,18 @@ SQRT5 = math.sqrt(5.0)
 MIN_NOISE_VAR = 1e-6
 GTOL = 1e-3  # on the per-point objective: 1e-3 loses < 0.01 nats vs 1e-5, 1.6x faster
 FTOL = 2.220446049250313e-09  # scipy's default relative decrease (factr 1e7 x eps)
-# Up to this many training points the posterior uses K^-1 (see GaussianProcess._quad).
+# Up to this many training points the posterior uses K^-1 for gradients and L^-1 for values
+# (see GaussianProcess._quad and posterior).
 # Measured per warm Hartmann-6 ask: faster at 100 and 200 trials, slower at 400.
 KINV_MAX_N = 256
 # The fit keeps per-dimension pair distances up to this many entries (32 MB; see _Pairs):
 # 200 fitting points (the default cap) in up to 100 dimensions.
 MAX_PAIR_ELEMENTS = 4_000_000
+# ... and only when it may take at least this many iterations: a warm fit (5 steps from the
+# stored kernel, usually 2 evaluations) is faster without the (n, n, d) table, whose build
+# and memory traffic cost more than the evaluations save (100 Hartmann-6 points, one
+# thread, load ~8: 1.28 -> 0.78 ms a warm fit; 200 points 8.5 -> 5.9 ms).
+PAIR_TABLE_MIN_ITER = 20
 _LOG_BOUNDS_W = (math.log(1e-4), math.log(1e4))  # length scales 0.01 .. 100 in the unit cube
 _LOG_BOUNDS_S2 = (math.log(0.05), math.log(20.0))
 _LOG_BOUNDS_NOISE = (math.log(MIN_NOISE_VAR), math.log(2.0))
@@ -135,18 +142,21 @@ def _matern52_inplace(r2: NDArray[np.float64]) -> NDArray[np.float64]:
 class _Pairs:
     """The training inputs' pairwise distances, as each likelihood evaluation needs them.
 
-    With at most ``MAX_PAIR_ELEMENTS`` entries the per-dimension distances ``D (n, n, d)``
-    (``D_k`` = squared difference, or ``[x_k != x'_k]`` for a categorical) are built once per
-    fit, so every evaluation gets ``r2 = D @ w`` and the length-scale gradient sums
-    ``sum_ij B_ij D_ijk`` as one matrix-vector product each; above it (many points times
-    many dimensions) they are recomputed from ``X`` per evaluation, in ``O(n^2)`` memory.
+    With ``table`` and at most ``MAX_PAIR_ELEMENTS`` entries the per-dimension distances
+    ``D (n, n, d)`` (``D_k`` = squared difference, or ``[x_k != x'_k]`` for a categorical)
+    are built once per fit, so every evaluation gets ``r2 = D @ w`` and the length-scale
+    gradient sums ``sum_ij B_ij D_ijk`` as one matrix-vector product each; otherwise (many
+    points times many dimensions, or a fit of a few evaluations) they are recomputed from
+    ``X`` per evaluation, in ``O(n^2)`` memory.
     """
 
-    def __init__(self, X: NDArray[np.float64], is_cat: NDArray[np.bool_]) -> None:
+    def __init__(
+        self, X: NDArray[np.float64], is_cat: NDArray[np.bool_], table: bool = True
+    ) -> None:
         self.X, self.is_cat = X, is_cat
         n, d = X.shape
         self.D: NDArray[np.float64] | None = None
-        if n * n * d <= MAX_PAIR_ELEMENTS:
+        if table and n * n * d <= MAX_PAIR_ELEMENTS:
             D = X[:, None, :] - X[None, :, :]
             D *= D
             if is_cat.any():
@@ -299,7 +309,7 @@ def _fit(
     optimizer's last evaluation was there (then the posterior need not factorize again)."""
     n, d = X.shape
     X = impute_inactive(X, is_categorical)
-    pairs = _Pairs(X, is_categorical)
+    pairs = _Pairs(X, is_categorical, table=maxiter >= PAIR_TABLE_MIN_ITER)
     start = (init or KernelParams.default(d)).to_theta()
     bounds = [_LOG_BOUNDS_W] * d + [_LOG_BOUNDS_S2, _LOG_BOUNDS_NOISE]
     start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
@@ -387,10 +397,13 @@ class GaussianProcess:
         self.params_ = params
         # the scaled continuous training inputs and their squared norms, for every _cross
         self._cont = ~self.is_categorical
+        self._cat_dims = np.flatnonzero(self.is_categorical)  # per query, not per call
         self._sw = np.sqrt(params.inv_sq_ls[self._cont])
-        self._Xs = self.X_[:, self._cont] * self._sw
-        self._xx = (self._Xs * self._Xs).sum(1)
+        Xs = self._continuous(self.X_) * self._sw
+        self._xx = (Xs * Xs).sum(1)
+        self._Xs_m2 = -2.0 * Xs  # -2 x' a is a @ this (exactly: a power-of-two scaling)
         self._Kinv: NDArray[np.float64] | None = None
+        self._Linv: NDArray[np.float64] | None = None
         self.L_: NDArray[np.floating[Any]]
         if _factor is not None:  # the fit's last factorization, at exactly these parameters
             self.L_, self.alpha_, self._Kinv = _factor.L, _factor.alpha, _factor.Kinv
@@ -415,17 +428,27 @@ class GaussianProcess:
             self._Kinv = _cho_inverse(self.L_)
         return self._Kinv
 
+    @property
+    def Linv_(self) -> NDArray[np.float64]:
+        """``(n, n)`` ``L^-1`` (lower triangular, Fortran order), computed once per GP."""
+        if self._Linv is None:
+            self._Linv = scipy.linalg.lapack.dtrtri(self.L_, lower=1)[0]
+        return self._Linv
+
+    def _continuous(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The continuous columns of ``X`` (``X`` itself when every dimension is: no copy)."""
+        return X[:, self._cont] if len(self._cat_dims) else X
+
     def _cross(self, Xq: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(m, n)`` squared scaled distances from imputed ``Xq`` to the training inputs
         (:func:`_sq_dist` with the training side's scaling and norms cached)."""
         w = self.params_.inv_sq_ls
-        a = Xq[:, self._cont] * self._sw
-        r2 = a @ self._Xs.T
-        r2 *= -2.0
+        a = self._continuous(Xq) * self._sw
+        r2 = a @ self._Xs_m2.T
         r2 += (a * a).sum(1)[:, None]
         r2 += self._xx
         np.maximum(r2, 0.0, out=r2)
-        for k in np.flatnonzero(self.is_categorical):
+        for k in self._cat_dims:
             r2 += w[k] * (Xq[:, k, None] != self.X_[None, :, k])
         return r2
 
@@ -455,33 +478,67 @@ class GaussianProcess:
         Ks *= p.kernel_scale
         mean = Ks @ self.alpha_
         if len(self.y_) <= KINV_MAX_N:
-            q = ((Ks @ self.Kinv_) * Ks).sum(1)
+            # k' K^-1 k = |L^-1 k|^2: a triangular product (half a general one's work; the
+            # candidate scoring's largest cost), written over Ks, which is not needed again
+            V = scipy.linalg.blas.dtrmm(1.0, self.Linv_, Ks.T, lower=1, overwrite_b=1)
+            q = np.einsum("ij,ij->j", V, V)
         else:
             V = scipy.linalg.solve_triangular(self.L_, Ks.T, lower=True, check_finite=False)
             q = (V * V).sum(0)
         return mean, np.maximum(p.kernel_scale - q, 1e-12 * p.kernel_scale)
 
-    def posterior_grad(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-        """Posterior mean ``(m,)``, variance ``(m,)`` and their gradients ``(m, d)`` in ``Xq``.
-
-        Gradients are zero in categorical dimensions (they are searched, not differentiated).
-        """
+    def _posterior_parts(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """Imputed ``Xq``, mean ``(m,)``, variance ``(m,)``, ``dk/d(r2)`` and the rows
+        ``K^-1 k`` ``(m, n)``: what the gradients in ``Xq`` are built from."""
         Xq = impute_inactive(np.atleast_2d(np.asarray(Xq, dtype=float)), self.is_categorical)
-        p, X = self.params_, self.X_
+        p = self.params_
         Ks, dM = _matern52_and_dr2(self._cross(Xq))
         Ks *= p.kernel_scale
         dM *= p.kernel_scale  # (m, n): dk/d(r2)
         mean = Ks @ self.alpha_
         q, B = self._quad(Ks)  # B: (m, n) rows K^-1 k
         var = np.maximum(p.kernel_scale - q, 1e-12 * p.kernel_scale)
+        return Xq, mean, var, dM, B
+
+    def _grad_in_x(self, Xq: NDArray[np.float64], H: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(m, d)``: ``sum_j H_ij dr2_ij/dx_i`` with ``dr2_ij/dx_ik = 2 w_k (x_ik - X_jk)``;
+        zero in categorical dimensions (they are searched, not differentiated)."""
+        G = 2 * self.params_.inv_sq_ls * (Xq * H.sum(1)[:, None] - H @ self.X_)
+        if len(self._cat_dims):
+            G[:, self._cat_dims] = 0.0
+        return G
+
+    def posterior_grad(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """Posterior mean ``(m,)``, variance ``(m,)`` and their gradients ``(m, d)`` in ``Xq``.
+
+        Gradients are zero in categorical dimensions (they are searched, not differentiated).
+        """
+        Xq, mean, var, dM, B = self._posterior_parts(Xq)
         # dk_j/dx_k = dM_j * 2 w_k (x_k - X_jk); mean = k . alpha; var = s2 - k . K^-1 k
-        G = dM * self.alpha_
-        dmean = 2 * p.inv_sq_ls * (Xq * G.sum(1)[:, None] - G @ X)
-        P = dM * B
-        dvar = -4 * p.inv_sq_ls * (Xq * P.sum(1)[:, None] - P @ X)
-        dmean[:, self.is_categorical] = 0.0
-        dvar[:, self.is_categorical] = 0.0
+        dmean = self._grad_in_x(Xq, dM * self.alpha_)
+        dvar = self._grad_in_x(Xq, dM * B)
+        dvar *= -2.0
         return mean, var, dmean, dvar
+
+    def posterior_vjp(
+        self, Xq: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], Callable[..., NDArray[np.float64]]]:
+        """Posterior mean ``(m,)``, variance ``(m,)``, and ``vjp(wm, wv)``: the gradient in
+        ``Xq`` of ``wm * mean + wv * var`` per row, ``(m, d)``.
+
+        What a function of the posterior needs for its gradient (the chain rule with its
+        partial derivatives as ``wm, wv``), in one pass over the ``(m, n)`` matrices instead
+        of :meth:`posterior_grad`'s two; the same values up to rounding.
+        """
+        Xq, mean, var, dM, B = self._posterior_parts(Xq)
+
+        def vjp(wm: NDArray[np.float64], wv: NDArray[np.float64]) -> NDArray[np.float64]:
+            H = wm[:, None] * self.alpha_
+            H -= (2.0 * wv)[:, None] * B
+            H *= dM
+            return self._grad_in_x(Xq, H)
+
+        return mean, var, vjp
 
     def condition_on(self, Xn: NDArray[np.float64], yn: NDArray[np.float64]) -> GaussianProcess:
         """A new GP with extra points ``Xn: (k, d)``, ``yn: (k,)`` and the same kernel."""

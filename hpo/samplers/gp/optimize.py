@@ -151,13 +151,17 @@ def _lbfgs_batch(
     if not mask.any():
         return P0.copy()
 
+    every = bool(mask.all())  # all coordinates searched (a continuous space): no masking
+
     def neg(
         idx: NDArray[np.intp], Z: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         m = mask[idx]
-        Q = np.where(m, Z * scales, P0[idx])
+        Q = Z * scales if every else np.where(m, Z * scales, P0[idx])
         s, g = score_grad(Q) if score_grad is not None else _fd_grad(score, Q, m)
         ok = np.isfinite(s)
+        if every and ok.all():
+            return -s, g * -scales
         return -np.where(ok, s, -1e10), -np.where(ok[:, None] & m, g, 0.0) * scales
 
     Z0 = np.where(mask, P0, 0.0) / scales

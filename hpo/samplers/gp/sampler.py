@@ -18,6 +18,7 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from hpo.canonical import canonicalize as canonical_matrix
+from hpo.canonical import encode_rows
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
@@ -174,7 +175,7 @@ class GPSampler(Sampler):
             for t in history
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
         ]
-        encoded = {t.number: _encode(space, t.params) for t in (*history, *pending)}
+        encoded = _encode_trials(space, (*history, *pending))
         taken = {
             e.tobytes() if isinstance(e, np.ndarray) else e for e in encoded.values()
         }  # each configuration's _key, from its one encoding
@@ -212,17 +213,22 @@ class GPSampler(Sampler):
         n_train = len(gp.y_)
 
         def score(C: NDArray[np.float64]) -> NDArray[np.float64]:
-            # in row blocks whose (rows, n) temporaries stay small (see _CHUNK_ELEMENTS)
+            # the posterior in row blocks whose (rows, n) temporaries stay small (see
+            # _CHUNK_ELEMENTS); the acquisition, elementwise, in one call over all rows
             step = max(1, _CHUNK_ELEMENTS // n_train)
             if len(C) <= step:
                 mean, var = gp.posterior(C)
-                return acq(mean, np.sqrt(var), best)
-            return np.concatenate([score(C[i : i + step]) for i in range(0, len(C), step)])
+            else:
+                blocks = [gp.posterior(C[i : i + step]) for i in range(0, len(C), step)]
+                mean = np.concatenate([m for m, _ in blocks])
+                var = np.concatenate([v for _, v in blocks])
+            return acq(mean, np.sqrt(var), best)
 
         def score_grad(C: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            # chain rule: GP gradients analytic; the acquisition's partial derivatives in (mean,
-            # std) from its value_and_grad, or central differences for a plain callable
-            mean, var, dmean, dvar = gp.posterior_grad(C)
+            # chain rule: GP gradients analytic (as a vector-Jacobian product); the
+            # acquisition's partial derivatives in (mean, std) from its value_and_grad, or
+            # central differences for a plain callable
+            mean, var, vjp = gp.posterior_vjp(C)
             std = np.sqrt(var)
             if hasattr(acq, "value_and_grad"):
                 value, a_m, a_s = acq.value_and_grad(mean, std, best)
@@ -231,7 +237,7 @@ class GPSampler(Sampler):
                 value = acq(mean, std, best)
                 a_m = (acq(mean + hm, std, best) - acq(mean - hm, std, best)) / (2 * hm)
                 a_s = (acq(mean, std + hs, best) - acq(mean, std - hs, best)) / (2 * hs)
-            return value, a_m[:, None] * dmean + (a_s / (2 * std))[:, None] * dvar
+            return value, vjp(a_m, a_s / (2 * std))  # d std = d var / (2 std)
 
         grids = _grids(space)
         conditional = any(p.conditions for p in space.values())
@@ -385,6 +391,19 @@ def _encode(space: SearchSpace, params: dict[str, Any]) -> NDArray[np.float64] |
         return space.encode(params)
     except (ValueError, TypeError, KeyError):
         return repr(sorted(params.items())).encode()
+
+
+def _encode_trials(
+    space: SearchSpace, trials: Sequence[FrozenTrial]
+) -> dict[int, NDArray[np.float64] | bytes]:
+    """Each trial's :func:`_encode`, by trial number: all in one pass over the columns
+    (:func:`hpo.canonical.encode_rows`, the same values), or trial by trial when some
+    trial's params lie outside the space."""
+    try:
+        rows = encode_rows(space, [t.params for t in trials])
+    except (ValueError, TypeError, KeyError):
+        return {t.number: _encode(space, t.params) for t in trials}
+    return {t.number: row for t, row in zip(trials, rows, strict=True)}
 
 
 def _row(

@@ -19,6 +19,7 @@ REVISIONS: dict[int, str] = {
     2: "0002_curve_step_index",
     3: "0003_ids_never_reused",
     4: "0004_curve_points_by_study",
+    5: "0005_curve_points_by_bracket",
 }
 HEAD = REVISIONS[max(REVISIONS)]
 
