@@ -291,7 +291,8 @@ def _best(run: dict[str, object], budget: int) -> float:
 def report(results: list[dict[str, object]], budget: int) -> str:
     """Markdown tables: mean log10 regret (mean best value where no optimum), score, rank."""
     problems = sorted({str(r["problem"]) for r in results}, key=list(PROBLEMS).index)
-    samplers = [s for s in ALL if any(r["sampler"] == s for r in results)]
+    seen = list(dict.fromkeys(str(r["sampler"]) for r in results))
+    samplers = [s for s in ALL if s in seen] + [s for s in seen if s not in ALL and s != REF]
     logr: dict[tuple[str, str], float] = {}
     score: dict[tuple[str, str], float] = {}
     secs: dict[str, float] = {s: 0.0 for s in samplers}
@@ -394,7 +395,18 @@ def main(argv: list[str] | None = None) -> None:
         default=6,
         help="extra random-search runs per problem without a known optimum (mlp-*)",
     )
-    ap.add_argument("--load", default=None, help="report from a saved JSON instead of running")
+    ap.add_argument(
+        "--load",
+        default=None,
+        help="report from saved JSON files (comma-separated, results concatenated) "
+        "instead of running",
+    )
+    ap.add_argument(
+        "--tag",
+        default="",
+        help="appended to the recorded name of every hpo-* run (e.g. '@q0.1'), so runs with "
+        "other --gp-options can be loaded and reported next to the defaults' runs",
+    )
     ap.add_argument(
         "--gp-options",
         default="{}",
@@ -403,8 +415,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     os.environ["HPO_BENCH_GP_OPTIONS"] = args.gp_options  # inherited by the pool's processes
     if args.load:
-        with open(args.load) as fh:
-            results = json.load(fh)
+        results = []
+        for path in args.load.split(","):
+            with open(path) as fh:
+                results += json.load(fh)
     else:
         tasks = []
         for p in args.problems.split(","):
@@ -422,6 +436,8 @@ def main(argv: list[str] | None = None) -> None:
         results = []
         with ProcessPoolExecutor(args.processes) as pool:
             for i, r in enumerate(pool.map(_task, tasks)):  # in order: problem by problem
+                if args.tag and str(r["sampler"]).startswith("hpo-"):
+                    r["sampler"] = f"{r['sampler']}{args.tag}"
                 results.append(r)
                 print(
                     f"[{time.perf_counter() - t0:6.0f} s] {i + 1}/{len(tasks)} {r['problem']} "

@@ -264,6 +264,9 @@ class MultiFidelityGPSampler(Sampler):
         self._gp()  # validates the arguments it shares with GPSampler
 
     def _gp(self) -> GPSampler:
+        # The prior mean stays at the values' mean whatever the acquisition (GPSampler's
+        # "auto" makes it pessimistic for PI): that was measured on single-fidelity
+        # problems only, and this sampler's time-to-quality tables were made without it.
         return GPSampler(
             self.acquisition,
             xi=self.xi,
@@ -271,6 +274,7 @@ class MultiFidelityGPSampler(Sampler):
             n_startup_trials=self.min_points,
             n_candidates=self.n_candidates,
             seed=self.seed,
+            prior_mean_quantile=None,
         )
 
     def config(self) -> dict[str, Any]:
