@@ -366,12 +366,30 @@ class Categorical(_Param):
     def _key(value: Any) -> str:
         return json.dumps(value)  # distinguishes True from 1 and 1 from 1.0
 
+    def _positions(self) -> dict[str, int]:
+        """Choice position by :meth:`_key`, built on first use (choices never change).
+
+        Built lazily rather than in ``__init__`` so that an instance unpickled from before
+        this table existed works too.
+        """
+        table: dict[str, int] | None = self.__dict__.get("_by_key")
+        if table is None:
+            table = {self._key(c): i for i, c in enumerate(self.choices)}
+            self.__dict__["_by_key"] = table
+        return table
+
     def index(self, value: Any) -> int:
-        key = self._key(_freeze(value))
-        for i, c in enumerate(self.choices):
-            if self._key(c) == key:
-                return i
-        raise ValueError(f"{value!r} is not a choice of '{self.name}'")
+        """Position of ``value`` among the choices, matched by JSON text (so ``True``, ``1``
+        and ``1.0`` stay distinct): one ``json.dumps`` and a dict lookup per call.
+
+        Raises:
+            ValueError: ``value`` is no choice (or cannot be serialized: circular).
+            TypeError: ``value`` is not JSON-able.
+        """
+        i = self._positions().get(self._key(_freeze(value)))
+        if i is None:
+            raise ValueError(f"{value!r} is not a choice of '{self.name}'")
+        return i
 
     def _spec(self) -> dict[str, Any]:
         return {"choices": [list(c) if isinstance(c, tuple) else c for c in self.choices]}
