@@ -6,6 +6,7 @@ import json
 import pickle
 import re
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pytest
@@ -204,13 +205,15 @@ def _outcome(fn: Callable[[], int]) -> int | type[Exception]:
 )
 def test_categorical_index_matches_the_scan_of_choices(choices: list[object]) -> None:
     c = SearchSpace({"c": Categorical(choices)})["c"]
+    assert isinstance(c, Categorical)
     probes: list[object] = [
         *choices, True, False, 1, 1.0, 0, 0.0, -0.0, "1", None, (64,), [64, 64], [[64]],
         float("nan"), float("inf"), 10**20, 1e20, np.int64(1), {1}, {"a": 1}, "relu", b"x",
     ]  # fmt: skip
     for v in probes:
-        assert _outcome(lambda v=v: c.index(v)) == _outcome(lambda v=v: _index_by_scan(c, v)), v
-        assert c.contains(v) == isinstance(_outcome(lambda v=v: _index_by_scan(c, v)), int)
+        expected = _outcome(partial(_index_by_scan, c, v))
+        assert _outcome(partial(c.index, v)) == expected, v
+        assert c.contains(v) == isinstance(expected, int)
 
 
 def test_categorical_index_on_an_instance_without_its_table() -> None:
