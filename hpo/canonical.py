@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from hpo.space import Categorical, Condition, Float, Int, SearchSpace, _Param
 
-__all__ = ["canonicalize", "encode_rows"]
+__all__ = ["Canonicalizer", "canonicalize", "encode_rows"]
 
 
 def _map(fn: Callable[[float], float], x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -55,15 +55,35 @@ def _float_column(p: Float, u: NDArray[np.float64]) -> tuple[NDArray[Any], NDArr
     return value, (t - lo) / (hi - lo)
 
 
-def _int_column(p: Int, u: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[np.float64]]:
-    """Decoded values and their encodings for an ``Int`` column (``Int.decode``/``encode``)."""
+_MAX_TABLE = 4096  # an Int with more values than this gets no per-value tables
+
+
+def _int_table(p: Int) -> NDArray[np.float64] | None:
+    """Encodings of all ``p``'s values, by position ``k`` (``None`` for a huge range): the
+    per-row arithmetic ``(t - lo) / (hi - lo)`` done once per value instead of once per row."""
+    n = p._n()
+    if n > _MAX_TABLE:
+        return None
+    lo, hi = p._edges()
+    ints = (p.low + np.arange(n, dtype=np.int64) * p.step).astype(float)
+    t = _map(math.log, ints) if p.log else ints
+    return (t - lo) / (hi - lo)
+
+
+def _int_column(
+    p: Int, u: NDArray[np.float64], table: NDArray[np.float64] | None
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Value positions ``k`` (value ``low + k * step``) and their encodings for an ``Int``
+    column (``Int.decode``/``encode``); ``table`` is :func:`_int_table`'s."""
     lo, hi = p._edges()
     x = lo + u * (hi - lo)
     value = _map(math.exp, x) if p.log else x
     k = np.clip(np.round((value - p.low) / p.step), 0, p._n() - 1).astype(np.int64)
-    ints = p.low + k * p.step
-    t = _map(math.log, ints.astype(float)) if p.log else ints.astype(float)
-    return ints, (t - lo) / (hi - lo)
+    if table is not None:
+        return k, table[k]
+    ints = (p.low + k * p.step).astype(float)
+    t = _map(math.log, ints) if p.log else ints
+    return k, (t - lo) / (hi - lo)
 
 
 def _categorical_column(
@@ -75,27 +95,88 @@ def _categorical_column(
     return i, (i + 0.5) / n
 
 
-def _column(p: _Param, u: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[np.float64]]:
-    if isinstance(p, Categorical):
-        return _categorical_column(p, u)
-    if isinstance(p, Int):
-        return _int_column(p, u)
-    if isinstance(p, Float):
-        return _float_column(p, u)
-    raise TypeError(f"unknown parameter type {type(p).__name__}")  # pragma: no cover
+def _parent_value(parent: _Param, key: Any) -> Any:
+    """The parent's value from what its column holds: a choice index, a position, a float."""
+    if isinstance(parent, Categorical):
+        return parent.choices[key]
+    if isinstance(parent, Int):
+        return int(parent.low + key * parent.step)
+    return float(key)
+
+
+def _holds_table(c: Condition, parent: _Param) -> NDArray[np.bool_] | None:
+    """``c.holds`` at each of the parent's values, by choice index or position (``None``
+    for a continuous parent or a huge ``Int`` range: those are evaluated per distinct value)."""
+    if isinstance(parent, Categorical):
+        n = len(parent.choices)
+    elif isinstance(parent, Int) and parent._n() <= _MAX_TABLE:
+        n = parent._n()
+    else:
+        return None
+    return np.array([c.holds({c.parent: _parent_value(parent, k)}) for k in range(n)], dtype=bool)
 
 
 def _holds(
-    c: Condition, parent: _Param, values: NDArray[Any], active: NDArray[np.bool_]
+    c: Condition, parent: _Param, keys: NDArray[Any], table: NDArray[np.bool_] | None
 ) -> NDArray[np.bool_]:
-    """``c.holds`` for every row: evaluated once per distinct parent value, then looked up."""
-    if isinstance(parent, Categorical):
-        table = np.array([c.holds({c.parent: ch}) for ch in parent.choices], dtype=bool)
-        return active & table[values]
-    uniq, inv = np.unique(values, return_inverse=True)
-    cast = int if isinstance(parent, Int) else float
-    table = np.array([c.holds({c.parent: cast(v)}) for v in uniq.tolist()], dtype=bool)
-    return active & table[inv.reshape(-1)]
+    """``c.holds`` for every row (ignoring whether the parent is active): looked up in
+    ``table``, or evaluated once per distinct parent value."""
+    if table is not None:
+        return table[keys]
+    uniq, inv = np.unique(keys, return_inverse=True)
+    table = np.array([c.holds({c.parent: _parent_value(parent, v)}) for v in uniq.tolist()])
+    return table.astype(bool)[inv.reshape(-1)]
+
+
+class Canonicalizer:
+    """:func:`canonicalize` for one space, with its conditional structure worked out once.
+
+    Built once per proposal and called thousands of times by the acquisition optimizer: the
+    parent column of each condition, the truth of each condition at every value of a
+    discrete parent, and the encodings of every ``Int`` value are computed here, so a call
+    is column arithmetic and table lookups.
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        position = {name: k for k, name in enumerate(space)}
+        self._params = list(space.values())
+        self._int_tables = [_int_table(p) if isinstance(p, Int) else None for p in self._params]
+        self._conditions = [
+            [(position[c.parent], c, _holds_table(c, space[c.parent])) for c in p.conditions]
+            for p in self._params
+        ]
+
+    def _column(self, k: int, u: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[np.float64]]:
+        p = self._params[k]
+        if isinstance(p, Categorical):
+            return _categorical_column(p, u)
+        if isinstance(p, Int):
+            return _int_column(p, u, self._int_tables[k])
+        if isinstance(p, Float):
+            return _float_column(p, u)
+        raise TypeError(f"unknown parameter type {type(p).__name__}")  # pragma: no cover
+
+    def __call__(self, U: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(m, d)`` raw unit-cube points -> ``(m, d)`` rows ``encode(decode(u))``."""
+        U = np.atleast_2d(np.asarray(U, dtype=float))
+        m, d = U.shape
+        if d != len(self._params):
+            raise ValueError(
+                f"points have {d} coordinates; the space has {len(self._params)} parameters"
+            )
+        C = np.full((m, d), np.nan)
+        keys: list[NDArray[Any]] = []
+        active: list[NDArray[np.bool_]] = []
+        for k in range(d):
+            on = np.ones(m, dtype=bool)
+            for j, c, table in self._conditions[k]:
+                on &= active[j] & _holds(c, self._params[j], keys[j], table)
+            key, enc = self._column(k, np.minimum(np.maximum(U[:, k], 0.0), 1.0))
+            C[on, k] = enc[on]
+            keys.append(key)
+            active.append(on)
+        return C
 
 
 def canonicalize(space: SearchSpace, U: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -103,22 +184,9 @@ def canonicalize(space: SearchSpace, U: NDArray[np.float64]) -> NDArray[np.float
 
     ``U`` must be finite (values outside ``[0, 1]`` are clipped, as ``decode`` does).
     Inactive parameters are ``NaN``, exactly as :meth:`SearchSpace.encode` writes them.
+    Calling it many times on one space: build a :class:`Canonicalizer` once instead.
     """
-    U = np.atleast_2d(np.asarray(U, dtype=float))
-    m, d = U.shape
-    if d != len(space):
-        raise ValueError(f"points have {d} coordinates; the space has {len(space)} parameters")
-    C = np.full((m, d), np.nan)
-    decoded: dict[str, tuple[_Param, NDArray[Any], NDArray[np.bool_]]] = {}
-    for k, (name, p) in enumerate(space.items()):
-        active = np.ones(m, dtype=bool)
-        for c in p.conditions:
-            parent, values, parent_active = decoded[c.parent]
-            active &= _holds(c, parent, values, parent_active)
-        values, enc = _column(p, np.minimum(np.maximum(U[:, k], 0.0), 1.0))
-        C[active, k] = enc[active]
-        decoded[name] = (p, values, active)
-    return C
+    return Canonicalizer(space)(U)
 
 
 def _floats(fn: Callable[[Any], float], values: Iterable[Any], n: int) -> NDArray[np.float64]:
