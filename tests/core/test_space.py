@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import pickle
 import re
@@ -176,6 +177,10 @@ def test_categorical_keeps_bool_and_int_apart():
     assert [c.index(v) for v in (True, 1, "1")] == [0, 1, 2]
 
 
+class _Size(enum.IntEnum):  # an int subclass: not looked up by exact type
+    TWO = 2
+
+
 def _index_by_scan(c: Categorical, value: object) -> int:
     """``Categorical.index`` as it was before its lookup table: a scan of the choices."""
     key = json.dumps(_freeze(value))
@@ -201,6 +206,8 @@ def _outcome(fn: Callable[[], int]) -> int | type[Exception]:
         [(64,), (64, 64), "64"],
         ["relu", "gelu", "tanh"],
         [float("inf"), 10**20, 1e20],
+        ["a\u00e9", "\ud800", "", "null", "true", "1"],
+        [None, "None", (None,), 2**70, -(2**70)],
     ],
 )
 def test_categorical_index_matches_the_scan_of_choices(choices: list[object]) -> None:
@@ -209,6 +216,8 @@ def test_categorical_index_matches_the_scan_of_choices(choices: list[object]) ->
     probes: list[object] = [
         *choices, True, False, 1, 1.0, 0, 0.0, -0.0, "1", None, (64,), [64, 64], [[64]],
         float("nan"), float("inf"), 10**20, 1e20, np.int64(1), {1}, {"a": 1}, "relu", b"x",
+        "a\u00e9", "\ud800", "", "null", "true", "None", (None,), [None], 2**70, -(2**70),
+        _Size.TWO,
     ]  # fmt: skip
     for v in probes:
         expected = _outcome(partial(_index_by_scan, c, v))
@@ -220,5 +229,5 @@ def test_categorical_index_on_an_instance_without_its_table() -> None:
     c = Categorical(["a", "b"])
     assert c.index("a") == 0  # builds the table
     restored = pickle.loads(pickle.dumps(c))
-    restored.__dict__.pop("_by_key", None)  # as unpickled from before the table existed
+    restored.__dict__.pop("_positions_by", None)  # as unpickled from before the table existed
     assert restored.index("b") == 1
