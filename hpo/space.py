@@ -336,6 +336,10 @@ class Int(_Numeric):
         return self.low <= v <= self.high and (v - self.low) % self.step == 0
 
 
+# value types whose JSON text is determined by (type, value) and matches no other type's
+_EXACT_TYPES = frozenset({str, int, bool, type(None)})
+
+
 class Categorical(_Param):
     """One of a fixed list of choices: any hashable, JSON-able values (tuples included)."""
 
@@ -366,12 +370,41 @@ class Categorical(_Param):
     def _key(value: Any) -> str:
         return json.dumps(value)  # distinguishes True from 1 and 1 from 1.0
 
+    def _positions(self) -> tuple[dict[str, int], dict[tuple[type, Any], int]]:
+        """Choice positions by :meth:`_key`, and by ``(type, value)`` for the choices of an
+        exact type in :data:`_EXACT_TYPES`; built on first use (choices never change).
+
+        Built lazily rather than in ``__init__`` so that an instance unpickled from before
+        these tables existed works too.
+        """
+        tables = self.__dict__.get("_positions_by")
+        if tables is None:
+            by_key = {self._key(c): i for i, c in enumerate(self.choices)}
+            exact = {(type(c), c): i for i, c in enumerate(self.choices) if type(c) in _EXACT_TYPES}
+            tables = self.__dict__["_positions_by"] = (by_key, exact)
+        return tables
+
     def index(self, value: Any) -> int:
-        key = self._key(_freeze(value))
-        for i, c in enumerate(self.choices):
-            if self._key(c) == key:
-                return i
-        raise ValueError(f"{value!r} is not a choice of '{self.name}'")
+        """Position of ``value`` among the choices, matched by JSON text (so ``True``, ``1``
+        and ``1.0`` stay distinct).
+
+        A ``str``, ``int``, ``bool`` or ``None`` (exact types) is looked up by type and value:
+        for these, equal JSON text means same type and equal value, and their text never
+        equals that of a float or a tuple. Anything else: one ``json.dumps`` and a lookup.
+
+        Raises:
+            ValueError: ``value`` is no choice (or cannot be serialized: circular).
+            TypeError: ``value`` is not JSON-able.
+        """
+        by_key, exact = self._positions()
+        kind = type(value)
+        if kind in _EXACT_TYPES:
+            i = exact.get((kind, value))
+        else:
+            i = by_key.get(self._key(_freeze(value)))
+        if i is None:
+            raise ValueError(f"{value!r} is not a choice of '{self.name}'")
+        return i
 
     def _spec(self) -> dict[str, Any]:
         return {"choices": [list(c) if isinstance(c, tuple) else c for c in self.choices]}

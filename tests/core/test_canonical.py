@@ -7,7 +7,7 @@ import pytest
 from numpy.typing import NDArray
 
 from benchmarks.ttq_tasks import SKLEARN_SPACE, TORCH_SPACE
-from hpo.canonical import canonicalize, encode_rows
+from hpo.canonical import Canonicalizer, canonicalize, encode_rows
 from hpo.space import Categorical, Float, Int, SearchSpace
 
 
@@ -93,3 +93,25 @@ def test_encode_rows_raises_where_encode_does() -> None:
         with pytest.raises((ValueError, TypeError)):
             encode_rows(space, [{"x": 0.5, "c": "b"}, bad])
     assert encode_rows(space, []).shape == (0, 2)
+
+
+HUGE_PARENT = SearchSpace(
+    {
+        "big": Int(0, 7_000_000, step=7),
+        "when_big": Float(0.0, 1.0, when=("big", ">", 3_500_000)),
+        "tiny": Int(1, 3),
+        "when_tiny": Int(2, 64, log=True, when={"tiny": [1, 3]}),
+    }
+)
+
+
+def test_one_canonicalizer_called_again_and_again_is_the_per_row_reference() -> None:
+    # its tables are built once: a huge Int parent (no table) and a small one (a table)
+    for space in (MIXED, HUGE_PARENT):
+        canon = Canonicalizer(space)
+        rng = np.random.default_rng(3)
+        for m in (1, 5, 400):
+            U = rng.random((m, len(space)))
+            want = per_row(space, U)
+            assert np.array_equal(canon(U).view(np.int64), want.view(np.int64))
+        assert np.isnan(want).any() and not np.isnan(want).all()

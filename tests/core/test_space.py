@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import enum
+import json
+import pickle
 import re
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pytest
 
 from hpo.errors import InvalidSpaceError
-from hpo.space import Categorical, Float, Int, SearchSpace
+from hpo.space import Categorical, Float, Int, SearchSpace, _freeze
 
 
 def space() -> SearchSpace:
@@ -170,3 +175,59 @@ def test_validate_params_for_enqueue():
 def test_categorical_keeps_bool_and_int_apart():
     c = SearchSpace({"c": Categorical([True, 1, "1"])})["c"]
     assert [c.index(v) for v in (True, 1, "1")] == [0, 1, 2]
+
+
+class _Size(enum.IntEnum):  # an int subclass: not looked up by exact type
+    TWO = 2
+
+
+def _index_by_scan(c: Categorical, value: object) -> int:
+    """``Categorical.index`` as it was before its lookup table: a scan of the choices."""
+    key = json.dumps(_freeze(value))
+    for i, choice in enumerate(c.choices):
+        if json.dumps(choice) == key:
+            return i
+    raise ValueError(f"{value!r} is not a choice")
+
+
+def _outcome(fn: Callable[[], int]) -> int | type[Exception]:
+    try:
+        return fn()
+    except (ValueError, TypeError) as e:
+        return type(e)
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        [True, 1, "1"],
+        [False, 0, 0.0, None],
+        [1.0, 2, "2.0", -0.0],
+        [(64,), (64, 64), "64"],
+        ["relu", "gelu", "tanh"],
+        [float("inf"), 10**20, 1e20],
+        ["a\u00e9", "\ud800", "", "null", "true", "1"],
+        [None, "None", (None,), 2**70, -(2**70)],
+    ],
+)
+def test_categorical_index_matches_the_scan_of_choices(choices: list[object]) -> None:
+    c = SearchSpace({"c": Categorical(choices)})["c"]
+    assert isinstance(c, Categorical)
+    probes: list[object] = [
+        *choices, True, False, 1, 1.0, 0, 0.0, -0.0, "1", None, (64,), [64, 64], [[64]],
+        float("nan"), float("inf"), 10**20, 1e20, np.int64(1), {1}, {"a": 1}, "relu", b"x",
+        "a\u00e9", "\ud800", "", "null", "true", "None", (None,), [None], 2**70, -(2**70),
+        _Size.TWO,
+    ]  # fmt: skip
+    for v in probes:
+        expected = _outcome(partial(_index_by_scan, c, v))
+        assert _outcome(partial(c.index, v)) == expected, v
+        assert c.contains(v) == isinstance(expected, int)
+
+
+def test_categorical_index_on_an_instance_without_its_table() -> None:
+    c = Categorical(["a", "b"])
+    assert c.index("a") == 0  # builds the table
+    restored = pickle.loads(pickle.dumps(c))
+    restored.__dict__.pop("_positions_by", None)  # as unpickled from before the table existed
+    assert restored.index("b") == 1

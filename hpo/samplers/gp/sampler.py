@@ -17,8 +17,7 @@ from numpy.typing import NDArray
 from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
-from hpo.canonical import canonicalize as canonical_matrix
-from hpo.canonical import encode_rows
+from hpo.canonical import Canonicalizer, encode_rows
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
@@ -240,12 +239,12 @@ class GPSampler(Sampler):
             return value, vjp(a_m, a_s / (2 * std))  # d std = d var / (2 std)
 
         grids = _grids(space)
-        conditional = any(p.conditions for p in space.values())
+        # conditional: encode(decode(r)) per row, in numpy, bit for bit the same; the
+        # conditional structure is worked out here, once per ask
+        canonical = Canonicalizer(space) if any(p.conditions for p in space.values()) else None
 
         def canonicalize(R: NDArray[np.float64]) -> NDArray[np.float64]:
-            if conditional:  # encode(decode(r)) per row, in numpy: bit for bit the same
-                return canonical_matrix(space, R)
-            return _snap(space, R, grids)
+            return canonical(R) if canonical is not None else _snap(space, R, grids)
 
         starts = X[np.argsort(-y, kind="stable")[:2]]
         kwargs: dict[str, Any] = {
