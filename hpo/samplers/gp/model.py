@@ -508,18 +508,6 @@ class GaussianProcess:
             G[:, self._cat_dims] = 0.0
         return G
 
-    def posterior_grad(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-        """Posterior mean ``(m,)``, variance ``(m,)`` and their gradients ``(m, d)`` in ``Xq``.
-
-        Gradients are zero in categorical dimensions (they are searched, not differentiated).
-        """
-        Xq, mean, var, dM, B = self._posterior_parts(Xq)
-        # dk_j/dx_k = dM_j * 2 w_k (x_k - X_jk); mean = k . alpha; var = s2 - k . K^-1 k
-        dmean = self._grad_in_x(Xq, dM * self.alpha_)
-        dvar = self._grad_in_x(Xq, dM * B)
-        dvar *= -2.0
-        return mean, var, dmean, dvar
-
     def posterior_vjp(
         self, Xq: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], Callable[..., NDArray[np.float64]]]:
@@ -527,8 +515,9 @@ class GaussianProcess:
         ``Xq`` of ``wm * mean + wv * var`` per row, ``(m, d)``.
 
         What a function of the posterior needs for its gradient (the chain rule with its
-        partial derivatives as ``wm, wv``), in one pass over the ``(m, n)`` matrices instead
-        of :meth:`posterior_grad`'s two; the same values up to rounding.
+        partial derivatives as ``wm, wv``), in one pass over the ``(m, n)`` matrices; the
+        gradients of the mean and of the variance alone are ``vjp(1, 0)`` and ``vjp(0, 1)``.
+        Zero in categorical dimensions (they are searched, not differentiated).
         """
         Xq, mean, var, dM, B = self._posterior_parts(Xq)
 
