@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from hpo.pruning import HyperbandPruner, NopPruner, Pruner, SuccessiveHalvingPruner
-from hpo.samplers.base import Proposal, Sampler, seed_sequence
+from hpo.samplers.base import Proposal, Sampler, ask_by_number, seed_sequence
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
@@ -68,7 +68,7 @@ class HpoStrategy:
         if self.sampler.uses_history:
             raw = self.sampler.ask(self.space, history, pending, rng, "maximize")
         else:  # as a study's worker asks it: the trial number places Sobol / LHS points
-            raw = self.sampler.ask(self.space, [], [], rng, "maximize", number=number)  # type: ignore[call-arg]
+            raw = ask_by_number(self.sampler, self.space, rng, "maximize", number)
         params = raw.params if isinstance(raw, Proposal) else dict(raw)
         info = raw.info if isinstance(raw, Proposal) else {}
         self.trials[number] = {

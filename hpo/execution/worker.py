@@ -27,7 +27,7 @@ from hpo.errors import SearchSpaceExhausted, StorageError, TrialPruned, WorkerIn
 from hpo.execution.interrupts import check_interrupted, interrupts_as_exceptions
 from hpo.execution.running import RunningTrial, prune_artifacts
 from hpo.objective import TrialResult, check_finite
-from hpo.samplers.base import Direction, Proposal, seed_sequence
+from hpo.samplers.base import Direction, Proposal, ask_by_number, seed_sequence
 from hpo.storage import ClaimStatus, Outcome
 from hpo.trial import FrozenTrial, TrialState
 
@@ -74,7 +74,7 @@ def claim_next(
 
         def propose(number: int) -> Proposal:
             rng = seed_sequence(seed, number)
-            return _as_proposal(sampler.ask(space, [], [], rng, direction, number=number))  # type: ignore[call-arg]
+            return _as_proposal(ask_by_number(sampler, space, rng, direction, number))
 
         try:  # one transaction: a WAITING trial if any, else a new one proposed under the lock
             claim = storage.claim_new(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from hpo.trial import FrozenTrial, Proposal
 
 Direction = Literal["minimize", "maximize"]
 
-__all__ = ["Direction", "Proposal", "Sampler", "seed_sequence"]
+__all__ = ["Direction", "Proposal", "Sampler", "ask_by_number", "seed_sequence"]
 
 
 class Sampler(ABC):
@@ -27,7 +27,8 @@ class Sampler(ABC):
 
     Subclasses set ``name`` (the config alias), store constructor arguments verbatim,
     and implement :meth:`ask`. ``uses_history = False`` tells the study it may skip
-    loading trials (random search does not look at them).
+    loading trials (random search does not look at them); such a sampler is asked through
+    :func:`ask_by_number`, so its ``ask`` also takes the trial's ``number=`` keyword.
     """
 
     name: ClassVar[str] = ""
@@ -76,3 +77,19 @@ class Sampler(ABC):
 def seed_sequence(seed: int, number: int, attempt: int = 0) -> np.random.Generator:
     """The generator for trial ``number``: a pure function of (seed, number, attempt)."""
     return np.random.default_rng([int(seed) % (2**63), int(number), int(attempt)])
+
+
+def ask_by_number(
+    sampler: Sampler,
+    space: SearchSpace,
+    rng: np.random.Generator,
+    direction: Direction,
+    number: int,
+) -> Proposal | dict[str, Any]:
+    """Ask a sampler that ignores history (``uses_history = False``) for trial ``number``.
+
+    It gets no trials, and the number the trial will get, which places its Sobol or Latin
+    hypercube points: the same number always gets the same point, whichever worker asks.
+    """
+    ask = cast(Any, sampler.ask)  # the number= keyword is the history-free samplers' own
+    return ask(space, [], [], rng, direction, number=number)  # type: ignore[no-any-return]

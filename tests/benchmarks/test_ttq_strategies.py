@@ -15,7 +15,7 @@ def test_a_history_free_sampler_gets_the_trial_number_so_sobol_points_are_the_st
     sampler = RandomSampler(method="sobol", seed=3)
     strategy = HpoStrategy("s", SPACE, sampler, SuccessiveHalvingPruner(), seed=3, max_epochs=9)
     proposed = [strategy.ask()[1] for _ in range(4)]
-    # hpo/execution/worker.py: sampler.ask(space, [], [], seed_sequence(seed, n), ..., number=n)
+    # what a worker asks (hpo.samplers.base.ask_by_number), spelled out
     expected = [
         sampler.ask(SPACE, [], [], seed_sequence(3, n), "maximize", number=n) for n in range(4)
     ]
