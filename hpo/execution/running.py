@@ -6,6 +6,7 @@ import logging
 import math
 import shutil
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +50,6 @@ class RunningTrial:
         self.params = dict(frozen.params)
         self.trial_id = int(frozen.trial_id or 0)
         self._seed: int | None = None
-        self._bracket: int | None = None
-        self._bracket_known = False
         self.retry_of = frozen.retry_of
         self.curve: dict[int, float] = {}
         self._unwritten: dict[int, float] = {}
@@ -73,13 +72,11 @@ class RunningTrial:
             self._seed = trial_seed(self.study.seed, self.number)
         return self._seed
 
-    @property
+    @cached_property
     def bracket(self) -> int | None:
         """The bracket this trial's curve points carry (the pruner's ``bracket_of``; None
         but under Hyperband): derived once, on the first write."""
-        if not self._bracket_known:
-            self._bracket, self._bracket_known = self.study.pruner.bracket_of(self.number), True
-        return self._bracket
+        return self.study.pruner.bracket_of(self.number)
 
     def report(self, step: int, value: float) -> None:
         """Record ``value`` at ``step``; raise TrialPruned if the pruner stops this trial.
