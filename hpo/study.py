@@ -508,7 +508,8 @@ def create_study(
         direction: 'minimize' or 'maximize' (default: from the metric, else 'minimize').
         sampler: a Sampler, or 'grid' / 'random' / 'gp' / 'mf-gp' (default random).
         pruner: a Pruner, or 'none' / 'median' / 'asha' / 'hyperband' (a shortcut for
-            settings.pruner).
+            settings.pruner). A resumed study keeps its stored settings; naming a pruner
+            other than its own is a StudyMismatchError.
         seed: an int in [0, 2**31 - 1]; seeds the sampler and every trial (random when
             omitted, then stored).
         load_if_exists: resume an existing study instead of refusing.
@@ -559,6 +560,7 @@ def create_study(
             sampler is not None,
             objective,
             dataset,
+            study_settings.pruner if pruner is not None else None,
         )
 
     # Build (and so validate) the objective and the data before anything is written.
@@ -594,6 +596,7 @@ def create_study(
             sampler is not None,
             objective,
             dataset,
+            study_settings.pruner if pruner is not None else None,
         )
     return Study(store, record, sampler=the_sampler, objective=built_objective)
 
@@ -615,14 +618,34 @@ def _resume(
     sampler_given: bool,
     objective: Callable[..., Any] | None,
     dataset: Any,
+    pruner: dict[str, Any] | None,
 ) -> Study:
-    """create_study(load_if_exists=True) on a stored study: check it is the same, open it."""
+    """create_study(load_if_exists=True) on a stored study: check it is the same, open it.
+
+    ``pruner`` is the config of a pruner the call named (None: none named)."""
     _check_same(existing, space, direction, spec)
+    if pruner is not None:
+        _check_same_pruner(existing, pruner)
     if sampler_given:
         the_sampler.seed = the_sampler.seed if the_sampler.seed is not None else existing.seed
         store.update_study(existing.id, sampler=the_sampler.to_config())
         existing = store.get_study(existing.name)
     return _open(store, existing, objective, dataset)
+
+
+def _check_same_pruner(existing: StudyRecord, pruner: dict[str, Any]) -> None:
+    """A resumed study keeps its pruner: its past decisions, and the Hyperband brackets
+    stored on its curve points, were made under it. Naming another one is an error, not a
+    silent switch."""
+    from hpo.pruning import make_pruner
+
+    stored = make_pruner(existing.settings.get("pruner") or {"name": "none"}).to_config()
+    if stored != pruner:
+        raise StudyMismatchError(
+            f"Study {existing.name!r} already exists with pruner {stored!r}; got {pruner!r}. "
+            "A study's pruner cannot change: resume it without pruner= (it keeps its own) "
+            "or use a new name."
+        )
 
 
 def _check_same(

@@ -1,7 +1,7 @@
 """The demo study (`make run`): a scikit-learn MLP classifier on the digits dataset.
 
 The recommended network strategy searches layer sizes, activation, L2 penalty, learning
-rate and batch size: ASHA keeps only the top third of trials at epochs 1, 3 and 9, and a
+rate and batch size: ASHA keeps only the top third of trials at epochs 1, 3, 9 and 27, and a
 Gaussian process fitted to the completed trials (after a Sobol design of 10) proposes the
 next trial. Every
 trial trains with per-epoch validation and early stopping (its best epoch's weights are

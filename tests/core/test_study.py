@@ -153,6 +153,23 @@ def test_resume_mismatch_and_name_errors(sqlite_url):
         hpo.load_study("nope", storage=sqlite_url)
 
 
+def test_a_resumed_study_keeps_its_pruner_and_refuses_another(sqlite_url):
+    hb = {"name": "hyperband", "min_resource": 1, "max_resource": 27, "reduction_factor": 3}
+    make(sqlite_url, pruner=hb).optimize(n_trials=2)
+    same = make(sqlite_url, pruner=dict(hb), load_if_exists=True)  # the same, spelled again
+    assert same.settings.pruner == hpo.pruning.make_pruner(hb).to_config()
+    unnamed = make(sqlite_url, load_if_exists=True)  # none named: the stored one stays
+    assert unnamed.settings.pruner["name"] == "hyperband"
+    with pytest.raises(
+        StudyMismatchError,
+        match=re.escape("Study 's' already exists with pruner {'name': 'hyperband'")
+        + ".*"
+        + re.escape("A study's pruner cannot change: resume it without pruner="),
+    ):
+        make(sqlite_url, pruner="asha", load_if_exists=True)
+    assert len(hpo.load_study("s", storage=sqlite_url).trials) == 2  # nothing written
+
+
 def test_bad_input_writes_nothing(sqlite_url):
     store_before = hpo.list_studies(sqlite_url)
     with pytest.raises(ConfigError, match=r"'direction' parameter .* Got 'up'"):
