@@ -55,10 +55,23 @@ def _float_column(p: Float, u: NDArray[np.float64]) -> tuple[NDArray[Any], NDArr
     if p.step is not None:
         value = p.low + np.round((value - p.low) / p.step) * p.step
     value = np.minimum(np.maximum(value, p.low), p.high)
+    return value, _float_encoding(p, value)
+
+
+def _float_encoding(p: Float, value: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``Float.encode`` of each value: its position on the parameter's (log) scale."""
+    lo, hi = p._t(p.low), p._t(p.high)
     if hi == lo:
-        return value, np.full(len(u), 0.5)
+        return np.full(len(value), 0.5)
     t = _map(math.log, value) if p.log else value
-    return value, (t - lo) / (hi - lo)
+    return (t - lo) / (hi - lo)
+
+
+def _int_encoding(p: Int, ints: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``Int.encode`` of each value (given as floats): its position on the (log) scale."""
+    lo, hi = p._edges()
+    t = _map(math.log, ints) if p.log else ints
+    return (t - lo) / (hi - lo)
 
 
 _MAX_TABLE = 4096  # an Int with more values than this gets no per-value tables
@@ -70,10 +83,7 @@ def _int_table(p: Int) -> NDArray[np.float64] | None:
     n = p._n()
     if n > _MAX_TABLE:
         return None
-    lo, hi = p._edges()
-    ints = (p.low + np.arange(n, dtype=np.int64) * p.step).astype(float)
-    t = _map(math.log, ints) if p.log else ints
-    return (t - lo) / (hi - lo)
+    return _int_encoding(p, (p.low + np.arange(n, dtype=np.int64) * p.step).astype(float))
 
 
 def _int_column(
@@ -87,9 +97,7 @@ def _int_column(
     k = np.clip(np.round((value - p.low) / p.step), 0, p._n() - 1).astype(np.int64)
     if table is not None:
         return k, table[k]
-    ints = (p.low + k * p.step).astype(float)
-    t = _map(math.log, ints) if p.log else ints
-    return k, (t - lo) / (hi - lo)
+    return k, _int_encoding(p, (p.low + k * p.step).astype(float))
 
 
 def _categorical_column(
@@ -325,11 +333,7 @@ def _encode_column(p: _Param, values: list[Any]) -> NDArray[np.float64]:
         lo, hi = p._edges()
         return (_floats(math.log if p.log else float, values, n) - lo) / (hi - lo)
     if isinstance(p, Float):
-        lo, hi = p._t(p.low), p._t(p.high)
-        if hi == lo:
-            return np.full(n, 0.5)
-        x = _floats(float, values, n)
-        return ((_map(math.log, x) if p.log else x) - lo) / (hi - lo)
+        return _float_encoding(p, _floats(float, values, n))
     raise TypeError(f"unknown parameter type {type(p).__name__}")  # pragma: no cover
 
 
