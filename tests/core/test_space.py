@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import json
 import pickle
 import re
 from collections.abc import Callable
@@ -13,7 +12,8 @@ import numpy as np
 import pytest
 
 from hpo.errors import InvalidSpaceError
-from hpo.space import Categorical, Float, Int, SearchSpace, _freeze
+from hpo.space import Categorical, Float, Int, SearchSpace
+from tests.core.categorical_scan import index_by_scan
 
 
 def space() -> SearchSpace:
@@ -181,15 +181,6 @@ class _Size(enum.IntEnum):  # an int subclass: not looked up by exact type
     TWO = 2
 
 
-def _index_by_scan(c: Categorical, value: object) -> int:
-    """``Categorical.index`` as it was before its lookup table: a scan of the choices."""
-    key = json.dumps(_freeze(value))
-    for i, choice in enumerate(c.choices):
-        if json.dumps(choice) == key:
-            return i
-    raise ValueError(f"{value!r} is not a choice")
-
-
 def _outcome(fn: Callable[[], int]) -> int | type[Exception]:
     try:
         return fn()
@@ -220,7 +211,7 @@ def test_categorical_index_matches_the_scan_of_choices(choices: list[object]) ->
         _Size.TWO,
     ]  # fmt: skip
     for v in probes:
-        expected = _outcome(partial(_index_by_scan, c, v))
+        expected = _outcome(partial(index_by_scan, c, v))
         assert _outcome(partial(c.index, v)) == expected, v
         assert c.contains(v) == isinstance(expected, int)
 

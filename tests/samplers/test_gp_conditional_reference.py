@@ -7,7 +7,6 @@ time through the parameter objects; every proposal must stay the same, bit for b
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,8 @@ from numpy.typing import NDArray
 import hpo.samplers.gp.sampler as gp_sampler
 from benchmarks.gp_conditional_ask import history, make_sampler
 from hpo.samplers.base import seed_sequence
-from hpo.space import Categorical, SearchSpace, _freeze
+from hpo.space import Categorical, SearchSpace
+from tests.core.categorical_scan import index_by_scan
 
 
 class _PerRow:
@@ -37,14 +37,6 @@ def _encode_each(space: SearchSpace, params: list[dict[str, Any]]) -> NDArray[np
     return np.array([space.encode(q) for q in params]).reshape(len(params), len(space))
 
 
-def _index_by_scan(self: Categorical, value: Any) -> int:
-    key = json.dumps(_freeze(value))
-    for i, c in enumerate(self.choices):
-        if json.dumps(c) == key:
-            return i
-    raise ValueError(f"{value!r} is not a choice of '{self.name}'")
-
-
 def _proposals(name: str, n: int) -> list[tuple[dict[str, Any], str]]:
     """Two proposals (params, phase) on :func:`history`'s conditional space."""
     space, hist = history(n, multi_fidelity=name != "gp")
@@ -60,7 +52,7 @@ def test_proposals_equal_those_of_the_per_row_reference(
     fast = _proposals(name, n)
     monkeypatch.setattr(gp_sampler, "Canonicalizer", _PerRow)
     monkeypatch.setattr(gp_sampler, "encode_rows", _encode_each)
-    monkeypatch.setattr(Categorical, "index", _index_by_scan)
+    monkeypatch.setattr(Categorical, "index", index_by_scan)
     reference = _proposals(name, n)
     assert _PerRow.rows > 1000  # the reference did the acquisition search's work
     assert fast == reference
