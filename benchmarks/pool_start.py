@@ -1,7 +1,8 @@
 """Start-up of 2 local worker processes: forks of the parent versus fresh interpreters.
 
-The study is the demo's (studies/digits_mlp.py: a scikit-learn MLP on digits, the mf-gp
-sampler) without a pruner and with 3 epochs, so the 2 trials are the same in every run
+The study is the demo's space and model (studies/digits_mlp.py: a scikit-learn MLP on
+digits), with the mf-gp sampler the demo used when this was measured, no pruner and 3
+epochs, so the 2 trials are the same in every run
 (the first GP proposals are a pure function of seed and trial number) and the CPU time
 differs only by what starting the workers costs. In one process, for each start method
 (``HPO_WORKER_START``), ``run_processes`` runs 2 workers to 2 trials and we record:
