@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -188,6 +189,26 @@ def test_fit_gp_reuses_the_last_factorization_only_at_the_returned_parameters() 
     Xq = np.random.default_rng(3).random((10, 3))
     for a, b in zip(gp.posterior(Xq), fresh.posterior(Xq), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [7, 40, 130])
+def test_inverse_and_inverse_factor_are_potri_and_trtri_bit_for_bit(n: int) -> None:
+    """K^-1 as trtri + lauum (keeping L^-1 for the posterior) is LAPACK's potri, mirrored."""
+    X, _ = _data(n=n)
+    K = matern52(model._sq_dist(X, X, PARAMS.inv_sq_ls, np.zeros(3, bool)))
+    K.flat[:: n + 1] += 1e-3
+    L = np.linalg.cholesky(K)
+    Kinv, Linv = model._cho_inverse_and_linv(L)
+    low = np.tril(scipy.linalg.lapack.dpotri(L, lower=1)[0])
+    np.testing.assert_array_equal(Kinv, low + np.tril(low, -1).T)
+    np.testing.assert_array_equal(Linv, scipy.linalg.lapack.dtrtri(L, lower=1)[0])
+    assert Kinv.flags.c_contiguous
+    y = np.arange(n, dtype=float)
+    np.testing.assert_array_equal(
+        model._cho_solve(L, y), scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    )
+    gp = fit_gp(X, np.sin(X[:, 0]), np.zeros(3, bool))  # the fit's factor carries L^-1 too
+    np.testing.assert_array_equal(gp.Linv_, scipy.linalg.lapack.dtrtri(gp.L_, lower=1)[0])
 
 
 def test_a_looser_relative_tolerance_stops_a_warm_fit_sooner_never_below_its_start(

@@ -70,6 +70,12 @@ PAIR_TABLE_MIN_ITER = 20
 _LOG_BOUNDS_W = (math.log(1e-4), math.log(1e4))  # length scales 0.01 .. 100 in the unit cube
 _LOG_BOUNDS_S2 = (math.log(0.05), math.log(20.0))
 _LOG_BOUNDS_NOISE = (math.log(MIN_NOISE_VAR), math.log(2.0))
+# float64 LAPACK routines, looked up once: scipy.linalg's wrappers (cho_solve, lapack.dpotri
+# by name) check and convert their arguments on every call, which costs more than the
+# routine on a 100 x 100 factor. The same routines, so the same values bit for bit.
+_POTRS, _TRTRI, _LAUUM = scipy.linalg.get_lapack_funcs(
+    ("potrs", "trtri", "lauum"), (np.empty(0, dtype=np.float64),)
+)
 
 
 @dataclass(frozen=True)
@@ -219,21 +225,50 @@ def _log_prior(theta: NDArray[np.float64], d: int) -> tuple[float, NDArray[np.fl
 
 @dataclass(frozen=True)
 class _Factor:
-    """``K = L L'`` at one ``theta`` with ``alpha = K^-1 y`` and ``Kinv = K^-1`` (None when the
-    gradient was not asked for): what a likelihood evaluation leaves for the posterior."""
+    """``K = L L'`` at one ``theta`` with ``alpha = K^-1 y``, and ``Kinv = K^-1`` and
+    ``Linv = L^-1`` (None when the gradient was not asked for): what a likelihood evaluation
+    leaves for the posterior."""
 
     theta: NDArray[np.float64]
     L: NDArray[np.floating[Any]]
     alpha: NDArray[np.float64]
     Kinv: NDArray[np.float64] | None
+    Linv: NDArray[np.float64] | None = None
+
+
+def _cho_solve(L: NDArray[np.floating[Any]], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``K^-1 b`` from ``K``'s lower Cholesky factor (``scipy.linalg.cho_solve``'s routine)."""
+    x, info = _POTRS(L, b, lower=1)
+    if info:
+        raise ValueError(f"potrs: illegal argument {-info}")
+    return x
+
+
+def _cho_inverse_and_linv(
+    L: NDArray[np.floating[Any]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``K^-1`` (symmetric, full) and ``L^-1`` (lower, Fortran order) from ``K``'s lower
+    Cholesky factor ``L`` (zero above the diagonal, as ``np.linalg.cholesky`` returns it).
+
+    LAPACK's ``potri`` is ``trtri`` (``L^-1``) then ``lauum`` (``L^-T L^-1``); called as two
+    steps, the same values, and ``L^-1`` is kept for the posterior's variances
+    (:attr:`GaussianProcess.Linv_`), which would otherwise invert ``L`` again.
+    """
+    Linv, info = _TRTRI(L, lower=1)
+    if info:
+        raise np.linalg.LinAlgError("singular Cholesky factor")
+    low = _LAUUM(Linv, lower=1)[0]  # lower triangle: K^-1; upper: L's zeros
+    # mirror the lower triangle: the upper one is zero, so the sum's off-diagonal entries
+    # are exact copies, and halving the doubled diagonal is exact; in C order, as before
+    # (products with a Fortran-ordered K^-1 round differently)
+    Kinv = np.add(low, low.T, order="C")
+    Kinv.flat[:: len(Kinv) + 1] *= 0.5
+    return Kinv, Linv
 
 
 def _cho_inverse(L: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
     """``K^-1`` (symmetric, full) from ``K``'s lower Cholesky factor ``L``."""
-    Kinv = scipy.linalg.lapack.dpotri(L, lower=1)[0]  # lower triangle holds K^-1
-    Kinv = np.tril(Kinv)
-    Kinv += np.tril(Kinv, -1).T
-    return Kinv
+    return _cho_inverse_and_linv(L)[0]
 
 
 def _lml_terms(
@@ -257,7 +292,7 @@ def _lml_terms(
     K = p.kernel_scale * M
     K.flat[:: n + 1] += p.noise_var
     L = np.linalg.cholesky(K)
-    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    alpha = _cho_solve(L, y)
     lml = (
         -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2 * math.pi)
     )
@@ -265,7 +300,7 @@ def _lml_terms(
     if not with_grad:
         return lml, grad, _Factor(theta.copy(), L, alpha, None)
     assert dM is not None
-    Kinv = _cho_inverse(L)
+    Kinv, Linv = _cho_inverse_and_linv(L)
     A = np.outer(alpha, alpha)
     A -= Kinv  # dLML/dK = A / 2
     # dK/dw_k = s2 dM D_k, so dLML/dlog w_k = w_k / 2 sum_ij A_ij s2 dM_ij D_ijk
@@ -273,7 +308,7 @@ def _lml_terms(
     grad[:d] = (0.5 * p.kernel_scale) * p.inv_sq_ls * pairs.grad_sums(B)
     grad[d] = 0.5 * p.kernel_scale * float(A.reshape(-1) @ M.reshape(-1))
     grad[d + 1] = 0.5 * p.noise_var * float(np.trace(A))
-    return lml, grad, _Factor(theta.copy(), L, alpha, Kinv)
+    return lml, grad, _Factor(theta.copy(), L, alpha, Kinv, Linv)
 
 
 def log_marginal_likelihood(
@@ -406,7 +441,8 @@ class GaussianProcess:
         self._Linv: NDArray[np.float64] | None = None
         self.L_: NDArray[np.floating[Any]]
         if _factor is not None:  # the fit's last factorization, at exactly these parameters
-            self.L_, self.alpha_, self._Kinv = _factor.L, _factor.alpha, _factor.Kinv
+            self.L_, self.alpha_ = _factor.L, _factor.alpha
+            self._Kinv, self._Linv = _factor.Kinv, _factor.Linv
             return
         K = params.kernel_scale * matern52(
             _sq_dist(self.X_, self.X_, params.inv_sq_ls, self.is_categorical)
@@ -419,7 +455,7 @@ class GaussianProcess:
             except np.linalg.LinAlgError:
                 if jitter == 1e-4:
                     raise
-        self.alpha_ = scipy.linalg.cho_solve((self.L_, True), self.y_, check_finite=False)
+        self.alpha_ = _cho_solve(self.L_, self.y_)
 
     @property
     def Kinv_(self) -> NDArray[np.float64]:
@@ -432,7 +468,7 @@ class GaussianProcess:
     def Linv_(self) -> NDArray[np.float64]:
         """``(n, n)`` ``L^-1`` (lower triangular, Fortran order), computed once per GP."""
         if self._Linv is None:
-            self._Linv = scipy.linalg.lapack.dtrtri(self.L_, lower=1)[0]
+            self._Linv = _TRTRI(self.L_, lower=1)[0]
         return self._Linv
 
     def _continuous(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
