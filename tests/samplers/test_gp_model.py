@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.optimize
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -272,3 +275,44 @@ def test_short_fits_skip_the_pair_table_and_fit_the_same_kernel(
     with_table = fit_kernel_params(X, y, is_cat, init=warm, maxiter=5, ftol=1e-4)
     assert built == [False, True]
     np.testing.assert_allclose(short.to_theta(), with_table.to_theta(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("maxiter", [1, 5, 200])
+def test_hand_driven_lbfgsb_takes_scipy_minimizes_iterates_bit_for_bit(
+    maxiter: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fit's L-BFGS-B loop (scipy's routine without minimize's wrapper) is minimize's."""
+    X, y = _data(n=30)
+    is_cat = np.array([False, False, True])
+    Xc = X.copy()
+    Xc[:, 2] = np.floor(3 * X[:, 2])
+    pairs = model._Pairs(Xc, is_cat)
+
+    def neg(theta: np.ndarray, log: list[np.ndarray]) -> tuple[float, np.ndarray]:
+        log.append(theta.copy())
+        lml, g, _ = model._lml_terms(theta, pairs, y, True)
+        return -lml / 30, -g / 30
+
+    bounds = [(-3.0, 3.0)] * 3 + [(-2.0, 2.0), (-9.0, 0.5)]  # the noise bound ends up active
+    start = np.array([2.0, -1.0, 0.5, 1.0, 0.4])
+    for gtol, ftol in ((1e-3, model.FTOL), (1e-9, 1e-4)):
+        seen: list[np.ndarray] = []  # the points each run evaluates, in order
+        mine: list[np.ndarray] = []
+        ref = scipy.optimize.minimize(
+            functools.partial(neg, log=seen),
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": maxiter, "gtol": gtol, "ftol": ftol},
+        )
+        x, fx = model._lbfgsb(functools.partial(neg, log=mine), start, bounds, maxiter, gtol, ftol)
+        np.testing.assert_array_equal(x, ref.x)
+        assert fx == ref.fun
+        assert len(seen) == len(mine) > 1
+        for a, b in zip(seen, mine, strict=True):
+            np.testing.assert_array_equal(a, b)
+        monkeypatch.setattr(model, "_SETULB_DIRECT", False)  # the fallback: minimize itself
+        x2, _ = model._lbfgsb(functools.partial(neg, log=[]), start, bounds, maxiter, gtol, ftol)
+        np.testing.assert_array_equal(x2, ref.x)
+        monkeypatch.setattr(model, "_SETULB_DIRECT", True)
