@@ -127,15 +127,20 @@ class _Curvature:
         self.AB[:, 0] = np.eye(p)
         self.gamma = np.ones(k)  # s'y / y'y of the newest pair
         self._window = np.arange(MEMORY) - MEMORY  # offsets of the newest MEMORY pairs
+        self._rows, self._eye = np.arange(k), np.eye(p)
 
     def direction(
-        self, g: NDArray[np.float64], free: NDArray[np.bool_], live: NDArray[np.bool_]
+        self, g: NDArray[np.float64], free: NDArray[np.bool_] | None, live: NDArray[np.bool_]
     ) -> NDArray[np.float64]:
-        """``-H g`` on the free variables of every run (see :func:`_direction`)."""
-        if (self.n[live] <= MEMORY).all():
-            q = np.where(free, g, 0.0)
+        """``-H g`` on the free variables of every run (see :func:`_direction`); ``free``
+        None: every variable is free (no masking)."""
+        if self.n.max() <= MEMORY or (self.n[live] <= MEMORY).all():
+            q = g if free is None else np.where(free, g, 0.0)
             r = (self.AB @ q[:, None, :, None])[..., 0]  # (k, 2, p): A q and B q
-            return -np.where(free, self.gamma[:, None] * r[:, 0] + r[:, 1], 0.0)
+            d = self.gamma[:, None] * r[:, 0] + r[:, 1]
+            return -d if free is None else -np.where(free, d, 0.0)
+        if free is None:
+            free = np.ones(g.shape, bool)
         npair = np.minimum(self.n, MEMORY)
         P = int(npair[live].max())
         idx = self.n[:, None] + self._window[MEMORY - P :]  # (k, P), oldest first
@@ -159,18 +164,30 @@ class _Curvature:
         yy: NDArray[np.float64],
     ) -> None:
         """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``."""
-        i = np.nonzero(rows)[0]
-        self.S[i, self.n[i]], self.Y[i, self.n[i]] = s[i], y[i]
-        self.n[i] += 1
         # all runs at once (the usual case) through slices, else through the row indices
-        at: slice | NDArray[np.intp] = slice(None) if len(i) == len(rows) else i
-        sr, syr = s[at], sy[at]
-        self.gamma[at] = syr / yy[at]
+        at: slice | NDArray[np.intp]
+        if rows.all():
+            i, at = self._rows, slice(None)
+            sr, yr, syr, yyr = s, y, sy, yy
+        else:
+            i = at = np.nonzero(rows)[0]
+            sr, yr, syr, yyr = s[i], y[i], sy[i], yy[i]
+        self.S[i, self.n[i]], self.Y[i, self.n[i]] = sr, yr
+        self.n[at] += 1
+        self.gamma[at] = syr / yyr
         rho = (1.0 / syr)[:, None, None]
-        V = np.eye(s.shape[1]) - rho * y[at][:, :, None] * sr[:, None, :]
+        V = self._eye - rho * yr[:, :, None] * sr[:, None, :]
         AB = V.transpose(0, 2, 1)[:, None] @ self.AB[at] @ V[:, None]
         AB[:, 1] += rho * sr[:, :, None] * sr[:, None, :]
         self.AB[at] = AB
+
+
+@functools.lru_cache(maxsize=4)
+def _halvings(line_batch: int) -> NDArray[np.intp]:
+    """``arange(line_batch)`` (cached, read-only)."""
+    h = np.arange(line_batch)
+    h.flags.writeable = False
+    return h
 
 
 def _try_once(
@@ -191,25 +208,29 @@ def _try_once(
 ) -> None:
     """One try ``x + t d`` for each run ``j`` (see :func:`_line_search`), updating its arrays.
 
-    The usual round (every run's step descends and passes) skips the masked copies."""
-    xj = x[j]
-    xt = _clip(xj + t[j, None] * d[j], upper)
+    The usual round (every run's step descends and passes) skips the masked copies, and
+    when every run tries, indexes by slices (views) instead of ``j`` (copies)."""
+    at: slice | NDArray[np.intp] = slice(None) if len(j) == len(x) else j
+    xj = x[at]
+    xt = _clip(xj + t[at, None] * d[at], upper)
     if hold is not None:
-        xt = np.where(hold[j], xj, xt)
-    decrease = (g[j] * (xt - xj)).sum(1)
+        xt = np.where(hold[at], xj, xt)
+    decrease = (g[at] * (xt - xj)).sum(1)
     moves = decrease < 0  # a projected step that does not descend ends the run's search
     if not moves.all():
         searching[j[~moves]] = False
         j, xt, decrease = j[moves], xt[moves], decrease[moves]
         if not len(j):
             return
+        at = j
     ft, gt = fun(j, xt)
-    ok = np.isfinite(ft) & (ft <= f[j] + C1 * decrease)
+    ok = np.isfinite(ft) & (ft <= f[at] + C1 * decrease)
     if not ok.all():
-        j, xt, ft, gt = j[ok], xt[ok], ft[ok], gt[ok]
-    x_new[j], f_new[j], g_new[j] = xt, ft, gt
-    accepted[j] = True
-    searching[j] = False
+        at = j = j[ok]
+        xt, ft, gt = xt[ok], ft[ok], gt[ok]
+    x_new[at], f_new[at], g_new[at] = xt, ft, gt
+    accepted[at] = True
+    searching[at] = False
 
 
 def _line_search(
@@ -243,14 +264,17 @@ def _line_search(
     accepted = np.zeros(k, bool)
     searching = live.copy()
     tries = np.zeros(k, int)
-    halvings = np.arange(line_batch)
+    halvings = _halvings(line_batch)
     while True:
         j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
         if not len(j):
             return accepted
         several = (tries[j] > 0) | fresh[j]
-        q = np.minimum(np.where(several, line_batch, 1), MAX_BACKTRACK - tries[j])
-        if not several.any() or q.max() == 1:
+        one = not several.any()
+        if not one:
+            q = np.minimum(np.where(several, line_batch, 1), MAX_BACKTRACK - tries[j])
+            one = q.max() == 1
+        if one:
             # one try per run (most calls): the same arithmetic in 2-d arrays
             _try_once(fun, j, x, f, g, d, t, hold, upper, x_new, f_new, g_new, accepted, searching)
             if not searching.any():
@@ -328,12 +352,12 @@ def minimize_batch(
         if not live.any():
             return x
         blocked = ((x <= 0.0) & (g > 0.0)) | ((x >= upper) & (g < 0.0))
-        free = ~(blocked | held) if held is not None else ~blocked
+        free = ~(blocked | held) if held is not None else ~blocked if blocked.any() else None
         d = H.direction(g, free, live)
         bad = live & ~((g * d).sum(1) < 0)  # not a descent direction: forget the pairs, use -g
         if bad.any():
             H.reset(bad)
-            d[bad] = -np.where(free[bad], g[bad], 0.0)
+            d[bad] = -g[bad] if free is None else -np.where(free[bad], g[bad], 0.0)
         # a run without pairs starts with a step of length 1 (as scipy's L-BFGS-B does)
         t = np.ones(k)
         if not H.n.all():
