@@ -126,9 +126,9 @@ def _matern52_and_dr2(r2: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDA
     """``M(r2)`` and ``dM/d(r2)`` together, sharing one square root and one exponential
     (the two transcendental passes are most of their cost), computed in place."""
     t = np.sqrt(r2)
-    t *= SQRT5  # sqrt5 r
-    e = np.exp(-t)
-    t += 1.0  # 1 + sqrt5 r
+    t *= -SQRT5  # -sqrt5 r (exactly the negation of sqrt5 r: no negated copy for exp)
+    e = np.exp(t)
+    np.subtract(1.0, t, out=t)  # 1 + sqrt5 r, exactly
     dM = t * e
     M = r2 * (5.0 / 3.0)
     M += t
@@ -141,9 +141,9 @@ def _matern52_inplace(r2: NDArray[np.float64]) -> NDArray[np.float64]:
     """``M(r2)`` written over ``r2`` (which is returned): fewer temporaries than
     :func:`matern52` on the ``(m, n)`` query-by-training matrices."""
     t = np.sqrt(r2)
-    t *= SQRT5
-    e = np.exp(-t)
-    t += 1.0
+    t *= -SQRT5  # as in _matern52_and_dr2
+    e = np.exp(t)
+    np.subtract(1.0, t, out=t)
     r2 *= 5.0 / 3.0
     r2 += t
     r2 *= e
@@ -499,6 +499,7 @@ class GaussianProcess:
         Xs = self._continuous(self.X_) * self._sw
         self._xx = (Xs * Xs).sum(1)
         self._Xs_m2 = -2.0 * Xs  # -2 x' a is a @ this (exactly: a power-of-two scaling)
+        self._w2 = 2 * params.inv_sq_ls  # dr2/dx = 2 w (x - x'), per gradient call
         self._Kinv: NDArray[np.float64] | None = None
         self._Linv: NDArray[np.float64] | None = None
         self.L_: NDArray[np.floating[Any]]
@@ -601,7 +602,7 @@ class GaussianProcess:
     def _grad_in_x(self, Xq: NDArray[np.float64], H: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(m, d)``: ``sum_j H_ij dr2_ij/dx_i`` with ``dr2_ij/dx_ik = 2 w_k (x_ik - X_jk)``;
         zero in categorical dimensions (they are searched, not differentiated)."""
-        G = 2 * self.params_.inv_sq_ls * (Xq * H.sum(1)[:, None] - H @ self.X_)
+        G = self._w2 * (Xq * H.sum(1)[:, None] - H @ self.X_)
         if len(self._cat_dims):
             G[:, self._cat_dims] = 0.0
         return G

@@ -152,16 +152,21 @@ def _lbfgs_batch(
         return P0.copy()
 
     every = bool(mask.all())  # all coordinates searched (a continuous space): no masking
+    minus_scales = -scales
 
     def neg(
         idx: NDArray[np.intp], Z: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        m = mask[idx]
-        Q = Z * scales if every else np.where(m, Z * scales, P0[idx])
-        s, g = score_grad(Q) if score_grad is not None else _fd_grad(score, Q, m)
+        if every and score_grad is not None:
+            s, g = score_grad(Z * scales)
+            if np.isfinite(s).all():
+                return -s, g * minus_scales
+            m = mask[idx]
+        else:
+            m = mask[idx]
+            Q = Z * scales if every else np.where(m, Z * scales, P0[idx])
+            s, g = score_grad(Q) if score_grad is not None else _fd_grad(score, Q, m)
         ok = np.isfinite(s)
-        if every and ok.all():
-            return -s, g * -scales
         return -np.where(ok, s, -1e10), -np.where(ok[:, None] & m, g, 0.0) * scales
 
     Z0 = np.where(mask, P0, 0.0) / scales
