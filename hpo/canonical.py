@@ -347,7 +347,13 @@ def encode_rows(space: SearchSpace, params: Sequence[Mapping[str, Any]]) -> NDAr
     """
     C = np.full((len(params), len(space)), np.nan)
     for k, (name, p) in enumerate(space.items()):
-        rows = [i for i, q in enumerate(params) if name in q]
-        if rows:
-            C[rows, k] = _encode_column(p, [params[i][name] for i in rows])
+        try:  # the usual column: every row has the parameter (then no row list to build)
+            values = [q[name] for q in params]
+        except KeyError:
+            rows = [i for i, q in enumerate(params) if name in q]
+            if rows:
+                C[rows, k] = _encode_column(p, [params[i][name] for i in rows])
+            continue
+        if values:
+            C[:, k] = _encode_column(p, values)
     return C
