@@ -69,7 +69,7 @@ def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``log(1 - exp(x))`` for ``x < 0``, accurate at both ends."""
     x = np.minimum(x, -1e-300)
     small = x > -math.log(2)
-    if small.all():  # always, from log_h: there x > -0.43
+    if np.count_nonzero(small) == small.size:  # always, from log_h: there x > -0.43
         return np.log(-np.expm1(x))
     return np.where(
         small,
@@ -87,7 +87,7 @@ def _log_h_lower(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """:func:`log_h` for ``z <= -1``: through ``erfcx``, and its asymptote far in the tail."""
     near = -0.5 * z * z - _C1 + _log1mexp(np.log(erfcx(-z / math.sqrt(2)) * np.abs(z)) + _C2)
     far = z < -_INV_SQRT_EPS
-    if not far.any():
+    if not np.count_nonzero(far):
         return near
     return np.where(far, -0.5 * z * z - _C1 - 2 * np.log(np.abs(z)), near)
 
@@ -100,9 +100,10 @@ def log_h(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """
     z = np.asarray(z, dtype=float)
     upper = z > -1
-    if upper.all():
+    n_upper = np.count_nonzero(upper)  # .all() / .any() as one C call
+    if n_upper == upper.size:
         return _log_h_upper(z)
-    if not upper.any():
+    if not n_upper:
         return _log_h_lower(z)
     out = np.empty_like(z)
     out[upper] = _log_h_upper(z[upper])
