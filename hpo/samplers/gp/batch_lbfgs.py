@@ -140,13 +140,14 @@ class _Curvature:
         self.gamma = np.ones(k)  # s'y / y'y of the newest pair
         self._window = np.arange(MEMORY) - MEMORY  # offsets of the newest MEMORY pairs
         self._rows, self._eye = np.arange(k), np.eye(p)
+        self.pushes = 0  # calls of push: no run has more pairs than this
 
     def direction(
         self, g: NDArray[np.float64], free: NDArray[np.bool_] | None, live: NDArray[np.bool_]
     ) -> NDArray[np.float64]:
         """``-H g`` on the free variables of every run (see :func:`_direction`); ``free``
         None: every variable is free (no masking)."""
-        if self.n.max() <= MEMORY or _all(self.n[live] <= MEMORY):
+        if self.pushes <= MEMORY or _all(self.n[live] <= MEMORY):
             q = g if free is None else np.where(free, g, 0.0)
             r = (self.AB @ q[:, None, :, None])[..., 0]  # (k, 2, p): A q and B q
             d = self.gamma[:, None] * r[:, 0] + r[:, 1]
@@ -176,6 +177,7 @@ class _Curvature:
         yy: NDArray[np.float64],
     ) -> None:
         """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``."""
+        self.pushes += 1
         # all runs at once (the usual case) through slices, else through the row indices
         at: slice | NDArray[np.intp]
         if _all(rows):
@@ -277,11 +279,11 @@ def _line_search(
     searching = live.copy()
     tries = np.zeros(k, int)
     halvings = _halvings(line_batch)
+    j = np.nonzero(live)[0]  # the first call: no run has tried yet
+    several = fresh[j]
     while True:
-        j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
         if not len(j):
             return accepted
-        several = (tries[j] > 0) | fresh[j]
         one = not _any(several)
         if not one:
             q = np.minimum(np.where(several, line_batch, 1), MAX_BACKTRACK - tries[j])
@@ -293,6 +295,8 @@ def _line_search(
                 return accepted
             t[j] *= 0.5
             tries[j] += 1
+            j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
+            several = (tries[j] > 0) | fresh[j]
             continue
         want = halvings[None, : q.max()] < q[:, None]  # (len(j), Q): the tries of each run
         steps = t[j, None] * 0.5 ** halvings[None, : want.shape[1]]
@@ -322,6 +326,8 @@ def _line_search(
         searching[j[stop]] = False
         t[j] *= 0.5**q
         tries[j] += q
+        j = np.nonzero(searching & (tries < MAX_BACKTRACK))[0]
+        several = (tries[j] > 0) | fresh[j]
 
 
 def minimize_batch(
