@@ -93,7 +93,7 @@ class KernelParams:
 
     def to_theta(self) -> NDArray[np.float64]:
         """``(d + 2,)`` log-parameters, the vector L-BFGS-B optimizes."""
-        return np.log(np.r_[self.inv_sq_ls, self.kernel_scale, self.noise_var])
+        return np.log(np.concatenate((self.inv_sq_ls, (self.kernel_scale, self.noise_var))))
 
     @classmethod
     def from_theta(cls, theta: NDArray[np.float64]) -> KernelParams:
@@ -239,6 +239,13 @@ class _Factor:
     alpha: NDArray[np.float64]
     Kinv: NDArray[np.float64] | None
     Linv: NDArray[np.float64] | None = None
+
+
+def _rows2d(Xq: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.atleast_2d(np.asarray(Xq, dtype=float))`` without its Python-level call for the
+    usual 2-d float array (the posterior's every query)."""
+    Xq = np.asarray(Xq, dtype=float)
+    return Xq if Xq.ndim == 2 else np.atleast_2d(Xq)
 
 
 def _cho_solve(L: NDArray[np.floating[Any]], b: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -571,7 +578,7 @@ class GaussianProcess:
 
         The variance excludes observation noise (add ``params_.noise_var`` for ``y``'s).
         """
-        Xq = impute_inactive(np.atleast_2d(np.asarray(Xq, dtype=float)), self.is_categorical)
+        Xq = impute_inactive(_rows2d(Xq), self.is_categorical)
         p = self.params_
         Ks = _matern52_inplace(self._cross(Xq))
         Ks *= p.kernel_scale
@@ -589,7 +596,7 @@ class GaussianProcess:
     def _posterior_parts(self, Xq: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
         """Imputed ``Xq``, mean ``(m,)``, variance ``(m,)``, ``dk/d(r2)`` and the rows
         ``K^-1 k`` ``(m, n)``: what the gradients in ``Xq`` are built from."""
-        Xq = impute_inactive(np.atleast_2d(np.asarray(Xq, dtype=float)), self.is_categorical)
+        Xq = impute_inactive(_rows2d(Xq), self.is_categorical)
         p = self.params_
         Ks, dM = _matern52_and_dr2(self._cross(Xq))
         Ks *= p.kernel_scale
