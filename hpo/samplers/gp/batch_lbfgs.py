@@ -141,6 +141,9 @@ class _Curvature:
         self._window = np.arange(MEMORY) - MEMORY  # offsets of the newest MEMORY pairs
         self._rows, self._eye = np.arange(k), np.eye(p)
         self.pushes = 0  # calls of push: no run has more pairs than this
+        # pairs not yet written into S and Y: (rows, slots, s, y) per push, in order; only
+        # the compact form reads S and Y, and most searches never get there
+        self._unwritten: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]] = []
 
     def direction(
         self, g: NDArray[np.float64], free: NDArray[np.bool_] | None, live: NDArray[np.bool_]
@@ -154,6 +157,9 @@ class _Curvature:
             return -d if free is None else -np.where(free, d, 0.0)
         if free is None:
             free = np.ones(g.shape, bool)
+        for i, slots, s, y in self._unwritten:
+            self.S[i, slots], self.Y[i, slots] = s, y
+        self._unwritten.clear()
         npair = np.minimum(self.n, MEMORY)
         P = int(npair[live].max())
         idx = self.n[:, None] + self._window[MEMORY - P :]  # (k, P), oldest first
@@ -186,7 +192,7 @@ class _Curvature:
         else:
             i = at = np.nonzero(rows)[0]
             sr, yr, syr, yyr = s[i], y[i], sy[i], yy[i]
-        self.S[i, self.n[i]], self.Y[i, self.n[i]] = sr, yr
+        self._unwritten.append((i, self.n[i], sr, yr))  # n[i]: a copy
         self.n[at] += 1
         self.gamma[at] = syr / yyr
         rho = (1.0 / syr)[:, None, None]
