@@ -24,6 +24,9 @@ from pathlib import Path
 
 def _worker(n: int, warm: bool) -> None:
     """Answer each line ``k`` on stdin with the CPU seconds of ``k`` more asks."""
+    here = str(Path(__file__).resolve().parent)
+    if here in sys.path:  # a script's own folder comes first on the path: not wanted here
+        sys.path.remove(here)
     from benchmarks.ask_latency import hpo_history  # sets one BLAS thread before numpy
     from hpo.samplers.base import seed_sequence
     from hpo.samplers.gp.sampler import GPSampler
@@ -56,7 +59,8 @@ def main() -> None:
     procs = {}
     for side, root in (("base", str(Path(args.base).resolve())), ("this", here)):
         env = dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE="1")
-        cmd = [sys.executable, "-m", "benchmarks.gp_ask_ab", "--base", args.base, "--worker"]
+        # this file runs as a script in both: the base checkout need not have it
+        cmd = [sys.executable, __file__, "--base", args.base, "--worker"]
         cmd += ["--n", str(args.n), "--mode", args.mode]
         procs[side] = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=root
