@@ -363,8 +363,10 @@ def _lbfgsb(
     high = np.array([b[1] for b in bounds], dtype=np.float64)
     nbd = np.full(n, 2, np.int32)  # bounded on both sides
     x = np.array(x0, dtype=np.float64)
-    f, g = fun(x.copy())  # scipy evaluates at x0 first; setulb then asks for it (no new call)
-    x_f = x.copy()  # where f and g were evaluated
+    fx, gx = fun(x.copy())  # scipy evaluates at x0 first; setulb then asks for it (no new call)
+    x_f = x.copy()  # where fx and gx were evaluated
+    f: Any = np.array(0.0)  # what setulb is handed, as scipy hands it: zeros until it asks
+    g = np.zeros(n)
     wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m, np.float64)
     iwa = np.zeros(3 * n, np.int32)
     task, ln_task = np.zeros(2, np.int32), np.zeros(2, np.int32)
@@ -377,8 +379,9 @@ def _lbfgsb(
                 _LBFGSB_MAXLS, ln_task)  # fmt: skip
         if task[0] == _TASK_FG:
             if not np.array_equal(x, x_f):  # as scipy's ScalarFunction: no call at the same x
-                f, g = fun(x.copy())
+                fx, gx = fun(x.copy())
                 x_f = x.copy()
+            f, g = fx, gx
         elif task[0] == _TASK_NEW_X:
             iterations += 1
             if iterations >= maxiter:
