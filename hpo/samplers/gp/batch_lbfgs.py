@@ -182,7 +182,8 @@ class _Curvature:
         sy: NDArray[np.float64],
         yy: NDArray[np.float64],
     ) -> None:
-        """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``."""
+        """Add the pair ``(s, y)`` (with ``s'y > 0``) to each run in ``rows``; ``s`` and ``y``
+        are kept by reference until the compact form needs them: do not modify them."""
         self.pushes += 1
         # all runs at once (the usual case) through slices, else through the row indices
         at: slice | NDArray[np.intp]
