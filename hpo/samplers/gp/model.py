@@ -310,16 +310,8 @@ def _fit(
     n, d = X.shape
     X = impute_inactive(X, is_categorical)
     pairs = _Pairs(X, is_categorical, table=maxiter >= PAIR_TABLE_MIN_ITER)
-    from hpo.samplers.gp import _variants
-
-    if init is None and _variants.on("noise_init1"):
-        init = KernelParams(np.ones(d), 1.0, 1.0)
     start = (init or KernelParams.default(d)).to_theta()
     bounds = [_LOG_BOUNDS_W] * d + [_LOG_BOUNDS_S2, _LOG_BOUNDS_NOISE]
-    if _variants.on("no_bounds"):
-        bounds = [(-30.0, 30.0)] * (d + 1) + [(_LOG_BOUNDS_NOISE[0], 30.0)]
-    if _variants.on("optuna_gtol"):  # Optuna: gtol 1e-2 on the summed objective, no cap
-        gtol, ftol, maxiter = 1e-2 / n, FTOL, 15000
     start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
     last: list[_Factor] = []
 

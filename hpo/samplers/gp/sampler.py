@@ -19,7 +19,6 @@ from threadpoolctl import ThreadpoolController
 
 from hpo.canonical import Canonicalizer, encode_rows
 from hpo.samplers.base import Direction, Proposal, Sampler
-from hpo.samplers.gp import _variants
 from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
 from hpo.samplers.gp.optimize import maximize, snap_to_grids
@@ -180,8 +179,6 @@ class GPSampler(Sampler):
             e.tobytes() if isinstance(e, np.ndarray) else e for e in encoded.values()
         }  # each configuration's _key, from its one encoding
         if len(done) < max(1, self.n_startup_trials):
-            if _variants.on("random_startup"):
-                return self._startup_random(space, taken, rng)
             return self._startup(space, len(history) + len(pending), taken, rng)
 
         sign = 1.0 if direction == "maximize" else -1.0
@@ -249,22 +246,15 @@ class GPSampler(Sampler):
         def canonicalize(R: NDArray[np.float64]) -> NDArray[np.float64]:
             return canonical(R) if canonical is not None else _snap(space, R, grids)
 
-        starts = X[np.argsort(-y, kind="stable")[: 1 if _variants.on("optuna_starts") else 2]]
-        scales = 1.0 / np.sqrt(gp.params_.inv_sq_ls)
+        starts = X[np.argsort(-y, kind="stable")[:2]]
         kwargs: dict[str, Any] = {
             "canonicalize": canonicalize,
             "score_grad": score_grad,
             "starts": starts,
             "is_new": lambda c: _key(space, space.decode(c)) not in taken,
             "n_candidates": self.n_candidates,
-            "scales": scales if _variants.on("optuna_lbfgs") else np.minimum(scales, 1.0),
+            "scales": np.minimum(1.0 / np.sqrt(gp.params_.inv_sq_ls), 1.0),
         }
-        if _variants.on("optuna_starts"):
-            kwargs["n_local"] = 9
-        if _variants.on("prelim2048"):
-            kwargs["n_candidates"] = 2048
-        if _variants.on("optuna_lbfgs"):
-            kwargs["maxiter"] = 200
         extra: dict[str, Any] = {}
         if self.trust_region:
             # replayed over the completed values in trial order (``done`` is sorted by number)
@@ -310,8 +300,6 @@ class GPSampler(Sampler):
         400 Hartmann-6 points, fit on 200, that reaches a log marginal likelihood within 2
         nats of the direct fit in half the time.
         """
-        if stored is not None and _variants.on("warm_full"):
-            return fit_gp(X, y, is_cat, fit_idx=fit_idx, init=stored)
         if stored is not None:
             return fit_gp(
                 X, y, is_cat, fit_idx=fit_idx, init=stored, maxiter=WARM_MAXITER, ftol=WARM_FTOL
@@ -322,15 +310,6 @@ class GPSampler(Sampler):
         sub = np.sort(rng.choice(rows, _COARSE, replace=False))
         init = fit_kernel_params(X[sub], y[sub], is_cat)
         return fit_gp(X, y, is_cat, fit_idx=fit_idx, init=init, maxiter=10)
-
-    def _startup_random(
-        self, space: SearchSpace, taken: set[bytes], rng: np.random.Generator
-    ) -> Proposal:
-        for _ in range(64):
-            params = space.sample(rng)
-            if _key(space, params) not in taken:
-                break
-        return Proposal(params, info={"phase": "startup"})
 
     def _startup(
         self, space: SearchSpace, number: int, taken: set[bytes], rng: np.random.Generator
