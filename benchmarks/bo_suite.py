@@ -71,7 +71,7 @@ def _run_hpo(acq: str, batch: int = 1, **fixed: object) -> Runner:
         from hpo.trial import FrozenTrial, TrialState
 
         options = {**json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}")), **fixed}
-        sampler, space = GPSampler(acq, seed=seed, **options), prob.space()
+        sampler, space = GPSampler(acq, **{"seed": seed, **options}), prob.space()
         history: list[FrozenTrial] = []
         while len(history) < budget:
             pending: list[FrozenTrial] = []

@@ -64,7 +64,7 @@ def run_hpo(acq: str, seed: int, budget: int, design: np.ndarray | None) -> floa
     from hpo.trial import FrozenTrial, TrialState
 
     options = json.loads(os.environ.get("HPO_BENCH_GP_OPTIONS", "{}"))
-    sampler, space, history = GPSampler(acq, seed=seed, **options), PROB.space(), []
+    sampler, space, history = GPSampler(acq, **{"seed": seed, **options}), PROB.space(), []
     for i in range(budget):
         if design is not None and i < N_STARTUP:
             params, attrs = space.decode(design[i]), {}

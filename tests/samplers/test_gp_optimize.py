@@ -199,3 +199,32 @@ def test_dense_inverse_hessian_is_the_compact_form_until_a_pair_drops() -> None:
     H.push(second, s, y, (s * y).sum(1), (y * y).sum(1))
     assert H.n[1] == MEMORY + 4 and H.n[2] == MEMORY + 3
     np.testing.assert_array_equal(H.direction(g, free, ~second)[2:], before[2:])
+
+
+def test_the_callers_starts_are_refined_even_where_no_candidate_sees_the_peak() -> None:
+    # A peak so narrow that every Sobol candidate scores exactly 0 (flat, no gradient): only
+    # a local search from the caller's start (the sampler passes its best observed points),
+    # 2 peak widths away, can climb it. Optuna likewise always refines its best observed point.
+    peak, width = np.array([0.3137, 0.7071, 0.5123, 0.1414]), 1e-3
+
+    def score_grad(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = np.exp(-((C - peak) ** 2).sum(1) / (2 * width**2))
+        return s, s[:, None] * -(C - peak) / width**2
+
+    def score(C: np.ndarray) -> np.ndarray:
+        return score_grad(C)[0]
+
+    grids = [None] * 4
+    start = peak + np.array([1e-3, -1e-3, 1e-3, -1e-3])
+    rng = np.random.default_rng(0)
+    without = opt.maximize(score, grids, rng, score_grad=score_grad, n_candidates=256)
+    assert without.score < 1e-6  # the candidates alone never find it
+    got = opt.maximize(
+        score,
+        grids,
+        np.random.default_rng(0),
+        score_grad=score_grad,
+        starts=start[None],
+        n_candidates=256,
+    )
+    assert got.score > 0.999 and np.abs(got.x - peak).max() < 1e-4
