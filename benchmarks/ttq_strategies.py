@@ -540,7 +540,8 @@ def unavailable(name: str) -> str | None:
 STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hpo-mfgp-hb": _hpo("hpo-mfgp-hb", _mfgp("shift"), _hyperband),  # random_fraction 0
     "hpo-gp": _hpo("hpo-gp", _gp, lambda R: NopPruner()),
-    "hpo-gp-asha": _hpo("hpo-gp-asha", _gp, _asha),  # the recommended default (ttqdefault)
+    # the recommended default from branch ttqdefault until branch costaware
+    "hpo-gp-asha": _hpo("hpo-gp-asha", _gp, _asha),
     "hpo-gp-hb": _hpo("hpo-gp-hb", _gp, _hyperband),
     "hpo-mfgp-hb-noimpute": _hpo("hpo-mfgp-hb-noimpute", _mfgp("none"), _hyperband),
     # the recommended default until branch ttqdefault (benchmarks/README.md, "Choosing the
@@ -572,9 +573,9 @@ STRATEGIES: dict[str, Callable[[SearchSpace, int, int], Any]] = {
     "hebo": lambda space, seed, R: HeboStrategy(space, seed, R),
 }
 PEERS = ("optuna-tpe-hb", "optuna-gp", "smac-mf", "dehb", "hebo")
-# GPSampler() + SuccessiveHalvingPruner(1, 3): chosen live over 10 seeds by the rule in
-# benchmarks/README.md, "Choosing the default by measurement (branch ttqdefault)"
-RECOMMENDED = "hpo-gp-asha"
+# MultiFidelityGPSampler() (ask budget 0.1) + SuccessiveHalvingPruner(1, 3): chosen live over
+# 10 seeds by the rule in benchmarks/README.md, "Cost-aware mf-gp (branch costaware)"
+RECOMMENDED = "hpo-mfgp-asha-cost"
 
 
 def make_strategy(name: str, space: SearchSpace, seed: int, max_epochs: int) -> Any:
