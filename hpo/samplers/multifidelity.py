@@ -189,11 +189,12 @@ def budget_data(
     observed = [_as_complete(t, at[t.number]) for t in trials if t.number in at]
     imputed: list[FrozenTrial] = []
     waiting: list[FrozenTrial] = []
+    shifts: dict[int, float | None] = {}  # step -> median shift to the budget, once per step
     for t in trials:
         if t.number in at:
             continue
         curve = curves[t.number]
-        carried = _carry(curve, budget, curves, at) if impute == "shift" and curve else None
+        carried = _carry(curve, budget, curves, at, shifts) if impute == "shift" and curve else None
         if carried is not None:
             imputed.append(_as_complete(t, carried))
         elif t.state in (TrialState.RUNNING, TrialState.WAITING):
@@ -202,17 +203,25 @@ def budget_data(
 
 
 def _carry(
-    curve: dict[int, float], budget: int, curves: dict[int, dict[int, float]], at: dict[int, float]
+    curve: dict[int, float],
+    budget: int,
+    curves: dict[int, dict[int, float]],
+    at: dict[int, float],
+    memo: dict[int, float | None],
 ) -> float | None:
-    """``v(s) + median(v'(budget) - v'(s))`` over trials with both; s = last step below budget."""
+    """``v(s) + median(v'(budget) - v'(s))`` over trials with both; s = last step below budget.
+
+    ``memo`` keeps each step's median shift for the other curves of the same call.
+    """
     below = [s for s in curve if s < budget]
     if not below:
         return None
     s = max(below)
-    shifts = [at[n] - c[s] for n, c in curves.items() if n in at and s in c]
-    if len(shifts) < 3:
-        return None
-    return curve[s] + float(np.median(shifts))
+    if s not in memo:
+        shifts = [at[n] - c[s] for n, c in curves.items() if n in at and s in c]
+        memo[s] = float(np.median(shifts)) if len(shifts) >= 3 else None
+    shift = memo[s]
+    return None if shift is None else curve[s] + shift
 
 
 def _model_cpu(trial: FrozenTrial) -> float:
@@ -405,11 +414,17 @@ class MultiFidelityGPSampler(Sampler):
         """Point ``number`` of the seeded Sobol design, skipping configurations already tried."""
         taken = {repr(sorted(t.params.items())) for t in trials}
         if self.seed is None:
-            points = [space.sample(rng) for _ in range(64)]
+            draw = (space.sample(rng) for _ in range(64))
         else:
             engine = qmc.Sobol(len(space), scramble=True, seed=int(self.seed) % (2**63))
             if number:
                 engine.fast_forward(number)
-            points = [space.decode(u) for u in engine.random(64)]
-        params = next((p for p in points if repr(sorted(p.items())) not in taken), points[0])
+            draw = (space.decode(u) for u in engine.random(64))
+        # the first of 64 points not tried yet (else the first), decoded one at a time: most
+        # asks take the first point, and decoding all 64 was most of a design ask's CPU
+        first = params = next(draw)
+        while repr(sorted(params.items())) in taken:
+            params = next(draw, first)
+            if params is first:
+                break
         return Proposal(params, info={"phase": "startup"})

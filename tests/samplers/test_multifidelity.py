@@ -451,3 +451,61 @@ def test_the_ask_budget_survives_a_resume_from_the_file(tmp_path):
     assert {t.number: t.user_attrs for t in resumed.trials[:9]} == stored
     # the first ask past the start-up design has spent nothing yet, so the GP makes it
     assert _check_ask_budget(hpo.load_study("mf", storage=url)) >= 1
+
+
+# ------------------------------------------------------------------ against plain references
+def _reference_imputed(history, pending, min_points):
+    """budget_data's carried values, with every median shift computed afresh per trial."""
+    data = budget_data(history, pending, min_points=min_points)
+    if data.budget is None:
+        return {}
+    at = {t.number: t.value for t in data.observed}
+    curves = {t.number: dict(t.intermediate) for t in (*history, *pending)}
+    out = {}
+    for t in (*history, *pending):
+        below = [s for s in t.intermediate if s < data.budget] if t.number not in at else []
+        if t.state != TrialState.FAILED and below:
+            s = max(below)
+            shifts = [at[n] - c[s] for n, c in curves.items() if n in at and s in c]
+            if len(shifts) >= 3:
+                out[t.number] = t.intermediate[s] + float(np.median(shifts))
+    return out
+
+
+def _reference_design(sampler, space, number, trials):
+    """The start-up point as first written: all 64 Sobol points decoded, first untried taken."""
+    from scipy.stats import qmc
+
+    engine = qmc.Sobol(len(space), scramble=True, seed=sampler.seed)
+    if number:
+        engine.fast_forward(number)
+    points = [space.decode(u) for u in engine.random(64)]
+    taken = {repr(sorted(t.params.items())) for t in trials}
+    return next((p for p in points if repr(sorted(p.items())) not in taken), points[0])
+
+
+def test_carried_values_and_design_points_equal_the_plain_computations():
+    rng = np.random.default_rng(5)
+    space = SearchSpace(SPACE)
+    sampler = MultiFidelityGPSampler(min_points=4, seed=2)
+    for _ in range(20):
+        trials = []
+        for n in range(int(rng.integers(6, 30))):
+            last = int(rng.choice([1, 1, 3, 9]))
+            curve = {s: float(rng.random()) for s in (1, 3, 9) if s <= last}
+            trials.append(_trial(n, str(rng.choice(["PRUNED", "COMPLETE", "FAILED"])), curve))
+        data = budget_data(trials, [], min_points=4)
+        assert {t.number: t.value for t in data.imputed} == pytest.approx(
+            _reference_imputed(trials, [], 4)
+        )
+        number = len(trials)
+        # every point of the design taken so far, and one of the next ones too
+        tried = [
+            _trial(n, "PRUNED", {}, x=p["x"])
+            for n, p in enumerate(
+                [_reference_design(sampler, space, k, []) for k in range(number + 2)]
+            )
+        ]
+        for pool in (trials, tried):
+            got = sampler._startup(space, number, pool, np.random.default_rng(0)).params
+            assert got == _reference_design(sampler, space, number, pool)
