@@ -76,7 +76,7 @@ def make_sampler(name: str) -> Any:
 
     if name == "gp":
         return GPSampler(seed=0)
-    return MultiFidelityGPSampler(random_fraction=0.0, seed=0)
+    return MultiFidelityGPSampler(random_fraction=0.0, model_cpu_fraction=None, seed=0)
 
 
 def _asks(sampler: Any, space: Any, hist: list[Any], repeats: int) -> list[float]:

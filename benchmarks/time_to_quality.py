@@ -100,6 +100,7 @@ def _one(
         "opt_cpu_s": result.opt_cpu,
         "charge_ask": charge_ask,
         "wall_s": time.perf_counter() - started,
+        "phases": dict(getattr(runner, "phases", {})),  # hpo proposals by phase (model or not)
     }
 
 
@@ -219,6 +220,7 @@ def run_lives(
                         "live": True,
                         "wall_s": res.wall_s,
                         "load": os.getloadavg()[0],
+                        "phases": dict(getattr(runner, "phases", {})),  # hpo proposals by phase
                     }
                     done.append(record)
                     out.write_text(json.dumps(done))

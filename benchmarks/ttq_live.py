@@ -166,6 +166,7 @@ class LiveResult:
 class _Job:
     key: Any
     budget: int
+    began: float  # the worker's CPU timeline when the job started (after its ask)
 
 
 def run_live(strategy: Any, pool: LivePool, *, budget_s: float, max_epochs: int) -> LiveResult:
@@ -176,6 +177,7 @@ def run_live(strategy: Any, pool: LivePool, *, budget_s: float, max_epochs: int)
     jobs: dict[int, _Job] = {}
     job_cpu = [0.0] * n  # the running job's training CPU already counted
     started = time.perf_counter()
+    trained = getattr(strategy, "trained", None)  # hpo strategies read trial durations
 
     def clock() -> float:
         return time.process_time() + _external_cpu(strategy)
@@ -195,12 +197,14 @@ def run_live(strategy: Any, pool: LivePool, *, budget_s: float, max_epochs: int)
         charge(w, c0, ask=True)
         number = result.n_asks
         result.n_asks += 1
-        jobs[w] = _Job(key, min(int(budget), max_epochs))
+        jobs[w] = _Job(key, min(int(budget), max_epochs), cpu_t[w])
         job_cpu[w] = 0.0
         pool.conns[w].send(("train", params, number, 1000 + number))
 
     def finish(w: int, state: str, value: float | None, epochs: int, test: Any) -> None:
         job = jobs.pop(w)
+        if trained is not None:  # the job's span on the worker's timeline, as started/finished_at
+            trained(job.key, cpu_t[w] - job.began)
         c0 = clock()
         strategy.finish(job.key, state, value, epochs)
         charge(w, c0)

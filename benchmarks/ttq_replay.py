@@ -122,6 +122,7 @@ class Job:
     budget: int
     start: float
     curve: dict[int, float] = field(default_factory=dict)
+    began: float = 0.0  # simulated time the job started (``start`` moves with pruning checks)
 
 
 class Strategy(Protocol):
@@ -227,9 +228,13 @@ def replay(
             cpu[kind] += spent
         return spent if charge_cpu else 0.0
 
-    def finish(key: Any, state: str, value: float | None, epochs: int) -> float:
+    trained = getattr(strategy, "trained", None)  # hpo strategies read trial durations
+
+    def finish(job: Job, now: float, state: str, value: float | None, epochs: int) -> float:
+        if trained is not None:  # simulated claim-to-finish time, as started/finished_at hold it
+            trained(job.key, now - job.began)
         c0 = clock()
-        strategy.finish(key, state, value, epochs)
+        strategy.finish(job.key, state, value, epochs)
         return charged(c0)
 
     def start(worker: int, now: float) -> None:
@@ -244,7 +249,7 @@ def replay(
         ask_total += spent
         n_asks += 1
         now += spent if count_overhead else 0.0
-        job = Job(key, lookup(params), min(int(budget), R), now)
+        job = Job(key, lookup(params), min(int(budget), R), now, began=now)
         jobs[worker] = job
         first = 1 if strategy.pruned else job.budget
         tie += 1
@@ -258,7 +263,7 @@ def replay(
         value = float(table.values[job.row, epoch - 1])
         if not math.isfinite(value):
             evaluations.append(Evaluation(now, job.row, epoch, math.nan, "FAILED"))
-            now += finish(job.key, "FAILED", None, epoch)
+            now += finish(job, now, "FAILED", None, epoch)
             start(worker, now)
             continue
         if strategy.pruned:
@@ -272,7 +277,7 @@ def replay(
                 evaluations.append(
                     Evaluation(now, job.row, epoch, table.best_upto(job.row, epoch), "PRUNED")
                 )
-                now += finish(job.key, "PRUNED", value, epoch)
+                now += finish(job, now, "PRUNED", value, epoch)
                 start(worker, now)
                 continue
             if epoch < job.budget:
@@ -283,7 +288,7 @@ def replay(
                 continue
         final = table.best_upto(job.row, job.budget)
         evaluations.append(Evaluation(now, job.row, job.budget, final, "COMPLETE"))
-        now += finish(job.key, "COMPLETE", final, job.budget)
+        now += finish(job, now, "COMPLETE", final, job.budget)
         start(worker, now)
     return RunResult(
         strategy.name,

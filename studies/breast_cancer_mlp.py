@@ -3,8 +3,8 @@
 The number of layers is searched, and each layer's width exists only when the layer
 does (``when=``): ``units_2`` is active for ``n_layers >= 2``, ``units_3`` for 3.
 The recommended network strategy searches it: ASHA (rungs at epochs 2, 6, 18, 54) stops
-trials whose validation AUC trails the top third at a rung, and the ``gp`` sampler's
-Gaussian process learns from the completed trials.
+trials whose validation AUC trails the top third at a rung, and the ``mf-gp`` sampler's
+Gaussian process learns from every learning curve, pruned and running trials too.
 
     hpo run studies/breast_cancer_mlp.py
 """
@@ -37,7 +37,7 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         dataset="breast_cancer",
         metric="roc_auc",
         model_options={"max_epochs": 60, "patience": 8, "batch_size": 32},
-        sampler=sampler or hpo.samplers.GPSampler(seed=0),
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
         pruner={"name": "asha", "min_resource": 2, "reduction_factor": 3, "max_resource": 60},
         seed=0,
         storage=storage,

@@ -55,7 +55,7 @@ def make_study(storage: str | None = None, sampler=None, max_epochs: int = 300) 
         objective=families,
         direction="maximize",
         # the recommended network strategy (README, "Searching networks")
-        sampler=sampler or hpo.samplers.GPSampler(seed=0),
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
         pruner={
             "name": "asha",
             "min_resource": min(10, max_epochs),

@@ -3,7 +3,7 @@
 Targets are standardized per fold by the model family (scores are in original units).
 3-fold cross-validation on the training rows makes each trial's score less noisy on
 this small dataset (442 rows); the test R^2 comes from the fold models' ensemble.
-The recommended network strategy (``gp`` + ASHA, rungs at epochs 4, 12, 36) with
+The recommended network strategy (``mf-gp`` + ASHA, rungs at epochs 4, 12, 36) with
 UCB (``mean + sqrt(beta) * std``) and ``beta=2`` (the default is EI), which explores more.
 
     hpo run studies/diabetes_regression.py
@@ -35,7 +35,7 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         dataset="diabetes",
         metric="r2",
         model_options={"max_epochs": 100, "patience": 10, "cv": 3},
-        sampler=sampler or hpo.samplers.GPSampler(acquisition="ucb", beta=2.0, seed=0),
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(acquisition="ucb", beta=2.0, seed=0),
         pruner={"name": "asha", "min_resource": 4, "reduction_factor": 3, "max_resource": 100},
         seed=0,
         storage=storage,

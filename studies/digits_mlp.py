@@ -2,10 +2,10 @@
 
 The recommended network strategy searches layer sizes, activation, L2 penalty, learning
 rate and batch size: ASHA keeps only the top third of trials at epochs 1, 3, 9 and 27, and a
-Gaussian process fitted to the completed trials (after a Sobol design of 10) proposes the
-next trial. Every
-trial trains with per-epoch validation and early stopping (its best epoch's weights are
-kept) and reports its validation accuracy each epoch, the learning curve that
+Gaussian process that learns from every learning curve (pruned and running trials too,
+within its ask budget) proposes the next trial. Every trial trains with per-epoch
+validation and early stopping (its best epoch's weights are kept) and reports its
+validation accuracy each epoch, the learning curve that
 `hpo plot --kind curves` draws.
 
     hpo run studies/digits_mlp.py --workers 2 --trials 40
@@ -39,7 +39,7 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         metric="accuracy",
         # ~1,150 training rows: 40 epochs with patience 6 keeps a trial around a second.
         model_options={"max_epochs": 40, "patience": 6},
-        sampler=sampler or hpo.samplers.GPSampler(seed=0),
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
         pruner={"name": "asha", "min_resource": 1, "reduction_factor": 3, "max_resource": 40},
         seed=0,
         storage=storage,

@@ -1,10 +1,10 @@
 """A PyTorch MLP on digits: depth, widths, dropout and optimizer, with the recommended
-network strategy (GP + ASHA).
+network strategy (learning-curve-aware GP + ASHA).
 
 Each layer's width is conditional on the depth (``when=``). ASHA (asynchronous successive
 halving, rungs at epochs 2, 6, 18) keeps the top third of the trials at each rung, so poor
-configurations stop after a few epochs; the ``gp`` sampler learns from the completed
-trials. Trained
+configurations stop after a few epochs; the ``mf-gp`` sampler learns from every curve,
+pruned and running ones included. Trained
 weights of the 5 best trials are kept under studies/artifacts/digits-torch/trial-N/
 (``model.pt`` + ``model.json``; reload them with ``hpo.models.torch_fcnn.load_model``).
 Needs the ``torch`` extra.
@@ -43,7 +43,7 @@ def make_study(storage: str | None = None, sampler=None) -> hpo.Study:
         dataset="digits",
         metric="accuracy",
         model_options={"max_epochs": 30, "patience": 5},
-        sampler=sampler or hpo.samplers.GPSampler(seed=0),
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
         pruner={"name": "asha", "min_resource": 2, "reduction_factor": 3, "max_resource": 30},
         seed=0,
         storage=storage,

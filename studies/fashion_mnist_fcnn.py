@@ -1,4 +1,4 @@
-"""MNIST-format images: a PyTorch FCNN on Fashion-MNIST (or MNIST), GP search with ASHA.
+"""MNIST-format images: a PyTorch FCNN on Fashion-MNIST (or MNIST), mf-gp search with ASHA.
 
 70,000 28x28 grey images in 10 classes, read from IDX files (see hpo.models.idx): the
 official split is kept, so every trial is tested on the same 10,000 t10k images;
@@ -7,8 +7,8 @@ Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` (``make install`` pu
 in /usr/share/datasets/fashion-mnist); for MNIST put its four IDX files in
 ``$HPO_DATA/mnist`` and set ``HPO_IMAGE_SET=mnist``. Each layer's width is
 conditional on the depth; ASHA compares trials at epochs 2, 6 and 18 and keeps the top
-third at each rung, so poor configurations stop after a couple of epochs; the GP sampler
-learns from the completed trials.
+third at each rung, so poor configurations stop after a couple of epochs; the ``mf-gp``
+sampler learns from every curve, pruned and running ones included.
 Needs the ``torch`` extra.
 
     hpo run studies/fashion_mnist_fcnn.py
@@ -68,7 +68,7 @@ def make_study(
             "optimizer": "adamw",
         },
         # the recommended network strategy (README, "Searching networks")
-        sampler=sampler or hpo.samplers.GPSampler(seed=0),
+        sampler=sampler or hpo.samplers.MultiFidelityGPSampler(seed=0),
         pruner={
             "name": "asha",
             "min_resource": min(2, max_epochs),

@@ -84,3 +84,24 @@ def test_a_budgeted_strategy_trains_each_network_to_its_budget_and_it_never_coun
     assert {(s, e) for s, _v, e in strategy.finished.values()} == {("COMPLETE", 3)}
     assert all(e.test is None for e in result.evaluations)
     assert result.incumbent(MAX_EPOCHS) == []
+
+
+def test_a_strategy_that_reads_durations_hears_each_networks_span_on_its_worker_timeline(
+    pool: LivePool,
+):
+    class Timed(Scripted):
+        def __init__(self) -> None:
+            super().__init__(pruned=True)
+            self.durations: dict[int, float] = {}
+
+        def trained(self, key: Any, seconds: float) -> None:
+            assert key not in self.finished and key not in self.durations  # once, before finish
+            self.durations[key] = seconds
+
+    strategy = Timed()
+    result = run_live(strategy, pool, budget_s=0.3, max_epochs=MAX_EPOCHS)
+    assert sorted(strategy.durations) == sorted(strategy.finished)
+    assert all(d > 0 for d in strategy.durations.values())  # training CPU, at least
+    # the spans do not overlap on a worker's timeline, which also holds the asks and tells
+    last = {w: max(e.cpu_end for e in result.evaluations if e.worker == w) for w in (0, 1)}
+    assert sum(strategy.durations.values()) <= sum(last.values())

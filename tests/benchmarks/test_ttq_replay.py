@@ -206,3 +206,26 @@ def test_charge_cpu_delays_the_next_ask_by_the_tell_and_counts_helper_processes(
 def test_wall_and_cpu_charging_are_exclusive():
     with pytest.raises(ValueError):
         replay(Scripted([0]), _table(), budget_s=1.0, count_overhead=True, charge_cpu=True)
+
+
+def test_a_strategy_that_reads_durations_hears_each_jobs_simulated_time_before_its_end():
+    class Timed(Scripted):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.durations: list[tuple[int, float]] = []
+
+        def trained(self, key: Any, seconds: float) -> None:
+            assert len(self.finished) == len(self.durations)  # before finish
+            self.durations.append((key[1], seconds))
+
+    strategy = Timed([1, 2, 0], prune_rows=(1,))
+    replay(strategy, _table(), budget_s=3.0, count_overhead=False)
+    # row 1 pruned after its first epoch (2 s) twice, row 2 failed at epoch 2 (1 s), row 0
+    # trained whole from 1 s to 4 s (its worker's second job)
+    assert strategy.durations == [(2, 1.0), (1, 2.0), (1, 2.0), (0, 3.0)]
+    assert [(row, state) for row, state, *_ in strategy.finished] == [
+        (2, "FAILED"),
+        (1, "PRUNED"),
+        (1, "PRUNED"),
+        (0, "COMPLETE"),
+    ]

@@ -22,3 +22,21 @@ def test_a_history_free_sampler_gets_the_trial_number_so_sobol_points_are_the_st
     assert proposed == expected
     uniform = [sampler.ask(SPACE, [], [], seed_sequence(3, n), "maximize") for n in range(4)]
     assert proposed != uniform  # without the number the sampler falls back to uniform draws
+
+
+def test_hpo_strategies_give_samplers_the_durations_the_harness_reports_and_count_phases():
+    from hpo.samplers.multifidelity import MODEL_CPU_ATTR, MultiFidelityGPSampler
+
+    sampler = MultiFidelityGPSampler(min_points=3, random_fraction=0.0, seed=3)
+    strategy = HpoStrategy("s", SPACE, sampler, SuccessiveHalvingPruner(), seed=3, max_epochs=9)
+    for n in range(5):
+        key, _, _ = strategy.ask()
+        strategy.report(key, 1, 0.1 * n)
+        strategy.trained(key, 2.0 + n)
+        strategy.finish(key, "PRUNED", 0.1 * n, 1)
+    assert [strategy._frozen(n).duration for n in range(5)] == [2.0, 3.0, 4.0, 5.0, 6.0]
+    strategy.ask()
+    assert strategy._frozen(5).duration is None  # running
+    # 3 trials at epoch 1, then the GP: hundredths of a second against 0.1 x 9-20 s trained
+    assert dict(strategy.phases) == {"startup": 3, "mf-gp": 3}
+    assert all(MODEL_CPU_ATTR in strategy.trials[n]["user_attrs"] for n in (3, 4, 5))

@@ -27,13 +27,13 @@ FAST = {  # make_study keyword arguments that keep a trial short
 }
 HAS_FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file()
 EXPECTED = {
-    "digits_mlp": ("digits-mlp", "maximize", "gp"),
-    "breast_cancer_mlp": ("breast-cancer-mlp", "maximize", "gp"),
-    "diabetes_regression": ("diabetes-regression", "maximize", "gp"),
+    "digits_mlp": ("digits-mlp", "maximize", "mf-gp"),
+    "breast_cancer_mlp": ("breast-cancer-mlp", "maximize", "mf-gp"),
+    "diabetes_regression": ("diabetes-regression", "maximize", "mf-gp"),
     "xor_fcnn": ("xor-fcnn", "maximize", "random"),
-    "digits_torch": ("digits-torch", "maximize", "gp"),
-    "concrete_strength": ("concrete-strength", "maximize", "gp"),
-    "fashion_mnist_fcnn": ("fashion-mnist-fcnn", "maximize", "gp"),
+    "digits_torch": ("digits-torch", "maximize", "mf-gp"),
+    "concrete_strength": ("concrete-strength", "maximize", "mf-gp"),
+    "fashion_mnist_fcnn": ("fashion-mnist-fcnn", "maximize", "mf-gp"),
 }
 
 
