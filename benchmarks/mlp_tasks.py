@@ -32,6 +32,7 @@ import functools
 import math
 import os
 import warnings
+from typing import cast
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
@@ -187,6 +188,8 @@ def _cv_error12(name: str, key: tuple[float, ...]) -> float:
         if regression
         else StratifiedKFold(FOLDS, shuffle=True, random_state=0)
     )
+    epochs = int(cast(float, p["epochs"]))
+    decay = 2.0 ** float(cast(float, p["lr_decay_log2"]))  # step-size factor every 10 epochs
     scores = []
     with warnings.catch_warnings():
         for w in (ConvergenceWarning, RuntimeWarning, UserWarning):
@@ -200,10 +203,10 @@ def _cv_error12(name: str, key: tuple[float, ...]) -> float:
                 ytr, yte = sy.transform(ytr[:, None]).ravel(), sy.transform(yte[:, None]).ravel()
             model = (MLPRegressor if regression else MLPClassifier)(random_state=0, **kw)  # type: ignore[arg-type]
             classes = np.unique(y) if not regression else None
-            for epoch in range(int(p["epochs"])):  # type: ignore[call-overload]
+            for epoch in range(epochs):
                 # the schedule: multiply the step size by 2**lr_decay_log2 every 10 epochs
                 if epoch and epoch % 10 == 0 and hasattr(model, "_optimizer"):
-                    model._optimizer.learning_rate_init *= 2 ** float(p["lr_decay_log2"])  # type: ignore[operator]
+                    model._optimizer.learning_rate_init *= decay
                 if regression:
                     model.partial_fit(Xtr, ytr)
                 else:
