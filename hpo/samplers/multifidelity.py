@@ -79,11 +79,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from hpo.errors import ConfigError
 from hpo.samplers.base import Direction, Proposal, Sampler
 from hpo.samplers.gp.sampler import KERNEL_ATTR, GPSampler
+from hpo.samplers.sobol import sobol_points
 from hpo.space import SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 
@@ -412,18 +412,15 @@ class MultiFidelityGPSampler(Sampler):
         rng: np.random.Generator,
     ) -> Proposal:
         """Point ``number`` of the seeded Sobol design, skipping configurations already tried."""
-        taken = {repr(sorted(t.params.items())) for t in trials}
         if self.seed is None:
             draw = (space.sample(rng) for _ in range(64))
         else:
-            engine = qmc.Sobol(len(space), scramble=True, seed=int(self.seed) % (2**63))
-            if number:
-                engine.fast_forward(number)
-            draw = (space.decode(u) for u in engine.random(64))
+            seed = int(self.seed) % (2**63)
+            draw = (space.decode(u) for u in sobol_points(len(space), seed, number, 64))
         # the first of 64 points not tried yet (else the first), decoded one at a time: most
         # asks take the first point, and decoding all 64 was most of a design ask's CPU
         first = params = next(draw)
-        while repr(sorted(params.items())) in taken:
+        while any(t.params == params for t in trials):
             params = next(draw, first)
             if params is first:
                 break

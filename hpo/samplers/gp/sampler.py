@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from hpo.canonical import Canonicalizer, encode_rows
@@ -23,6 +22,7 @@ from hpo.samplers.gp.acquisition import canonical_name, make_acquisition
 from hpo.samplers.gp.model import GaussianProcess, KernelParams, fit_gp, fit_kernel_params
 from hpo.samplers.gp.optimize import maximize, snap_to_grids
 from hpo.samplers.gp.trust_region import maximize_in_box, replay_length, trust_region_box
+from hpo.samplers.sobol import sobol_points
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.trial import FrozenTrial, TrialState
 from hpo.validation import Constraint, Interval, Options, validate
@@ -322,10 +322,7 @@ class GPSampler(Sampler):
                 if _key(space, params) not in taken:
                     break
             return Proposal(params, info={"phase": "startup"})
-        engine = qmc.Sobol(d, scramble=True, seed=int(self.seed) % (2**63))
-        if number:
-            engine.fast_forward(number)
-        for u in engine.random(64):  # skip points already taken (small discrete spaces)
+        for u in sobol_points(d, int(self.seed) % (2**63), number, 64):  # skip points taken
             params = space.decode(u)
             if _key(space, params) not in taken:
                 break
