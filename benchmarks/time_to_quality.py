@@ -220,6 +220,7 @@ def run_lives(
                         "live": True,
                         "wall_s": res.wall_s,
                         "load": os.getloadavg()[0],
+                        "n_workers": n_workers,
                         "phases": dict(getattr(runner, "phases", {})),  # hpo proposals by phase
                     }
                     done.append(record)
@@ -370,6 +371,52 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+ANYTIME_AT = (0.1, 0.25, 0.5, 0.75, 1.0)  # fractions of the budget in the anytime table
+
+
+def _cell(med: float, q25: float, q75: float) -> str:
+    return "—" if not math.isfinite(med) else f"{med:.4f} [{q25:.4f}, {q75:.4f}]"
+
+
+def anytime_table(results: list[dict[str, Any]]) -> str:
+    """The anytime curves as markdown tables, one per task (``report --anytime``).
+
+    Per strategy: the incumbent's median [q25, q75] over seeds at ``ANYTIME_AT`` of the
+    budget ("—" while the median run has no network trained the full budget yet), the
+    networks per run (mean) and the optimizer's CPU share of the run: the median over runs
+    of ask + tell + pruning-check CPU over the run's CPU budget (workers × budget; "—" for
+    runs whose timeline did not charge it, i.e. training-only replays).
+    """
+    with np.errstate(invalid="ignore"):  # quartiles of curves that start at -inf
+        summary = summarize(results)
+    lines = []
+    for task, s in summary.items():
+        rows = [r for r in results if r["task"] == task]
+        head = " | ".join(f"at {f:.0%}" for f in ANYTIME_AT)
+        lines += [
+            f"**{task}** (median [q25, q75] of the incumbent at fractions of the budget, "
+            f"{s['budget_s']:.2f} s per worker)",
+            "",
+            f"| strategy | {head} | networks/run | opt CPU share |",
+            "|---|" + "---|" * (len(ANYTIME_AT) + 2),
+        ]
+        for name, d in s["per"].items():
+            idx = [round(f * (GRID - 1)) for f in ANYTIME_AT]
+            cells = [_cell(d["median"][i], d["q25"][i], d["q75"][i]) for i in idx]
+            shares = [
+                r["opt_cpu_s"] / (r.get("n_workers", 2) * r["budget_s"])
+                for r in rows
+                if r["strategy"] == name and r.get("charge_ask") and r.get("opt_cpu_s") is not None
+            ]
+            share = f"{float(np.median(shares)):.2f}" if shares else "—"
+            lines.append(
+                f"| {'**' + name + '**' if name == RECOMMENDED else name} | "
+                f"{' | '.join(cells)} | {d['evals']:.0f} | {share} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -399,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
     liv.add_argument("--out", type=Path, default=Path("ttq-live.json"))
     rpt = sub.add_parser("report", help="markdown tables from replay or live results")
     rpt.add_argument("results", type=Path, nargs="+")
+    rpt.add_argument(
+        "--anytime",
+        action="store_true",
+        help="also print the anytime curves (median and quartiles at fractions of the budget)",
+    )
     args = parser.parse_args(argv)
     if args.command == "record":
         import torch
@@ -441,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                 if key in titles:
                     print(f"\n{titles[key]}\n")
                 print(report(part))
+                if args.anytime:
+                    print("\n" + anytime_table(part))
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import subprocess
 import tempfile
@@ -316,6 +317,7 @@ class SmacStrategy:
             overwrite=True,
             logging_level=logging.ERROR,
         )
+        self._worst: float | None = None  # the largest finite cost told so far
 
     def ask(self) -> tuple[Any, dict[str, Any], int]:
         info = self.smac.ask()
@@ -326,10 +328,20 @@ class SmacStrategy:
         return False
 
     def finish(self, key: Any, state: str, value: float | None, epochs: int) -> None:
+        """Tell SMAC the cost ``-value``; a failed or diverged (NaN) training is told as
+        CRASHED with the worst cost so far (1e9 before any), as DEHB and HEBO are: an
+        infinite cost made the log-scaled run-history encoder hand SMAC's random forest a
+        NaN target, and the next model-based ask raised."""
         from smac.runhistory.dataclasses import TrialValue
+        from smac.runhistory.enumerations import StatusType
 
-        cost = -value if value is not None else float("inf")
-        self.smac.tell(key, TrialValue(cost=cost))
+        if value is not None and math.isfinite(value):
+            cost = -float(value)
+            self._worst = cost if self._worst is None else max(self._worst, cost)
+            self.smac.tell(key, TrialValue(cost=cost))
+        else:
+            worst = 1e9 if self._worst is None else self._worst
+            self.smac.tell(key, TrialValue(cost=worst, status=StatusType.CRASHED))
 
 
 class DehbStrategy:

@@ -40,3 +40,23 @@ def test_hpo_strategies_give_samplers_the_durations_the_harness_reports_and_coun
     # 3 trials at epoch 1, then the GP: hundredths of a second against 0.1 x 9-20 s trained
     assert dict(strategy.phases) == {"startup": 3, "mf-gp": 3}
     assert all(MODEL_CPU_ATTR in strategy.trials[n]["user_attrs"] for n in (3, 4, 5))
+
+
+def test_smac_takes_failed_and_diverged_trainings_and_keeps_asking():
+    """A NaN or failed training used to be told as an infinite cost, which the log-scaled
+    run-history encoder turned into a NaN target: SMAC's forest raised on the next ask."""
+    import math
+
+    import pytest
+
+    pytest.importorskip("smac")
+    from benchmarks.ttq_strategies import SmacStrategy
+
+    strategy = SmacStrategy(SPACE, seed=105, max_epochs=9)
+    for n in range(40):
+        key, params, budget = strategy.ask()
+        assert 1 <= budget <= 9 and set(params) == set(SPACE)
+        score = -abs(math.log10(params["lr"]) + 2)
+        value = math.nan if n % 5 == 1 else None if n % 7 == 3 else score
+        strategy.finish(key, "FAILED" if value is None else "COMPLETE", value, budget)
+    assert strategy._worst is not None and math.isfinite(strategy._worst)
