@@ -56,9 +56,12 @@ the database holds. ``None`` switches the budget off (every proposal after start
 random share is the GP's, the behaviour before). With the budget and ASHA it became the
 recommended network strategy: live over 10 seeds it reached Optuna TPE + Hyperband's final
 median on 3 of 4 tasks against 1 for the plain GP + ASHA, 18% of its proposals from the GP
-(benchmarks/README.md, "Cost-aware mf-gp"). Its asks still cost more in all than the plain
-GP's (10-21% of those runs' CPU against 3-10%, after the non-GP asks were made cheaper):
-``budget_data`` and the design run on every ask, GP or not, and are outside the budget.
+(benchmarks/README.md, "Cost-aware mf-gp"); the charged replay and a later 8-seed run beside
+every peer went the other way (2 against 4, 1 against 2), so on small networks the two are
+level, and this one is recommended because its model uses the curves. Its asks still cost
+more in all than the plain GP's (10-21% of those runs' CPU against 3-10%, after the non-GP
+asks were made cheaper): ``budget_data`` and the design run on every ask, GP or not, and
+are outside the budget.
 
 The budget keeps every decision a pure function of the database, but it makes the *sequence*
 of a seeded study depend on measured times: two runs with the same seed propose the same
