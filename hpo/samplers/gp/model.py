@@ -278,11 +278,6 @@ def _cho_inverse_and_linv(
     return Kinv, Linv
 
 
-def _cho_inverse(L: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-    """``K^-1`` (symmetric, full) from ``K``'s lower Cholesky factor ``L``."""
-    return _cho_inverse_and_linv(L)[0]
-
-
 def _lml_terms(
     theta: NDArray[np.float64],
     pairs: _Pairs,
@@ -533,8 +528,10 @@ class GaussianProcess:
     @property
     def Kinv_(self) -> NDArray[np.float64]:
         """``(n, n)`` ``K^-1``, computed once per GP (see :meth:`_quad`)."""
-        if self._Kinv is None:
-            self._Kinv = _cho_inverse(self.L_)
+        if self._Kinv is None:  # L^-1 comes with it (potri is trtri + lauum): keep both
+            self._Kinv, Linv = _cho_inverse_and_linv(self.L_)
+            if self._Linv is None:
+                self._Linv = Linv
         return self._Kinv
 
     @property
