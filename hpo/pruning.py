@@ -124,8 +124,10 @@ class Pruner(ABC):
     def bracket_of(self, number: int) -> int | None:
         """The bracket stored on each curve point of trial ``number`` (None: the pruner has
         none), so a check counts one bracket's points over one index range (schema 5).
-        A pure function of the number and the pruner's config, which a study never changes."""
-        return None
+        A pure function of the number and the pruner's config, which a study never changes:
+        the bracket of the slice :meth:`peers_among` gives, so the two cannot disagree."""
+        among = self.peers_among(number)
+        return among.bracket if among is not None else None
 
     def decide_trial(
         self, number: int, step: int, curve: Mapping[int, float], stats: PeerStats, maximize: bool
@@ -453,9 +455,6 @@ class HyperbandPruner(Pruner):
 
     def peers_among(self, number: int) -> NumberSlice:
         return self.bracket_slice(self.bracket(number))
-
-    def bracket_of(self, number: int) -> int:
-        return self.bracket(number)
 
     def ranked_value(self, step: int, curve: Mapping[int, float], maximize: bool) -> float | None:
         value = curve.get(step)
